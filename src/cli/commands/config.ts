@@ -1,0 +1,75 @@
+/**
+ * `flotilla config`: validate the project and print it resolved, like `docker-compose config`:
+ * YAML by default, `--format json`, or just names (`--services`, `--volumes`, `--profiles`),
+ * nothing (`-q`), or a .dab bundle read into the model (`--bundle-file`).
+ */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { Diagnostics } from '../../diagnostics.js';
+import { loadProject } from '../../compose/load.js';
+import { projectToCompose } from '../../compose/serialize.js';
+import { toYaml } from '../../util/yaml-emit.js';
+import { loadOptionsFrom, printWarnings, type CliContext, type GlobalOptions } from '../context.js';
+import type { Project } from '../../model/project.js';
+import { UsageError } from '../../errors.js';
+
+interface ConfigOptions {
+  quiet?: boolean;
+  services?: boolean;
+  volumes?: boolean;
+  profiles?: boolean;
+  hash?: string;
+  interpolate: boolean;
+  format: 'yaml' | 'json';
+  bundleFile?: string;
+  resolveImageDigests?: boolean;
+}
+
+export function registerConfig(program: Command, ctx: CliContext, global: () => GlobalOptions): void {
+  program
+    .command('config')
+    .description('Validate and print the resolved Compose project')
+    .option('-q, --quiet', 'only validate; print nothing')
+    .option('--services', 'print the service names, one per line')
+    .option('--volumes', 'print the volume names, one per line')
+    .option('--profiles', 'print the profile names, one per line')
+    .option('--hash <services>', 'print each service\'s config hash ("*" for all, or a,b,c)')
+    .option('--no-interpolate', 'do not interpolate ${VARIABLES}')
+    .option('--resolve-image-digests', 'pin images to digests (needs an engine)')
+    .addOption(new Option('--format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+    .option('--bundle-file <file>', 'read a .dab bundle instead of Compose files')
+    .action(async (opts: ConfigOptions) => {
+      const diagnostics = new Diagnostics();
+      let project: Project;
+      if (opts.bundleFile !== undefined) {
+        const { loadBundleProject } = await import('../../bundle/to-project.js');
+        project = loadBundleProject(opts.bundleFile, { cwd: ctx.cwd, projectName: global().projectName }, diagnostics);
+      } else {
+        const options = loadOptionsFrom(global(), ctx);
+        options.interpolate = opts.interpolate;
+        project = loadProject(options, diagnostics).project;
+      }
+      printWarnings(diagnostics, ctx);
+      if (opts.resolveImageDigests) {
+        throw new UsageError('--resolve-image-digests needs a container engine, which this version cannot reach yet');
+      }
+      if (opts.quiet) return;
+      if (opts.profiles) {
+        const names = new Set(project.services.flatMap((s) => s.profiles ?? []));
+        return writeLines(ctx, [...names].sort());
+      }
+      if (opts.services) return writeLines(ctx, project.services.map((s) => s.name));
+      if (opts.volumes) return writeLines(ctx, Object.keys(project.volumes));
+      if (opts.hash !== undefined) {
+        const { configHashes } = await import('../../plan/config-hash.js');
+        const wanted = opts.hash === '*' ? undefined : opts.hash.split(',');
+        return writeLines(ctx, configHashes(project, wanted).map(([name, hash]) => `${name} ${hash}`));
+      }
+      const data = projectToCompose(project, { escapeDollar: opts.interpolate });
+      ctx.stdout.write(opts.format === 'json' ? `${JSON.stringify(data, null, 2)}\n` : toYaml(data));
+    });
+}
+
+function writeLines(ctx: CliContext, lines: string[]): void {
+  if (lines.length > 0) ctx.stdout.write(`${lines.join('\n')}\n`);
+}

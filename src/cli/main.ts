@@ -1,0 +1,93 @@
+/**
+ * The `flotilla` command line: global options as docker-compose 1.29.2 has them, one module per
+ * command under ./commands. Errors become one line each and exit 1; anything unexpected is a bug,
+ * reported in one line with exit status 70 (FLOTILLA_DEBUG=1 prints the stack).
+ */
+import { readTextFile } from '../compose/files.js';
+import { Command, CommanderError, Option } from 'commander';
+import { FlotillaError } from '../errors.js';
+import { errorLines } from './output.js';
+import type { CliContext, GlobalOptions } from './context.js';
+import { registerConfig } from './commands/config.js';
+import { registerBundle } from './commands/bundle.js';
+import { VERSION } from '../version.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('flotilla');
+  program
+    .description('Define and run multi-container applications from Compose files and .dab bundles')
+    .version(`flotilla version ${VERSION}`, '-v, --version', 'print the version and exit')
+    .option('-f, --file <file>', 'Compose file (repeatable; "-" reads standard input)', collect)
+    .option('-p, --project-name <name>', 'project name (default: the directory name)')
+    .option('--project-directory <path>', 'directory relative paths start from (default: the first file\'s)')
+    .option('--env-file <path>', 'variables file to read instead of .env')
+    .option('--profile <name>', 'enable a profile (repeatable)', collect)
+    .addOption(new Option('--engine <engine>', 'container engine').choices(['embedded', 'docker']))
+    .option('-H, --host <host>', 'Docker daemon socket to connect to (implies --engine docker)')
+    .option('--no-color', 'no colours in the output')
+    .showHelpAfterError('(run flotilla --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+      outputError: (s, write) => write(`ERROR: ${s.replace(/^error: /, '')}`),
+    });
+  const global = () => program.opts<GlobalOptions>();
+  registerConfig(program, ctx, global);
+  registerBundle(program, ctx, global);
+  return program;
+}
+
+/** Runs one command line; resolves to the exit status. */
+export async function run(argv: string[], ctx: CliContext): Promise<number> {
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    return handleError(e, ctx);
+  }
+}
+
+function handleError(e: unknown, ctx: CliContext): number {
+  if (e instanceof CommanderError) {
+    return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : 1;
+  }
+  if (e instanceof FlotillaError) {
+    for (const line of errorLines(e, ctx.cwd)) ctx.stderr.write(`${line}\n`);
+    return e.exitCode;
+  }
+  if (e instanceof ExitCode) return e.code;
+  const message = e instanceof Error ? e.message : String(e);
+  ctx.stderr.write(`ERROR: internal error: ${message} (this is a bug in flotilla; FLOTILLA_DEBUG=1 shows details)\n`);
+  if (ctx.env['FLOTILLA_DEBUG'] && e instanceof Error && e.stack) ctx.stderr.write(`${e.stack}\n`);
+  return 70;
+}
+
+/** Thrown by a command to end with a given status after printing its own output. */
+export class ExitCode extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+export function main(argv: string[]): void {
+  const ctx: CliContext = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    cwd: process.cwd(),
+    env: process.env,
+    readStdin: () => readTextFile('-', 'Compose file'),
+  };
+  run(argv, ctx).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`ERROR: internal error: ${String(e)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

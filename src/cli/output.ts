@@ -1,0 +1,48 @@
+/**
+ * How errors and warnings reach the user: one line each,
+ *   ERROR: compose.yml:12:7: services.web.ports[0]: "80:80:80" is not a valid port
+ * with paths shown relative to the current directory when they are inside it.
+ */
+import { relative, isAbsolute } from 'node:path';
+import { ErrorList, FlotillaError, type SourceLocation } from '../errors.js';
+import type { Warning } from '../diagnostics.js';
+
+export interface Streams {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  cwd: string;
+}
+
+export function displayPath(file: string, cwd: string): string {
+  if (file === '-') return '<stdin>';
+  if (!isAbsolute(file)) return file;
+  const rel = relative(cwd, file);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
+export function formatLocation(loc: SourceLocation | undefined, cwd: string): string {
+  if (!loc) return '';
+  let out = '';
+  if (loc.file) {
+    out += displayPath(loc.file, cwd);
+    if (loc.line !== undefined) out += `:${loc.line}`;
+    if (loc.line !== undefined && loc.column !== undefined) out += `:${loc.column}`;
+    out += ': ';
+  }
+  if (loc.path) out += `${loc.path}: `;
+  return out;
+}
+
+/** Message lines are kept on one line each: embedded newlines would break "one error, one line". */
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, ' ');
+}
+
+export function errorLines(err: FlotillaError, cwd: string): string[] {
+  const list = err instanceof ErrorList ? err.errors : [err];
+  return list.map((e) => `ERROR: ${formatLocation(e.location, cwd)}${oneLine(e.message)}`);
+}
+
+export function warningLine(w: Warning, cwd: string): string {
+  return `WARNING: ${formatLocation(w.location, cwd)}${oneLine(w.message)}`;
+}

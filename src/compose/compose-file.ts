@@ -1,0 +1,123 @@
+/**
+ * One Compose file, read and checked on its own: parsed (YAML 1.1 as PyYAML), its format decided,
+ * its sections checked, interpolated, then validated against the schema of its format. Every
+ * schema error of the file is reported at once, in file order.
+ */
+import { ConfigError, ErrorList, formatKeyPath } from '../errors.js';
+import type { Diagnostics } from '../diagnostics.js';
+import type { Environment } from './environment.js';
+import { readTextFile } from './files.js';
+import { checkSection, detectFormat, SECTIONS, type FileFormat } from './format.js';
+import { interpolateFile } from './interpolate/index.js';
+import { validateAgainst, type SchemaName } from './validate/schema.js';
+import { isPlainObject, readYaml, type KeyPath, type YamlFile } from './yaml/read.js';
+
+export interface ComposeFile {
+  /** Absolute path, or "-" for standard input. */
+  readonly path: string;
+  readonly yaml: YamlFile;
+  readonly format: FileFormat;
+  /** The interpolated document. */
+  readonly doc: Record<string, unknown>;
+}
+
+export interface FileContext {
+  environment: Environment;
+  diagnostics: Diagnostics;
+  interpolate: boolean;
+  /** Reads standard input (for `-f -`). */
+  readStdin: () => string;
+}
+
+export function isLegacy(file: ComposeFile): boolean {
+  return file.format.family === 'v1';
+}
+
+/** The service definitions of a file (the top level for v1 files). */
+export function serviceDicts(file: ComposeFile): Record<string, Record<string, unknown>> {
+  const raw = isLegacy(file) ? file.doc : file.doc['services'];
+  const out: Record<string, Record<string, unknown>> = {};
+  if (!isPlainObject(raw)) return out;
+  for (const [name, body] of Object.entries(raw)) out[name] = isPlainObject(body) ? body : {};
+  return out;
+}
+
+/** Key path of something inside a service of this file, for error locations. */
+export function servicePath(file: ComposeFile, service: string, ...rest: (string | number)[]): (string | number)[] {
+  return isLegacy(file) ? [service, ...rest] : ['services', service, ...rest];
+}
+
+export function locationIn(file: ComposeFile, path: KeyPath): { file: string; line?: number; column?: number; path: string } {
+  return { file: file.path, ...file.yaml.locate(path), path: formatKeyPath(path) };
+}
+
+export function readComposeFile(path: string, ctx: FileContext): ComposeFile {
+  const text = path === '-' ? ctx.readStdin() : readTextFile(path, 'Compose file');
+  const yaml = readYaml(text, path);
+  if (!isPlainObject(yaml.value)) {
+    const what = yaml.value === null ? 'empty' : `not a mapping of keys to values`;
+    throw new ConfigError(`the file is ${what}; a Compose file defines services (e.g. "services:")`, {
+      file: path,
+      line: 1,
+      column: 1,
+    });
+  }
+  const raw = yaml.value;
+  const format = detectFormat(raw, yaml, ctx.diagnostics);
+  const legacy = format.family === 'v1';
+  if (!legacy) {
+    for (const [section] of SECTIONS) if (Object.hasOwn(raw, section)) checkSection(raw[section], section, yaml, [section]);
+  }
+  const doc = interpolateFile(raw, yaml, legacy, {
+    environment: ctx.environment,
+    diagnostics: ctx.diagnostics,
+    enabled: ctx.interpolate,
+  });
+  const file: ComposeFile = { path, yaml, format, doc };
+  checkSchema(file, ctx.diagnostics);
+  return file;
+}
+
+/** JSON Schema draft 4, which docker-compose uses, does not count `1.0` as an integer: nor do we. */
+function withIntegralFloatsMarked(doc: Record<string, unknown>, yaml: YamlFile): unknown {
+  if (yaml.integralFloats.size === 0) return doc;
+  const mark = (v: unknown, path: (string | number)[]): unknown => {
+    if (typeof v === 'number' && yaml.integralFloats.has(formatKeyPath(path))) return v + 0.5;
+    if (Array.isArray(v)) return v.map((x, i) => mark(x, [...path, i]));
+    if (isPlainObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mark(x, [...path, k])]));
+    return v;
+  };
+  return mark(doc, []);
+}
+
+function checkSchema(file: ComposeFile, diagnostics: Diagnostics): void {
+  const schema: SchemaName = isLegacy(file) ? 'compose-v1' : 'compose-spec';
+  const data = withIntegralFloatsMarked(file.doc, file.yaml);
+  const problems = validateAgainst(schema, data);
+  if (problems.length > 0) {
+    const errors = problems.map((p) => new ConfigError(p.message, locationIn(file, p.path)));
+    errors.sort(byPosition);
+    throw errors.length === 1 ? errors[0] : new ErrorList(errors);
+  }
+  // Keys the declared format does not have: docker-compose accepts them (it validates every
+  // versioned file against one merged schema), so do we, but say so.
+  const lint: SchemaName | undefined =
+    file.format.family === 'v2' ? 'compose-v2' : file.format.family === 'v3' ? 'compose-v3' : undefined;
+  if (!lint) return;
+  for (const p of validateAgainst(lint, data)) {
+    if (!p.message.startsWith('unsupported')) continue;
+    diagnostics.warn(
+      `${p.message.replace(/^unsupported (top-level )?key/, 'key')} is not part of Compose file format ${file.format.declared}; ` +
+        'it is honoured anyway, as docker-compose does',
+      locationIn(file, p.path),
+    );
+  }
+}
+
+export function byPosition(a: ConfigError, b: ConfigError): number {
+  const la = a.location ?? {};
+  const lb = b.location ?? {};
+  return (
+    (la.line ?? 0) - (lb.line ?? 0) || (la.column ?? 0) - (lb.column ?? 0) || a.message.localeCompare(b.message)
+  );
+}

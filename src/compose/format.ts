@@ -1,0 +1,98 @@
+/**
+ * Which Compose format a file is written in, decided as docker-compose 1.29.2 decides it:
+ * - no `version` (or an empty one): version-less Compose Spec if it has a non-empty top-level
+ *   `services`, `networks` or `volumes`; otherwise a v1 file, whose top level is the services;
+ * - `version` "2.x" / "3.x" (pattern ^[1-3]+(\.\d+)?$, not starting with "1"): that format;
+ * - `version` a mapping: a v1 file with a service called "version" (with a warning);
+ * - anything else is an error.
+ * Also the structural checks docker-compose makes before interpolation: each section a mapping,
+ * section entries named by strings and defined by mappings (or left empty).
+ */
+import { ConfigError } from '../errors.js';
+import type { Diagnostics } from '../diagnostics.js';
+import type { FormatFamily } from '../model/project.js';
+import { isPlainObject, type YamlFile } from './yaml/read.js';
+
+export interface FileFormat {
+  family: FormatFamily;
+  /** The `version` string as written, when there is one. */
+  declared?: string;
+}
+
+/** Sections docker-compose checks, with the singular it names them by in messages. */
+export const SECTIONS = [
+  ['services', 'service'],
+  ['volumes', 'volume'],
+  ['networks', 'network'],
+  ['secrets', 'secret'],
+  ['configs', 'config'],
+] as const;
+
+const VERSION_HINT =
+  'either set `version` to a supported version (e.g. "2.4" or "3.8") and put the services under `services`, ' +
+  'or leave `version` out';
+
+function isTruthy(v: unknown): boolean {
+  if (v === null || v === undefined || v === false || v === 0 || v === '') return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (isPlainObject(v)) return Object.keys(v).length > 0;
+  return true;
+}
+
+export function detectFormat(doc: Record<string, unknown>, source: YamlFile, diagnostics: Diagnostics): FileFormat {
+  const version = doc['version'];
+  const at = (path: string[]) => ({ file: source.file, ...source.locate(path), path: path.join('.') });
+  if (!isTruthy(version)) {
+    if (isTruthy(doc['services']) || isTruthy(doc['networks']) || isTruthy(doc['volumes'])) {
+      for (const section of ['services', 'networks', 'volumes'] as const) {
+        checkSection(doc[section] ?? {}, section, source, [section]);
+      }
+      return { family: 'spec' };
+    }
+    checkSection(doc, 'services', source, []);
+    return { family: 'v1' };
+  }
+  if (isPlainObject(version)) {
+    diagnostics.warn('"version" is a mapping: reading the file as format v1, with a service named "version"', at(['version']));
+    return { family: 'v1' };
+  }
+  if (typeof version !== 'string') {
+    throw new ConfigError(`version must be a string, e.g. "3.8" (quote it), not ${describeType(version)}`, at(['version']));
+  }
+  if (!/^[1-3]+(\.\d+)?$/.test(version)) {
+    throw new ConfigError(`version "${version}" is not a supported Compose file version; ${VERSION_HINT}`, at(['version']));
+  }
+  if (version.startsWith('1')) {
+    throw new ConfigError(`version "${version}" is not valid: ${VERSION_HINT} (the v1 format has no version key)`, at(['version']));
+  }
+  return { family: version.startsWith('2') ? 'v2' : 'v3', declared: version };
+}
+
+/** A section (or the whole v1 file) must be a mapping of string names to mappings or nothing. */
+export function checkSection(value: unknown, section: string, source: YamlFile, path: string[]): void {
+  const singular = SECTIONS.find(([plural]) => plural === section)?.[1] ?? section;
+  const where = (p: string[]) => ({ file: source.file, ...source.locate(p), path: p.join('.') || undefined });
+  if (!isPlainObject(value)) {
+    const hint = value === null ? ' (write `{}` for an empty section)' : '';
+    throw new ConfigError(`${section} must be a mapping, not ${describeType(value)}${hint}`, where(path));
+  }
+  for (const [name, body] of Object.entries(value)) {
+    const keyPath = [...path, name].join('.');
+    if (source.nonStringKeys.has(keyPath)) {
+      throw new ConfigError(`the ${singular} name ${name} must be a quoted string, i.e. '${name}'`, where([...path, name]));
+    }
+    if (body !== null && !isPlainObject(body)) {
+      throw new ConfigError(`${singular} '${name}' must be a mapping, not ${describeType(body)}`, where([...path, name]));
+    }
+  }
+}
+
+export function describeType(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'number') return 'a number';
+  if (typeof v === 'boolean') return 'a boolean';
+  if (isPlainObject(v)) return 'a mapping';
+  return 'a date';
+}

@@ -1,0 +1,180 @@
+/**
+ * The compiler's entry point: from a folder (or -f files) to a typed, validated, dependency-ordered
+ * Project. Stages, in docker-compose 1.29.2's order:
+ *
+ *   discover files, .env, project name                         ./discover.ts
+ *   per file: YAML, format, sections, interpolation, schema    ./compose-file.ts
+ *   merge files: top-level resources, then services            ./resources.ts, ./merge.ts
+ *   per service: extends, normalise, validate, finalise        ./extends.ts, ./service/*
+ *   order by dependencies (cycles refused), named volumes      ../graph, below
+ *
+ * Nothing is printed: warnings go to the Diagnostics, errors are thrown as ConfigError.
+ */
+import { homedir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import { Diagnostics } from '../diagnostics.js';
+import type { Project, Service } from '../model/project.js';
+import { dependencyOrder, DependencyCycleError } from '../graph/dependencies.js';
+import { isLegacy, locationIn, readComposeFile, serviceDicts, servicePath, type ComposeFile, type FileContext } from './compose-file.js';
+import { resolveInputs, type ProjectInputs } from './discover.js';
+import type { Environment } from './environment.js';
+import { resolveExtends } from './extends.js';
+import { mergeServiceFromFiles } from './merge.js';
+import { loadResources } from './resources.js';
+import { finalizeService } from './service/finalize.js';
+import { processService, ServiceProblem } from './service/process.js';
+import { validateService } from './service/validate.js';
+import { isPlainObject } from './yaml/read.js';
+
+export interface LoadOptions extends ProjectInputs {
+  /** false for `config --no-interpolate`. */
+  interpolate?: boolean;
+  /** Whether a missing build context is an error (commands that do not build pass false). */
+  checkBuildContext?: boolean;
+  readStdin?: () => string;
+}
+
+export interface LoadedProject {
+  project: Project;
+  diagnostics: Diagnostics;
+  environment: Environment;
+  files: readonly ComposeFile[];
+}
+
+type Dict = Record<string, unknown>;
+
+export function loadProject(options: LoadOptions, diagnostics = new Diagnostics()): LoadedProject {
+  const inputs = resolveInputs(options, diagnostics);
+  const home = options.shell['HOME'] || homedir();
+  const interpolate = options.interpolate ?? true;
+  const fileCtx: FileContext = {
+    environment: inputs.environment,
+    diagnostics,
+    interpolate,
+    readStdin: options.readStdin ?? (() => readFileSync(0, 'utf8')),
+  };
+  const cache = new Map<string, ComposeFile>();
+  const loadFile = (path: string): ComposeFile => {
+    let f = cache.get(path);
+    if (!f) {
+      f = readComposeFile(path, fileCtx);
+      cache.set(path, f);
+    }
+    return f;
+  };
+  const files = inputs.files.map(loadFile);
+  const main = files[0] as ComposeFile;
+  for (const f of files.slice(1)) {
+    if (isLegacy(f) !== isLegacy(main)) {
+      throw new ConfigError(
+        `format mismatch: ${main.path} is format ${main.format.family} but ${f.path} is format ${f.format.family}; files merged together must both be v1 or both be versioned`,
+        { file: f.path, line: 1, column: 1 },
+      );
+    }
+  }
+  const legacy = isLegacy(main);
+  const paths = { workingDir: inputs.workingDir, home, cwd: options.cwd };
+
+  // Services: each file's definitions merged onto the previous ones'.
+  let merged: Record<string, Dict> = serviceDicts(main);
+  for (const f of files.slice(1)) {
+    const next = serviceDicts(f);
+    const out: Record<string, Dict> = {};
+    for (const name of new Set([...Object.keys(merged), ...Object.keys(next)])) {
+      out[name] = mergeServiceFromFiles(merged[name] ?? {}, next[name] ?? {}, legacy);
+    }
+    merged = out;
+  }
+  const serviceNames = new Set(Object.keys(merged));
+  const services: Service[] = [];
+  for (const [name, dict] of Object.entries(merged)) {
+    const where = (keyPath: (string | number)[]) => locateInFiles(files, name, keyPath);
+    try {
+      const resolved = resolveExtends({ file: main, dir: inputs.workingDir, name }, dict, { mainFile: main, loadFile, home, cwd: options.cwd });
+      const processed = processService(resolved, { dir: inputs.workingDir, home, cwd: options.cwd });
+      validateService(name, processed, { serviceNames, legacy, checkBuildContext: options.checkBuildContext ?? true });
+      services.push(
+        finalizeService(name, processed, {
+          serviceNames,
+          legacy,
+          environment: inputs.environment,
+          shell: options.shell,
+          diagnostics,
+          interpolate,
+          home,
+          dir: inputs.workingDir,
+        }),
+      );
+    } catch (e) {
+      if (e instanceof ServiceProblem) throw new ConfigError(e.message, where(e.keyPath));
+      throw e;
+    }
+  }
+
+  let ordered: Service[];
+  try {
+    ordered = dependencyOrder(services);
+  } catch (e) {
+    if (e instanceof DependencyCycleError) {
+      const first = e.cycle[0] as string;
+      throw new ConfigError(e.message, locateInFiles(files, first, ['depends_on']));
+    }
+    throw e;
+  }
+
+  const volumes = loadResources(files, 'volumes', paths);
+  if (!legacy) checkNamedVolumes(ordered, volumes, files);
+
+  const project: Project = {
+    name: inputs.projectName,
+    workingDir: inputs.workingDir,
+    configFiles: inputs.files,
+    format: main.format.family,
+    version: legacy ? '1' : (main.format.declared ?? '3.9'),
+    services: ordered,
+    networks: loadResources(files, 'networks', paths),
+    volumes,
+    secrets: loadResources(files, 'secrets', paths),
+    configs: loadResources(files, 'configs', paths),
+  };
+  if (inputs.envFile !== undefined) project.environmentFile = inputs.envFile;
+  return { project, diagnostics, environment: inputs.environment, files };
+}
+
+/** Named volumes a service mounts must be declared under the top-level `volumes`. */
+function checkNamedVolumes(services: readonly Service[], declared: Record<string, unknown>, files: readonly ComposeFile[]): void {
+  for (const s of services) {
+    (s.volumes ?? []).forEach((v, i) => {
+      if (v.type === 'volume' && v.source && !Object.hasOwn(declared, v.source)) {
+        throw new ConfigError(
+          `named volume "${v.source}" is used by service "${s.name}" but not declared under the top-level "volumes"`,
+          locateInFiles(files, s.name, ['volumes', i]),
+        );
+      }
+    });
+  }
+}
+
+function pathExists(doc: unknown, path: readonly (string | number)[]): boolean {
+  let node = doc;
+  for (const seg of path) {
+    if (Array.isArray(node) && typeof seg === 'number' && seg < node.length) node = node[seg];
+    else if (isPlainObject(node) && typeof seg === 'string' && Object.hasOwn(node, seg)) node = node[seg];
+    else return false;
+  }
+  return true;
+}
+
+/** Where a key of a service is written: the last file that sets it, else the last that defines the service. */
+function locateInFiles(files: readonly ComposeFile[], service: string, keyPath: (string | number)[]): ReturnType<typeof locationIn> {
+  for (let depth = keyPath.length; depth >= 0; depth--) {
+    for (let i = files.length - 1; i >= 0; i--) {
+      const f = files[i] as ComposeFile;
+      const p = servicePath(f, service, ...keyPath.slice(0, depth));
+      if (pathExists(f.doc, p)) return locationIn(f, servicePath(f, service, ...keyPath));
+    }
+  }
+  const main = files[0] as ComposeFile;
+  return locationIn(main, servicePath(main, service, ...keyPath));
+}

@@ -1,0 +1,83 @@
+/**
+ * The resolved project as Compose data, shaped like docker-compose 1.29.2's `config` output: ports
+ * as mappings (or "ip:host:container/proto" strings when bound to an address, and always in v1),
+ * short-syntax volumes as "source:target:mode", healthcheck durations in one unit, `$` written
+ * `$$` (so the output can be read back without interpolating again).
+ */
+import type { PortConfig, Project, Service, ServiceVolume, VolumesFrom } from '../model/project.js';
+import { formatNanos } from './syntax/duration.js';
+import { legacyPortString } from './syntax/ports.js';
+import { shortVolumeString } from './syntax/volumes.js';
+
+type Dict = Record<string, unknown>;
+
+export interface SerializeOptions {
+  /** Write every `$` as `$$` (off for `config --no-interpolate`, where `$` is still a template). */
+  escapeDollar: boolean;
+}
+
+function portOut(p: PortConfig, legacy: boolean): unknown {
+  if (legacy || p.host_ip) return legacyPortString(p);
+  const out: Dict = { target: p.target };
+  if (p.published !== undefined) out['published'] = p.published;
+  if (p.protocol !== undefined) out['protocol'] = p.protocol;
+  if (p.mode !== undefined) out['mode'] = p.mode;
+  return out;
+}
+
+function volumeOut(v: ServiceVolume): unknown {
+  if (v.shortMode !== undefined) return shortVolumeString(v);
+  const out: Dict = { type: v.type };
+  if (v.source) out['source'] = v.source;
+  if (v.target) out['target'] = v.target;
+  if (v.read_only) out['read_only'] = v.read_only;
+  if (v.consistency) out['consistency'] = v.consistency;
+  for (const k of ['bind', 'volume', 'tmpfs'] as const) if (v[k]) out[k] = v[k];
+  return out;
+}
+
+function volumesFromOut(v: VolumesFrom): string {
+  return `${v.type}:${v.source}:${v.mode}`;
+}
+
+export function serviceOut(s: Service, legacy: boolean): Dict {
+  const out: Dict = {};
+  for (const [k, v] of Object.entries(s)) {
+    if (k === 'name' || v === undefined) continue;
+    out[k] = v;
+  }
+  if (legacy && out['network_mode'] === undefined) out['network_mode'] = 'bridge';
+  if (s.ports) out['ports'] = s.ports.map((p) => portOut(p, legacy));
+  if (s.volumes) out['volumes'] = s.volumes.map(volumeOut);
+  if (s.volumes_from) out['volumes_from'] = s.volumes_from.map(volumesFromOut);
+  if (s.healthcheck) {
+    const hc: Dict = { ...s.healthcheck };
+    for (const f of ['interval', 'timeout', 'start_period']) if (typeof hc[f] === 'number') hc[f] = formatNanos(hc[f] as number);
+    out['healthcheck'] = hc;
+  }
+  return out;
+}
+
+/** The whole project as docker-compose's `config` prints it (before YAML). */
+export function projectToCompose(project: Project, options: SerializeOptions): Dict {
+  const legacy = project.format === 'v1';
+  const out: Dict = {
+    version: project.version,
+    services: Object.fromEntries(project.services.map((s) => [s.name, serviceOut(s, legacy)])),
+  };
+  for (const key of ['networks', 'volumes', 'secrets', 'configs'] as const) {
+    if (Object.keys(project[key]).length > 0) out[key] = project[key];
+  }
+  return options.escapeDollar ? escapeDollars(out) as Dict : out;
+}
+
+function escapeDollars(v: unknown): unknown {
+  if (typeof v === 'string') return v.replace(/\$/g, '$$$$');
+  if (Array.isArray(v)) return v.map(escapeDollars);
+  if (v && typeof v === 'object') {
+    const out: Dict = {};
+    for (const [k, x] of Object.entries(v)) out[k.replace(/\$/g, '$$$$')] = escapeDollars(x);
+    return out;
+  }
+  return v;
+}

@@ -1,0 +1,212 @@
+/**
+ * The typed project every stage after loading works on. A v1 file, a v3 file and a .dab bundle all
+ * end up as a Project.
+ *
+ * Services keep Compose's key names, in the canonical shapes docker-compose 1.29.2 normalises them
+ * to (ports and volumes parsed, env_file folded into environment, paths absolute, depends_on a
+ * mapping, ...). Keeping that shape is deliberate: `config` prints it, and the reconciler hashes it
+ * exactly as docker-compose does, so each tool sees the other's containers as up to date.
+ */
+
+export type EnvValue = string | number | null;
+
+export interface PortConfig {
+  target: number;
+  /** A host port, or a range "8000-8010" when several host ports serve one container port. */
+  published?: number | string;
+  protocol?: string;
+  mode?: string;
+  host_ip?: string;
+}
+
+export interface ServiceVolume {
+  type: string;
+  /** Host path for binds, volume name for named volumes; absent for anonymous volumes and tmpfs. */
+  source?: string;
+  target: string;
+  read_only?: boolean;
+  consistency?: string;
+  bind?: { propagation?: string } & Record<string, unknown>;
+  volume?: { nocopy?: boolean } & Record<string, unknown>;
+  tmpfs?: { size?: number } & Record<string, unknown>;
+  /** Set when written in short syntax ("src:dst:mode"); the mode as written ("rw", "ro", "ro,z", ...). */
+  shortMode?: string;
+}
+
+export interface VolumesFrom {
+  type: 'service' | 'container';
+  source: string;
+  mode: string;
+}
+
+export interface DependsOn {
+  condition: 'service_started' | 'service_healthy' | 'service_completed_successfully';
+}
+
+export interface ServiceNetwork {
+  aliases?: string[];
+  ipv4_address?: string;
+  ipv6_address?: string;
+  link_local_ips?: string[];
+  priority?: number;
+}
+
+export interface FileReference {
+  source: string;
+  target?: string;
+  uid?: string;
+  gid?: string;
+  mode?: number;
+}
+
+export interface BuildConfig {
+  /** Absolute path, or a URL (git, http) used as given. */
+  context?: string;
+  dockerfile?: string;
+  args?: Record<string, string>;
+  labels?: Record<string, string>;
+  cache_from?: string[];
+  network?: string;
+  target?: string;
+  shm_size?: number | string;
+  extra_hosts?: Record<string, string>;
+  isolation?: string;
+  [extension: `x-${string}`]: unknown;
+}
+
+export interface Healthcheck {
+  test?: string | string[];
+  /** Durations in nanoseconds. */
+  interval?: number;
+  timeout?: number;
+  start_period?: number;
+  retries?: number;
+  [extension: `x-${string}`]: unknown;
+}
+
+export interface Logging {
+  driver?: string;
+  options?: Record<string, string | number | null>;
+}
+
+export interface Ulimit {
+  soft: number;
+  hard: number;
+}
+
+/** A service, keyed like Compose; keys not listed here (cgroup_parent, blkio_config, x-*, ...) stay untyped. */
+export interface Service {
+  name: string;
+  image?: string;
+  build?: BuildConfig;
+  command?: string | string[];
+  entrypoint?: string | string[];
+  environment?: Record<string, EnvValue>;
+  labels?: Record<string, string>;
+  ports?: PortConfig[];
+  expose?: string[];
+  volumes?: ServiceVolume[];
+  volumes_from?: VolumesFrom[];
+  depends_on?: Record<string, DependsOn>;
+  links?: string[];
+  external_links?: string[];
+  networks?: Record<string, ServiceNetwork | null>;
+  network_mode?: string;
+  pid?: string | null;
+  ipc?: string;
+  healthcheck?: Healthcheck;
+  restart?: string;
+  logging?: Logging;
+  container_name?: string;
+  hostname?: string;
+  domainname?: string;
+  user?: string;
+  working_dir?: string;
+  stop_signal?: string;
+  stop_grace_period?: string;
+  init?: boolean;
+  privileged?: boolean;
+  read_only?: boolean;
+  stdin_open?: boolean;
+  tty?: boolean;
+  cap_add?: string[];
+  cap_drop?: string[];
+  devices?: string[];
+  dns?: string[];
+  dns_search?: string[];
+  dns_opt?: string[];
+  extra_hosts?: Record<string, string> | string[];
+  tmpfs?: string[];
+  sysctls?: Record<string, string>;
+  ulimits?: Record<string, number | Ulimit>;
+  security_opt?: string[];
+  mem_limit?: number | string;
+  memswap_limit?: number | string;
+  mem_reservation?: number | string;
+  shm_size?: number | string;
+  cpus?: number | string;
+  cpu_shares?: number | string;
+  pids_limit?: number | string;
+  scale?: number;
+  profiles?: string[];
+  secrets?: FileReference[];
+  configs?: FileReference[];
+  deploy?: Record<string, unknown> | null;
+  [key: string]: unknown;
+}
+
+export interface NetworkConfig {
+  name?: string;
+  driver?: string;
+  driver_opts?: Record<string, string>;
+  ipam?: Record<string, unknown>;
+  external?: boolean;
+  internal?: boolean;
+  enable_ipv6?: boolean;
+  attachable?: boolean;
+  labels?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+export interface VolumeConfig {
+  name?: string;
+  driver?: string;
+  driver_opts?: Record<string, string>;
+  external?: boolean;
+  labels?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+export interface SecretConfig {
+  name?: string;
+  file?: string;
+  external?: boolean;
+  labels?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+/** The file format family a project was written in. */
+export type FormatFamily = 'v1' | 'v2' | 'v3' | 'spec';
+
+export interface Project {
+  name: string;
+  /** Absolute directory relative paths were resolved against. */
+  workingDir: string;
+  /** Absolute paths of the files, in the order they were merged ("-" for standard input). */
+  configFiles: string[];
+  /** `--env-file` as given, when one was. */
+  environmentFile?: string;
+  format: FormatFamily;
+  /** The `version` `config` prints: the first file's own string, "1" for v1, "3.9" when absent. */
+  version: string;
+  /** In dependency order: a service comes after everything it depends on. */
+  services: Service[];
+  networks: Record<string, NetworkConfig>;
+  volumes: Record<string, VolumeConfig>;
+  secrets: Record<string, SecretConfig>;
+  configs: Record<string, SecretConfig>;
+}
+
+export function findService(project: Project, name: string): Service | undefined {
+  return project.services.find((s) => s.name === name);
+}

@@ -1,0 +1,74 @@
+/**
+ * Python's `json.dumps(obj, sort_keys=True, separators=(",", ":"))`, byte for byte: docker-compose
+ * hashes that text (config-hash labels, ordering merged lists), so matching it lets Flotilla and
+ * docker-compose agree on hashes.
+ */
+import { createHash } from 'node:crypto';
+
+/** Marks a number that Python holds as a float, so it prints as "1.0" rather than "1". */
+export class PyFloat {
+  constructor(readonly value: number) {}
+}
+
+function quote(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) out += '\\"';
+    else if (c === 0x5c) out += '\\\\';
+    else if (c === 0x0a) out += '\\n';
+    else if (c === 0x0d) out += '\\r';
+    else if (c === 0x09) out += '\\t';
+    else if (c === 0x08) out += '\\b';
+    else if (c === 0x0c) out += '\\f';
+    else if (c < 0x20 || c > 0x7e) out += `\\u${c.toString(16).padStart(4, '0')}`;
+    else out += s.charAt(i);
+  }
+  return `${out}"`;
+}
+
+function floatRepr(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (!Number.isFinite(n)) return n > 0 ? 'Infinity' : '-Infinity';
+  if (Number.isInteger(n) && Math.abs(n) < 1e16) return `${n}.0`;
+  // Python writes exponents with at least two digits: 1e-07, 1e+16.
+  return String(n).replace(/e([+-])(\d)$/, 'e$10$2');
+}
+
+export function pythonJsonDumps(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (value === true) return 'true';
+  if (value === false) return 'false';
+  if (value instanceof PyFloat) return floatRepr(value.value);
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : floatRepr(value);
+  if (typeof value === 'string') return quote(value);
+  if (Array.isArray(value)) return `[${value.map(pythonJsonDumps).join(',')}]`;
+  if (typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    const obj = value as Record<string, unknown>;
+    return `{${keys.filter((k) => obj[k] !== undefined).map((k) => `${quote(k)}:${pythonJsonDumps(obj[k])}`).join(',')}}`;
+  }
+  return quote(String(value));
+}
+
+/** docker-compose's json_hash: SHA-256 of the canonical JSON, hex. */
+export function jsonHash(value: unknown): string {
+  return createHash('sha256').update(pythonJsonDumps(value)).digest('hex');
+}
+
+/** Python's `json.dumps(obj, indent=indent, sort_keys=True)`, as docker-compose wrote bundles. */
+export function pythonJsonPretty(value: unknown, indent = 2, depth = 0): string {
+  const pad = ' '.repeat(indent * (depth + 1));
+  const close = ' '.repeat(indent * depth);
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    return `[\n${value.map((v) => pad + pythonJsonPretty(v, indent, depth + 1)).join(',\n')}\n${close}]`;
+  }
+  if (value && typeof value === 'object' && !(value instanceof PyFloat)) {
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+    if (keys.length === 0) return '{}';
+    return `{\n${keys.map((k) => `${pad}${pythonJsonDumps(k)}: ${pythonJsonPretty(obj[k], indent, depth + 1)}`).join(',\n')}\n${close}}`;
+  }
+  return pythonJsonDumps(value);
+}

@@ -1,0 +1,146 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadProject, type LoadOptions } from '../../src/compose/load.js';
+import { ConfigError, ErrorList } from '../../src/errors.js';
+import { projectDir } from '../helpers/tmp.js';
+
+function load(cwd: string, extra: Partial<LoadOptions> = {}) {
+  return loadProject({ cwd, shell: { HOME: '/home/u' }, ...extra });
+}
+
+function service(cwd: string, name: string, extra: Partial<LoadOptions> = {}) {
+  return load(cwd, extra).project.services.find((s) => s.name === name);
+}
+
+test('default files are found in parent directories, with their override file', (t) => {
+  const dir = projectDir(t, {
+    'docker-compose.yml': 'services:\n  web:\n    image: a\n',
+    'docker-compose.override.yml': 'services:\n  web:\n    environment: [X=1]\n',
+  }, 'My.Proj Name_1');
+  const sub = join(dir, 'deep', 'er');
+  mkdirSync(sub, { recursive: true });
+  const { project } = load(sub);
+  assert.equal(project.name, 'myprojname_1');
+  assert.equal(project.workingDir, dir);
+  assert.deepEqual(project.services.map((s) => [s.name, s.image, s.environment]), [['web', 'a', { X: '1' }]]);
+});
+
+test('two override files are an error', (t) => {
+  const dir = projectDir(t, {
+    'compose.yaml': 'services: {web: {image: a}}\n',
+    'compose.override.yml': 'services: {}\n',
+    'docker-compose.override.yml': 'services: {}\n',
+  });
+  assert.throws(() => load(dir), /several override files/);
+});
+
+test('project name: -p, then COMPOSE_PROJECT_NAME (shell or .env), then the directory', (t) => {
+  const dir = projectDir(t, { 'compose.yml': 'services: {a: {image: x}}\n', '.env': 'COMPOSE_PROJECT_NAME=Foo.Bar\n' });
+  assert.equal(load(dir).project.name, 'foobar');
+  assert.equal(load(dir, { shell: { COMPOSE_PROJECT_NAME: 'Shell' } }).project.name, 'shell');
+  assert.equal(load(dir, { projectName: '  Foo.Bar_-Baz!' }).project.name, 'foobar_-baz');
+  assert.throws(() => load(dir, { projectName: '!!!' }), /project name "!!!" is not valid/);
+});
+
+test('.env feeds interpolation, the shell wins, COMPOSE_FILE may come from .env', (t) => {
+  const dir = projectDir(t, {
+    'a.yml': 'services:\n  web:\n    image: "${IMG}:${TAG}"\n',
+    '.env': 'IMG=fromenv\nTAG=1\nCOMPOSE_FILE=a.yml\n',
+  });
+  assert.equal(service(dir, 'web')?.image, 'fromenv:1');
+  assert.equal(service(dir, 'web', { shell: { TAG: '2', HOME: '/h' } })?.image, 'fromenv:2');
+});
+
+test('--env-file replaces .env and must exist', (t) => {
+  const dir = projectDir(t, { 'compose.yml': 'services:\n  web:\n    image: "${IMG}"\n', 'other.env': 'IMG=other\n' });
+  assert.equal(service(dir, 'web', { envFile: 'other.env' })?.image, 'other');
+  assert.throws(() => load(dir, { envFile: 'missing.env' }), /env file .*missing.env does not exist/);
+});
+
+test('env_file is folded into environment; environment wins; bare keys come from the shell', (t) => {
+  const dir = projectDir(t, {
+    'compose.yml': 'services:\n  web:\n    image: x\n    env_file: [a.env, b.env]\n    environment:\n      B: fromyaml\n      PASS:\n      MISSING:\n',
+    'a.env': 'A=1\nB=a\nREF=${HOME}-ref\n',
+    'b.env': 'C=3\n',
+  });
+  const web = service(dir, 'web', { shell: { HOME: '/home/u', PASS: 'secret' } });
+  assert.deepEqual(web?.environment, { A: '1', B: 'fromyaml', REF: '/home/u-ref', C: '3', PASS: 'secret', MISSING: null });
+  assert.equal('env_file' in (web ?? {}), false);
+});
+
+test('relative paths resolve against the project directory; extends bases keep their own', (t) => {
+  const dir = projectDir(t, {
+    'compose.yml': 'services:\n  web:\n    extends: {file: sub/common.yml, service: base}\n    volumes: ["./mine:/mine"]\nvolumes:\n  named: {}\n',
+    'sub/common.yml': 'services:\n  base:\n    image: x\n    volumes: ["./data:/data", "named:/n"]\n    build: ./ctx\n',
+    'sub/ctx/Dockerfile': 'FROM scratch\n',
+  });
+  const { project } = load(dir, { checkBuildContext: true });
+  const web = project.services[0];
+  assert.deepEqual(web?.volumes?.map((v) => [v.type, v.source, v.target]), [
+    ['bind', join(dir, 'sub/data'), '/data'],
+    ['bind', join(dir, 'mine'), '/mine'],
+    ['volume', 'named', '/n'],
+  ].sort((a, b) => String(a[2]).localeCompare(String(b[2]))));
+  assert.deepEqual(web?.build, { context: join(dir, 'sub/ctx') });
+});
+
+test('extends cycles name the chain; bases with depends_on are refused', (t) => {
+  const dir = projectDir(t, {
+    'compose.yml': 'services:\n  a:\n    extends: b\n  b:\n    extends: a\n    image: x\n',
+    'dep.yml': 'services:\n  base:\n    image: x\n    depends_on: [other]\n  other:\n    image: x\n  web:\n    extends: base\n',
+  });
+  assert.throws(() => load(dir), /circular extends: .*a in .*extends b in .*extends a in/);
+  assert.throws(() => load(dir, { files: ['dep.yml'] }), /services with 'depends_on' cannot be extended/);
+});
+
+test('semantic errors point at the file, line and key', (t) => {
+  const dir = projectDir(t, {
+    'compose.yml': 'services:\n  web:\n    image: x\n    depends_on:\n      - db\n',
+  });
+  assert.throws(
+    () => load(dir),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /depends on service 'db', which is not defined/.test(e.message) &&
+      e.location?.file === join(dir, 'compose.yml') &&
+      e.location?.path === 'services.web.depends_on.db',
+  );
+});
+
+test('all schema errors of a file are reported at once, in file order', (t) => {
+  const dir = projectDir(t, {
+    'compose.yml': 'services:\n  a:\n    image: 1\n    foo: x\n  b:\n    ports: 80\n    port: ["80"]\n',
+  });
+  assert.throws(
+    () => load(dir),
+    (e: unknown) => {
+      assert.ok(e instanceof ErrorList);
+      assert.deepEqual(
+        e.errors.map((x) => [x.location?.line, x.location?.path, x.message]),
+        [
+          [3, 'services.a.image', 'must be a string, not a number'],
+          [4, 'services.a.foo', "unsupported key 'foo'"],
+          [6, 'services.b.ports', 'must be a list, not a number'],
+          [7, 'services.b.port', "unsupported key 'port' (did you mean 'ports'?)"],
+        ],
+      );
+      return true;
+    },
+  );
+});
+
+test('v1 files: services at the top level, network_mode bridge, net: container: a service', (t) => {
+  const dir = projectDir(t, { 'docker-compose.yml': 'db:\n  image: x\nweb:\n  image: y\n  net: "container:db"\n  links: [db]\n' });
+  const { project } = load(dir);
+  assert.equal(project.format, 'v1');
+  assert.equal(project.version, '1');
+  assert.deepEqual(project.services.map((s) => s.name), ['db', 'web']);
+  assert.equal(project.services[1]?.network_mode, 'service:db');
+});
+
+test('a named volume must be declared', (t) => {
+  const dir = projectDir(t, { 'compose.yml': 'services:\n  a:\n    image: x\n    volumes: ["data:/x"]\n' });
+  assert.throws(() => load(dir), /named volume "data" is used by service "a" but not declared/);
+});
