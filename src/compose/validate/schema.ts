@@ -4,7 +4,9 @@
  * instead of compiling schemas at start-up.
  */
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type { ErrorObject } from 'ajv';
+import { packageRoot } from '../../util/package-root.js';
 import { explainSchemaErrors, type SchemaProblem } from './schema-errors.js';
 
 export type SchemaName = 'compose-v1' | 'compose-spec' | 'compose-v2' | 'compose-v3' | 'dab-v0.1';
@@ -20,8 +22,7 @@ const cache = new Map<SchemaName, CompiledValidator>();
 function validator(name: SchemaName): CompiledValidator {
   let v = cache.get(name);
   if (!v) {
-    // dist/src/compose/validate/schema.js -> dist/schemas/<name>.cjs
-    v = require(`../../../schemas/${name}.cjs`) as CompiledValidator;
+    v = require(join(packageRoot(), 'dist', 'schemas', `${name}.cjs`)) as CompiledValidator;
     cache.set(name, v);
   }
   return v;
