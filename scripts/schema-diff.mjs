@@ -17,7 +17,10 @@
  * (x- extensions, unknown keys, names with newlines...), and a few complete documents are added.
  * Python is started once per run, with all reference documents in one batch on stdin.
  *
- * Usage: node scripts/schema-diff.mjs [--cli] [--max-print N] [--show-agreements]
+ * compose-v2.json and compose-v3.json (format warnings only) have no installed reference; they are
+ * compiled in strict mode and checked against a short list of expectations.
+ *
+ * Usage: node scripts/schema-diff.mjs [--cli] [--max-print N] [--schemas DIR]
  *   --cli              also run `docker-compose config -q` on a few documents, as a sanity check
  *                      that the in-process reference validation is what the CLI does
  *   --max-print N      print at most N disagreements per schema (default: all)

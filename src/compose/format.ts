@@ -77,8 +77,7 @@ export function checkSection(value: unknown, section: string, source: YamlFile, 
     throw new ConfigError(`${section} must be a mapping, not ${describeType(value)}${hint}`, where(path));
   }
   for (const [name, body] of Object.entries(value)) {
-    const keyPath = [...path, name].join('.');
-    if (source.nonStringKeys.has(keyPath)) {
+    if (source.isNonStringKey([...path, name])) {
       throw new ConfigError(`the ${singular} name ${name} must be a quoted string, i.e. '${name}'`, where([...path, name]));
     }
     if (body !== null && !isPlainObject(body)) {

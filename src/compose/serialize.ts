@@ -71,12 +71,14 @@ export function projectToCompose(project: Project, options: SerializeOptions): D
   return options.escapeDollar ? escapeDollars(out) as Dict : out;
 }
 
+const escape = (s: string): string => (s.includes('$') ? s.replace(/\$/g, '$$$$') : s);
+
 function escapeDollars(v: unknown): unknown {
-  if (typeof v === 'string') return v.replace(/\$/g, '$$$$');
+  if (typeof v === 'string') return escape(v);
   if (Array.isArray(v)) return v.map(escapeDollars);
   if (v && typeof v === 'object') {
     const out: Dict = {};
-    for (const [k, x] of Object.entries(v)) out[k.replace(/\$/g, '$$$$')] = escapeDollars(x);
+    for (const k of Object.keys(v)) out[escape(k)] = escapeDollars((v as Dict)[k]);
     return out;
   }
   return v;

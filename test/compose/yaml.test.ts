@@ -26,10 +26,11 @@ test('timestamps are not strings', () => {
   assert.notEqual(typeof v['d'], 'string');
 });
 
-test('non-string keys become Python str() and are recorded', () => {
-  const f = read('services:\n  1: {}\n  yes: {}\n  ~: {}\n');
-  assert.deepEqual(Object.keys((f.value as Record<string, Record<string, unknown>>)['services'] ?? {}), ['1', 'True', 'None']);
-  assert.deepEqual([...f.nonStringKeys.keys()], ['services.1', 'services.True', 'services.None']);
+test('keys written as non-string scalars are told apart from quoted ones', () => {
+  const f = read('services:\n  1: {}\n  yes: {}\n  ~: {}\n  "2": {}\n  web: {}\n');
+  const keys = Object.keys((f.value as Record<string, Record<string, unknown>>)['services'] ?? {});
+  assert.deepEqual(keys.sort(), ['1', '2', 'null', 'true', 'web']);
+  assert.deepEqual(keys.filter((k) => f.isNonStringKey(['services', k])), ['1', 'null', 'true']);
 });
 
 test('merge keys: explicit keys win, earlier merged mappings win over later ones', () => {

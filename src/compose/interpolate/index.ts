@@ -50,6 +50,10 @@ export function interpolateFile(
 }
 
 class Walker {
+  /** Where the walk is: the key path in the file (with list indexes) and the config path (without). */
+  private readonly keyPath: (string | number)[] = [];
+  private readonly configPath: string[] = [];
+
   constructor(
     private readonly ctx: TemplateContext,
     private readonly source: YamlFile,
@@ -58,53 +62,67 @@ class Walker {
   section(entries: Record<string, unknown>, section: Section, prefix: (string | number)[]): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const [name, body] of Object.entries(entries)) {
-      out[name] = isPlainObject(body)
-        ? this.value(body, [...prefix, name], [section, name])
-        : body;
+      if (!isPlainObject(body)) {
+        out[name] = body;
+        continue;
+      }
+      this.keyPath.splice(0, this.keyPath.length, ...prefix, name);
+      this.configPath.splice(0, this.configPath.length, section, name);
+      out[name] = this.value(body);
     }
     return out;
   }
 
-  /** keyPath locates the value in the file (with list indexes); configPath selects conversions (without). */
-  private value(v: unknown, keyPath: (string | number)[], configPath: string[]): unknown {
-    if (typeof v === 'string') return this.convert(this.interpolate(v, keyPath), keyPath, configPath);
-    if (Array.isArray(v)) return v.map((item, i) => this.value(item, [...keyPath, i], configPath));
-    if (isPlainObject(v)) {
-      const out: Record<string, unknown> = {};
-      for (const [k, item] of Object.entries(v)) {
-        Object.defineProperty(out, k, {
-          value: this.value(item, [...keyPath, k], [...configPath, k]),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
+  private value(v: unknown): unknown {
+    if (typeof v === 'string') return this.convert(v.includes('$') ? this.interpolate(v) : v);
+    if (Array.isArray(v)) {
+      const out = new Array<unknown>(v.length);
+      for (let i = 0; i < v.length; i++) {
+        this.keyPath.push(i);
+        out[i] = this.value(v[i]);
+        this.keyPath.pop();
       }
       return out;
     }
-    return this.convert(v, keyPath, configPath);
+    if (isPlainObject(v)) {
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v)) {
+        this.keyPath.push(k);
+        this.configPath.push(k);
+        const item = this.value(v[k]);
+        this.keyPath.pop();
+        this.configPath.pop();
+        if (k === '__proto__') Object.defineProperty(out, k, { value: item, enumerable: true, writable: true, configurable: true });
+        else out[k] = item;
+      }
+      return out;
+    }
+    return this.convert(v);
   }
 
-  private interpolate(template: string, keyPath: (string | number)[]): string {
+  private interpolate(template: string): string {
     try {
       return substitute(template, this.ctx);
     } catch (e) {
-      if (e instanceof TemplateError) throw this.error(e.message, keyPath);
+      if (e instanceof TemplateError) throw this.error(e.message);
       throw e;
     }
   }
 
-  private convert(v: unknown, keyPath: (string | number)[], configPath: string[]): unknown {
-    const conv = converterFor(configPath);
+  private convert(v: unknown): unknown {
+    const conv = converterFor(this.configPath);
     if (!conv) return v;
+    const integral = this.source.integralFloats.size > 0 && this.source.integralFloats.has(formatKeyPath(this.keyPath));
     try {
-      return conv(v, this.source.integralFloats.has(formatKeyPath(keyPath)));
+      return conv(v, integral);
     } catch (e) {
-      if (e instanceof ConversionError) throw this.error(`cannot convert to the expected type: ${e.message}`, keyPath);
+      if (e instanceof ConversionError) throw this.error(`cannot convert to the expected type: ${e.message}`);
       throw e;
     }
   }
 
-  private error(message: string, keyPath: (string | number)[]): ConfigError {
+  private error(message: string): ConfigError {
+    const keyPath = [...this.keyPath];
     const pos = this.source.locate(keyPath);
     return new ConfigError(message, { file: this.source.file, ...pos, path: formatKeyPath(keyPath) });
   }

@@ -1,14 +1,20 @@
 /**
  * Plain-scalar resolution as PyYAML's SafeLoader does it (YAML 1.1), which is what docker-compose
- * 1.29.2 reads Compose files with. The `yaml` package's own 1.1 schema differs in ways that change
- * real files: it reads `y`/`n` as booleans, `1e3` as a number and `08` as 8; PyYAML keeps all
- * three as strings.
+ * 1.29.2 reads Compose files with. Both YAML libraries Flotilla uses get these rules: js-yaml reads
+ * every file (fast), the `yaml` package re-reads a file only to point an error at a line.
+ * Their own defaults differ from PyYAML in ways that change real files: `y`/`n` as booleans,
+ * `1e3` as a number, `08` as 8, `yes` as a string; PyYAML keeps the first three as strings and
+ * makes `yes` true.
  */
+import jsyaml from 'js-yaml';
 import type { ScalarTag } from 'yaml';
 
-/** A YAML float whose value is integral (`1.0`): JSON Schema draft 4 does not count it as an integer. */
+/** A float written with an integral value (`1.0`): JSON Schema draft 4 does not count it as an integer. */
 export class YamlFloat {
   constructor(readonly value: number) {}
+  toString(): string {
+    return String(this.value);
+  }
 }
 
 /** A YAML 1.1 timestamp (`2020-01-01`): PyYAML makes it a date, so it is not a string. */
@@ -49,6 +55,15 @@ export function resolveInt(source: string): number {
   return sign * Number(text);
 }
 
+/** How many integral floats were made since the counter was last read (see takeIntegralFloatCount). */
+let integralFloatCount = 0;
+
+export function takeIntegralFloatCount(): number {
+  const n = integralFloatCount;
+  integralFloatCount = 0;
+  return n;
+}
+
 export function resolveFloat(source: string): number | YamlFloat {
   const [sign, text] = splitSign(source.toLowerCase());
   let value: number;
@@ -57,7 +72,9 @@ export function resolveFloat(source: string): number | YamlFloat {
   else if (text.includes(':')) value = sexagesimal(text);
   else value = Number(text);
   value *= sign;
-  return Number.isInteger(value) ? new YamlFloat(value) : value;
+  if (!Number.isInteger(value)) return value;
+  integralFloatCount++;
+  return new YamlFloat(value);
 }
 
 export function resolveBool(text: string): boolean {
@@ -66,18 +83,58 @@ export function resolveBool(text: string): boolean {
 
 const CORE = 'tag:yaml.org,2002:';
 
-const implicit: ScalarTag[] = [
-  { tag: `${CORE}null`, default: true, test: NULL, resolve: () => null },
-  { tag: `${CORE}bool`, default: true, test: BOOL, resolve: resolveBool },
-  { tag: `${CORE}int`, default: true, test: INT, resolve: resolveInt },
-  { tag: `${CORE}float`, default: true, test: FLOAT, resolve: resolveFloat },
-  { tag: `${CORE}timestamp`, default: true, test: TIMESTAMP, resolve: (s: string) => new YamlTimestamp(s) },
+interface ScalarRule {
+  name: string;
+  test: RegExp;
+  resolve: (text: string) => unknown;
+}
+
+const RULES: ScalarRule[] = [
+  { name: 'null', test: NULL, resolve: () => null },
+  { name: 'bool', test: BOOL, resolve: resolveBool },
+  { name: 'int', test: INT, resolve: resolveInt },
+  { name: 'float', test: FLOAT, resolve: resolveFloat },
+  { name: 'timestamp', test: TIMESTAMP, resolve: (s) => new YamlTimestamp(s) },
 ];
 
-/** Explicitly tagged scalars (`!!str 5`, `!!float 1`) resolve by tag name alone, without the pattern test. */
-const explicit: ScalarTag[] = [
+// js-yaml exports its built-in types at run time; @types/js-yaml does not declare them.
+const mergeType = (jsyaml as unknown as { types: { merge: jsyaml.Type } }).types.merge;
+
+/**
+ * The schema js-yaml reads Compose files with: PyYAML's implicit types and `<<` merge keys. An
+ * explicitly tagged scalar (`!!float 1`) is resolved by its tag alone: the explicit types, which
+ * accept any text, are registered after the implicit ones and so win js-yaml's lookup by tag.
+ */
+export const pyyamlSchema = jsyaml.FAILSAFE_SCHEMA.extend({
+  implicit: [
+    ...RULES.map(
+      (r) =>
+        new jsyaml.Type(CORE + r.name, {
+          kind: 'scalar',
+          resolve: (data: string | null) => r.test.test(data ?? ''),
+          construct: (data: string | null) => r.resolve(data ?? ''),
+        }),
+    ),
+    mergeType,
+  ],
+  explicit: RULES.map(
+    (r) => new jsyaml.Type(CORE + r.name, { kind: 'scalar', resolve: () => true, construct: (data: string | null) => r.resolve(data ?? '') }),
+  ),
+});
+
+/** The same rules for the `yaml` package: pattern-tested for plain scalars, by name for `!!tags`. */
+export const pyyamlScalarTags: ScalarTag[] = [
   { tag: `${CORE}str`, resolve: (s: string) => s },
-  ...implicit.map((t) => ({ ...t, default: false, test: undefined })),
+  ...RULES.map((r) => ({ tag: CORE + r.name, resolve: r.resolve })),
+  ...RULES.map((r) => ({ tag: CORE + r.name, default: true, test: r.test, resolve: r.resolve })),
 ];
 
-export const pyyamlScalarTags: ScalarTag[] = [...explicit, ...implicit];
+/** A mapping key as js-yaml spells it (String() of the resolved scalar): `yes:` is "true", `~:` "null". */
+export function keyString(key: unknown): string {
+  return key === null || key === undefined ? 'null' : String(key);
+}
+
+/** Whether a key, as read, may have been written as a non-string scalar (`1:`, `yes:`, `~:`). */
+export function mayBeNonStringKey(key: string): boolean {
+  return key === 'null' || key === 'true' || key === 'false' || RULES.some((r) => r.name !== 'null' && r.test.test(key)) || NULL.test(key);
+}
