@@ -99,18 +99,18 @@ function checkSchema(file: ComposeFile, diagnostics: Diagnostics): void {
     errors.sort(byPosition);
     throw errors.length === 1 ? errors[0] : new ErrorList(errors);
   }
-  // Keys the declared format does not have: docker-compose accepts them (it validates every
-  // versioned file against one merged schema), so do we, but say so.
+  // What the declared format does not have (keys, value types, conditions): docker-compose
+  // accepts all of it, because it validates every versioned file against one merged schema, and
+  // so does Flotilla, but says so.
   const lint: SchemaName | undefined =
     file.format.family === 'v2' ? 'compose-v2' : file.format.family === 'v3' ? 'compose-v3' : undefined;
   if (!lint) return;
+  const format = `Compose file format ${file.format.declared}`;
   for (const p of validateAgainst(lint, data)) {
-    if (!p.message.startsWith('unsupported')) continue;
-    diagnostics.warn(
-      `${p.message.replace(/^unsupported (top-level )?key/, 'key')} is not part of Compose file format ${file.format.declared}; ` +
-        'it is honoured anyway, as docker-compose does',
-      locationIn(file, p.path),
-    );
+    const message = p.message.startsWith('unsupported')
+      ? `${p.message.replace(/^unsupported (top-level )?key/, 'key')} is not part of ${format}`
+      : `not valid in ${format} (${p.message})`;
+    diagnostics.warn(`${message}; accepted anyway, as docker-compose does`, locationIn(file, p.path));
   }
 }
 

@@ -54,7 +54,8 @@ export function readYaml(text: string, file: string): YamlFile {
   let raw: unknown;
   takeIntegralFloatCount();
   try {
-    raw = jsyaml.load(text, { schema: pyyamlSchema, json: true, filename: file });
+    // An empty document is null, as in PyYAML (js-yaml says undefined).
+    raw = jsyaml.load(text, { schema: pyyamlSchema, json: true, filename: file }) ?? null;
   } catch (e) {
     if (e instanceof jsyaml.YAMLException) {
       const where = e.mark ? { line: e.mark.line + 1, column: e.mark.column + 1 } : {};
