@@ -12,7 +12,7 @@
  */
 import { homedir } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../errors.js';
+import { ConfigError, type SourceLocation } from '../errors.js';
 import { Diagnostics } from '../diagnostics.js';
 import type { Project, Service } from '../model/project.js';
 import { dependencyOrder, DependencyCycleError } from '../graph/dependencies.js';
@@ -40,6 +40,8 @@ export interface LoadedProject {
   diagnostics: Diagnostics;
   environment: Environment;
   files: readonly ComposeFile[];
+  /** Where a key of a service is written (for messages about the loaded project). */
+  locateService(service: string, keyPath: (string | number)[]): SourceLocation;
 }
 
 type Dict = Record<string, unknown>;
@@ -139,7 +141,13 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
     configs: loadResources(files, 'configs', paths),
   };
   if (inputs.envFile !== undefined) project.environmentFile = inputs.envFile;
-  return { project, diagnostics, environment: inputs.environment, files };
+  return {
+    project,
+    diagnostics,
+    environment: inputs.environment,
+    files,
+    locateService: (service, keyPath) => locateInFiles(files, service, keyPath),
+  };
 }
 
 /** Named volumes a service mounts must be declared under the top-level `volumes`. */

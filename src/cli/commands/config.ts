@@ -8,6 +8,7 @@ import { Option } from 'commander';
 import { Diagnostics } from '../../diagnostics.js';
 import { loadProject } from '../../compose/load.js';
 import { projectToCompose } from '../../compose/serialize.js';
+import { deployProblems } from '../../compose/deploy-checks.js';
 import { toYaml } from '../../util/yaml-emit.js';
 import { loadOptionsFrom, printWarnings, type CliContext, type GlobalOptions } from '../context.js';
 import type { Project } from '../../model/project.js';
@@ -47,7 +48,12 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
       } else {
         const options = loadOptionsFrom(global(), ctx);
         options.interpolate = opts.interpolate;
-        project = loadProject(options, diagnostics).project;
+        const loaded = loadProject(options, diagnostics);
+        project = loaded.project;
+        // What docker-compose's `config` accepts but its `up` refuses: warned here, errors at `up`.
+        for (const p of deployProblems(project)) {
+          diagnostics.warn(`${p.message} (up will refuse this)`, loaded.locateService(p.service, p.keyPath));
+        }
       }
       printWarnings(diagnostics, ctx);
       if (opts.resolveImageDigests) {

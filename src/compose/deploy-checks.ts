@@ -1,0 +1,76 @@
+/**
+ * Checks that only matter when a project is run: docker-compose's `config` accepts these and its
+ * `up` refuses them, so `flotilla config` warns and commands that create containers fail:
+ * - a service attached to a network the project does not define;
+ * - `container_name` with more than one container (names must be unique);
+ * - both `scale` and `deploy.replicas`;
+ * - a duration that is not one (stop_grace_period, deploy delays and windows).
+ */
+import type { Project, Service } from '../model/project.js';
+import { parseDurationSeconds } from './syntax/duration.js';
+import { isPlainObject } from './yaml/read.js';
+
+export interface DeployProblem {
+  service: string;
+  /** Key path inside the service, for locating the problem. */
+  keyPath: (string | number)[];
+  message: string;
+}
+
+/** Containers a service runs by default: `scale`, else `deploy.replicas` (replicated mode), else 1. */
+export function defaultScale(s: Service): number {
+  const deploy = isPlainObject(s.deploy) ? s.deploy : undefined;
+  const replicated = !deploy || (deploy['mode'] ?? 'replicated') === 'replicated';
+  if (typeof s.scale === 'number') return s.scale;
+  if (replicated && typeof deploy?.['replicas'] === 'number') {
+    const max = isPlainObject(deploy['placement']) ? deploy['placement']['max_replicas_per_node'] : undefined;
+    return typeof max === 'number' ? Math.min(deploy['replicas'] as number, max) : (deploy['replicas'] as number);
+  }
+  return 1;
+}
+
+const DEPLOY_DURATIONS: [string, string][] = [
+  ['update_config', 'delay'],
+  ['update_config', 'monitor'],
+  ['rollback_config', 'delay'],
+  ['rollback_config', 'monitor'],
+  ['restart_policy', 'delay'],
+  ['restart_policy', 'window'],
+];
+
+export function deployProblems(project: Project): DeployProblem[] {
+  const problems: DeployProblem[] = [];
+  const networks = new Set(Object.keys(project.networks));
+  const usesNetworking = project.format !== 'v1';
+  for (const s of project.services) {
+    if (usesNetworking) {
+      for (const net of Object.keys(s.networks ?? {})) {
+        if (net !== 'default' && !networks.has(net)) {
+          problems.push({ service: s.name, keyPath: ['networks', net], message: `service "${s.name}" uses network "${net}", which is not defined under the top-level "networks"` });
+        }
+      }
+    }
+    const deploy = isPlainObject(s.deploy) ? s.deploy : undefined;
+    if (typeof s.scale === 'number' && deploy && deploy['replicas'] !== undefined && (deploy['mode'] ?? 'replicated') === 'replicated') {
+      problems.push({ service: s.name, keyPath: ['scale'], message: 'both scale and deploy.replicas are set; set only one of them' });
+    }
+    if (s.container_name !== undefined && defaultScale(s) > 1) {
+      problems.push({
+        service: s.name,
+        keyPath: ['container_name'],
+        message: `container_name "${s.container_name}" names one container, but the service runs ${defaultScale(s)}; remove container_name to scale it`,
+      });
+    }
+    if (s.stop_grace_period !== undefined && parseDurationSeconds(String(s.stop_grace_period)) === undefined) {
+      problems.push({ service: s.name, keyPath: ['stop_grace_period'], message: `"${String(s.stop_grace_period)}" is not a valid duration (use e.g. "10s", "1m30s")` });
+    }
+    for (const [block, key] of DEPLOY_DURATIONS) {
+      const section = deploy?.[block];
+      const value = isPlainObject(section) ? section[key] : undefined;
+      if (value !== undefined && value !== null && parseDurationSeconds(String(value)) === undefined) {
+        problems.push({ service: s.name, keyPath: ['deploy', block, key], message: `"${String(value)}" is not a valid duration (use e.g. "10s", "1m30s")` });
+      }
+    }
+  }
+  return problems;
+}
