@@ -28,6 +28,7 @@ export function loadOptionsFrom(global: GlobalOptions, ctx: CliContext): LoadOpt
   if (global.projectName !== undefined) out.projectName = global.projectName;
   if (global.projectDirectory !== undefined) out.projectDirectory = global.projectDirectory;
   if (global.envFile !== undefined) out.envFile = global.envFile;
+  if (global.profile && global.profile.length > 0) out.profiles = global.profile;
   return out;
 }
 

@@ -28,6 +28,8 @@ import { validateService } from './service/validate.js';
 import { isPlainObject } from './yaml/read.js';
 
 export interface LoadOptions extends ProjectInputs {
+  /** --profile values; when absent, COMPOSE_PROFILES (shell or .env) decides. */
+  profiles?: string[];
   /** false for `config --no-interpolate`. */
   interpolate?: boolean;
   /** Whether a missing build context is an error (commands that do not build pass false). */
@@ -40,6 +42,8 @@ export interface LoadedProject {
   diagnostics: Diagnostics;
   environment: Environment;
   files: readonly ComposeFile[];
+  /** Profiles enabled by --profile or COMPOSE_PROFILES. */
+  profiles: string[];
   /** Where a key of a service is written (for messages about the loaded project). */
   locateService(service: string, keyPath: (string | number)[]): SourceLocation;
 }
@@ -141,11 +145,15 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
     configs: loadResources(files, 'configs', paths),
   };
   if (inputs.envFile !== undefined) project.environmentFile = inputs.envFile;
+  const profiles = options.profiles?.length
+    ? options.profiles
+    : (inputs.environment.get('COMPOSE_PROFILES') ?? '').split(',').filter((p) => p !== '');
   return {
     project,
     diagnostics,
     environment: inputs.environment,
     files,
+    profiles,
     locateService: (service, keyPath) => locateInFiles(files, service, keyPath),
   };
 }

@@ -51,6 +51,16 @@ export function pythonJsonDumps(value: unknown): string {
   return quote(String(value));
 }
 
+/** Python's plain `json.dumps(obj)`: keys in insertion order, ", " and ": " separators. */
+export function pythonJsonDefault(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(pythonJsonDefault).join(', ')}]`;
+  if (value && typeof value === 'object' && !(value instanceof PyFloat)) {
+    const obj = value as Record<string, unknown>;
+    return `{${Object.keys(obj).map((k) => `${quote(k)}: ${pythonJsonDefault(obj[k])}`).join(', ')}}`;
+  }
+  return pythonJsonDumps(value);
+}
+
 /** docker-compose's json_hash: SHA-256 of the canonical JSON, hex. */
 export function jsonHash(value: unknown): string {
   return createHash('sha256').update(pythonJsonDumps(value)).digest('hex');

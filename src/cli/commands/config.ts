@@ -9,6 +9,7 @@ import { Diagnostics } from '../../diagnostics.js';
 import { loadProject } from '../../compose/load.js';
 import { projectToCompose } from '../../compose/serialize.js';
 import { deployProblems } from '../../compose/deploy-checks.js';
+import { selectServices } from '../../compose/profiles.js';
 import { toYaml } from '../../util/yaml-emit.js';
 import { loadOptionsFrom, printWarnings, type CliContext, type GlobalOptions } from '../context.js';
 import type { Project } from '../../model/project.js';
@@ -42,6 +43,7 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
     .action(async (opts: ConfigOptions) => {
       const diagnostics = new Diagnostics();
       let project: Project;
+      let profiles: string[] = global().profile ?? [];
       if (opts.bundleFile !== undefined) {
         const { loadBundleProject } = await import('../../bundle/to-project.js');
         project = loadBundleProject(opts.bundleFile, { cwd: ctx.cwd, projectName: global().projectName }, diagnostics);
@@ -50,6 +52,7 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
         options.interpolate = opts.interpolate;
         const loaded = loadProject(options, diagnostics);
         project = loaded.project;
+        profiles = loaded.profiles;
         // What docker-compose's `config` accepts but its `up` refuses: warned here, errors at `up`.
         for (const p of deployProblems(project)) {
           diagnostics.warn(`${p.message} (up will refuse this)`, loaded.locateService(p.service, p.keyPath));
@@ -69,7 +72,11 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
       if (opts.hash !== undefined) {
         const { configHashes } = await import('../../plan/config-hash.js');
         const wanted = opts.hash === '*' ? undefined : opts.hash.split(',');
-        return writeLines(ctx, configHashes(project, wanted).map(([name, hash]) => `${name} ${hash}`));
+        // Without an engine the hash is the one docker-compose computes for a service whose image
+        // is not on the engine (image_id null); `up` uses the engine's image Ids.
+        const services = selectServices(project, profiles, wanted);
+        const hashes = configHashes(project, services, () => ({ imageId: null, cwd: ctx.cwd }));
+        return writeLines(ctx, hashes.map(([name, hash]) => `${name} ${hash}`));
       }
       const data = projectToCompose(project, { escapeDollar: opts.interpolate });
       ctx.stdout.write(opts.format === 'json' ? `${JSON.stringify(data, null, 2)}\n` : toYaml(data));
