@@ -38,6 +38,8 @@ esbuild.buildSync({
   format: 'esm',
   target: 'node20',
   logLevel: 'warning',
+  // docker-modem requires ssh2, whose native bindings cannot be bundled; we never dial ssh://.
+  alias: { ssh2: join(root, 'dist', 'src', 'engine', 'docker', 'ssh2-stub.js') },
   // Bundled CommonJS dependencies call require(); give them one.
   banner: { js: "import { createRequire as __flotillaRequire } from 'node:module'; const require = __flotillaRequire(import.meta.url);" },
 });

@@ -1,0 +1,60 @@
+/** Containers: list, inspect, create, and the lifecycle calls. */
+import { EngineError } from '../errors.js';
+import type { ContainerInfo, ContainerSpec, ContainerSummary, EndpointSpec } from '../engine.js';
+import type { DockerContainerInspect, DockerContainerSummary } from './api-types.js';
+import type { DockerClient } from './client.js';
+import { createPlan, endpointBody } from './create-body.js';
+import { containerInfo, containerSummary, labelFilter } from './from-api.js';
+import { jsonFilters, orNull, seg } from './paths.js';
+
+export async function listContainers(client: DockerClient, query: { labels: Record<string, string | true>; all: boolean }): Promise<ContainerSummary[]> {
+  const filters = jsonFilters({ label: labelFilter(query.labels) });
+  const list = await client.json<DockerContainerSummary[]>('GET', '/containers/json', { query: { all: query.all || undefined, filters } });
+  return (list ?? []).map(containerSummary);
+}
+
+export async function inspectContainerJson(client: DockerClient, id: string): Promise<DockerContainerInspect | null> {
+  return orNull(client.json<DockerContainerInspect>('GET', `/containers/${seg(id)}/json`));
+}
+
+export async function inspectContainer(client: DockerClient, id: string): Promise<ContainerInfo | null> {
+  const j = await inspectContainerJson(client, id);
+  return j ? containerInfo(j) : null;
+}
+
+export async function connectNetwork(client: DockerClient, network: string, container: string, endpoint: Record<string, unknown>): Promise<void> {
+  await client.json('POST', `/networks/${seg(network)}/connect`, { body: { Container: container, EndpointConfig: endpoint } });
+}
+
+export function connectEndpoint(client: DockerClient, network: string, container: string, endpoint: EndpointSpec): Promise<void> {
+  return connectNetwork(client, network, container, endpointBody(endpoint));
+}
+
+/** Creates the container and joins all its networks: one operation for the caller. */
+export async function createContainer(client: DockerClient, spec: ContainerSpec): Promise<string> {
+  const plan = createPlan(spec, await client.apiVersion());
+  const created = await client.json<{ Id: string }>('POST', '/containers/create', { query: plan.query, body: plan.body });
+  const id = created?.Id;
+  if (!id) throw new EngineError('engine', `the engine created no container for ${spec.name}`);
+  if (plan.connect.length > 0) {
+    try {
+      await Promise.all(plan.connect.map(([network, endpoint]) => connectNetwork(client, network, id, endpoint)));
+    } catch (e) {
+      // Leave nothing half made: a retry would find the name taken.
+      await client.json('DELETE', `/containers/${seg(id)}`, { query: { force: true, v: true } }).catch(() => undefined);
+      throw e;
+    }
+  }
+  return id;
+}
+
+export async function waitContainer(client: DockerClient, id: string, signal?: AbortSignal): Promise<number> {
+  const options = signal ? { query: { condition: 'not-running' }, signal } : { query: { condition: 'not-running' } };
+  const result = await client.json<{ StatusCode: number }>('POST', `/containers/${seg(id)}/wait`, options);
+  return result?.StatusCode ?? 0;
+}
+
+export async function top(client: DockerClient, id: string, psArgs?: string): Promise<{ titles: string[]; processes: string[][] }> {
+  const j = await client.json<{ Titles: string[] | null; Processes: string[][] | null }>('GET', `/containers/${seg(id)}/top`, { query: { ps_args: psArgs } });
+  return { titles: j?.Titles ?? [], processes: j?.Processes ?? [] };
+}

@@ -1,0 +1,108 @@
+/** Images: inspect, list, pull, push, tag, remove, build. */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import type { BuildRequest, ImageInfo, ImageSummary, ProgressSink } from '../engine.js';
+import { EngineError } from '../errors.js';
+import type { DockerImageInspect, DockerImageSummary } from './api-types.js';
+import { contextEntries, contextTar } from './build-context.js';
+import type { DockerClient, Query } from './client.js';
+import { imageInfo, imageSummary } from './from-api.js';
+import { orNull, seg, splitReference } from './paths.js';
+import { followProgress } from './progress.js';
+
+/** Docker requires an X-Registry-Auth header on push, even for a registry that needs none. */
+const NO_AUTH = Buffer.from('{}').toString('base64');
+
+export async function inspectImage(client: DockerClient, ref: string): Promise<ImageInfo | null> {
+  const j = await orNull(client.json<DockerImageInspect>('GET', `/images/${seg(ref)}/json`));
+  return j ? imageInfo(j) : null;
+}
+
+export async function listImages(client: DockerClient): Promise<ImageSummary[]> {
+  return ((await client.json<DockerImageSummary[]>('GET', '/images/json')) ?? []).map(imageSummary);
+}
+
+export async function pullImage(client: DockerClient, ref: string, progress?: ProgressSink): Promise<void> {
+  const { repository, tag, digest } = splitReference(ref);
+  // An empty tag would pull every tag of the repository.
+  const res = await client.response('POST', '/images/create', { query: { fromImage: repository, tag: digest ?? tag ?? 'latest' } });
+  await followProgress(res, progress);
+}
+
+export async function pushImage(client: DockerClient, ref: string, progress?: ProgressSink): Promise<string> {
+  const { repository, tag } = splitReference(ref);
+  const res = await client.response('POST', `/images/${seg(repository)}/push`, { query: { tag: tag ?? 'latest' }, headers: { 'X-Registry-Auth': NO_AUTH } });
+  const result = await followProgress(res, progress);
+  if (!result.digest) throw new EngineError('engine', `pushing ${ref}: the engine reported no digest`);
+  return result.digest;
+}
+
+export async function tagImage(client: DockerClient, source: string, target: string): Promise<void> {
+  const { repository, tag } = splitReference(target);
+  await client.json('POST', `/images/${seg(source)}/tag`, { query: { repo: repository, tag: tag ?? 'latest' } });
+}
+
+export async function removeImage(client: DockerClient, ref: string, force = false): Promise<void> {
+  await client.json('DELETE', `/images/${seg(ref)}`, { query: { force: force || undefined } });
+}
+
+function isRemoteContext(context: string): boolean {
+  return /^(https?:\/\/|git:\/\/|git@|github\.com\/)/.test(context);
+}
+
+export async function buildImage(client: DockerClient, request: BuildRequest, progress?: ProgressSink): Promise<string> {
+  const query: Query = {
+    t: request.tags,
+    buildargs: Object.keys(request.args).length > 0 ? JSON.stringify(request.args) : undefined,
+    labels: Object.keys(request.labels).length > 0 ? JSON.stringify(request.labels) : undefined,
+    target: request.target || undefined,
+    cachefrom: request.cacheFrom.length > 0 ? JSON.stringify(request.cacheFrom) : undefined,
+    networkmode: request.network || undefined,
+    shmsize: request.shmSize,
+    extrahosts: request.extraHosts.length > 0 ? request.extraHosts : undefined,
+    nocache: request.noCache || undefined,
+    pull: request.pull || undefined,
+    rm: true,
+    // Also after a failed step, which would otherwise leave its container behind.
+    forcerm: true,
+  };
+  let res;
+  if (isRemoteContext(request.context)) {
+    query['remote'] = request.context;
+    query['dockerfile'] = request.dockerfile || undefined;
+    res = await client.response('POST', '/build', { query });
+  } else {
+    const extra: { name: string; content: Buffer }[] = [];
+    const path = resolve(request.context, request.dockerfile || 'Dockerfile');
+    let dockerfile = relative(request.context, path).split(sep).join('/');
+    if (dockerfile.startsWith('../') || isAbsolute(dockerfile)) {
+      // A Dockerfile outside the context travels inside it under a random name, as the CLI does.
+      let content: Buffer;
+      try {
+        content = await readFile(path);
+      } catch (e) {
+        throw new EngineError('invalid', `cannot read the Dockerfile ${path}: ${(e as Error).message}`);
+      }
+      dockerfile = `.dockerfile.${randomBytes(10).toString('hex')}`;
+      extra.push({ name: dockerfile, content });
+    }
+    query['dockerfile'] = dockerfile;
+    const tar = contextTar(await contextEntries(request.context, { dockerfile, extra }));
+    let tarError: unknown;
+    tar.on('error', (e) => (tarError = e));
+    try {
+      res = await client.response('POST', '/build', { query, file: tar, headers: { 'Content-Type': 'application/x-tar' } });
+    } catch (e) {
+      throw tarError ?? e;
+    }
+  }
+  const result = await followProgress(res, progress);
+  const id = result.imageId ?? (request.tags[0] !== undefined ? (await inspectImage(client, request.tags[0]))?.id : undefined);
+  if (id) return id;
+  if (result.builtId) {
+    const built = await inspectImage(client, result.builtId);
+    if (built) return built.id;
+  }
+  throw new EngineError('engine', 'the build finished without an image Id');
+}
