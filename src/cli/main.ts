@@ -7,9 +7,13 @@ import { readTextFile } from '../compose/files.js';
 import { Command, CommanderError, Option } from 'commander';
 import { FlotillaError } from '../errors.js';
 import { errorLines } from './output.js';
+import { ExitCode } from './exit.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { registerConfig } from './commands/config.js';
 import { registerBundle } from './commands/bundle.js';
+import { registerUp } from './commands/up.js';
+import { registerDown } from './commands/down.js';
+import { registerContainerCommands } from './commands/containers.js';
 import { VERSION } from '../version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -37,6 +41,9 @@ export function buildProgram(ctx: CliContext): Command {
   const global = () => program.opts<GlobalOptions>();
   registerConfig(program, ctx, global);
   registerBundle(program, ctx, global);
+  registerUp(program, ctx, global);
+  registerDown(program, ctx, global);
+  registerContainerCommands(program, ctx, global);
   return program;
 }
 
@@ -59,18 +66,14 @@ function handleError(e: unknown, ctx: CliContext): number {
     for (const line of errorLines(e, ctx.cwd)) ctx.stderr.write(`${line}\n`);
     return e.exitCode;
   }
-  if (e instanceof ExitCode) return e.code;
+  if (e instanceof ExitCode) {
+    if (e.note !== undefined) ctx.stderr.write(`ERROR: ${e.note}\n`);
+    return e.code;
+  }
   const message = e instanceof Error ? e.message : String(e);
   ctx.stderr.write(`ERROR: internal error: ${message} (this is a bug in flotilla; FLOTILLA_DEBUG=1 shows details)\n`);
   if (ctx.env['FLOTILLA_DEBUG'] && e instanceof Error && e.stack) ctx.stderr.write(`${e.stack}\n`);
   return 70;
-}
-
-/** Thrown by a command to end with a given status after printing its own output. */
-export class ExitCode extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${code}`);
-  }
 }
 
 export function main(argv: string[]): void {

@@ -28,7 +28,7 @@ const PROJECTS: Record<string, string> = {
   full: `version: "3.8"
 services:
   web:
-    image: nginx:1.25
+    image: flotilla-hash-test/nginx:never-pulled
     ports: ["8080:80", "127.0.0.1:9000:9000/udp", {target: 443, published: 8443, mode: host}]
     volumes: ["data:/data", "./site:/site:ro", {type: volume, source: data, target: /d2}, {type: bind, source: ./x, target: /x}, "/anon"]
     environment: {A: "1", B: 2, C: null}
@@ -44,13 +44,13 @@ services:
     x-custom: 1
     deploy: {resources: {limits: {cpus: "1", memory: 50M}, reservations: {memory: 20M}}, restart_policy: {condition: any, max_attempts: 2}}
   db:
-    image: postgres
+    image: flotilla-hash-test/postgres:never-pulled
     secrets: [pw, {source: pw2, target: /run/x}]
     ipc: host
     command: postgres -c x=1
     env_file: [db.env]
   cache:
-    image: redis
+    image: flotilla-hash-test/redis:never-pulled
     network_mode: "service:db"
     volumes_from: [db]
     restart: always
@@ -65,19 +65,19 @@ secrets:
   pw2: {external: true}
 `,
   v1: `web:
-  image: busybox
+  image: flotilla-hash-test/busybox:never-pulled
   links: [db]
   volumes: ["./a:/a", "/b"]
   log_driver: syslog
   restart: "no"
 db:
-  image: busybox
+  image: flotilla-hash-test/busybox:never-pulled
   net: host
 `,
   extends: `version: "2.4"
 services:
   base:
-    image: busybox
+    image: flotilla-hash-test/busybox:never-pulled
     environment: [X=1]
     mem_limit: 64m
   web:

@@ -1,0 +1,396 @@
+/**
+ * Commands that act on the project's existing containers, with docker-compose 1.29.2's flags,
+ * output and messages: start, stop, restart, kill, rm, pause, unpause, ps, port, top, images,
+ * scale and events. Containers are found by label; services named on the command line narrow the
+ * set; stop and restart go in reverse dependency order.
+ */
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import type { ContainerInfo } from '../../engine/engine.js';
+import { removalSteps } from '../../execute/down.js';
+import { stopTimeout } from '../../execute/containers.js';
+import type { ProjectRuntime } from '../../execute/runtime.js';
+import type { Step } from '../../execute/progress.js';
+import { up } from '../../execute/up.js';
+import { dependenciesOf } from '../../graph/dependencies.js';
+import { LABEL } from '../../plan/labels.js';
+import { observeContainers, type ObservedContainer } from '../../plan/observe.js';
+import { withRuntime } from '../project.js';
+import { ExitCode } from '../exit.js';
+import type { CliContext, GlobalOptions } from '../context.js';
+import { formatTable, humanSize } from '../table.js';
+import { parseScale, parseTimeout } from './up.js';
+
+type Which = { oneOff: 'exclude' | 'include' | 'only'; running?: boolean };
+
+/** The project's containers for the named services (all services when none are named). */
+async function containersOf(rt: ProjectRuntime, services: readonly string[], which: Which): Promise<ObservedContainer[]> {
+  for (const s of services) if (!rt.project.services.some((x) => x.name === s)) throw new UsageError(`no such service: ${s}`);
+  const all = await observeContainers(rt.engine, rt.project.name);
+  return all
+    .filter((c) => (services.length === 0 ? rt.project.services.some((s) => s.name === c.service) : services.includes(c.service)))
+    .filter((c) => (which.oneOff === 'exclude' ? !c.oneOff : which.oneOff === 'only' ? c.oneOff : true))
+    .filter((c) => (which.running === undefined ? true : c.running === which.running))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Steps in reverse dependency order: a service's containers wait until its dependants' are done. */
+function reverseOrderSteps(rt: ProjectRuntime, containers: readonly ObservedContainer[], verb: string, act: (c: ObservedContainer) => Promise<void>): Step[] {
+  const groups = new Map<string, ObservedContainer[]>();
+  for (const c of containers) groups.set(c.service, [...(groups.get(c.service) ?? []), c]);
+  const done = new Map<string, Promise<unknown>>();
+  const dependants = (name: string) => rt.project.services.filter((s) => dependenciesOf(s).some((d) => d.on === name && s.name !== name)).map((s) => s.name);
+  const steps: Step[] = [];
+  const finishers = new Map<string, Promise<unknown>[]>();
+  for (const [service, list] of groups) {
+    const promises: Promise<unknown>[] = [];
+    for (const c of list) {
+      let finish!: () => void;
+      promises.push(new Promise<void>((r) => (finish = r)));
+      steps.push({
+        title: `${verb} ${c.name}`,
+        run: async () => {
+          try {
+            if (!c.oneOff) for (const d of dependants(service)) await done.get(d);
+            await act(c);
+          } finally {
+            finish();
+          }
+        },
+      });
+    }
+    finishers.set(service, promises);
+  }
+  for (const [service, promises] of finishers) done.set(service, Promise.all(promises));
+  return steps;
+}
+
+async function runSteps(rt: ProjectRuntime, steps: Step[]): Promise<void> {
+  const failed = (await rt.progress.run(steps)).filter((r) => r.error !== undefined);
+  if (failed.length > 0) {
+    for (const f of failed) rt.progress.line(`ERROR: for ${f.title}: ${(f.error as Error).message}`);
+    throw new ExitCode(1);
+  }
+}
+
+const serviceOf = (rt: ProjectRuntime, name: string) => rt.project.services.find((s) => s.name === name);
+
+export function registerContainerCommands(program: Command, ctx: CliContext, global: () => GlobalOptions): void {
+  const run = <T>(fn: (rt: ProjectRuntime) => Promise<T>) => withRuntime(ctx, global(), {}, fn);
+
+  program
+    .command('start')
+    .description('Start existing containers')
+    .argument('[services...]')
+    .action((services: string[]) =>
+      run(async (rt) => {
+        const list = await containersOf(rt, services, { oneOff: 'exclude' });
+        if (list.length === 0) throw new ExitCode(1, 'No containers to start');
+        const stopped = list.filter((c) => !c.running);
+        await runSteps(rt, stopped.map((c) => ({ title: `Starting ${c.service}`, run: () => rt.limiter.run(() => rt.engine.startContainer(c.id)) })));
+      }),
+    );
+
+  program
+    .command('stop')
+    .description('Stop running containers without removing them')
+    .argument('[services...]')
+    .option('-t, --timeout <seconds>', 'seconds to wait before killing (default: stop_grace_period, else 10)')
+    .action((services: string[], flags: { timeout?: string }) =>
+      run(async (rt) => {
+        const timeout = parseTimeout(flags.timeout);
+        const list = await containersOf(rt, services, { oneOff: 'include', running: true });
+        await runSteps(rt, reverseOrderSteps(rt, list, 'Stopping', (c) => {
+          const s = serviceOf(rt, c.service);
+          return rt.limiter.run(() => rt.engine.stopContainer(c.id, s ? stopTimeout(s, timeout) : (timeout ?? 10)));
+        }));
+      }),
+    );
+
+  program
+    .command('restart')
+    .description('Restart containers')
+    .argument('[services...]')
+    .option('-t, --timeout <seconds>', 'seconds to wait before killing (default: stop_grace_period, else 10)')
+    .action((services: string[], flags: { timeout?: string }) =>
+      run(async (rt) => {
+        const timeout = parseTimeout(flags.timeout);
+        const list = await containersOf(rt, services, { oneOff: 'exclude' });
+        if (list.length === 0) throw new ExitCode(1, 'No containers to restart');
+        await runSteps(rt, list.map((c) => {
+          const s = serviceOf(rt, c.service);
+          return { title: `Restarting ${c.name}`, run: () => rt.limiter.run(() => rt.engine.restartContainer(c.id, s ? stopTimeout(s, timeout) : (timeout ?? 10))) };
+        }));
+      }),
+    );
+
+  program
+    .command('kill')
+    .description('Kill containers')
+    .argument('[services...]')
+    .option('-s, --signal <signal>', 'signal to send', 'SIGKILL')
+    .action((services: string[], flags: { signal: string }) =>
+      run(async (rt) => {
+        const list = await containersOf(rt, services, { oneOff: 'include', running: true });
+        if (list.length === 0) throw new ExitCode(1, 'No containers to kill');
+        await runSteps(rt, list.map((c) => ({ title: `Killing ${c.name}`, run: () => rt.limiter.run(() => rt.engine.killContainer(c.id, flags.signal)) })));
+      }),
+    );
+
+  for (const [name, verb, paused] of [['pause', 'Pausing', false], ['unpause', 'Unpausing', true]] as const) {
+    program
+      .command(name)
+      .description(name === 'pause' ? 'Pause services' : 'Unpause services')
+      .argument('[services...]')
+      .action((services: string[]) =>
+        run(async (rt) => {
+          const list = (await containersOf(rt, services, { oneOff: 'exclude' })).filter((c) => (c.state === 'paused') === paused && c.running);
+          if (list.length === 0) throw new ExitCode(1, `No containers to ${name}`);
+          await runSteps(rt, list.map((c) => ({
+            title: `${verb} ${c.name}`,
+            run: () => rt.limiter.run(() => (paused ? rt.engine.unpauseContainer(c.id) : rt.engine.pauseContainer(c.id))),
+          })));
+        }),
+      );
+  }
+
+  program
+    .command('rm')
+    .description('Remove stopped service containers')
+    .argument('[services...]')
+    .option('-f, --force', "don't ask to confirm removal")
+    .option('-s, --stop', 'stop the containers first, if needed')
+    .option('-v', 'also remove anonymous volumes attached to the containers')
+    .action((services: string[], flags: { force?: boolean; stop?: boolean; v?: boolean }) =>
+      run(async (rt) => {
+        if (flags.stop) {
+          const running = await containersOf(rt, services, { oneOff: 'include', running: true });
+          await runSteps(rt, reverseOrderSteps(rt, running, 'Stopping', (c) => {
+            const s = serviceOf(rt, c.service);
+            return rt.limiter.run(() => rt.engine.stopContainer(c.id, s ? stopTimeout(s, undefined) : 10));
+          }));
+        }
+        const stopped = await containersOf(rt, services, { oneOff: 'include', running: false });
+        if (stopped.length === 0) {
+          ctx.stdout.write('No stopped containers\n');
+          return;
+        }
+        ctx.stdout.write(`Going to remove ${stopped.map((c) => c.name).join(', ')}\n`);
+        if (!flags.force && !(await confirm(ctx, 'Are you sure? [yN] '))) return;
+        await runSteps(rt, removalSteps(rt, stopped, { volumes: flags.v === true }));
+      }),
+    );
+
+  program
+    .command('ps')
+    .description('List containers')
+    .argument('[services...]')
+    .option('-q, --quiet', 'only display IDs')
+    .option('--services', 'display services')
+    .option('--filter <key=val>', 'filter services by a property (status=running|stopped|paused|restarting, source=image|build)')
+    .option('-a, --all', 'show all stopped containers, including those created by the run command')
+    .option('--format <format>', 'table (default) or json')
+    .action((services: string[], flags: { quiet?: boolean; services?: boolean; filter?: string; all?: boolean; format?: string }) =>
+      run(async (rt) => {
+        if (flags.quiet && flags.services) throw new UsageError('--quiet and --services cannot be combined');
+        if (flags.format !== undefined && flags.format !== 'table' && flags.format !== 'json') throw new UsageError('--format must be table or json');
+        if (flags.services) {
+          const names = await filterServices(rt, flags.filter);
+          if (names.length > 0) ctx.stdout.write(`${names.join('\n')}\n`);
+          return;
+        }
+        const service = await containersOf(rt, services, { oneOff: 'exclude' });
+        const oneOffs = await containersOf(rt, services, flags.all ? { oneOff: 'only' } : { oneOff: 'only', running: true });
+        const list = [...service, ...oneOffs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        if (flags.quiet) {
+          if (list.length > 0) ctx.stdout.write(`${list.map((c) => c.id).join('\n')}\n`);
+          return;
+        }
+        const infos = (await Promise.all(list.map((c) => rt.engine.inspectContainer(c.id)))).filter((i): i is ContainerInfo => i !== null);
+        if (flags.format === 'json') {
+          ctx.stdout.write(`${JSON.stringify(infos.map((i) => ({
+            Name: i.name,
+            ID: i.id,
+            Service: i.labels[LABEL.service],
+            Command: command(i),
+            State: state(i),
+            Health: i.state.health?.status ?? '',
+            ExitCode: i.state.exitCode,
+            Ports: ports(i),
+          })), null, 2)}\n`);
+          return;
+        }
+        const rows = infos.map((i) => {
+          const cmd = command(i);
+          return [i.name, cmd.length > 30 ? `${cmd.slice(0, 26)} ...` : cmd, state(i), ports(i)];
+        });
+        ctx.stdout.write(`${formatTable(['Name', 'Command', 'State', 'Ports'], rows)}\n`);
+      }),
+    );
+
+  program
+    .command('port')
+    .description('Print the public address of a port binding')
+    .argument('<service>')
+    .argument('<private_port>')
+    .option('--protocol <proto>', 'tcp or udp', 'tcp')
+    .option('--index <index>', 'index of the container if there are several', '1')
+    .action((service: string, privatePort: string, flags: { protocol: string; index: string }) =>
+      run(async (rt) => {
+        const list = await containersOf(rt, [service], { oneOff: 'exclude' });
+        const c = list.find((x) => x.number === Number(flags.index));
+        if (!c) throw new ExitCode(1, `No container found for ${service}_${flags.index}`);
+        const info = await rt.engine.inspectContainer(c.id);
+        const binding = info?.ports[`${privatePort}/${flags.protocol}`]?.[0];
+        ctx.stdout.write(binding ? `${binding.hostIp}:${binding.hostPort}\n` : '\n');
+      }),
+    );
+
+  program
+    .command('top')
+    .description('Display the running processes')
+    .argument('[services...]')
+    .action((services: string[]) =>
+      run(async (rt) => {
+        const list = await containersOf(rt, services, { oneOff: 'include', running: true });
+        const out: string[] = [];
+        for (const c of list) {
+          const top = await rt.engine.top(c.id);
+          out.push(c.name, formatTable(top.titles, top.processes), '');
+        }
+        if (out.length > 0) ctx.stdout.write(`${out.join('\n')}\n`);
+      }),
+    );
+
+  program
+    .command('images')
+    .description('List the images used by the created containers')
+    .argument('[services...]')
+    .option('-q, --quiet', 'only display IDs')
+    .action((services: string[], flags: { quiet?: boolean }) =>
+      run(async (rt) => {
+        const list = await containersOf(rt, services, { oneOff: 'exclude' });
+        const infos = (await Promise.all(list.map((c) => rt.engine.inspectContainer(c.id)))).filter((i): i is ContainerInfo => i !== null);
+        const images = await Promise.all(infos.map((i) => rt.engine.inspectImage(i.imageId)));
+        if (flags.quiet) {
+          const ids = [...new Set(images.filter((i) => i !== null).map((i) => i.id.replace(/^sha256:/, '')))];
+          if (ids.length > 0) ctx.stdout.write(`${ids.join('\n')}\n`);
+          return;
+        }
+        const rows = infos.map((i, k) => {
+          const img = images[k];
+          const [repo, tag] = splitTag(img?.repoTags[0] ?? i.image);
+          return [i.name, repo, tag, (img?.id ?? i.imageId).replace(/^sha256:/, '').slice(0, 12), humanSize(img?.size ?? 0)];
+        });
+        ctx.stdout.write(`${formatTable(['Container', 'Repository', 'Tag', 'Image Id', 'Size'], rows)}\n`);
+      }),
+    );
+
+  program
+    .command('scale')
+    .description('Set the number of containers of services (deprecated in docker-compose: use up --scale)')
+    .argument('<service=num...>')
+    .option('-t, --timeout <seconds>', 'shutdown timeout in seconds')
+    .action((pairs: string[], flags: { timeout?: string }) =>
+      run(async (rt) => {
+        rt.progress.line('WARNING: The scale command is deprecated. Use the up command with the --scale flag instead.');
+        const scale = parseScale(pairs);
+        const timeout = parseTimeout(flags.timeout);
+        const base = { noDeps: true, strategy: 'never' as const, alwaysRecreateDeps: false, removeOrphans: false, build: 'when-missing' as const, renewAnonymousVolumes: false, start: true, dryRun: false, wait: false };
+        await up(rt, { ...base, services: Object.keys(scale), scale, ...(timeout === undefined ? {} : { timeout }) });
+      }),
+    );
+
+  program
+    .command('events')
+    .description("Receive real-time events from the project's containers")
+    .argument('[services...]')
+    .option('--json', 'output events as a stream of JSON objects')
+    .action((services: string[], flags: { json?: boolean }) =>
+      run(async (rt) => {
+        const abort = new AbortController();
+        const stop = () => abort.abort();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        try {
+          for await (const e of rt.engine.events({ labels: [`${LABEL.project}=${rt.project.name}`], types: ['container'], signal: abort.signal })) {
+            const service = e.attributes[LABEL.service] ?? '';
+            if (services.length > 0 && !services.includes(service)) continue;
+            const time = new Date(Number(e.timeNano / 1_000_000n)).toISOString().replace('Z', `${String(e.timeNano % 1_000_000n).padStart(6, '0')}Z`);
+            const attributes = Object.fromEntries(Object.entries(e.attributes).filter(([k]) => !k.startsWith('com.docker.compose.')));
+            if (flags.json) {
+              ctx.stdout.write(`${JSON.stringify({ time, type: e.type, action: e.action, id: e.id, service, attributes })}\n`);
+            } else {
+              const attrs = Object.entries(attributes).map(([k, v]) => `${k}=${v}`).join(', ');
+              ctx.stdout.write(`${time} ${e.type} ${e.action} ${e.id} (${attrs})\n`);
+            }
+          }
+        } finally {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+        }
+      }),
+    );
+}
+
+async function filterServices(rt: ProjectRuntime, filter: string | undefined): Promise<string[]> {
+  const services = rt.project.services;
+  if (!filter) return services.map((s) => s.name);
+  const [key, value] = filter.split('=');
+  if (key === 'source') {
+    if (value !== 'image' && value !== 'build') throw new UsageError(`invalid value for source filter "${value ?? ''}": use image or build`);
+    return services.filter((s) => (value === 'build' ? s.build !== undefined : s.build === undefined)).map((s) => s.name);
+  }
+  if (key === 'status') {
+    const containers = await observeContainers(rt.engine, rt.project.name);
+    const match = (c: ObservedContainer) =>
+      value === 'running' ? c.state === 'running' : value === 'stopped' ? !c.running : value === 'paused' ? c.state === 'paused' : value === 'restarting' ? c.state === 'restarting' : false;
+    if (!['running', 'stopped', 'paused', 'restarting'].includes(value ?? '')) throw new UsageError(`invalid value for status filter "${value ?? ''}"`);
+    return services.filter((s) => containers.some((c) => c.service === s.name && !c.oneOff && match(c))).map((s) => s.name);
+  }
+  throw new UsageError(`invalid filter "${filter}": use status=... or source=...`);
+}
+
+function command(i: ContainerInfo): string {
+  return [...(i.config.entrypoint ?? []), ...(i.config.cmd ?? [])].join(' ');
+}
+
+function state(i: ContainerInfo): string {
+  if (i.state.paused) return 'Paused';
+  if (i.state.restarting) return 'Restarting';
+  if (i.state.running) {
+    const h = i.state.health?.status;
+    return h === undefined ? 'Up' : h === 'starting' ? 'Up (health: starting)' : `Up (${h})`;
+  }
+  return `Exit ${i.state.exitCode}`;
+}
+
+function ports(i: ContainerInfo): string {
+  return Object.keys(i.ports)
+    .sort()
+    .map((p) => {
+      const bindings = i.ports[p] ?? [];
+      return bindings.length === 0 ? p : bindings.map((b) => `${b.hostIp}:${b.hostPort}->${p}`).join(',');
+    })
+    .join(', ');
+}
+
+function splitTag(ref: string): [string, string] {
+  const at = ref.lastIndexOf(':');
+  return at > ref.lastIndexOf('/') && at !== -1 ? [ref.slice(0, at), ref.slice(at + 1)] : [ref, 'latest'];
+}
+
+async function confirm(ctx: CliContext, question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    ctx.stdout.write(`${question}\n`);
+    return false;
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+

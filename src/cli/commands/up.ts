@@ -1,0 +1,222 @@
+/**
+ * `flotilla up [SERVICE...]` and `flotilla create`: converge the engine to the project, then
+ * (without -d) follow the attached containers' output until they stop. Flags and their
+ * combinations follow docker-compose 1.29.2; `--dry-run` and `--wait` are Flotilla's.
+ *
+ * Attached: Ctrl-C stops the services gracefully ("press Ctrl+C again to force"); a second Ctrl-C
+ * kills them and exits 2. --abort-on-container-exit stops everything when any container exits and
+ * exits with that container's code (--exit-code-from SERVICE: with that service's).
+ */
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { up, type UpOptions } from '../../execute/up.js';
+import type { ProjectRuntime } from '../../execute/runtime.js';
+import { LABEL, serviceFilter } from '../../plan/labels.js';
+import { observeContainers } from '../../plan/observe.js';
+import { ExitCode } from '../exit.js';
+import { LogFollower } from '../logs/follow.js';
+import { LogPrinter } from '../logs/printer.js';
+import { withRuntime } from '../project.js';
+import type { CliContext, GlobalOptions } from '../context.js';
+import { useColor } from '../color.js';
+
+interface UpFlags {
+  detach?: boolean;
+  noColor?: boolean;
+  color?: boolean;
+  quietPull?: boolean;
+  deps: boolean;
+  forceRecreate?: boolean;
+  alwaysRecreateDeps?: boolean;
+  recreate: boolean;
+  build?: boolean;
+  noBuild?: boolean;
+  start: boolean;
+  abortOnContainerExit?: boolean;
+  attachDependencies?: boolean;
+  timeout?: string;
+  renewAnonVolumes?: boolean;
+  removeOrphans?: boolean;
+  exitCodeFrom?: string;
+  scale: string[];
+  logPrefix: boolean;
+  dryRun?: boolean;
+  wait?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function parseScale(values: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) {
+    const m = /^([^=]+)=(\d+)$/.exec(v);
+    if (!m) throw new UsageError(`invalid --scale "${v}": use SERVICE=NUMBER`);
+    out[m[1] as string] = Number(m[2]);
+  }
+  return out;
+}
+
+export function parseTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`invalid timeout "${value}": use a number of seconds`);
+  return Number(value);
+}
+
+function upOptions(flags: UpFlags, services: string[], ctx: CliContext): UpOptions {
+  if (flags.build && flags.noBuild) throw new UsageError('--build and --no-build can not be combined');
+  if (flags.forceRecreate && !flags.recreate) throw new UsageError('--force-recreate and --no-recreate cannot be combined');
+  if (!flags.recreate && flags.renewAnonVolumes) throw new UsageError('--no-recreate and --renew-anon-volumes cannot be combined');
+  const ignoreOrphans = ['1', 'true', 'True'].includes(ctx.env['COMPOSE_IGNORE_ORPHANS'] ?? '');
+  if (ignoreOrphans && flags.removeOrphans) throw new UsageError('COMPOSE_IGNORE_ORPHANS and --remove-orphans cannot be combined');
+  const opts: UpOptions = {
+    services,
+    noDeps: !flags.deps,
+    strategy: flags.forceRecreate || flags.renewAnonVolumes ? 'always' : flags.recreate ? 'changed' : 'never',
+    alwaysRecreateDeps: flags.alwaysRecreateDeps === true,
+    scale: parseScale(flags.scale),
+    removeOrphans: flags.removeOrphans === true,
+    build: flags.build ? 'always' : flags.noBuild ? 'never' : 'when-missing',
+    renewAnonymousVolumes: flags.renewAnonVolumes === true,
+    start: flags.start,
+    dryRun: flags.dryRun === true,
+    wait: flags.wait === true,
+  };
+  const timeout = parseTimeout(flags.timeout);
+  if (timeout !== undefined) opts.timeout = timeout;
+  return opts;
+}
+
+export function registerUp(program: Command, ctx: CliContext, global: () => GlobalOptions): void {
+  program
+    .command('up')
+    .description('Create and start containers (build or pull images, create networks and volumes)')
+    .argument('[services...]', 'services to start (default: all)')
+    .option('-d, --detach', 'run containers in the background')
+    .option('--no-color', 'monochrome output')
+    .option('--quiet-pull', 'pull without printing progress')
+    .option('--no-deps', "don't start dependencies")
+    .option('--force-recreate', 'recreate containers even if unchanged')
+    .option('--always-recreate-deps', 'recreate the dependants of recreated containers')
+    .option('--no-recreate', "don't recreate existing containers")
+    .option('--build', 'build images before starting containers')
+    .option('--no-build', "don't build an image, even if it's missing")
+    .option('--no-start', "don't start the services after creating them")
+    .option('--abort-on-container-exit', 'stop all containers if any container stops')
+    .option('--attach-dependencies', 'also attach to dependencies')
+    .option('-t, --timeout <seconds>', 'shutdown timeout when attached or when recreating')
+    .option('-V, --renew-anon-volumes', 'recreate anonymous volumes instead of keeping their data')
+    .option('--remove-orphans', 'remove containers of services not in the project')
+    .option('--exit-code-from <service>', "exit with this service's container's code (implies --abort-on-container-exit)")
+    .option('--scale <service=num>', 'run NUM containers of SERVICE (repeatable)', collect, [])
+    .option('--no-log-prefix', "don't prefix log lines")
+    .option('--dry-run', 'print what would be done and change nothing')
+    .option('--wait', 'return when every container is running (healthy, if it has a healthcheck); implies -d')
+    .action(async (services: string[], flags: UpFlags) => {
+      const abort = flags.abortOnContainerExit === true || flags.exitCodeFrom !== undefined;
+      const detached = flags.detach === true || flags.wait === true;
+      if (detached && (abort || flags.attachDependencies)) {
+        throw new UsageError('-d cannot be combined with --abort-on-container-exit or --attach-dependencies');
+      }
+      if (!flags.start && (detached || abort || flags.attachDependencies)) {
+        throw new UsageError('--no-start cannot be combined with -d, --abort-on-container-exit, --exit-code-from or --attach-dependencies');
+      }
+      const opts = upOptions(flags, services, ctx);
+      await withRuntime(ctx, global(), { checkBuildContext: true }, async (rt) => {
+        if (flags.exitCodeFrom !== undefined && !rt.project.services.some((s) => s.name === flags.exitCodeFrom)) {
+          throw new ExitCode(2, `No service named "${flags.exitCodeFrom}" was found in your compose file.`);
+        }
+        const result = await up(rt, opts);
+        if (opts.dryRun) {
+          ctx.stdout.write(result.plan.length > 0 ? `${result.plan.join('\n')}\n` : 'nothing to do\n');
+          return;
+        }
+        if (detached || !flags.start) return;
+        const attachTo = flags.attachDependencies || services.length === 0 ? new Set(result.services.map((s) => s.name)) : new Set(services);
+        await attach(rt, ctx, attachTo, { flags, abort, color: useColor(ctx, global(), flags.color !== false) });
+      });
+    });
+
+  program
+    .command('create')
+    .description('Create containers without starting them (deprecated in docker-compose: use up --no-start)')
+    .argument('[services...]', 'services to create (default: all)')
+    .option('--force-recreate', 'recreate containers even if unchanged')
+    .option('--no-recreate', "don't recreate existing containers")
+    .option('--build', 'build images before creating containers')
+    .option('--no-build', "don't build an image, even if it's missing")
+    .action(async (services: string[], flags: UpFlags) => {
+      const opts = upOptions({ ...flags, deps: true, start: false, scale: [], logPrefix: true }, services, ctx);
+      await withRuntime(ctx, global(), { checkBuildContext: true }, (rt) => up(rt, opts).then(() => undefined));
+    });
+}
+
+async function attach(rt: ProjectRuntime, ctx: CliContext, services: ReadonlySet<string>, o: { flags: UpFlags; abort: boolean; color: boolean }): Promise<void> {
+  const { engine, project } = rt;
+  const width = Math.max(0, ...[...services].map((s) => s.length)) + 3;
+  const printer = new LogPrinter(ctx.stdout, { color: o.color, prefix: o.flags.logPrefix, width });
+  let firstExit: { name: string; service: string; code: number } | undefined;
+  let stopping: Promise<void> | undefined;
+  const follower = new LogFollower(engine, project.name, printer, {
+    follow: true,
+    timestamps: false,
+    services,
+    onExit: (c, code) => {
+      if (o.abort && !firstExit) {
+        firstExit = { name: c.name, service: c.service, code };
+        void beginStop('Aborting on container exit...');
+      }
+    },
+  });
+  const timeout = parseTimeout(o.flags.timeout);
+  const stopAll = async () => {
+    const containers = (await observeContainers(engine, project.name)).filter((c) => !c.oneOff && c.running);
+    await rt.progress.run(
+      containers.map((c) => ({ title: `Stopping ${c.name}`, run: () => rt.limiter.run(() => engine.stopContainer(c.id, timeout)) })),
+    );
+  };
+  const beginStop = (message: string) => {
+    if (!stopping) {
+      ctx.stderr.write(`${message}\n`);
+      stopping = stopAll();
+    }
+    return stopping;
+  };
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      void beginStop('Gracefully stopping... (press Ctrl+C again to force)');
+      return;
+    }
+    ctx.stderr.write('Killing...\n');
+    void (async () => {
+      const containers = (await observeContainers(engine, project.name)).filter((c) => !c.oneOff && c.running);
+      await Promise.all(containers.map((c) => engine.killContainer(c.id).catch(() => {})));
+      process.exit(2);
+    })();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    follower.watch();
+    const running = (await engine.listContainers({ labels: serviceFilter(project.name), all: false })).filter((c) => services.has(c.labels[LABEL.service] ?? ''));
+    ctx.stdout.write(`Attaching to ${running.map((c) => c.name).sort().join(', ')}\n`);
+    for (const c of running) follower.add({ id: c.id, name: c.name, service: c.labels[LABEL.service] ?? '' });
+    await follower.done();
+    if (stopping) await stopping;
+  } finally {
+    follower.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (o.abort) {
+    let code = firstExit?.code ?? 0;
+    if (o.flags.exitCodeFrom !== undefined) {
+      const own = (await observeContainers(engine, project.name)).filter((c) => c.service === o.flags.exitCodeFrom && !c.oneOff);
+      if (own.length === 0) throw new ExitCode(2, `No containers matching the spec "${o.flags.exitCodeFrom}" were run.`);
+      const codes = await Promise.all(own.map(async (c) => (await engine.inspectContainer(c.id))?.state.exitCode ?? 0));
+      code = codes.find((x) => x !== 0) ?? 0;
+    }
+    if (code !== 0) throw new ExitCode(code);
+  }
+}

@@ -1,0 +1,376 @@
+/**
+ * The Engine interface: the only way the reconciler and the commands touch containers, images,
+ * networks and volumes. It is shaped by what the planner needs (observe by label, create/start/
+ * stop/remove, wait, logs, exec, events), not by any engine's API. The Docker backend
+ * (./docker/) speaks the Docker Engine API; the embedded backend speaks to `flotilla daemon`.
+ * Both pass the same contract tests (test/engine/contract).
+ *
+ * Errors: every method rejects with an EngineError (./errors.ts) whose `kind` says what went
+ * wrong in engine-neutral terms (not-found, conflict, unreachable, ...).
+ */
+
+export type Labels = Record<string, string>;
+
+export interface EngineVersion {
+  engine: 'docker' | 'embedded';
+  version: string;
+  apiVersion: string;
+  os: string;
+  arch: string;
+}
+
+// ---- images ------------------------------------------------------------------------------------
+
+export interface ImageInfo {
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  created: string;
+  size: number;
+  labels: Labels;
+  /** The image's own defaults, which a service's settings override. */
+  config: {
+    env: string[];
+    cmd: string[] | null;
+    entrypoint: string[] | null;
+    workingDir: string;
+    user: string;
+    exposedPorts: string[];
+    volumes: string[];
+    stopSignal?: string;
+    healthcheck?: HealthcheckSpec;
+  };
+}
+
+export interface ImageSummary {
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  created: number;
+  size: number;
+  labels: Labels;
+}
+
+export interface BuildRequest {
+  /** Absolute path of the context directory (a URL context is passed to the engine as is). */
+  context: string;
+  /** Relative to the context. */
+  dockerfile: string;
+  tags: string[];
+  args: Record<string, string>;
+  labels: Labels;
+  target?: string;
+  cacheFrom: string[];
+  network?: string;
+  shmSize?: number;
+  extraHosts: string[];
+  noCache?: boolean;
+  pull?: boolean;
+}
+
+/** One line of progress from a long operation (pull, build, push), for the progress display. */
+export interface ProgressEvent {
+  id?: string;
+  status: string;
+  detail?: string;
+}
+
+export type ProgressSink = (event: ProgressEvent) => void;
+
+// ---- containers --------------------------------------------------------------------------------
+
+export interface HealthcheckSpec {
+  /** ["NONE"], ["CMD", ...] or ["CMD-SHELL", "..."]. */
+  test: string[];
+  /** Nanoseconds; 0 means the engine's default. */
+  interval: number;
+  timeout: number;
+  startPeriod: number;
+  retries: number;
+}
+
+export interface PortBinding {
+  hostIp: string;
+  /** "" lets the engine choose; may be a range "8000-8010". */
+  hostPort: string;
+}
+
+export interface MountSpec {
+  type: 'bind' | 'volume' | 'tmpfs';
+  source?: string;
+  target: string;
+  readOnly: boolean;
+  consistency?: string;
+  bindPropagation?: string;
+  volumeNoCopy?: boolean;
+  tmpfsSize?: number;
+}
+
+export interface EndpointSpec {
+  aliases: string[];
+  ipv4Address?: string;
+  ipv6Address?: string;
+  linkLocalIps?: string[];
+  links?: string[];
+}
+
+/** Everything needed to create one container. */
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  labels: Labels;
+  /** Undefined: the image's. An empty entrypoint list clears the image's entrypoint. */
+  entrypoint?: string[];
+  command?: string[];
+  env: string[];
+  workingDir?: string;
+  user?: string;
+  hostname?: string;
+  domainname?: string;
+  macAddress?: string;
+  tty: boolean;
+  openStdin: boolean;
+  stopSignal?: string;
+  /** Seconds the engine waits after the stop signal before killing. */
+  stopTimeout?: number;
+  exposedPorts: string[];
+  healthcheck?: HealthcheckSpec;
+  /** "bridge", "host", "none", "container:<id>", or a network name. */
+  networkMode: string;
+  /** Networks to join at creation, by full name (the first is the primary). */
+  networks: Record<string, EndpointSpec>;
+  portBindings: Record<string, PortBinding[]>;
+  binds: string[];
+  mounts: MountSpec[];
+  volumesFrom: string[];
+  tmpfs: Record<string, string>;
+  links: string[];
+  restartPolicy?: { name: string; maximumRetryCount: number };
+  privileged: boolean;
+  readOnlyRootfs: boolean;
+  init?: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  devices: { pathOnHost: string; pathInContainer: string; permissions: string }[];
+  deviceCgroupRules: string[];
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+  extraHosts: string[];
+  groupAdd: string[];
+  ipcMode?: string;
+  pidMode?: string;
+  userNsMode?: string;
+  cgroupParent?: string;
+  shmSize?: number;
+  sysctls: Record<string, string>;
+  ulimits: { name: string; soft: number; hard: number }[];
+  securityOpt: string[];
+  logConfig?: { type: string; config: Record<string, string> };
+  memory?: number;
+  memorySwap?: number;
+  memoryReservation?: number;
+  memorySwappiness?: number;
+  nanoCpus?: number;
+  cpuShares?: number;
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  cpusetCpus?: string;
+  pidsLimit?: number;
+  oomKillDisable?: boolean;
+  oomScoreAdj?: number;
+  runtime?: string;
+  isolation?: string;
+  storageOpt?: Record<string, string>;
+  platform?: string;
+}
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  image: string;
+  labels: Labels;
+  state: ContainerState;
+  /** Human-readable status ("Up 3 seconds (healthy)", "Exited (0) 2 minutes ago"). */
+  status: string;
+  created: number;
+}
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  image: string;
+  /** The image Id the container was created from. */
+  imageId: string;
+  labels: Labels;
+  created: string;
+  state: {
+    status: ContainerState;
+    running: boolean;
+    paused: boolean;
+    restarting: boolean;
+    oomKilled: boolean;
+    pid: number;
+    exitCode: number;
+    startedAt: string;
+    finishedAt: string;
+    health?: { status: 'starting' | 'healthy' | 'unhealthy'; failingStreak: number; log: { exitCode: number; output: string }[] };
+  };
+  config: { cmd: string[] | null; entrypoint: string[] | null; env: string[]; tty: boolean; openStdin: boolean };
+  /** Published ports: "80/tcp" → bindings (empty when exposed only). */
+  ports: Record<string, PortBinding[]>;
+  networks: Record<string, { ipAddress: string; aliases: string[]; networkId: string }>;
+  mounts: { type: string; name?: string; source: string; destination: string; rw: boolean }[];
+  restartCount: number;
+}
+
+export interface LogOptions {
+  follow: boolean;
+  /** Lines from the end; undefined for all. */
+  tail?: number;
+  timestamps: boolean;
+  since?: number;
+  /** Stop following when aborted. */
+  signal?: AbortSignal;
+}
+
+export interface LogChunk {
+  stream: 'stdout' | 'stderr';
+  data: Buffer;
+}
+
+export interface ExecSpec {
+  command: string[];
+  env: string[];
+  user?: string;
+  workingDir?: string;
+  privileged: boolean;
+  tty: boolean;
+  attachStdin: boolean;
+  detach: boolean;
+}
+
+/** A running exec or attach: its streams, and how it ends. */
+export interface StreamSession {
+  /** Output; with a TTY everything comes as stdout. */
+  output: AsyncIterable<LogChunk>;
+  /** Input to the process (null when not attached to stdin). */
+  input: NodeJS.WritableStream | null;
+  resize(rows: number, columns: number): Promise<void>;
+  /** The exit code, once the process has ended and its output has been read. */
+  exitCode(): Promise<number>;
+  close(): void;
+}
+
+// ---- networks and volumes ----------------------------------------------------------------------
+
+export interface NetworkSpec {
+  name: string;
+  driver?: string;
+  driverOpts: Record<string, string>;
+  ipam?: { driver?: string; config: { subnet?: string; ipRange?: string; gateway?: string; auxAddresses?: Record<string, string> }[]; options?: Record<string, string> };
+  internal: boolean;
+  enableIpv6: boolean;
+  attachable: boolean;
+  labels: Labels;
+}
+
+export interface NetworkInfo {
+  id: string;
+  name: string;
+  driver: string;
+  labels: Labels;
+  internal: boolean;
+  /** Containers attached: id → name. */
+  containers: Record<string, string>;
+  options: Record<string, string>;
+  ipam: NetworkSpec['ipam'];
+}
+
+export interface VolumeSpec {
+  name: string;
+  driver?: string;
+  driverOpts: Record<string, string>;
+  labels: Labels;
+}
+
+export interface VolumeInfo {
+  name: string;
+  driver: string;
+  labels: Labels;
+  mountpoint: string;
+  options: Record<string, string>;
+}
+
+// ---- events ------------------------------------------------------------------------------------
+
+export interface EngineEvent {
+  type: 'container' | 'image' | 'network' | 'volume';
+  /** create, start, die, stop, kill, destroy, pause, unpause, health_status: healthy, ... */
+  action: string;
+  id: string;
+  attributes: Labels;
+  /** Unix time in nanoseconds. */
+  timeNano: bigint;
+}
+
+export interface EventFilter {
+  labels?: string[];
+  types?: EngineEvent['type'][];
+  since?: number;
+  signal?: AbortSignal;
+}
+
+// ---- the interface -----------------------------------------------------------------------------
+
+export interface Engine {
+  version(): Promise<EngineVersion>;
+
+  inspectImage(ref: string): Promise<ImageInfo | null>;
+  listImages(): Promise<ImageSummary[]>;
+  pullImage(ref: string, progress?: ProgressSink): Promise<void>;
+  buildImage(request: BuildRequest, progress?: ProgressSink): Promise<string>;
+  /** Pushes a tag; resolves to the pushed manifest's digest (sha256:...). */
+  pushImage(ref: string, progress?: ProgressSink): Promise<string>;
+  tagImage(source: string, target: string): Promise<void>;
+  removeImage(ref: string, options?: { force?: boolean }): Promise<void>;
+
+  /** Containers with all of these labels (a label given as `true` only has to exist). */
+  listContainers(query: { labels: Record<string, string | true>; all: boolean }): Promise<ContainerSummary[]>;
+  inspectContainer(idOrName: string): Promise<ContainerInfo | null>;
+  createContainer(spec: ContainerSpec): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  /** Sends the stop signal, waits `timeout` seconds (the container's own by default), then kills. */
+  stopContainer(id: string, timeout?: number): Promise<void>;
+  restartContainer(id: string, timeout?: number): Promise<void>;
+  killContainer(id: string, signal?: string): Promise<void>;
+  removeContainer(id: string, options?: { force?: boolean; volumes?: boolean }): Promise<void>;
+  renameContainer(id: string, name: string): Promise<void>;
+  pauseContainer(id: string): Promise<void>;
+  unpauseContainer(id: string): Promise<void>;
+  /** Resolves with the exit code once the container is not running. */
+  waitContainer(id: string, signal?: AbortSignal): Promise<number>;
+  containerLogs(id: string, options: LogOptions): AsyncIterable<LogChunk>;
+  attachContainer(id: string, options: { stdin: boolean; tty: boolean }): Promise<StreamSession>;
+  exec(id: string, spec: ExecSpec): Promise<StreamSession>;
+  top(id: string, psArgs?: string): Promise<{ titles: string[]; processes: string[][] }>;
+
+  listNetworks(labels: Record<string, string | true>): Promise<NetworkInfo[]>;
+  inspectNetwork(name: string): Promise<NetworkInfo | null>;
+  createNetwork(spec: NetworkSpec): Promise<string>;
+  removeNetwork(name: string): Promise<void>;
+  connectNetwork(network: string, container: string, endpoint: EndpointSpec): Promise<void>;
+  disconnectNetwork(network: string, container: string, force?: boolean): Promise<void>;
+
+  listVolumes(labels: Record<string, string | true>): Promise<VolumeInfo[]>;
+  inspectVolume(name: string): Promise<VolumeInfo | null>;
+  createVolume(spec: VolumeSpec): Promise<VolumeInfo>;
+  removeVolume(name: string, force?: boolean): Promise<void>;
+
+  events(filter: EventFilter): AsyncIterable<EngineEvent>;
+
+  /** Releases connections (the process can exit). */
+  close(): void;
+}

@@ -1,0 +1,169 @@
+/**
+ * Operations on one container, as docker-compose performs them: create (with the service's spec),
+ * recreate (stop, rename the old one out of the way, create the new one keeping the old one's
+ * anonymous volumes, start it, remove the old one), start, stop-and-remove.
+ *
+ * Concurrent runs on one project never duplicate a container: names are deterministic, so when a
+ * create meets a name conflict, another run made that container and it is used as is.
+ */
+import { isConflict, isNotFound } from '../engine/errors.js';
+import type { Engine } from '../engine/engine.js';
+import type { Service } from '../model/project.js';
+import { parseDurationSeconds } from '../compose/syntax/duration.js';
+import { containerSpec, type RunningContainerRef, type SpecContext } from '../plan/container-spec.js';
+import { LABEL } from '../plan/labels.js';
+import type { ObservedContainer } from '../plan/observe.js';
+import type { ProjectRuntime } from './runtime.js';
+
+export interface ContainerRef {
+  id: string;
+  name: string;
+  number: number;
+  running: boolean;
+}
+
+/** What the run knows of each service's containers, kept current as it creates and removes them. */
+export class ContainerRegistry {
+  private readonly byService = new Map<string, ContainerRef[]>();
+
+  constructor(observed: readonly ObservedContainer[]) {
+    for (const c of observed) {
+      if (c.oneOff) continue;
+      this.add(c.service, { id: c.id, name: c.name, number: c.number, running: c.running });
+    }
+  }
+
+  add(service: string, ref: ContainerRef): void {
+    const list = (this.byService.get(service) ?? []).filter((c) => c.id !== ref.id);
+    list.push(ref);
+    list.sort((a, b) => Number(b.running) - Number(a.running) || a.number - b.number);
+    this.byService.set(service, list);
+  }
+
+  remove(service: string, id: string): void {
+    this.byService.set(service, (this.byService.get(service) ?? []).filter((c) => c.id !== id));
+  }
+
+  of(service: string): ContainerRef[] {
+    return this.byService.get(service) ?? [];
+  }
+
+  refs(service: string): RunningContainerRef[] {
+    return this.of(service).map(({ id, name }) => ({ id, name }));
+  }
+}
+
+export function stopTimeout(service: Service, override: number | undefined): number {
+  if (override !== undefined) return override;
+  const seconds = service.stop_grace_period !== undefined ? parseDurationSeconds(service.stop_grace_period) : undefined;
+  return seconds === undefined ? 10 : Math.round(seconds);
+}
+
+export interface CreateOptions {
+  number: number;
+  configHash: string;
+  configLabel: string;
+  inheritVolumes?: Record<string, string>;
+}
+
+function specContext(rt: ProjectRuntime, registry: ContainerRegistry, opts: CreateOptions): SpecContext {
+  const ctx: SpecContext = {
+    project: rt.project,
+    cwd: rt.cwd,
+    number: opts.number,
+    configHash: opts.configHash,
+    configLabel: opts.configLabel,
+    containersOf: (s) => registry.refs(s),
+  };
+  if (opts.inheritVolumes) ctx.inheritVolumes = opts.inheritVolumes;
+  return ctx;
+}
+
+/** Creates a service container; a name taken by a concurrent run means that run's container is used. */
+export async function createServiceContainer(rt: ProjectRuntime, registry: ContainerRegistry, service: Service, opts: CreateOptions): Promise<ContainerRef> {
+  const spec = containerSpec(service, specContext(rt, registry, opts));
+  let id: string;
+  try {
+    id = await rt.limiter.run(() => rt.engine.createContainer(spec));
+  } catch (e) {
+    if (!isConflict(e)) throw e;
+    const existing = await rt.engine.inspectContainer(spec.name);
+    if (!existing || existing.labels[LABEL.project] !== rt.project.name || existing.labels[LABEL.service] !== service.name) throw e;
+    id = existing.id;
+  }
+  const ref = { id, name: spec.name, number: opts.number, running: false };
+  registry.add(service.name, ref);
+  return ref;
+}
+
+export async function startServiceContainer(rt: ProjectRuntime, registry: ContainerRegistry, service: string, ref: ContainerRef): Promise<void> {
+  try {
+    await rt.limiter.run(() => rt.engine.startContainer(ref.id));
+  } catch (e) {
+    throw new Error(`cannot start service ${service}: ${(e as Error).message}`);
+  }
+  registry.add(service, { ...ref, running: true });
+}
+
+/**
+ * The anonymous volumes of a container that its replacement keeps: those mounted where the service
+ * (or its image) declares a volume without a source. Bind mounts and named volumes are not data
+ * the container owns.
+ */
+export async function inheritableVolumes(engine: Engine, service: Service, containerId: string): Promise<Record<string, string>> {
+  const info = await engine.inspectContainer(containerId);
+  if (!info) return {};
+  const image = await engine.inspectImage(info.imageId);
+  const anonymous = new Set<string>([
+    ...(service.volumes ?? []).filter((v) => v.type === 'volume' && v.source === undefined).map((v) => v.target),
+    ...(image?.config.volumes ?? []),
+  ]);
+  const tmpfs = new Set((service.tmpfs ?? []).map((t) => t.split(':')[0]));
+  const out: Record<string, string> = {};
+  for (const m of info.mounts) {
+    if (m.type === 'volume' && m.name && anonymous.has(m.destination) && !tmpfs.has(m.destination)) out[m.destination] = m.name;
+  }
+  return out;
+}
+
+export async function recreateServiceContainer(
+  rt: ProjectRuntime,
+  registry: ContainerRegistry,
+  service: Service,
+  old: ObservedContainer,
+  opts: Omit<CreateOptions, 'number' | 'inheritVolumes'> & { timeout?: number; renewAnonymousVolumes: boolean; start: boolean },
+): Promise<ContainerRef> {
+  const { engine } = rt;
+  await rt.limiter.run(() => engine.stopContainer(old.id, stopTimeout(service, opts.timeout)));
+  const inheritVolumes = opts.renewAnonymousVolumes ? {} : await inheritableVolumes(engine, service, old.id);
+  // Out of the way, so the new container can take the name; an interrupted run leaves it labelled
+  // and numbered, and the next run removes it as a duplicate.
+  if (!old.name.startsWith(`${old.id.slice(0, 12)}_`)) {
+    await rt.limiter.run(() => engine.renameContainer(old.id, `${old.id.slice(0, 12)}_${old.name}`));
+  }
+  registry.remove(service.name, old.id);
+  const ref = await createServiceContainer(rt, registry, service, { ...opts, number: old.number, inheritVolumes });
+  if (opts.start) await startServiceContainer(rt, registry, service.name, ref);
+  await removeQuietly(rt, old.id, false);
+  return ref;
+}
+
+export async function stopAndRemove(rt: ProjectRuntime, registry: ContainerRegistry, service: Service | undefined, c: { id: string; service: string }, timeout: number | undefined, volumes: boolean): Promise<void> {
+  await rt.limiter.run(async () => {
+    try {
+      await rt.engine.stopContainer(c.id, service ? stopTimeout(service, timeout) : (timeout ?? 10));
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  });
+  await removeQuietly(rt, c.id, volumes);
+  registry.remove(c.service, c.id);
+}
+
+export async function removeQuietly(rt: ProjectRuntime, id: string, volumes: boolean): Promise<void> {
+  try {
+    await rt.limiter.run(() => rt.engine.removeContainer(id, { force: true, volumes }));
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+}

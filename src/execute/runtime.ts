@@ -1,0 +1,23 @@
+/**
+ * What a command that touches the engine works with: the engine, the loaded project (and where
+ * its keys are written, for messages), progress reporting and the concurrency limit.
+ */
+import type { Diagnostics } from '../diagnostics.js';
+import type { Engine } from '../engine/engine.js';
+import type { SourceLocation } from '../errors.js';
+import type { Project } from '../model/project.js';
+import type { Limiter } from './limiter.js';
+import type { Progress } from './progress.js';
+
+export interface ProjectRuntime {
+  engine: Engine;
+  project: Project;
+  /** Profiles enabled by --profile / COMPOSE_PROFILES. */
+  profiles: string[];
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  diagnostics: Diagnostics;
+  progress: Progress;
+  limiter: Limiter;
+  locateService(service: string, keyPath: (string | number)[]): SourceLocation;
+}
