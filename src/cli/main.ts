@@ -14,6 +14,7 @@ import { registerBundle } from './commands/bundle.js';
 import { registerUp } from './commands/up.js';
 import { registerDown } from './commands/down.js';
 import { registerContainerCommands } from './commands/containers.js';
+import { registerLogs } from './commands/logs.js';
 import { VERSION } from '../version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -31,6 +32,7 @@ export function buildProgram(ctx: CliContext): Command {
     .addOption(new Option('--engine <engine>', 'container engine').choices(['embedded', 'docker']))
     .option('-H, --host <host>', 'Docker daemon socket to connect to (implies --engine docker)')
     .option('--no-color', 'no colours in the output')
+    .enablePositionalOptions()
     .showHelpAfterError('(run flotilla --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -44,6 +46,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerUp(program, ctx, global);
   registerDown(program, ctx, global);
   registerContainerCommands(program, ctx, global);
+  registerLogs(program, ctx, global);
   return program;
 }
 

@@ -1,0 +1,60 @@
+/**
+ * `flotilla logs [SERVICE...]`: the output of the project's containers, prefixed with their names
+ * (coloured only on a terminal). With -f it keeps following, including containers that start later
+ * (a scale-up, a restart), and ends when no followed container is left running.
+ */
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { LABEL } from '../../plan/labels.js';
+import { observeContainers } from '../../plan/observe.js';
+import { LogFollower } from '../logs/follow.js';
+import { LogPrinter } from '../logs/printer.js';
+import { withRuntime } from '../project.js';
+import { useColor } from '../color.js';
+import type { CliContext, GlobalOptions } from '../context.js';
+
+interface LogsFlags {
+  color: boolean;
+  follow?: boolean;
+  timestamps?: boolean;
+  tail: string;
+  logPrefix: boolean;
+}
+
+export function registerLogs(program: Command, ctx: CliContext, global: () => GlobalOptions): void {
+  program
+    .command('logs')
+    .description('View output from containers')
+    .argument('[services...]')
+    .option('--no-color', 'monochrome output')
+    .option('-f, --follow', 'follow log output')
+    .option('-t, --timestamps', 'show timestamps')
+    .option('--tail <lines>', 'number of lines to show from the end of each container\'s log, or "all"', 'all')
+    .option('--no-log-prefix', "don't print prefix in logs")
+    .action((services: string[], flags: LogsFlags) =>
+      withRuntime(ctx, global(), {}, async (rt) => {
+        if (flags.tail !== 'all' && !/^\d+$/.test(flags.tail)) throw new UsageError('tail flag must be all or a number');
+        for (const s of services) if (!rt.project.services.some((x) => x.name === s)) throw new UsageError(`no such service: ${s}`);
+        const selected = new Set(services.length > 0 ? services : rt.project.services.map((s) => s.name));
+        const width = Math.max(0, ...rt.project.services.map((s) => s.name.length)) + 3;
+        const printer = new LogPrinter(ctx.stdout, { color: useColor(ctx, global(), flags.color), prefix: flags.logPrefix, width });
+        const options = { follow: flags.follow === true, timestamps: flags.timestamps === true, services: selected } as ConstructorParameters<typeof LogFollower>[3];
+        if (flags.tail !== 'all') options.tail = Number(flags.tail);
+        const follower = new LogFollower(rt.engine, rt.project.name, printer, options);
+        const stop = () => follower.stop();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        try {
+          // Watch for new containers before listing the current ones, so none is missed in between.
+          if (flags.follow) follower.watch();
+          const containers = (await observeContainers(rt.engine, rt.project.name)).filter((c) => !c.oneOff && selected.has(c.service));
+          for (const c of containers) follower.add({ id: c.id, name: c.name, service: c.labels[LABEL.service] ?? c.service });
+          await follower.done();
+        } finally {
+          follower.stop();
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+        }
+      }),
+    );
+}
