@@ -15,6 +15,8 @@ import { registerUp } from './commands/up.js';
 import { registerDown } from './commands/down.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerLogs } from './commands/logs.js';
+import { registerExec } from './commands/exec.js';
+import { registerRun } from './commands/run.js';
 import { VERSION } from '../version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -47,6 +49,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerDown(program, ctx, global);
   registerContainerCommands(program, ctx, global);
   registerLogs(program, ctx, global);
+  registerExec(program, ctx, global);
+  registerRun(program, ctx, global);
   return program;
 }
 
