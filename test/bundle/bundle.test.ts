@@ -157,7 +157,9 @@ test('flotilla bundle writes <project>.dab with sorted keys; config --bundle-fil
   const back = flotilla(['config', '--bundle-file', 'myapp.dab', '--format', 'json'], { cwd: dir });
   assert.deepEqual(JSON.parse(back.stdout).services.web.command, ['echo', 'hi']);
   writeFileSync(join(dir, 'compose.yml'), 'services:\n  web:\n    image: busybox:latest\n');
-  const unpinned = flotilla(['bundle', '-o', 'out.dab'], { cwd: dir });
+  // Without an engine only pinned images can be bundled (with one, busybox:latest may resolve
+  // through RepoDigests that another test's push left on it).
+  const unpinned = flotilla(['-H', 'unix:///nonexistent/flotilla-test/docker.sock', 'bundle', '-o', 'out.dab'], { cwd: dir });
   assert.equal(unpinned.status, 1);
   assert.match(unpinned.stderr, /^ERROR: some images are not pinned by digest; to pull \(flotilla pull\): web \(busybox:latest\)/m);
 });

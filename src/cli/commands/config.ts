@@ -13,7 +13,6 @@ import { selectServices } from '../../compose/profiles.js';
 import { toYaml } from '../../util/yaml-emit.js';
 import { loadOptionsFrom, printWarnings, type CliContext, type GlobalOptions } from '../context.js';
 import type { Project } from '../../model/project.js';
-import { UsageError } from '../../errors.js';
 
 interface ConfigOptions {
   quiet?: boolean;
@@ -59,9 +58,9 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
         }
       }
       printWarnings(diagnostics, ctx);
-      if (opts.resolveImageDigests) {
-        throw new UsageError('--resolve-image-digests needs a container engine, which this version cannot reach yet');
-      }
+      // Resolved before anything is printed (also with -q), as docker-compose does: a missing
+      // digest is an error whatever the output.
+      if (opts.resolveImageDigests) project = await pinImages(ctx, global(), project);
       if (opts.quiet) return;
       if (opts.profiles) {
         const names = new Set(project.services.flatMap((s) => s.profiles ?? []));
@@ -81,6 +80,25 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
       const data = projectToCompose(project, { escapeDollar: opts.interpolate });
       ctx.stdout.write(opts.format === 'json' ? `${JSON.stringify(data, null, 2)}\n` : toYaml(data));
     });
+}
+
+/** The project with every service's image pinned to its digest, resolved through the engine. */
+async function pinImages(ctx: CliContext, global: GlobalOptions, project: Project): Promise<Project> {
+  const { EngineDigestResolver, needsEngine, resolveProjectDigests } = await import('../../bundle/engine-resolver.js');
+  let digests: Map<string, string>;
+  if (!needsEngine(project)) {
+    const { pinnedOnlyResolver } = await import('../../bundle/digests.js');
+    digests = await resolveProjectDigests(project.services, pinnedOnlyResolver);
+  } else {
+    const { openEngine } = await import('../../engine/select.js');
+    const engine = await openEngine({ engine: global.engine, host: global.host, env: ctx.env });
+    try {
+      digests = await resolveProjectDigests(project.services, new EngineDigestResolver(engine));
+    } finally {
+      engine.close();
+    }
+  }
+  return { ...project, services: project.services.map((s) => ({ ...s, image: digests.get(s.name) ?? s.image })) };
 }
 
 function writeLines(ctx: CliContext, lines: string[]): void {

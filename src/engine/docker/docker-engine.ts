@@ -80,6 +80,15 @@ export class DockerEngine implements Engine {
     return images.pushImage(this.client, ref, progress);
   }
 
+  /**
+   * Not part of the Engine interface (yet): the registry's manifest digest for a reference, without
+   * pulling it; null when the registry does not have it. `bundle` and `config
+   * --resolve-image-digests` use it when the image is not on the engine.
+   */
+  registryDigest(ref: string): Promise<string | null> {
+    return images.registryDigest(this.client, ref);
+  }
+
   tagImage(source: string, target: string): Promise<void> {
     return images.tagImage(this.client, source, target);
   }

@@ -38,6 +38,15 @@ export async function pushImage(client: DockerClient, ref: string, progress?: Pr
   return result.digest;
 }
 
+/**
+ * The digest the registry holds for a reference (GET /distribution/{name}/json, API 1.30+), without
+ * pulling: null when the registry does not know the repository or tag.
+ */
+export async function registryDigest(client: DockerClient, ref: string): Promise<string | null> {
+  const j = await orNull(client.json<{ Descriptor?: { digest?: string } }>('GET', `/distribution/${seg(ref)}/json`, { headers: { 'X-Registry-Auth': NO_AUTH } }));
+  return j?.Descriptor?.digest || null;
+}
+
 export async function tagImage(client: DockerClient, source: string, target: string): Promise<void> {
   const { repository, tag } = splitReference(target);
   await client.json('POST', `/images/${seg(source)}/tag`, { query: { repo: repository, tag: tag ?? 'latest' } });
