@@ -17,6 +17,7 @@ import { registerContainerCommands } from './commands/containers.js';
 import { registerLogs } from './commands/logs.js';
 import { registerExec } from './commands/exec.js';
 import { registerRun } from './commands/run.js';
+import { registerImageCommands } from './commands/images.js';
 import { VERSION } from '../version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -51,6 +52,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerLogs(program, ctx, global);
   registerExec(program, ctx, global);
   registerRun(program, ctx, global);
+  registerImageCommands(program, ctx, global);
   return program;
 }
 
