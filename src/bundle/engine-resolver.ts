@@ -16,18 +16,6 @@ import { ConfigError, FlotillaError } from '../errors.js';
 import type { Project, Service } from '../model/project.js';
 import { pinnedDigest, type DigestResolver, type DigestResult } from './digests.js';
 
-/**
- * What an engine may offer beyond the Engine interface: the registry's digest for a reference,
- * without pulling (the Docker backend has it: GET /distribution/{name}/json).
- */
-export interface RegistryDigests {
-  registryDigest(ref: string): Promise<string | null>;
-}
-
-function asksRegistry(engine: Engine): engine is Engine & RegistryDigests {
-  return typeof (engine as Partial<RegistryDigests>).registryDigest === 'function';
-}
-
 /** `host:5000/repo:tag@sha256:...` → `host:5000/repo`. */
 export function repositoryOf(image: string): string {
   const at = image.indexOf('@');
@@ -78,7 +66,7 @@ export class EngineDigestResolver implements DigestResolver {
       if (digest) return { kind: 'digest', reference: digest };
       return service.build ? { kind: 'needs-push' } : { kind: 'needs-pull' };
     }
-    if (!asksRegistry(this.engine)) return service.build ? { kind: 'needs-push' } : { kind: 'needs-pull' };
+    if (!this.engine.registryDigest) return service.build ? { kind: 'needs-push' } : { kind: 'needs-pull' };
     let digest: string | null = null;
     let reason = '';
     try {

@@ -86,6 +86,13 @@ function handleError(e: unknown, ctx: CliContext): number {
 }
 
 export function main(argv: string[]): void {
+  // A reader that goes away (`flotilla logs | head`) is not an error: stop quietly.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      // Anything else on our own output is unrecoverable, and printing it could fail the same way.
+      process.exit(e.code === 'EPIPE' ? (process.exitCode ?? 0) : 70);
+    });
+  }
   const ctx: CliContext = {
     stdout: process.stdout,
     stderr: process.stderr,

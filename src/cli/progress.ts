@@ -66,6 +66,7 @@ export function ttyProgress(stream: NodeJS.WriteStream): Progress {
 }
 
 export function progressFor(stream: NodeJS.WritableStream): Progress {
-  const tty = (stream as NodeJS.WriteStream).isTTY === true;
+  // A terminal that reports no width (e.g. under `script`) would get one character per line.
+  const tty = (stream as NodeJS.WriteStream).isTTY === true && ((stream as NodeJS.WriteStream).columns ?? 0) > 20;
   return tty ? ttyProgress(stream as NodeJS.WriteStream) : plainProgress(stream);
 }

@@ -3,6 +3,7 @@
  * its keys are written, for messages), progress reporting and the concurrency limit.
  */
 import type { Diagnostics } from '../diagnostics.js';
+import type { Environment } from '../compose/environment.js';
 import type { Engine } from '../engine/engine.js';
 import type { SourceLocation } from '../errors.js';
 import type { Project } from '../model/project.js';
@@ -15,7 +16,10 @@ export interface ProjectRuntime {
   /** Profiles enabled by --profile / COMPOSE_PROFILES. */
   profiles: string[];
   cwd: string;
+  /** The process environment. */
   env: Readonly<Record<string, string | undefined>>;
+  /** The project's variables: `.env` (or --env-file) under the shell's, as interpolation saw them. */
+  environment: Environment;
   diagnostics: Diagnostics;
   progress: Progress;
   limiter: Limiter;

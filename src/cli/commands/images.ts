@@ -132,7 +132,7 @@ function buildLine(e: ProgressEvent): string | undefined {
 }
 
 export async function buildServices(rt: ProjectRuntime, ctx: CliContext, names: readonly string[], flags: BuildFlags): Promise<void> {
-  const args = parseBuildArgs(flags.buildArg, rt.env);
+  const args = parseBuildArgs(flags.buildArg, Object.fromEntries(rt.environment.entries()));
   await rt.engine.version();
   const services = selectServices(rt.project, rt.profiles, names);
   const buildable: Service[] = [];
