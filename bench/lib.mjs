@@ -136,7 +136,7 @@ export function printComparison(title, results, baselineName, targets = {}) {
 }
 
 /**
- * A private copy of the built CLI (bin/, dist/flotilla.mjs, dist/schemas/, schemas/, package.json;
+ * A private copy of the built CLI (bin/, dist/bundle/, dist/schemas/, schemas/, package.json;
  * node_modules linked) in `dir`: other engineers rebuilding dist/ mid-run (the build deletes it
  * first) would otherwise break or change what is measured. Returns the copy's executable.
  */
@@ -144,11 +144,11 @@ export function snapshotFlotilla(root, dir) {
   const snap = join(dir, 'flotilla');
   for (let attempt = 1; ; attempt++) {
     try {
-      const bundle = join(root, 'dist', 'flotilla.mjs');
-      if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run node scripts/build.mjs`);
+      const bundle = join(root, 'dist', 'bundle');
+      if (!existsSync(join(bundle, 'main.mjs'))) throw new Error(`${bundle}/main.mjs is missing: run node scripts/build.mjs`);
       mkdirSync(join(snap, 'dist'), { recursive: true });
       cpSync(join(root, 'bin'), join(snap, 'bin'), { recursive: true });
-      cpSync(bundle, join(snap, 'dist', 'flotilla.mjs'));
+      cpSync(bundle, join(snap, 'dist', 'bundle'), { recursive: true });
       cpSync(join(root, 'dist', 'schemas'), join(snap, 'dist', 'schemas'), { recursive: true });
       cpSync(join(root, 'schemas'), join(snap, 'schemas'), { recursive: true });
       cpSync(join(root, 'package.json'), join(snap, 'package.json'));

@@ -3,7 +3,6 @@
  * listr2's live display on a terminal; otherwise one plain line per finished step, as
  * docker-compose prints without a TTY (`Creating demo_web_1 ... done`), which CI logs keep.
  */
-import { Listr, ProcessOutput, ListrLogger } from 'listr2';
 
 import type { Progress, Step, StepResult } from '../execute/progress.js';
 
@@ -31,6 +30,8 @@ export function ttyProgress(stream: NodeJS.WriteStream): Progress {
     async run(steps) {
       const results: StepResult[] = new Array(steps.length);
       if (steps.length === 0) return [];
+      // Loaded only for a live display on a terminal.
+      const { Listr, ProcessOutput, ListrLogger } = await import('listr2');
       const list = new Listr(
         steps.map((s, i) => ({
           title: s.title,

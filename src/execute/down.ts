@@ -8,7 +8,8 @@
  *
  * Better than docker-compose: -v also removes the anonymous volumes a container kept from the
  * container it replaced (docker-compose leaks those, as they are mounted by name), and with
- * `-t 0` a container is removed in one call (a forced removal kills it) instead of stop + remove.
+ * `-t 0` a container is removed in one call (a forced removal kills it) instead of stop + remove,
+ * all containers at once (the kill is immediate, so dependency order would only add waiting).
  */
 import { ErrorList, FlotillaError } from '../errors.js';
 import type { Service } from '../model/project.js';
@@ -127,8 +128,9 @@ export function removalSteps(rt: ProjectRuntime, targets: readonly ObservedConta
         title: `Removing ${c.name}`,
         run: async () => {
           try {
-            // Dependants first (one-off containers do not wait).
-            if (!c.oneOff) for (const d of dependants.get(service) ?? []) await gone.get(d);
+            // Dependants first (one-off containers do not wait). With -t 0 every process is killed
+            // outright, so the order shows nowhere and everything goes at once.
+            if (!c.oneOff && opts.timeout !== 0) for (const d of dependants.get(service) ?? []) await gone.get(d);
             await removeContainer(rt, registry, services.get(service), c, opts.timeout, opts.volumes);
           } finally {
             finish(undefined);

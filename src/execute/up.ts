@@ -80,11 +80,7 @@ export async function up(rt: ProjectRuntime, opts: UpOptions): Promise<UpResult>
   }
   refuseUndeployable(rt, services);
 
-  const [observed, images] = await Promise.all([
-    observe(engine, project.name),
-    Promise.all(services.map((s) => engine.inspectImage(defaultImage(project, s)))),
-  ]);
-  const imageInfo = new Map<string, ImageInfo | null>(services.map((s, i) => [s.name, images[i] ?? null]));
+  const [observed, imageInfo] = await Promise.all([observe(engine, project.name), inspectImages(rt, services)]);
 
   const known = new Set(project.services.map((s) => s.name));
   const orphans = observed.containers.filter((c) => !c.oneOff && !known.has(c.service));
@@ -136,9 +132,8 @@ export async function up(rt: ProjectRuntime, opts: UpOptions): Promise<UpResult>
     }
   }
   failOnErrors(await rt.progress.run(phase1), 'Encountered errors while preparing the project.');
-  for (const s of services) {
-    if (imageSteps.get(s.name)?.kind !== 'present') imageInfo.set(s.name, await engine.inspectImage(defaultImage(project, s)));
-  }
+  const changed = services.filter((s) => imageSteps.get(s.name)?.kind !== 'present');
+  for (const [name, info] of await inspectImages(rt, changed)) imageInfo.set(name, info);
 
   // Phase 2: containers, each service after its dependencies.
   const plans = convergeAll(rt, services, observed.containers, imageInfo, registry, opts);
@@ -154,6 +149,18 @@ export async function up(rt: ProjectRuntime, opts: UpOptions): Promise<UpResult>
     monitor.stop();
   }
   return { services, registry, plan: [] };
+}
+
+/** Each distinct image inspected once (thirty services on one image: one call), by service. */
+async function inspectImages(rt: ProjectRuntime, services: readonly Service[]): Promise<Map<string, ImageInfo | null>> {
+  const byImage = new Map<string, Promise<ImageInfo | null>>();
+  for (const s of services) {
+    const image = defaultImage(rt.project, s);
+    if (!byImage.has(image)) byImage.set(image, rt.engine.inspectImage(image));
+  }
+  const out = new Map<string, ImageInfo | null>();
+  for (const s of services) out.set(s.name, await (byImage.get(defaultImage(rt.project, s)) as Promise<ImageInfo | null>));
+  return out;
 }
 
 function refuseUndeployable(rt: ProjectRuntime, services: readonly Service[]): void {

@@ -410,7 +410,8 @@ export function engineContract(name: string, makeEngine: () => Promise<Engine>, 
       assert.ok(Date.now() - started < 10_000);
       // Ending the loop early (break) releases the stream as well.
       for await (const chunk of engine.containerLogs(id, { follow: true, timestamps: false })) {
-        assert.equal(chunk.data.toString(), 'first\n');
+        // Lines already written may arrive together in one chunk.
+        assert.ok(chunk.data.toString().startsWith('first\n'), chunk.data.toString());
         break;
       }
     });

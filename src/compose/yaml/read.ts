@@ -12,7 +12,8 @@
  * built only when something asks for one (an error message), so a valid file never pays for it.
  */
 import jsyaml from 'js-yaml';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter, Node as YamlNode, Pair, YAMLMap } from 'yaml';
 import { ConfigError, formatKeyPath } from '../../errors.js';
 import { keyString, mayBeNonStringKey, pyyamlScalarTags, pyyamlSchema, takeIntegralFloatCount, YamlFloat, YamlTimestamp } from './scalars.js';
 
@@ -168,13 +169,26 @@ function materialise(v: unknown, path: (string | number)[], integralFloats: Set<
 
 // ---- positions -----------------------------------------------------------------------------------
 
+// The `yaml` package is loaded only when an error needs a position: a valid run never pays for it.
+type YamlModule = typeof import('yaml');
+let yamlModule: YamlModule | undefined;
+function yamlLib(): YamlModule {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule;
+  return yamlModule;
+}
+const isAlias = (n: unknown) => yamlLib().isAlias(n);
+const isMap = (n: unknown) => yamlLib().isMap(n);
+const isScalar = (n: unknown) => yamlLib().isScalar(n);
+const isSeq = (n: unknown) => yamlLib().isSeq(n);
+
 interface SyntaxTree {
   doc: Document;
   lines: LineCounter;
 }
 
 function parseSyntaxTree(text: string): SyntaxTree {
-  const lines = new LineCounter();
+  const { LineCounter: Lines, parseDocument } = yamlLib();
+  const lines = new Lines();
   const doc = parseDocument(text, {
     version: '1.1',
     customTags: () => pyyamlScalarTags,

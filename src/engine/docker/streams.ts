@@ -19,14 +19,25 @@ export async function* demultiplex(source: ByteSource): AsyncGenerator<LogChunk>
   for await (const chunk of source) {
     pending = pending.length === 0 ? asBuffer(chunk) : Buffer.concat([pending, asBuffer(chunk)]);
     let offset = 0;
+    // Docker sends one frame per line: consecutive frames of one stream from one read are
+    // yielded as one chunk, so a reader writes once per read, not once per line.
+    let run: { stream: LogChunk['stream']; parts: Buffer[] } | undefined;
+    const flush = function* () {
+      if (run) yield { stream: run.stream, data: run.parts.length === 1 ? Buffer.from(run.parts[0] as Buffer) : Buffer.concat(run.parts) };
+      run = undefined;
+    };
     while (pending.length - offset >= 8) {
       const size = pending.readUInt32BE(offset + 4);
       if (pending.length - offset - 8 < size) break;
-      const type = pending[offset]!;
+      const stream: LogChunk['stream'] = pending[offset] === 2 ? 'stderr' : 'stdout';
       const data = pending.subarray(offset + 8, offset + 8 + size);
       offset += 8 + size;
-      if (size > 0) yield { stream: type === 2 ? 'stderr' : 'stdout', data: Buffer.from(data) };
+      if (size === 0) continue;
+      if (run && run.stream !== stream) yield* flush();
+      run ??= { stream, parts: [] };
+      run.parts.push(data);
     }
+    yield* flush();
     pending = offset === 0 ? pending : pending.subarray(offset);
   }
 }
