@@ -2,8 +2,15 @@
  * Following the logs of a project's containers: those running now, and (with `follow`) every
  * container of the selected services that starts later (a scale-up, a restart), as docker-compose
  * does with its event stream. `done` resolves when no followed container is left running.
+ *
+ * A new container is shown from its first line (a scale-up's containers print before we see
+ * them start); a restarted one from where its previous run's output ended. Lines are always
+ * fetched with the engine's timestamps (removed again unless asked for): the last one printed
+ * marks that boundary exactly, where a start or die time would not (the engine stamps a line when
+ * it reads it, which can be after the process has exited, or before the start is recorded).
  */
-import type { Engine } from '../../engine/engine.js';
+import { setMaxListeners } from 'node:events';
+import type { Engine, LogChunk } from '../../engine/engine.js';
 import { LABEL, nameWithoutProject } from '../../plan/labels.js';
 import type { LogPrinter } from './printer.js';
 
@@ -17,10 +24,46 @@ export interface FollowOptions {
   onExit?: (container: { id: string; name: string; service: string }, exitCode: number) => void;
 }
 
+export interface FollowedContainer {
+  id: string;
+  name: string;
+  service: string;
+}
+
+/** Seconds since the epoch (with the fraction) of an RFC 3339 time; undefined for Go's zero time. */
+export function epochSeconds(rfc3339: string): number | undefined {
+  const ms = Date.parse(rfc3339);
+  if (!Number.isFinite(ms) || ms <= 0) return undefined;
+  const fraction = /\.(\d+)/.exec(rfc3339)?.[1] ?? '0';
+  return Math.floor(ms / 1000) + Number(`0.${fraction}`);
+}
+
+/** A `since` just after a line stamped `seconds`: that line excluded, every later one kept. */
+export function justAfter(seconds: number): number {
+  return seconds + 1e-6;
+}
+
+/**
+ * Where a stopped container's next output will begin: just after its last line (engine time,
+ * seconds), or undefined when it never printed anything (then all of its output is new).
+ */
+export async function endOfOutput(engine: Engine, id: string): Promise<number | undefined> {
+  let text = '';
+  for await (const chunk of engine.containerLogs(id, { follow: false, tail: 1, timestamps: true })) text += chunk.data.toString('utf8');
+  const lines = text.split('\n').filter((l) => l !== '');
+  const stamp = lines[lines.length - 1]?.split(' ', 1)[0];
+  const seconds = stamp === undefined ? undefined : epochSeconds(stamp);
+  return seconds === undefined ? undefined : justAfter(seconds);
+}
+
 export class LogFollower {
   private readonly active = new Map<string, Promise<void>>();
-  /** Containers that started again before their previous output had ended. */
-  private readonly restarted = new Map<string, { id: string; name: string; service: string }>();
+  /** Containers that started again before their previous output had ended (with a fallback `since`). */
+  private readonly restarted = new Map<string, { c: FollowedContainer; fallback: number | undefined }>();
+  /** Every container followed so far: a start of one of these is a restart. */
+  private readonly seen = new Set<string>();
+  /** The engine's timestamp of the last line printed for each container (seconds). */
+  private readonly lastLine = new Map<string, number>();
   private readonly abort = new AbortController();
   private idle: (() => void) | undefined;
 
@@ -29,21 +72,25 @@ export class LogFollower {
     private readonly project: string,
     private readonly printer: LogPrinter,
     private readonly options: FollowOptions,
-  ) {}
+  ) {
+    // Two requests (logs, wait) per followed container listen to the one signal.
+    setMaxListeners(0, this.abort.signal);
+  }
 
-  /** Starts printing a container's logs (once; a restarted container is attached again). */
-  add(c: { id: string; name: string; service: string }, tail?: number): void {
-    if (this.active.has(c.id)) {
-      if (tail === 0) this.restarted.set(c.id, c);
-      return;
-    }
+  /**
+   * Starts printing a container's logs (once). With `since` (engine time, seconds) only the output
+   * from then on, else the last `tail` lines (all by default).
+   */
+  add(c: FollowedContainer, since?: number): void {
+    if (this.active.has(c.id)) return;
+    this.seen.add(c.id);
     const short = nameWithoutProject(c.name, this.project);
-    const logOptions = { follow: this.options.follow, timestamps: this.options.timestamps, signal: this.abort.signal } as Parameters<Engine['containerLogs']>[1];
-    const t = tail ?? this.options.tail;
-    if (t !== undefined) logOptions.tail = t;
+    const logOptions = { follow: this.options.follow, timestamps: true, signal: this.abort.signal } as Parameters<Engine['containerLogs']>[1];
+    if (since !== undefined) logOptions.since = since;
+    else if (this.options.tail !== undefined) logOptions.tail = this.options.tail;
     const run = (async () => {
       try {
-        await this.printer.print(short, this.engine.containerLogs(c.id, logOptions));
+        await this.printer.print(short, this.stamped(c.id, this.engine.containerLogs(c.id, logOptions)));
         if (this.options.follow && !this.abort.signal.aborted) {
           const code = await this.engine.waitContainer(c.id, this.abort.signal);
           this.printer.note(short, `${c.name} exited with code ${code}`);
@@ -55,25 +102,68 @@ export class LogFollower {
         this.active.delete(c.id);
         const again = this.restarted.get(c.id);
         this.restarted.delete(c.id);
-        if (again && !this.abort.signal.aborted) this.add(again, 0);
+        if (again && !this.abort.signal.aborted) this.add(again.c, this.resumeAt(c.id, again.fallback));
         else if (this.active.size === 0) this.idle?.();
       }
     })();
     this.active.set(c.id, run);
   }
 
-  /** Follows containers of the selected services as they start. */
+  /** Where a restarted container's new output begins: after the last line printed, else `fallback`. */
+  private resumeAt(id: string, fallback: number | undefined): number | undefined {
+    const last = this.lastLine.get(id);
+    return last === undefined ? fallback : justAfter(last);
+  }
+
+  /** Output with the engine's timestamps noted (and removed unless they were asked for). */
+  private async *stamped(id: string, chunks: AsyncIterable<LogChunk>): AsyncGenerator<LogChunk> {
+    const keep = this.options.timestamps;
+    let partial = '';
+    const decoder = new TextDecoder();
+    const strip = (line: string) => {
+      const space = line.indexOf(' ');
+      const seconds = epochSeconds(space === -1 ? line : line.slice(0, space));
+      if (seconds === undefined) return line;
+      this.lastLine.set(id, seconds);
+      return keep ? line : space === -1 ? '' : line.slice(space + 1);
+    };
+    for await (const chunk of chunks) {
+      const text = partial + decoder.decode(chunk.data, { stream: true });
+      const last = text.lastIndexOf('\n');
+      if (last === -1) {
+        partial = text;
+        continue;
+      }
+      partial = text.slice(last + 1);
+      const lines = text.slice(0, last).split('\n').map(strip);
+      yield { stream: chunk.stream, data: Buffer.from(`${lines.join('\n')}\n`) };
+    }
+    const rest = partial + decoder.decode();
+    if (rest !== '') yield { stream: 'stdout', data: Buffer.from(strip(rest)) };
+  }
+
+  /** Follows containers of the selected services as they start (new ones and restarted ones). */
   watch(): void {
     const events = this.engine.events({ labels: [`${LABEL.project}=${this.project}`], types: ['container'], signal: this.abort.signal });
+    const lastDie = new Map<string, number>();
     void (async () => {
       try {
         for await (const e of events) {
+          if (e.action === 'die') lastDie.set(e.id, Number(e.timeNano) / 1e9);
           if (e.action !== 'start') continue;
           const service = e.attributes[LABEL.service] ?? '';
           if (e.attributes[LABEL.oneOff] === 'True') continue;
           if (this.options.services && !this.options.services.has(service)) continue;
-          // A container seen again after a restart shows only its new output.
-          this.add({ id: e.id, name: e.attributes['name'] ?? e.id.slice(0, 12), service }, 0);
+          const c = { id: e.id, name: e.attributes['name'] ?? e.id.slice(0, 12), service };
+          if (!this.seen.has(e.id)) {
+            this.add(c);
+            continue;
+          }
+          // Restarted: its new output only. When nothing of it was printed, its last die is the
+          // best boundary there is.
+          const fallback = lastDie.get(e.id) ?? Number(e.timeNano) / 1e9;
+          if (this.active.has(e.id)) this.restarted.set(e.id, { c, fallback });
+          else this.add(c, this.resumeAt(e.id, fallback));
         }
       } catch {
         // The stream ends when following stops.
