@@ -9,12 +9,11 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { up, type UpOptions } from '../../execute/up.js';
+import { up, type UpOptions, type UpResult } from '../../execute/up.js';
 import type { ProjectRuntime } from '../../execute/runtime.js';
-import { LABEL, serviceFilter } from '../../plan/labels.js';
 import { observeContainers } from '../../plan/observe.js';
 import { ExitCode } from '../exit.js';
-import { LogFollower } from '../logs/follow.js';
+import { endOfOutput, LogFollower } from '../logs/follow.js';
 import { LogPrinter } from '../logs/printer.js';
 import { withRuntime } from '../project.js';
 import type { CliContext, GlobalOptions } from '../context.js';
@@ -125,6 +124,8 @@ export function registerUp(program: Command, ctx: CliContext, global: () => Glob
         if (flags.exitCodeFrom !== undefined && !rt.project.services.some((s) => s.name === flags.exitCodeFrom)) {
           throw new ExitCode(2, `No service named "${flags.exitCodeFrom}" was found in your compose file.`);
         }
+        // Restarting a stopped container, attached `up` shows only its new run's output.
+        const lastRuns = detached || !flags.start || opts.dryRun ? new Map<string, number>() : await lastRunEnds(rt);
         const result = await up(rt, opts);
         if (opts.dryRun) {
           ctx.stdout.write(result.plan.length > 0 ? `${result.plan.join('\n')}\n` : 'nothing to do\n');
@@ -132,7 +133,9 @@ export function registerUp(program: Command, ctx: CliContext, global: () => Glob
         }
         if (detached || !flags.start) return;
         const attachTo = flags.attachDependencies || services.length === 0 ? new Set(result.services.map((s) => s.name)) : new Set(services);
-        await attach(rt, ctx, attachTo, { flags, abort, color: useColor(ctx, global(), flags.color !== false) });
+        // Ctrl-C and an abort stop the services named (all when none is), not their dependencies.
+        const stopServices = new Set(services.length > 0 ? services : rt.project.services.map((s) => s.name));
+        await attach(rt, ctx, attachTo, { flags, abort, color: useColor(ctx, global(), flags.color !== false), result, lastRuns, stopServices });
       });
     });
 
@@ -150,7 +153,29 @@ export function registerUp(program: Command, ctx: CliContext, global: () => Glob
     });
 }
 
-async function attach(rt: ProjectRuntime, ctx: CliContext, services: ReadonlySet<string>, o: { flags: UpFlags; abort: boolean; color: boolean }): Promise<void> {
+/**
+ * Where each stopped service container's next output begins (engine time, seconds): attached
+ * `up` shows a restarted container's new run only, as docker-compose (which attaches before
+ * starting) does.
+ */
+async function lastRunEnds(rt: ProjectRuntime): Promise<Map<string, number>> {
+  const stopped = (await observeContainers(rt.engine, rt.project.name)).filter((c) => !c.oneOff && !c.running);
+  const out = new Map<string, number>();
+  await Promise.all(
+    stopped.map(async (c) => {
+      const since = await rt.limiter.run(() => endOfOutput(rt.engine, c.id)).catch(() => undefined);
+      if (since !== undefined) out.set(c.id, since);
+    }),
+  );
+  return out;
+}
+
+async function attach(
+  rt: ProjectRuntime,
+  ctx: CliContext,
+  services: ReadonlySet<string>,
+  o: { flags: UpFlags; abort: boolean; color: boolean; result: UpResult; lastRuns: ReadonlyMap<string, number>; stopServices: ReadonlySet<string> },
+): Promise<void> {
   const { engine, project } = rt;
   const width = Math.max(0, ...[...services].map((s) => s.length)) + 3;
   const printer = new LogPrinter(ctx.stdout, { color: o.color, prefix: o.flags.logPrefix, width });
@@ -169,7 +194,7 @@ async function attach(rt: ProjectRuntime, ctx: CliContext, services: ReadonlySet
   });
   const timeout = parseTimeout(o.flags.timeout);
   const stopAll = async () => {
-    const containers = (await observeContainers(engine, project.name)).filter((c) => !c.oneOff && c.running);
+    const containers = (await observeContainers(engine, project.name)).filter((c) => !c.oneOff && c.running && o.stopServices.has(c.service));
     await rt.progress.run(
       containers.map((c) => ({ title: `Stopping ${c.name}`, run: () => rt.limiter.run(() => engine.stopContainer(c.id, timeout)) })),
     );
@@ -190,7 +215,7 @@ async function attach(rt: ProjectRuntime, ctx: CliContext, services: ReadonlySet
     }
     ctx.stderr.write('Killing...\n');
     void (async () => {
-      const containers = (await observeContainers(engine, project.name)).filter((c) => !c.oneOff && c.running);
+      const containers = (await observeContainers(engine, project.name)).filter((c) => !c.oneOff && c.running && o.stopServices.has(c.service));
       await Promise.all(containers.map((c) => engine.killContainer(c.id).catch(() => {})));
       process.exit(2);
     })();
@@ -199,9 +224,12 @@ async function attach(rt: ProjectRuntime, ctx: CliContext, services: ReadonlySet
   process.on('SIGTERM', onSignal);
   try {
     follower.watch();
-    const running = (await engine.listContainers({ labels: serviceFilter(project.name), all: false })).filter((c) => services.has(c.labels[LABEL.service] ?? ''));
-    ctx.stdout.write(`Attaching to ${running.map((c) => c.name).sort().join(', ')}\n`);
-    for (const c of running) follower.add({ id: c.id, name: c.name, service: c.labels[LABEL.service] ?? '' });
+    // Every container up left for these services, also those that already exited (their output
+    // and exit status count, for --abort-on-container-exit too).
+    const attached = [...services].flatMap((s) => o.result.registry.of(s).map((c) => ({ id: c.id, name: c.name, service: s })));
+    attached.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    ctx.stdout.write(`Attaching to ${attached.map((c) => c.name).join(', ')}\n`);
+    for (const c of attached) follower.add(c, o.lastRuns.get(c.id));
     await follower.done();
     if (stopping) await stopping;
   } finally {
