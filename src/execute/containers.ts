@@ -7,7 +7,7 @@
  * create meets a name conflict, another run made that container and it is used as is.
  */
 import { isConflict, isNotFound } from '../engine/errors.js';
-import type { Engine } from '../engine/engine.js';
+import type { ContainerInfo, Engine } from '../engine/engine.js';
 import type { Service } from '../model/project.js';
 import { parseDurationSeconds } from '../compose/syntax/duration.js';
 import { containerSpec, type RunningContainerRef, type SpecContext } from '../plan/container-spec.js';
@@ -105,13 +105,16 @@ export async function startServiceContainer(rt: ProjectRuntime, registry: Contai
   registry.add(service, { ...ref, running: true });
 }
 
+/** The name the engine gives a volume made without one (an anonymous volume). */
+export const ANONYMOUS_VOLUME = /^[0-9a-f]{64}$/;
+
 /**
  * The anonymous volumes of a container that its replacement keeps: those mounted where the service
  * (or its image) declares a volume without a source. Bind mounts and named volumes are not data
  * the container owns.
  */
-export async function inheritableVolumes(engine: Engine, service: Service, containerId: string): Promise<Record<string, string>> {
-  const info = await engine.inspectContainer(containerId);
+export async function inheritableVolumes(engine: Engine, service: Service, containerId: string, known?: ContainerInfo | null): Promise<Record<string, string>> {
+  const info = known === undefined ? await engine.inspectContainer(containerId) : known;
   if (!info) return {};
   const image = await engine.inspectImage(info.imageId);
   const anonymous = new Set<string>([
@@ -135,7 +138,8 @@ export async function recreateServiceContainer(
 ): Promise<ContainerRef> {
   const { engine } = rt;
   await rt.limiter.run(() => engine.stopContainer(old.id, stopTimeout(service, opts.timeout)));
-  const inheritVolumes = opts.renewAnonymousVolumes ? {} : await inheritableVolumes(engine, service, old.id);
+  const info = await engine.inspectContainer(old.id);
+  const inheritVolumes = opts.renewAnonymousVolumes ? {} : await inheritableVolumes(engine, service, old.id, info);
   // Out of the way, so the new container can take the name; an interrupted run leaves it labelled
   // and numbered, and the next run removes it as a duplicate.
   if (!old.name.startsWith(`${old.id.slice(0, 12)}_`)) {
@@ -145,6 +149,17 @@ export async function recreateServiceContainer(
   const ref = await createServiceContainer(rt, registry, service, { ...opts, number: old.number, inheritVolumes });
   if (opts.start) await startServiceContainer(rt, registry, service.name, ref);
   await removeQuietly(rt, old.id, false);
+  // The old container's anonymous volumes that the new one does not keep (renewed with -V, or no
+  // longer declared): nothing would ever find them again (docker-compose leaves them behind). One
+  // still in use (volumes_from) stays.
+  const kept = new Set(Object.values(inheritVolumes));
+  for (const m of info?.mounts ?? []) {
+    if (m.type !== 'volume' || !m.name || !ANONYMOUS_VOLUME.test(m.name) || kept.has(m.name)) continue;
+    const name = m.name;
+    await rt.limiter.run(() => engine.removeVolume(name)).catch((e: unknown) => {
+      if (!isNotFound(e) && !isConflict(e)) rt.diagnostics.warn(`could not remove volume ${name}: ${(e as Error).message}`);
+    });
+  }
   return ref;
 }
 

@@ -17,7 +17,7 @@ import { isNotFound } from '../engine/errors.js';
 import { dependenciesOf } from '../graph/dependencies.js';
 import { observe, type ObservedContainer } from '../plan/observe.js';
 import { defaultImage } from '../plan/images.js';
-import { ContainerRegistry, stopTimeout } from './containers.js';
+import { ANONYMOUS_VOLUME, ContainerRegistry, stopTimeout } from './containers.js';
 import { removeVolume } from './resources.js';
 import type { ProjectRuntime } from './runtime.js';
 import type { Step } from './progress.js';
@@ -28,8 +28,6 @@ export interface DownOptions {
   rmi?: 'local' | 'all';
   timeout?: number;
 }
-
-const ANONYMOUS_VOLUME = /^[0-9a-f]{64}$/;
 
 export async function down(rt: ProjectRuntime, opts: DownOptions): Promise<void> {
   const { engine, project } = rt;
