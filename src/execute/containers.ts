@@ -79,15 +79,37 @@ function specContext(rt: ProjectRuntime, registry: ContainerRegistry, opts: Crea
   return ctx;
 }
 
+/**
+ * Runs an engine call again while a network it names is ambiguous: two concurrent runs can each
+ * create the project's network (the engine's duplicate-name check is not atomic), until the one
+ * that lost removes its own a moment later (resources.ts).
+ */
+async function whileNetworkAmbiguous<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (attempt >= 50 || !/network .* is ambiguous|matches found based on name/.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 /** Creates a service container; a name taken by a concurrent run means that run's container is used. */
 export async function createServiceContainer(rt: ProjectRuntime, registry: ContainerRegistry, service: Service, opts: CreateOptions): Promise<ContainerRef> {
   const spec = containerSpec(service, specContext(rt, registry, opts));
   let id: string;
   try {
-    id = await rt.limiter.run(() => rt.engine.createContainer(spec));
+    id = await whileNetworkAmbiguous(() => rt.limiter.run(() => rt.engine.createContainer(spec)));
   } catch (e) {
     if (!isConflict(e)) throw e;
-    const existing = await rt.engine.inspectContainer(spec.name);
+    // The engine reserves a name before the container it names can be inspected: a concurrent
+    // run's container may take a moment to appear.
+    let existing = await rt.engine.inspectContainer(spec.name);
+    for (let attempt = 0; !existing && attempt < 30; attempt++) {
+      await new Promise((r) => setTimeout(r, 100));
+      existing = await rt.engine.inspectContainer(spec.name);
+    }
     if (!existing || existing.labels[LABEL.project] !== rt.project.name || existing.labels[LABEL.service] !== service.name) throw e;
     id = existing.id;
   }
@@ -98,7 +120,7 @@ export async function createServiceContainer(rt: ProjectRuntime, registry: Conta
 
 export async function startServiceContainer(rt: ProjectRuntime, registry: ContainerRegistry, service: string, ref: ContainerRef): Promise<void> {
   try {
-    await rt.limiter.run(() => rt.engine.startContainer(ref.id));
+    await whileNetworkAmbiguous(() => rt.limiter.run(() => rt.engine.startContainer(ref.id)));
   } catch (e) {
     throw new Error(`cannot start service ${service}: ${(e as Error).message}`);
   }

@@ -17,6 +17,7 @@ import { isNotFound } from '../engine/errors.js';
 import { dependenciesOf } from '../graph/dependencies.js';
 import { observe, type ObservedContainer } from '../plan/observe.js';
 import { defaultImage } from '../plan/images.js';
+import { projectFilter } from '../plan/labels.js';
 import { ANONYMOUS_VOLUME, ContainerRegistry, stopTimeout } from './containers.js';
 import { removeVolume } from './resources.js';
 import type { ProjectRuntime } from './runtime.js';
@@ -57,12 +58,13 @@ export async function down(rt: ProjectRuntime, opts: DownOptions): Promise<void>
   });
 
   const steps: Step[] = [];
-  for (const n of observed.networks.values()) {
+  // By id: a name two concurrent runs both created is ambiguous.
+  for (const n of await engine.listNetworks(projectFilter(project.name))) {
     steps.push({
       title: `Removing network ${n.name}`,
       run: async () => {
         try {
-          await engine.removeNetwork(n.name);
+          await engine.removeNetwork(n.id);
         } catch (e) {
           if (isNotFound(e)) return 'already gone';
           // Containers of other projects (or orphans left running) keep it in use: warn and go on.

@@ -6,7 +6,7 @@
 import { FlotillaError } from '../errors.js';
 import type { NetworkSpec, VolumeSpec } from '../engine/engine.js';
 import type { NetworkConfig, Project, VolumeConfig } from '../model/project.js';
-import { isNotFound } from '../engine/errors.js';
+import { isConflict, isNotFound } from '../engine/errors.js';
 import { COMPOSE_COMPAT_VERSION, LABEL } from '../plan/labels.js';
 import { isPlainObject } from '../compose/yaml/read.js';
 import type { ProjectRuntime } from './runtime.js';
@@ -104,9 +104,7 @@ export async function ensureResourceSteps(rt: ProjectRuntime, networks: Resource
     const spec = networkSpec(project, n);
     steps.push({
       title: `Creating network "${n.name}" with ${spec.driver ? `driver "${spec.driver}"` : 'the default driver'}`,
-      run: async () => {
-        await rt.limiter.run(() => engine.createNetwork(spec));
-      },
+      run: () => createNetworkOnce(rt, n, spec),
     });
   });
   volumes.forEach((v, i) => {
@@ -123,6 +121,34 @@ export async function ensureResourceSteps(rt: ProjectRuntime, networks: Resource
     });
   });
   return steps;
+}
+
+/**
+ * Creates a network that concurrent runs may be creating too. The engine's duplicate-name check
+ * is not atomic, so two runs can each create one, and then every container create naming it
+ * fails as ambiguous. After creating, a run looks for others: when there are, it removes its own
+ * and settles on the survivor (of two racing runs, at least one sees both networks).
+ */
+async function createNetworkOnce(rt: ProjectRuntime, ref: ResourceRef, spec: NetworkSpec): Promise<string | void> {
+  const { engine, project } = rt;
+  const same = async () => (await engine.listNetworks({ [LABEL.project]: project.name, [LABEL.network]: ref.key })).filter((x) => x.name === ref.name);
+  for (let attempt = 0; attempt < 20; attempt++) {
+    let id: string | undefined;
+    try {
+      id = await rt.limiter.run(() => engine.createNetwork(spec));
+    } catch (e) {
+      // Created meanwhile by a concurrent run (when it is the project's), else a real conflict.
+      if (!isConflict(e) || (await same()).length === 0) throw e;
+    }
+    const found = await same();
+    if (found.length === 1) return id === undefined ? 'created concurrently' : undefined;
+    if (id !== undefined && found.length > 1) await engine.removeNetwork(id).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
+    const settled = await same();
+    if (settled.length === 1) return 'created concurrently';
+    if (settled.length > 1 && attempt >= 5) break;
+  }
+  throw new FlotillaError(`network ${ref.name} was created more than once by concurrent runs; remove the extra ones (docker network ls) and try again`);
 }
 
 export async function removeNetwork(rt: ProjectRuntime, ref: ResourceRef): Promise<boolean> {
