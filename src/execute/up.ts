@@ -4,8 +4,8 @@
  *   1. select services (named ones plus their dependencies, profiles applied); refuse what up
  *      refuses (undefined networks, container_name with scale, ...) before touching the engine;
  *   2. observe the project's containers, networks and volumes, and inspect the images (one pass);
- *   3. phase 1, all at once: remove orphans (--remove-orphans), create missing networks and
- *      volumes, pull or build missing images;
+ *   3. phase 1: pull missing images (a failed pull leaves nothing behind); then, all at once,
+ *      remove orphans (--remove-orphans), create missing networks and volumes, build images;
  *   4. compute each service's config hash (with the images' Ids) and its container actions,
  *      in dependency order (a dependency being recreated can force a recreate);
  *   5. phase 2, all at once, each service waiting for its dependencies: created, recreated or
@@ -116,21 +116,24 @@ export async function up(rt: ProjectRuntime, opts: UpOptions): Promise<UpResult>
     return { services, registry, plan };
   }
 
-  // Phase 1: orphans, networks, volumes, images.
+  // Phase 1: missing images pulled first (one that cannot be leaves nothing behind), then orphans,
+  // networks, volumes and builds (a build may use a project network).
   const phase1: Step[] = [...(await ensureResourceSteps(rt, networks, volumes))];
   if (opts.removeOrphans) {
     for (const o of orphans) {
       phase1.push({ title: `Removing orphan container "${o.name}"`, run: () => stopAndRemove(rt, registry, undefined, o, opts.timeout, false) });
     }
   }
+  const pulls: Step[] = [];
   for (const s of services) {
     const step = imageSteps.get(s.name);
     if (step?.kind === 'pull') {
-      phase1.push({ title: `Pulling ${s.name} (${step.image})`, run: () => rt.limiter.run(() => engine.pullImage(step.image)) });
+      pulls.push({ title: `Pulling ${s.name} (${step.image})`, run: () => rt.limiter.run(() => engine.pullImage(step.image)) });
     } else if (step?.kind === 'build') {
       phase1.push({ title: `Building ${s.name}`, run: () => buildServiceImage(rt, s) });
     }
   }
+  if (pulls.length > 0) failOnErrors(await rt.progress.run(pulls), 'Encountered errors while preparing the project.');
   failOnErrors(await rt.progress.run(phase1), 'Encountered errors while preparing the project.');
   const changed = services.filter((s) => imageSteps.get(s.name)?.kind !== 'present');
   for (const [name, info] of await inspectImages(rt, changed)) imageInfo.set(name, info);
