@@ -222,7 +222,7 @@ function failOnErrors(results: StepResult[], summary: string): void {
   if (failed.length === 0) return;
   const errors = failed.map((r) => {
     const message = r.error instanceof Error ? r.error.message : String(r.error);
-    return new FlotillaError(`for ${r.title.replace(/^(Creating|Recreating|Starting|Pulling|Building|Removing orphan container|Stopping and removing) /, '')}: ${message}`);
+    return new FlotillaError(`for ${r.title.replace(/^(Creating|Recreating|Starting|Pulling|Building|Removing orphan container|Stopping and removing|Waiting for) /, '')}: ${message}`);
   });
   errors.push(new FlotillaError(summary));
   throw new ErrorList(errors);
