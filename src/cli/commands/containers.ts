@@ -254,12 +254,13 @@ export function registerContainerCommands(program: Command, ctx: CliContext, glo
     .action((services: string[]) =>
       run(async (rt) => {
         const list = await containersOf(rt, services, { oneOff: 'include', running: true });
-        const out: string[] = [];
+        // One block per container, separated by an empty line (none after the last, as docker-compose).
+        const blocks: string[] = [];
         for (const c of list) {
           const top = await rt.engine.top(c.id);
-          out.push(c.name, formatTable(top.titles, top.processes), '');
+          blocks.push(`${c.name}\n${formatTable(top.titles, top.processes)}\n`);
         }
-        if (out.length > 0) ctx.stdout.write(`${out.join('\n')}\n`);
+        if (blocks.length > 0) ctx.stdout.write(blocks.join('\n'));
       }),
     );
 
