@@ -15,6 +15,7 @@ import type { Step } from '../../execute/progress.js';
 import { up } from '../../execute/up.js';
 import { dependenciesOf } from '../../graph/dependencies.js';
 import { LABEL } from '../../plan/labels.js';
+import { defaultImage } from '../../plan/images.js';
 import { observeContainers, type ObservedContainer } from '../../plan/observe.js';
 import { withRuntime } from '../project.js';
 import { ExitCode } from '../exit.js';
@@ -281,7 +282,12 @@ export function registerContainerCommands(program: Command, ctx: CliContext, glo
         }
         const rows = infos.map((i, k) => {
           const img = images[k];
-          const [repo, tag] = splitTag(img?.repoTags[0] ?? i.image);
+          // The service's own tag when the image has several (docker-compose's choice), else the first.
+          const service = serviceOf(rt, i.labels[LABEL.service] ?? '');
+          const own = service ? withDefaultTag(defaultImage(rt.project, service)) : undefined;
+          const tags = img?.repoTags ?? [];
+          const ref = own !== undefined && tags.includes(own) ? own : tags[0];
+          const [repo, tag] = img === null || img === undefined ? splitTag(i.image) : ref === undefined ? ['<none>', '<none>'] : splitTag(ref);
           return [i.name, repo, tag, (img?.id ?? i.imageId).replace(/^sha256:/, '').slice(0, 12), humanSize(img?.size ?? 0)];
         });
         ctx.stdout.write(`${formatTable(['Container', 'Repository', 'Tag', 'Image Id', 'Size'], rows)}\n`);
@@ -375,6 +381,10 @@ function ports(i: ContainerInfo): string {
       return bindings.length === 0 ? p : bindings.map((b) => `${b.hostIp}:${b.hostPort}->${p}`).join(',');
     })
     .join(', ');
+}
+
+function withDefaultTag(image: string): string {
+  return (image.split('/').pop() ?? '').includes(':') ? image : `${image}:latest`;
 }
 
 function splitTag(ref: string): [string, string] {
