@@ -11,6 +11,7 @@ import { checkSection, detectFormat, SECTIONS, type FileFormat } from './format.
 import { interpolateFile } from './interpolate/index.js';
 import { validateAgainst, type SchemaName } from './validate/schema.js';
 import { isPlainObject, readYaml, type KeyPath, type YamlFile } from './yaml/read.js';
+import { checkExpose, PortSyntaxError } from './syntax/ports.js';
 
 export interface ComposeFile {
   /** Absolute path, or "-" for standard input. */
@@ -94,6 +95,15 @@ function checkSchema(file: ComposeFile, diagnostics: Diagnostics): void {
   const schema: SchemaName = isLegacy(file) ? 'compose-v1' : 'compose-spec';
   const data = withIntegralFloatsMarked(file.doc, file.yaml);
   const problems = validateAgainst(schema, data);
+  for (const path of file.yaml.integralFloats) {
+    // docker-compose checks str(port): "8080.0" is not a port.
+    const m = /^(?:services\.)?([^.[]+)\.ports\[(\d+)\]$/.exec(path);
+    if (m && !problems.some((p) => p.path.join('.') === path)) {
+      const keyPath = isLegacy(file) ? [m[1] as string, 'ports', Number(m[2])] : ['services', m[1] as string, 'ports', Number(m[2])];
+      problems.push({ path: keyPath, message: 'a port written as a decimal number is not valid (write 8080, not 8080.0)' });
+    }
+  }
+  problems.push(...exposeProblems(file));
   if (problems.length > 0) {
     const errors = problems.map((p) => new ConfigError(p.message, locationIn(file, p.path)));
     errors.sort(byPosition);
@@ -112,6 +122,27 @@ function checkSchema(file: ComposeFile, diagnostics: Diagnostics): void {
       : `not valid in ${format} (${p.message})`;
     diagnostics.warn(`${message}; accepted anyway, as docker-compose does`, locationIn(file, p.path));
   }
+}
+
+/** docker-compose checks `expose` strings in each file, before merging (a merged `80.5` is fine). */
+function exposeProblems(file: ComposeFile): { path: (string | number)[]; message: string }[] {
+  const services = isLegacy(file) ? file.doc : file.doc['services'];
+  if (!isPlainObject(services)) return [];
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  for (const [name, service] of Object.entries(services)) {
+    const expose = isPlainObject(service) ? service['expose'] : undefined;
+    if (!Array.isArray(expose)) continue;
+    expose.forEach((entry, i) => {
+      try {
+        checkExpose(entry as string | number);
+      } catch (err) {
+        if (!(err instanceof PortSyntaxError)) throw err;
+        const path = isLegacy(file) ? [name, 'expose', i] : ['services', name, 'expose', i];
+        problems.push({ path, message: err.message });
+      }
+    });
+  }
+  return problems;
 }
 
 export function byPosition(a: ConfigError, b: ConfigError): number {

@@ -99,7 +99,8 @@ function parseValue(r: Reader): string {
 }
 
 export function parseDotenv(source: string): DotenvParse {
-  const text = source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
+  // Read as Python's text mode reads files: CR and CRLF become LF, inside quoted values too.
+  const text = (source.charCodeAt(0) === 0xfeff ? source.slice(1) : source).replace(/\r\n?/g, '\n');
   const r = new Reader(text);
   const entries: DotenvEntry[] = [];
   const badLines: number[] = [];

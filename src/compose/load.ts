@@ -20,7 +20,7 @@ import { isLegacy, locationIn, readComposeFile, serviceDicts, servicePath, type 
 import { resolveInputs, type ProjectInputs } from './discover.js';
 import type { Environment } from './environment.js';
 import { resolveExtends } from './extends.js';
-import { mergeServiceFromFiles } from './merge.js';
+import { MergeProblem, mergeServiceFromFiles } from './merge.js';
 import { loadResources } from './resources.js';
 import { finalizeService } from './service/finalize.js';
 import { processService, ServiceProblem } from './service/process.js';
@@ -88,7 +88,12 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
     const next = serviceDicts(f);
     const out: Record<string, Dict> = {};
     for (const name of new Set([...Object.keys(merged), ...Object.keys(next)])) {
-      out[name] = mergeServiceFromFiles(merged[name] ?? {}, next[name] ?? {}, legacy);
+      try {
+        out[name] = mergeServiceFromFiles(merged[name] ?? {}, next[name] ?? {}, legacy);
+      } catch (e) {
+        if (e instanceof MergeProblem) throw new ConfigError(e.message, locateInFiles(files, name, e.keyPath));
+        throw e;
+      }
     }
     merged = out;
   }
@@ -113,7 +118,7 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
         }),
       );
     } catch (e) {
-      if (e instanceof ServiceProblem) throw new ConfigError(e.message, where(e.keyPath));
+      if (e instanceof ServiceProblem || e instanceof MergeProblem) throw new ConfigError(e.message, where(e.keyPath));
       throw e;
     }
   }

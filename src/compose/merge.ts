@@ -19,7 +19,7 @@
 import { ConfigError } from '../errors.js';
 import { jsonHash } from '../util/python-json.js';
 import { isPlainObject } from './yaml/read.js';
-import { parsePort, portKey } from './syntax/ports.js';
+import { parsePort, portKey, PortSyntaxError } from './syntax/ports.js';
 import { splitPathMapping } from './syntax/volumes.js';
 import type { PortConfig } from '../model/project.js';
 
@@ -198,9 +198,28 @@ function mergePathMappings(base: unknown, override: unknown): unknown[] {
   return [...byContainer.entries()].sort((a, b) => compareStrings(a[0], b[0])).map(([, v]) => v);
 }
 
+/** A merge that met a value it cannot read; the caller knows which file and service it came from. */
+export class MergeProblem extends Error {
+  constructor(
+    message: string,
+    readonly keyPath: (string | number)[],
+  ) {
+    super(message);
+  }
+}
+
 function mergePorts(base: unknown, override: unknown): PortConfig[] {
   const merged = new Map<string, PortConfig>();
-  for (const entry of concatLists(base, override)) for (const p of parsePort(entry)) merged.set(portKey(p), p);
+  for (const entry of concatLists(base, override)) {
+    let parsed: PortConfig[];
+    try {
+      parsed = parsePort(entry);
+    } catch (e) {
+      if (e instanceof PortSyntaxError) throw new MergeProblem(e.message, ['ports']);
+      throw e;
+    }
+    for (const p of parsed) merged.set(portKey(p), p);
+  }
   // Stable sort by container port, as docker-compose does.
   return [...merged.values()].sort((a, b) => a.target - b.target);
 }

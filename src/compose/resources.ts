@@ -11,6 +11,7 @@ import { parseLabels } from './merge.js';
 import { expandPath, expandUser, pyNormpath } from './syntax/volumes.js';
 import { isPlainObject } from './yaml/read.js';
 import { posix } from 'node:path';
+import { isIP } from 'node:net';
 
 type Dict = Record<string, unknown>;
 export type ResourceSection = 'networks' | 'volumes' | 'secrets' | 'configs';
@@ -37,7 +38,28 @@ export function loadResources(files: readonly ComposeFile[], section: ResourceSe
   return out;
 }
 
+const IPV4 = '(?:(?:\\d{1,2}|1\\d{2}|2[0-4]\\d|25[0-5])\\.){3}(?:\\d{1,2}|1\\d{2}|2[0-4]\\d|25[0-5])';
+const IPV4_CIDR = new RegExp(`^${IPV4}/(?:\\d|[1-2]\\d|3[0-2])$`);
+
+/** docker-compose's subnet check: an IPv4 CIDR, or an IPv6 address (Node's parser) with a /0-128. */
+function isCidr(subnet: string): boolean {
+  if (IPV4_CIDR.test(subnet)) return true;
+  const m = /^([0-9a-fA-F:.]+(?:%[0-9a-zA-Z]+)?)\/(\d|[1-9]\d|1[0-1]\d|12[0-8])$/.exec(subnet);
+  return m !== null && isIP((m[1] as string).replace(/%.*$/, '')) === 6;
+}
+
+function checkSubnets(section: ResourceSection, name: string, body: Dict, file: ComposeFile): void {
+  if (section !== 'networks' || !isPlainObject(body['ipam']) || !Array.isArray(body['ipam']['config'])) return;
+  body['ipam']['config'].forEach((pool: unknown, i: number) => {
+    const subnet = isPlainObject(pool) ? pool['subnet'] : undefined;
+    if (typeof subnet === 'string' && !isCidr(subnet)) {
+      throw new ConfigError(`subnet "${subnet}" should use the CIDR format (e.g. 172.28.0.0/16)`, locationIn(file, [section, name, 'ipam', 'config', i, 'subnet']));
+    }
+  });
+}
+
 function normalise(section: ResourceSection, name: string, body: Dict, file: ComposeFile, paths: ResourcePaths): Dict {
+  checkSubnets(section, name, body, file);
   const config: Dict = { ...body };
   const external = config['external'];
   if (external) {

@@ -17,7 +17,7 @@ export interface Dependency {
 }
 
 function serviceRef(mode: unknown): string | undefined {
-  return typeof mode === 'string' && mode.startsWith('service:') ? mode.slice('service:'.length) : undefined;
+  return typeof mode === 'string' && mode.startsWith('service:') ? mode.slice('service:'.length) || undefined : undefined;
 }
 
 /** Everything `service` needs before it, in a stable order; a service named twice is listed once per kind. */
@@ -55,7 +55,10 @@ export class DependencyCycleError extends ConfigError {
 export function dependencyOrder(services: readonly Service[]): Service[] {
   const dependents = new Map<string, Service[]>(services.map((s) => [s.name, []]));
   for (const s of services) {
-    for (const d of new Set(dependenciesOf(s).map((x) => x.on))) dependents.get(d)?.push(s);
+    // docker-compose also orders by `volumes_from: container:NAME` when NAME is a service (its
+    // sort ignores the type), so a cycle through one is refused as it refuses it.
+    const containerSources = (s.volumes_from ?? []).filter((v) => v.type === 'container').map((v) => v.source);
+    for (const d of new Set([...dependenciesOf(s).map((x) => x.on), ...containerSources])) dependents.get(d)?.push(s);
   }
   const sorted: Service[] = [];
   const done = new Set<string>();

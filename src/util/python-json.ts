@@ -4,6 +4,7 @@
  * docker-compose agree on hashes.
  */
 import { createHash } from 'node:crypto';
+import { pythonFloatRepr } from './python-float.js';
 
 /** Marks a number that Python holds as a float, so it prints as "1.0" rather than "1". */
 export class PyFloat {
@@ -30,9 +31,7 @@ function quote(s: string): string {
 function floatRepr(n: number): string {
   if (Number.isNaN(n)) return 'NaN';
   if (!Number.isFinite(n)) return n > 0 ? 'Infinity' : '-Infinity';
-  if (Number.isInteger(n) && Math.abs(n) < 1e16) return `${n}.0`;
-  // Python writes exponents with at least two digits: 1e-07, 1e+16.
-  return String(n).replace(/e([+-])(\d)$/, 'e$10$2');
+  return pythonFloatRepr(n);
 }
 
 export function pythonJsonDumps(value: unknown): string {

@@ -52,6 +52,17 @@ function emit(v: unknown, indent: string, out: string[]): void {
     for (const key of Object.keys(v).sort()) {
       const child = v[key];
       const k = yamlString(key);
+      if (k.length > 1024) {
+        // An implicit key is limited to 1024 characters; longer ones are written "? key : value".
+        out.push(`${indent}? ${k}`);
+        if ((isMapping(child) && Object.keys(child).length > 0) || (Array.isArray(child) && child.length > 0)) {
+          out.push(`${indent}:`);
+          emit(child, `${indent}  `, out);
+        } else {
+          out.push(`${indent}: ${inline(child)}`);
+        }
+        continue;
+      }
       if (isMapping(child) && Object.keys(child).length > 0) {
         out.push(`${indent}${k}:`);
         emit(child, `${indent}  `, out);

@@ -144,3 +144,40 @@ test('a named volume must be declared', (t) => {
   const dir = projectDir(t, { 'compose.yml': 'services:\n  a:\n    image: x\n    volumes: ["data:/x"]\n' });
   assert.throws(() => load(dir), /named volume "data" is used by service "a" but not declared/);
 });
+
+test('rules from the differential test against docker-compose', (t) => {
+  const dir = projectDir(t, {
+    'compose.yml':
+      'services:\n  web:\n    image: x\n    build: {context: ., args: {VERSION: 1.0, N: 2, R: 0.00001}}\n    sysctls: {net.core.x: 1.0}\n    labels: {big: 1.5e+16, small: 1.0e-7}\n    security_opt: ["seccomp=unconfined", "label=disable"]\n    network_mode: "service:"\n',
+    'override.yml': 'services:\n  web:\n    # every key commented out: an empty definition\n',
+  });
+  const { project } = load(dir, { files: ['compose.yml', 'override.yml'] });
+  const web = project.services[0];
+  assert.deepEqual(web?.build?.args, { VERSION: '1.0', N: '2', R: '1e-05' });
+  assert.deepEqual(web?.sysctls, { 'net.core.x': '1.0' });
+  assert.deepEqual(web?.labels, { big: '1.5e+16', small: '1e-07' });
+  assert.equal(web?.network_mode, 'service:');
+});
+
+test('more docker-compose checks: expose format, CIDR subnets, float ports, bad ports in merged files', (t) => {
+  const dir = projectDir(t, {
+    'expose.yml': 'services:\n  a:\n    image: x\n    expose: ["80:80"]\n',
+    'subnet.yml': 'services:\n  a:\n    image: x\nnetworks:\n  n:\n    ipam:\n      config:\n        - subnet: 10.0.0.0/33\n',
+    'float.yml': 'services:\n  a:\n    image: x\n    ports: [8080.0]\n',
+    'base.yml': 'services:\n  a:\n    image: x\n    ports: ["80"]\n',
+    'bad.yml': 'services:\n  a:\n    ports: ["80:80:80"]\n',
+  });
+  assert.throws(() => load(dir, { files: ['expose.yml'] }), /"80:80" is not a valid exposed port/);
+  assert.throws(() => load(dir, { files: ['subnet.yml'] }), (e: unknown) => e instanceof ConfigError && /CIDR/.test(e.message) && e.location?.line === 8);
+  assert.throws(() => load(dir, { files: ['float.yml'] }), /decimal number is not valid/);
+  assert.throws(
+    () => load(dir, { files: ['base.yml', 'bad.yml'] }),
+    (e: unknown) => e instanceof ConfigError && /"80:80:80" is not a valid port/.test(e.message) && e.location?.file === join(dir, 'bad.yml'),
+  );
+});
+
+test('"~user" paths expand from /etc/passwd, as Python does', (t) => {
+  const dir = projectDir(t, { 'compose.yml': 'services:\n  a:\n    image: x\n    volumes: ["~root/data:/data", "~nosuchuser/x:/x"]\n' });
+  const vols = load(dir).project.services[0]?.volumes?.map((v) => v.source);
+  assert.deepEqual(vols, ['/root/data', '~nosuchuser/x']);
+});

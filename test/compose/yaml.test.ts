@@ -91,3 +91,25 @@ test('locate points at keys, through merges, and falls back to the nearest ances
   assert.deepEqual(f.locate(['services', 'web', 'image']), { line: 2, column: 3 });
   assert.deepEqual(f.locate(['services', 'web', 'nope']), { line: 4, column: 3 });
 });
+
+test("what PyYAML's scanner refuses: tabs between tokens, bad or repeated anchor names", () => {
+  for (const [text, line] of [
+    ['image: busybox\t\n', 1],
+    ['a: b\t# comment\n', 1],
+    ['command: echo\tx\n', 1],
+    ['l:\n  -\tx\n', 2],
+    ['a: [1,\t2]\n', 1],
+  ] as const) {
+    assertConfigError(() => read(text), /found character '\\t' that cannot start any token/, line);
+  }
+  assertConfigError(() => read('a: &default.env 1\n'), /expected alphabetic or numeric character, but found '\.'/, 1);
+  assertConfigError(() => read('a: &x 1\nb: &x 2\n'), /duplicate anchor "x"/, 2);
+  assertConfigError(() => read('cron: * * *\n'), /alias/, 1);
+  // Tabs in quotes, comments and block scalars, and `*` inside a plain scalar, are fine.
+  assert.deepEqual(read('a: "x\ty"\nb: c # d\te\nd: |\n  x\ty\ne: echo * foo\n').value, { a: 'x\ty', b: 'c', d: 'x\ty\n', e: 'echo * foo' });
+});
+
+test('a float key is spelled as its number, not "[object Object]"', () => {
+  const labels = (read('labels:\n  1.0: b\n').value as Record<string, Record<string, unknown>>)['labels'] ?? {};
+  assert.deepEqual(Object.keys(labels), ['1']);
+});

@@ -6,6 +6,7 @@
  */
 import { parseBytes } from '../syntax/bytes.js';
 import { parseDurationNanos } from '../syntax/duration.js';
+import { pythonFloatRepr } from '../../util/python-float.js';
 
 export type Section = 'service' | 'network' | 'volume' | 'secret' | 'config';
 
@@ -61,15 +62,21 @@ export function pythonStr(v: unknown, isIntegralFloat: boolean): unknown {
   if (v === true) return 'True';
   if (v === false) return 'False';
   if (typeof v === 'number') {
-    if (Number.isNaN(v)) return 'nan';
-    if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
-    if (isIntegralFloat && Number.isInteger(v)) return `${v}.0`;
-    return String(v);
+    // A YAML int stays as written; a float (`1.0`, `0.5`) is Python's repr of it.
+    if (Number.isInteger(v) && !isIntegralFloat) return String(v);
+    return pythonFloatRepr(v);
   }
   return v;
 }
 
 const toStr: Converter = pythonStr;
+
+/**
+ * Numbers become strings here for the values docker-compose makes strings later (build args,
+ * sysctls, driver options): only here is it still known that `1.0` was written as a float.
+ * Booleans stay, so that the schema still refuses them.
+ */
+const numberToStr: Converter = (v, integral) => (typeof v === 'number' ? pythonStr(v, integral) : v);
 
 const toBytes: Converter = (v) => {
   if (typeof v !== 'string' && typeof v !== 'number') return v;
@@ -90,6 +97,8 @@ const TABLE: [string, Converter][] = [
   ['service.*.blkio_config.weight', toInt],
   ['service.*.blkio_config.weight_device.weight', toInt],
   ['service.*.build.labels.**', toStr],
+  ['service.*.build.args.*', numberToStr],
+  ['service.*.sysctls.*', numberToStr],
   ['service.*.cpus', toFloat],
   ['service.*.cpu_count', toInt],
   ['service.*.cpu_quota', toMicroseconds],
@@ -130,10 +139,13 @@ const TABLE: [string, Converter][] = [
   ['network.*.external', toBoolean],
   ['network.*.internal', toBoolean],
   ['network.*.labels.**', toStr],
+  ['network.*.driver_opts.*', numberToStr],
   ['volume.*.external', toBoolean],
   ['volume.*.labels.**', toStr],
+  ['volume.*.driver_opts.*', numberToStr],
   ['secret.*.external', toBoolean],
   ['secret.*.labels.**', toStr],
+  ['secret.*.driver_opts.*', numberToStr],
   ['config.*.external', toBoolean],
   ['config.*.labels.**', toStr],
 ];

@@ -62,6 +62,12 @@ class Walker {
   section(entries: Record<string, unknown>, section: Section, prefix: (string | number)[]): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const [name, body] of Object.entries(entries)) {
+      // An entry left empty (`web:` with every key commented out) is an empty mapping, as
+      // docker-compose's interpolation makes it before the schema sees it.
+      if (body === null) {
+        out[name] = {};
+        continue;
+      }
       if (!isPlainObject(body)) {
         out[name] = body;
         continue;

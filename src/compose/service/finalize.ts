@@ -104,8 +104,9 @@ function normaliseRestart(value: unknown): string {
   const parts = String(value).split(':');
   if (parts.length > 2) throw new ServiceProblem(`restart "${String(value)}" must be mode[:max_retries]`, ['restart']);
   const [name = '', count = '0'] = parts;
-  const n = Number(count);
-  if (!/^\s*[+-]?\d+\s*$/.test(count)) throw new ServiceProblem(`restart "${String(value)}": "${count}" is not a number`, ['restart']);
+  // Python's int(): surrounding spaces, a sign, digits grouped by single underscores.
+  if (!/^\s*[+-]?\d+(?:_\d+)*\s*$/.test(count)) throw new ServiceProblem(`restart "${String(value)}": "${count}" is not a number`, ['restart']);
+  const n = Number(count.replace(/_/g, ''));
   return n ? `${name}:${n}` : name;
 }
 

@@ -149,6 +149,12 @@ function processBlkio(cfg: Dict): Dict {
 
 /** Validates a security option; a seccomp profile must be a readable JSON file. */
 function checkSecurityOpt(value: string, cwd: string, index: number): string {
+  value = checkSecurityOptValue(value, cwd, index);
+  const m = /^seccomp[:=](.*)$/.exec(value);
+  return m && m[1] !== 'unconfined' ? `seccomp:${m[1]}` : value;
+}
+
+function checkSecurityOptValue(value: string, cwd: string, index: number): string {
   let parts = value.split('=');
   if (parts.length === 1 && parts[0] !== 'no-new-privileges') {
     if (!value.includes(':')) throw new ServiceProblem(`"${value}" is not a valid security option`, ['security_opt', index]);

@@ -19,7 +19,8 @@ export interface ValidateContext {
 /** "service:NAME" → NAME, for network_mode, pid and ipc. */
 export function serviceReference(mode: unknown): string | undefined {
   if (typeof mode !== 'string' || !mode.startsWith('service:')) return undefined;
-  return mode.slice('service:'.length);
+  // `service:` with no name refers to nothing (docker-compose skips it too).
+  return mode.slice('service:'.length) || undefined;
 }
 
 export function validateService(name: string, s: Dict, ctx: ValidateContext): void {

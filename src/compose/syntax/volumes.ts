@@ -4,6 +4,7 @@
  * anything else a named volume; no source is an anonymous volume. Long syntax is a mapping with
  * `type`, `source`, `target`, ... Both become ServiceVolume, as docker-compose 1.29.2 reads them.
  */
+import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { ServiceVolume } from '../../model/project.js';
 
@@ -19,11 +20,33 @@ export function pyNormpath(p: string): string {
   return out;
 }
 
-/** Python's os.path.expanduser: "~" and "~/x" use `home`; "~user" is left as written. */
+let passwd: Map<string, string> | undefined;
+
+/** Home directories from /etc/passwd, as Python's pwd module sees them. */
+function homeOf(user: string): string | undefined {
+  if (!passwd) {
+    passwd = new Map();
+    try {
+      for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+        const f = line.split(':');
+        if (f.length >= 7 && f[0]) passwd.set(f[0], f[5] as string);
+      }
+    } catch {
+      // No passwd file: "~user" stays as written, as in Python.
+    }
+  }
+  return passwd.get(user);
+}
+
+/** Python's os.path.expanduser: "~" and "~/x" use `home`, "~user/x" that user's home; else as written. */
 export function expandUser(p: string, home: string): string {
-  if (p === '~') return home;
-  if (p.startsWith('~/')) return posix.join(home, p.slice(2));
-  return p;
+  if (!p.startsWith('~')) return p;
+  const slash = p.indexOf('/');
+  const user = slash === -1 ? p.slice(1) : p.slice(1, slash);
+  const base = user === '' ? home : homeOf(user);
+  if (base === undefined) return p;
+  const rest = slash === -1 ? '' : p.slice(slash);
+  return base.replace(/\/+$/, '') + rest || '/';
 }
 
 /** docker-compose's expand_path: absolute, relative to `dir`, with "~" expanded. */

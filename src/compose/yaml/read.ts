@@ -6,7 +6,8 @@
  * - `<<` merge keys follow YAML 1.1: explicit keys win, earlier merged mappings win over later ones;
  * - duplicate keys: the last one wins (PyYAML does not reject them);
  * - aliases are expanded, but a document that expands past MAX_NODES values is refused (alias bombs);
- * - unknown tags, several documents and characters YAML forbids are errors, as in PyYAML.
+ * - unknown tags, several documents and characters YAML forbids are errors, as in PyYAML, and so
+ *   are tabs between tokens and anchor names PyYAML's scanner refuses (./pyyaml-lexical.ts).
  *
  * Values come from js-yaml, which is fast. Positions come from the `yaml` package's syntax tree,
  * built only when something asks for one (an error message), so a valid file never pays for it.
@@ -15,6 +16,7 @@ import jsyaml from 'js-yaml';
 import { createRequire } from 'node:module';
 import type { Document, LineCounter, Node as YamlNode, Pair, YAMLMap } from 'yaml';
 import { ConfigError, formatKeyPath } from '../../errors.js';
+import { pyyamlLexicalProblem } from './pyyaml-lexical.js';
 import { keyString, mayBeNonStringKey, pyyamlScalarTags, pyyamlSchema, takeIntegralFloatCount, YamlFloat, YamlTimestamp } from './scalars.js';
 
 export type KeyPath = readonly (string | number)[];
@@ -52,6 +54,8 @@ export function readYaml(text: string, file: string): YamlFile {
       ...offsetPosition(text, forbidden.index),
     });
   }
+  const lexical = pyyamlLexicalProblem(text);
+  if (lexical) throw new ConfigError(lexical.message, { file, line: lexical.line, column: lexical.column });
   let raw: unknown;
   takeIntegralFloatCount();
   try {

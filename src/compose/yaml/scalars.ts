@@ -11,6 +11,8 @@ import type { ScalarTag } from 'yaml';
 
 /** A float written with an integral value (`1.0`): JSON Schema draft 4 does not count it as an integer. */
 export class YamlFloat {
+  // js-yaml turns a key whose class is plain Object into "[object Object]"; a tag makes it call toString().
+  readonly [Symbol.toStringTag] = 'YamlFloat';
   constructor(readonly value: number) {}
   toString(): string {
     return String(this.value);
@@ -19,6 +21,7 @@ export class YamlFloat {
 
 /** A YAML 1.1 timestamp (`2020-01-01`): PyYAML makes it a date, so it is not a string. */
 export class YamlTimestamp {
+  readonly [Symbol.toStringTag] = 'YamlTimestamp';
   constructor(readonly text: string) {}
   toString(): string {
     return this.text;
