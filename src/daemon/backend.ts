@@ -1,0 +1,37 @@
+/**
+ * What `flotilla daemon` serves: the Engine interface, plus what only the embedded engine has
+ * (importing and loading images into its own store, its status, stopping it). The gRPC server
+ * (./server.ts) exposes a DaemonBackend; the CLI's embedded client (src/engine/embedded/)
+ * implements the same interface over the socket.
+ */
+import type { Readable } from 'node:stream';
+import type { Engine } from '../engine/engine.js';
+
+export interface ImageRef {
+  id: string;
+  tags: string[];
+}
+
+export interface DaemonStatus {
+  pid: number;
+  version: string;
+  root: string;
+  socket: string;
+  startedAt: string;
+  containers: { running: number; total: number };
+  images: number;
+  networks: number;
+  volumes: number;
+  /** Resident set size of the daemon process, bytes. */
+  rss: number;
+}
+
+export interface DaemonBackend extends Engine {
+  /** A root filesystem tarball (plain or gzip) made into an image, tagged `reference` when given. */
+  importImage(input: Readable, reference?: string): Promise<ImageRef>;
+  /** A `docker save` (or OCI layout) archive: every image in it, with its tags. */
+  loadImages(input: Readable): Promise<ImageRef[]>;
+  status(): Promise<DaemonStatus>;
+  /** Stops the daemon; containers keep running. */
+  shutdown(): Promise<void>;
+}
