@@ -1,0 +1,99 @@
+/**
+ * A daemon starting takes over what the previous one left. Same boot: containers still running
+ * under their conmon are adopted as they are; exits that happened meanwhile (conmon kept the exit
+ * file) are recorded and their restart policies applied; a container whose conmon is gone is
+ * killed, because its exit could not be recorded. After a reboot (boot_id changed; /run may be on
+ * disk and survive) nothing can be running: every live container is marked exited and the
+ * runtime's stale state removed; `always` and `unless-stopped` containers are started again.
+ */
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import type { DaemonPaths } from '../paths.js';
+import { restartsWithDaemon, type RestartPolicy } from '../supervisor/restart-policy.js';
+import type { ContainerManager } from './manager.js';
+
+/** Exit code recorded when the real one could not be (Docker uses 255 after an unclean stop). */
+const UNKNOWN_EXIT = 255;
+
+export function currentBootId(): string {
+  return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+}
+
+export function bootChanged(paths: DaemonPaths): boolean {
+  try {
+    return readFileSync(paths.bootId, 'utf8').trim() !== currentBootId();
+  } catch {
+    return false;
+  }
+}
+
+export async function recordBoot(paths: DaemonPaths): Promise<void> {
+  await writeFile(paths.bootId, `${currentBootId()}\n`);
+}
+
+export async function adoptContainers(manager: ContainerManager, rebooted: boolean): Promise<{ adopted: number; exited: number; restarted: number }> {
+  const { runtime, log } = manager.deps;
+  const runc = new Map((await runtime.list()).map((e) => [e.id, e]));
+  const result = { adopted: 0, exited: 0, restarted: 0 };
+  const toStart: string[] = [];
+  for (const record of [...manager.records.values()]) {
+    const s = record.state;
+    const wasLive = s.status === 'running' || s.status === 'paused' || s.status === 'restarting';
+    const entry = runc.get(record.id);
+    runc.delete(record.id);
+    if (rebooted) {
+      if (entry) await runtime.delete(record.id).catch(() => undefined);
+      await runtime.release(record.id).catch(() => undefined);
+      if (wasLive) {
+        Object.assign(s, { status: 'exited', exitCode: UNKNOWN_EXIT, pid: 0, error: 'the machine restarted', finishedAt: new Date().toISOString(), endpoints: {}, ports: {} });
+        delete s.sandbox;
+        delete s.health;
+        await manager.save(record);
+        result.exited++;
+      }
+      if (restartsWithDaemon(record.spec.restartPolicy as RestartPolicy | undefined, s.stoppedByUser)) toStart.push(record.id);
+      continue;
+    }
+    if (!wasLive) {
+      if (entry) await runtime.delete(record.id).catch(() => undefined);
+      continue;
+    }
+    if (s.status === 'restarting') {
+      // The restart timer died with the old daemon: restart now.
+      toStart.push(record.id);
+      continue;
+    }
+    const exit = await runtime.exitInfo(record.id);
+    if (exit) {
+      await manager.handleExit(record.id, exit);
+      result.exited++;
+      continue;
+    }
+    if (entry && (entry.status === 'running' || entry.status === 'paused') && (await runtime.conmonAlive(record.id))) {
+      s.status = entry.status === 'paused' ? 'paused' : 'running';
+      s.pid = entry.pid;
+      await manager.save(record);
+      manager.resumeHealth(record);
+      result.adopted++;
+      continue;
+    }
+    if (entry && entry.status !== 'stopped') {
+      log(`container ${record.id}: its monitor (conmon) is gone; killing it, its exit code is lost`);
+      await runtime.kill(record.id, 'SIGKILL').catch(() => undefined);
+    }
+    s.error = 'the exit was not recorded (its monitor was gone)';
+    await manager.handleExit(record.id, { code: UNKNOWN_EXIT, oomKilled: false, finishedAt: new Date().toISOString() });
+    result.exited++;
+  }
+  // runc state nobody owns (a create the old daemon did not record).
+  for (const id of runc.keys()) await runtime.delete(id).catch(() => undefined);
+  for (const id of toStart) {
+    try {
+      await manager.start(id);
+      result.restarted++;
+    } catch (e) {
+      log(`container ${id}: could not be started again: ${(e as Error).message}`);
+    }
+  }
+  return result;
+}

@@ -1,0 +1,145 @@
+/**
+ * What the container manager needs from the image store, the network manager and the runtime,
+ * stated as narrow interfaces: the classes in ../images, ../network and ../runtime satisfy them,
+ * and the manager depends on nothing else of theirs.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { ContainerSpec, ExecSpec, LogChunk, LogOptions, NetworkSpec } from '../../engine/engine.js';
+
+export interface ImageConfigView {
+  Env?: string[];
+  Cmd?: string[] | null;
+  Entrypoint?: string[] | null;
+  WorkingDir?: string;
+  User?: string;
+  ExposedPorts?: Record<string, object>;
+  Volumes?: Record<string, object>;
+  StopSignal?: string;
+  Labels?: Record<string, string> | null;
+  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number };
+}
+
+export interface ImageView {
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  created: string;
+  size: number;
+  config: ImageConfigView;
+  rootfs: string;
+}
+
+export interface ImagesPort {
+  resolve(reference: string): Promise<ImageView | null>;
+}
+
+export interface EndpointView {
+  ip: string;
+  prefixLength: number;
+  gateway: string;
+  mac: string;
+  aliases: string[];
+}
+
+export interface NetworkView {
+  id: string;
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  internal: boolean;
+  endpoints: Record<string, { containerName: string }>;
+  subnet: string;
+  gateway: string;
+  ipRange?: string;
+}
+
+export interface PortRequest {
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+  hostIp: string;
+  hostPort: string;
+}
+
+export interface PublishedPort {
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+  hostIp: string;
+  hostPort: number;
+}
+
+export interface NetworkPort {
+  create(spec: NetworkSpec): Promise<NetworkView>;
+  remove(nameOrId: string): Promise<void>;
+  get(nameOrId: string): NetworkView | null;
+  list(): NetworkView[];
+  createSandbox(containerId: string): Promise<string>;
+  removeSandbox(containerId: string): Promise<void>;
+  connect(network: string, containerId: string, sandbox: string, endpoint: { containerName: string; aliases: string[]; ipv4Address?: string }): Promise<EndpointView>;
+  disconnect(network: string, containerId: string): Promise<void>;
+  publish(containerId: string, network: string, ports: PortRequest[]): Promise<PublishedPort[]>;
+  unpublish(containerId: string): Promise<void>;
+  writeNameFiles(
+    containerId: string,
+    files: { hosts: string; resolvConf: string },
+    settings: { hostname: string; domainname?: string; extraHosts: string[]; dns: string[]; dnsSearch: string[]; dnsOptions: string[] },
+  ): Promise<void>;
+}
+
+export type HostMount =
+  | { type: 'bind'; source: string; target: string; readOnly: boolean; propagation?: string }
+  | { type: 'tmpfs'; target: string; options: string[] };
+
+export interface BundleRequest {
+  id: string;
+  spec: ContainerSpec;
+  image: { rootfs: string; config: ImageConfigView };
+  network: { path: string } | 'host';
+  ipc?: 'private' | 'shareable' | 'host' | { path: string };
+  pid?: 'private' | 'host' | { path: string };
+  mounts: HostMount[];
+  files: { hosts: string; resolvConf: string; hostname: string };
+  cgroupsPath: string;
+  log: { path: string; maxSize?: number; maxFiles?: number } | null;
+}
+
+export interface ExitInfo {
+  code: number;
+  oomKilled: boolean;
+  finishedAt: string;
+}
+
+export interface RuncEntry {
+  id: string;
+  status: 'created' | 'running' | 'paused' | 'stopped';
+  pid: number;
+}
+
+export interface ExecSession {
+  stdin: Writable | null;
+  stdout: Readable;
+  stderr: Readable | null;
+  resize(rows: number, columns: number): Promise<void>;
+  kill(signal?: NodeJS.Signals): void;
+  exit: Promise<number>;
+}
+
+export interface RuntimePort {
+  prepare(request: BundleRequest): Promise<void>;
+  start(id: string): Promise<{ pid: number }>;
+  kill(id: string, signal: string): Promise<void>;
+  exitInfo(id: string): Promise<ExitInfo | null>;
+  onExit(listener: (id: string, info: ExitInfo) => void): () => void;
+  delete(id: string): Promise<void>;
+  release(id: string): Promise<void>;
+  destroy(id: string): Promise<void>;
+  list(): Promise<RuncEntry[]>;
+  conmonAlive(id: string): Promise<boolean>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  top(id: string, psArgs?: string): Promise<{ titles: string[]; processes: string[][] }>;
+  exec(id: string, spec: ExecSpec): Promise<ExecSession>;
+  runAttached(id: string, options: { stdin: boolean; tty: boolean }): Promise<ExecSession>;
+  readLogs(id: string, logPath: string, options: LogOptions & { isRunning?: () => boolean }): AsyncIterable<LogChunk & { time: string }>;
+  rotateLogs(id: string, logPath: string, maxSize: number, maxFiles: number): Promise<boolean>;
+}

@@ -1,0 +1,144 @@
+/**
+ * Turns a spec's binds, mounts, tmpfs, volumes_from and the image's VOLUMEs into host mounts,
+ * creating named volumes on first use and anonymous ones for what nothing else covers, as Docker
+ * does. A new, empty volume is filled with what the image has at the mount point (copy-up).
+ */
+import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync } from 'node:fs';
+import { isAbsolute, join, posix } from 'node:path';
+import type { ContainerSpec } from '../../engine/engine.js';
+import { EngineError } from '../../engine/errors.js';
+import { run } from '../command.js';
+import type { VolumeStore } from '../volumes/store.js';
+import type { HostMount, ImageView } from './collaborators.js';
+import type { ContainerRecord, ResolvedMount } from './record.js';
+
+export interface MountContext {
+  volumes: VolumeStore;
+  image: ImageView;
+  /** Another container by id or name (volumes_from). */
+  container(ref: string): ContainerRecord | null;
+}
+
+const BIND_MODES = new Set(['ro', 'rw', 'z', 'Z', 'nocopy', 'consistent', 'cached', 'delegated', 'shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate']);
+
+export async function resolveMounts(spec: ContainerSpec, ctx: MountContext): Promise<ResolvedMount[]> {
+  const out: ResolvedMount[] = [];
+  const byTarget = new Set<string>();
+  const add = (m: ResolvedMount): void => {
+    const target = posix.normalize(m.target);
+    if (byTarget.has(target)) throw new EngineError('invalid', `Duplicate mount point: ${target}`);
+    byTarget.add(target);
+    out.push({ ...m, target });
+  };
+
+  for (const bind of spec.binds) add(await resolveBind(bind, ctx));
+  for (const m of spec.mounts) {
+    if (m.type === 'tmpfs') {
+      add({ type: 'tmpfs', source: '', target: m.target, readOnly: m.readOnly, tmpfsOptions: tmpfsSizeOption(m.tmpfsSize) });
+    } else if (m.type === 'bind') {
+      const source = m.source ?? '';
+      if (!isAbsolute(source)) throw new EngineError('invalid', `invalid mount config for type "bind": invalid mount path: '${source}' mount path must be absolute`);
+      if (!existsSync(source)) throw new EngineError('invalid', `invalid mount config for type "bind": bind source path does not exist: ${source}`);
+      add({ type: 'bind', source, target: m.target, readOnly: m.readOnly, ...(m.bindPropagation ? { propagation: m.bindPropagation } : {}) });
+    } else {
+      add(await volumeMount(m.source ?? '', m.target, m.readOnly, m.volumeNoCopy === true, ctx));
+    }
+  }
+  for (const [target, options] of Object.entries(spec.tmpfs)) {
+    add({ type: 'tmpfs', source: '', target, readOnly: false, tmpfsOptions: options ? options.split(',') : [] });
+  }
+  for (const from of spec.volumesFrom) {
+    const [ref = '', mode] = from.split(':');
+    const other = ctx.container(ref);
+    if (!other) throw new EngineError('not-found', `No such container: ${ref}`);
+    for (const m of other.mounts) {
+      if (m.type === 'tmpfs' || byTarget.has(posix.normalize(m.target))) continue;
+      const { anonymous: _inherited, ...shared } = m;
+      add({ ...shared, readOnly: mode === 'ro' ? true : mode === 'rw' ? false : m.readOnly });
+    }
+  }
+  for (const target of Object.keys(ctx.image.config.Volumes ?? {})) {
+    if (!byTarget.has(posix.normalize(target))) add(await volumeMount('', target, false, false, ctx));
+  }
+  return out;
+}
+
+async function resolveBind(bind: string, ctx: MountContext): Promise<ResolvedMount> {
+  const parts = bind.split(':');
+  let mode = '';
+  if (parts.length > 2 && parts[parts.length - 1]!.split(',').every((m) => BIND_MODES.has(m))) mode = parts.pop() as string;
+  if (parts.length !== 2) throw new EngineError('invalid', `invalid volume specification: '${bind}'`);
+  const [source = '', target = ''] = parts;
+  if (!isAbsolute(target)) throw new EngineError('invalid', `invalid volume specification: '${bind}': invalid mount config for type "volume": invalid mount path: '${target}' mount path must be absolute`);
+  const modes = mode === '' ? [] : mode.split(',');
+  const readOnly = modes.includes('ro');
+  if (isAbsolute(source)) {
+    if (!existsSync(source)) mkdirSync(source, { recursive: true, mode: 0o755 });
+    const propagation = modes.find((m) => /^r?(shared|slave|private)$/.test(m));
+    return { type: 'bind', source, target, readOnly, ...(propagation ? { propagation } : {}) };
+  }
+  return volumeMount(source, target, readOnly, modes.includes('nocopy'), ctx);
+}
+
+async function volumeMount(name: string, target: string, readOnly: boolean, noCopy: boolean, ctx: MountContext): Promise<ResolvedMount> {
+  const anonymous = name === '';
+  const info = await ctx.volumes.create({ name, driverOpts: {}, labels: {} }, anonymous);
+  return { type: 'volume', name: info.name, source: info.mountpoint, target, readOnly, ...(anonymous ? { anonymous } : {}), ...(noCopy ? { noCopy } : {}) };
+}
+
+function tmpfsSizeOption(size: number | undefined): string[] {
+  return size ? [`size=${Math.floor(size / 1024)}k`] : [];
+}
+
+/** The mounts as the runtime takes them. */
+export function hostMounts(mounts: ResolvedMount[]): HostMount[] {
+  return mounts.map((m) =>
+    m.type === 'tmpfs'
+      ? { type: 'tmpfs', target: m.target, options: m.readOnly ? ['ro', ...(m.tmpfsOptions ?? [])] : (m.tmpfsOptions ?? []) }
+      : { type: 'bind', source: m.source, target: m.target, readOnly: m.readOnly, ...(m.propagation ? { propagation: m.propagation } : {}) },
+  );
+}
+
+/** Copies what the image has at each empty volume's mount point into the volume (Docker's copy-up). */
+export async function copyUpVolumes(mounts: ResolvedMount[], imageRootfs: string): Promise<void> {
+  for (const m of mounts) {
+    if (m.type !== 'volume' || m.noCopy || readdirSync(m.source).length > 0) continue;
+    const from = resolveInRoot(imageRootfs, m.target);
+    if (from === null || !lstatSync(from).isDirectory() || readdirSync(from).length === 0) continue;
+    await run(['cp', '-a', '--', `${from}/.`, m.source]);
+  }
+}
+
+/**
+ * `path` inside the root filesystem `root`, following symlinks the way the container would see
+ * them (an absolute link restarts at `root`, `..` stops at `root`), so nothing outside the root
+ * is ever read. Null when the path does not exist.
+ */
+export function resolveInRoot(root: string, path: string): string | null {
+  const pending = path.split('/').filter((p) => p !== '' && p !== '.');
+  const done: string[] = [];
+  let links = 0;
+  while (pending.length > 0) {
+    const part = pending.shift() as string;
+    if (part === '..') {
+      done.pop();
+      continue;
+    }
+    const host = join(root, ...done, part);
+    let stat;
+    try {
+      stat = lstatSync(host);
+    } catch {
+      return null;
+    }
+    if (stat.isSymbolicLink()) {
+      if (++links > 40) return null;
+      const target = readlinkSync(host);
+      if (target.startsWith('/')) done.length = 0;
+      pending.unshift(...target.split('/').filter((p) => p !== '' && p !== '.'));
+      continue;
+    }
+    done.push(part);
+  }
+  return join(root, ...done);
+}
