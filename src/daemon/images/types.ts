@@ -1,0 +1,56 @@
+/** The image store's public shapes and its limits. */
+
+/** The OCI/Docker image config's "config" object: the fields the embedded engine honours. */
+export interface ImageConfig {
+  Env?: string[];
+  Cmd?: string[] | null;
+  Entrypoint?: string[] | null;
+  WorkingDir?: string;
+  User?: string;
+  ExposedPorts?: Record<string, object>;
+  Volumes?: Record<string, object>;
+  StopSignal?: string;
+  Labels?: Record<string, string> | null;
+  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number };
+}
+
+export interface StoredImage {
+  /** "sha256:<64 hex>": the sha256 of the stored config JSON bytes (docker's id for a loaded image). */
+  id: string;
+  /** Normalised: "busybox:latest", "127.0.0.1:5000/team/app:1". */
+  repoTags: string[];
+  repoDigests: string[];
+  /** RFC 3339. */
+  created: string;
+  /** Bytes of the root filesystem: regular files (each inode once) and symlinks. */
+  size: number;
+  architecture: string;
+  os: string;
+  config: ImageConfig;
+  /** Absolute path of the flattened root filesystem: the overlay lowerdir; never modified once created. */
+  rootfs: string;
+}
+
+export interface ImageLimits {
+  /** Uncompressed tar bytes of all an image's layers together (also the gzip-bomb guard). */
+  maxImageBytes: number;
+  /** Longest entry name, link target or link name, in bytes (Linux PATH_MAX). */
+  maxPathBytes: number;
+  /** Largest PAX extended header. */
+  maxPaxBytes: number;
+  /** Largest image config, manifest or index JSON read into memory. */
+  maxJsonBytes: number;
+}
+
+export const DEFAULT_LIMITS: ImageLimits = {
+  maxImageBytes: 64 * 1024 ** 3,
+  maxPathBytes: 4096,
+  maxPaxBytes: 1024 * 1024,
+  maxJsonBytes: 16 * 1024 * 1024,
+};
+
+export interface ImageStoreOptions {
+  limits?: Partial<ImageLimits>;
+  /** Non-fatal notices (extended attributes ignored); the daemon sends them to its log. Default: stderr. */
+  warn?: (message: string) => void;
+}
