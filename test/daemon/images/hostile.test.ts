@@ -1,0 +1,162 @@
+/**
+ * Hostile archives. Each is refused with a message naming the image, the layer and the entry, and
+ * leaves nothing in the store and nothing outside it: the targets are a folder beside the store
+ * holding a "secret" (reached by the right number of "..", or by its absolute path), and /etc.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { assertNothingOutside, assertStoreEmpty, dockerArchive, rejectsWith, sandbox, stream, type Sandbox } from './fixtures.js';
+import { dir, file, hardlink, opaque, symlink, tar, whiteout, type Item } from './tarball.js';
+
+/** From an image's rootfs (images/.tmp-x/rootfs) up to the sandbox's base folder. */
+const UP = '../../../..';
+
+async function refusedImport(sb: Sandbox, items: Item[] | Buffer, message: RegExp, reference = 'evil:1'): Promise<void> {
+  const bytes = Buffer.isBuffer(items) ? items : tar(items);
+  await rejectsWith(sb.store.importRootfs(stream(bytes), { reference }), 'invalid', message);
+  assertStoreEmpty(sb);
+  assertNothingOutside(sb);
+  assert.equal(await sb.store.resolve(reference), null);
+}
+
+async function refusedLoad(sb: Sandbox, layers: Item[][], message: RegExp): Promise<void> {
+  await rejectsWith(sb.store.load(stream(dockerArchive([{ layers: layers.map((l) => tar(l)), tags: ['evil:load'] }]))), 'invalid', message);
+  assertStoreEmpty(sb);
+  assertNothingOutside(sb);
+}
+
+test('hostile: ../ traversal, however spelled', async (t) => {
+  const sb = await sandbox(t);
+  // UP really leads from a rootfs being built to the outside folder's parent.
+  assert.equal(relative(join(sb.paths.images, '.tmp-x', 'rootfs'), sb.outside), `${UP}/outside`);
+  await refusedImport(sb, [file(`${UP}/outside/pwned`, 'x')], /^layer 1 of evil:1: entry "\.\.\/\.\.\/\.\.\/\.\.\/outside\/pwned" escapes the root filesystem$/);
+  await refusedImport(sb, [file(`etc/${UP}/${UP}/outside/pwned`, 'x')], /entry "etc\/\.\.\/.*" escapes the root filesystem$/);
+  await refusedImport(sb, [file(`./../outside/pwned`, 'x')], /entry "\.\/\.\.\/outside\/pwned" escapes the root filesystem$/);
+  await refusedImport(sb, [dir('a'), file('a/../../x', 'x')], /entry "a\/\.\.\/\.\.\/x" escapes the root filesystem$/);
+  // A long name carried by PAX and by GNU 'L' is checked the same way.
+  await refusedImport(sb, [{ name: 'harmless', pax: { path: `${UP}/outside/pwned` }, data: 'x' }], /entry "\.\.\/.*outside\/pwned" escapes/);
+  await refusedImport(sb, [{ name: `${UP}/outside/${'p'.repeat(120)}`, gnuLongName: true, format: 'gnu', data: 'x' }], /escapes the root filesystem$/);
+});
+
+test('hostile: absolute names are made relative to the root (as docker load does); /../ above the root is refused', async (t) => {
+  const sb = await sandbox(t);
+  await refusedImport(sb, [file(`/${UP}/outside/pwned`, 'x')], /entry "\/\.\.\/.*outside\/pwned" escapes the root filesystem$/);
+  await refusedImport(sb, [file('/../etc/passwd', 'x')], /entry "\/\.\.\/etc\/passwd" escapes the root filesystem$/);
+  // An absolute name pointing at the real outside folder lands inside the image instead.
+  const image = await sb.store.importRootfs(stream(tar([file(`${sb.outside}/pwned`, 'inside'), file('/etc/flotilla-test-absolute', 'inside')])), { reference: 'abs:1' });
+  assert.equal(readFileSync(join(image.rootfs, sb.outside, 'pwned'), 'utf8'), 'inside');
+  assert.equal(readFileSync(join(image.rootfs, 'etc/flotilla-test-absolute'), 'utf8'), 'inside');
+  assert.equal(existsSync('/etc/flotilla-test-absolute'), false);
+  assertNothingOutside(sb);
+});
+
+test('hostile: a symlink, then a write through it', async (t) => {
+  const sb = await sandbox(t);
+  await refusedImport(sb, [symlink('evil', '/etc'), file('evil/passwd', 'root::0:0::/:/bin/sh\n')], /^layer 1 of evil:1: entry "evil\/passwd" goes through symlink "evil"$/);
+  await refusedImport(sb, [symlink('evil', sb.outside), file('evil/pwned', 'x')], /entry "evil\/pwned" goes through symlink "evil"$/);
+  await refusedImport(sb, [dir('a'), symlink('a/b', sb.outside), dir('a/b/c'), file('a/b/c/pwned', 'x')], /entry "a\/b\/c\/" goes through symlink "a\/b"$/);
+  // Relative links that stay inside are fine as links, but never as a way through.
+  await refusedImport(sb, [dir('real'), symlink('alias', 'real'), file('alias/x', 'x')], /entry "alias\/x" goes through symlink "alias"$/);
+  // The same across layers.
+  await refusedLoad(sb, [[symlink('evil', sb.outside)], [file('evil/pwned', 'x')]], /^layer 2 of evil:load: entry "evil\/pwned" goes through symlink "evil"$/);
+});
+
+test('hostile: a directory replaced by a symlink, then written through', async (t) => {
+  const sb = await sandbox(t);
+  await refusedImport(sb, [dir('d'), file('d/ok', 'ok'), symlink('d', sb.outside), file('d/pwned', 'x')], /entry "d\/pwned" goes through symlink "d"$/);
+  await refusedLoad(sb, [[dir('d'), file('d/ok', 'ok')], [whiteout('', 'd'), symlink('d', sb.outside)], [file('d/pwned', 'x')]], /^layer 3 of evil:load: entry "d\/pwned" goes through symlink "d"$/);
+  // And through a hard link named by way of it.
+  await refusedImport(sb, [symlink('ln', sb.outside), hardlink('grab', 'ln/secret')], /entry "grab" is a hard link to "ln\/secret", which goes through symlink "ln"$/);
+});
+
+test('hostile: relative symlinks that climb above the root', async (t) => {
+  const sb = await sandbox(t);
+  await refusedImport(sb, [dir('a/b'), symlink('a/b/up', '../../../etc')], /^layer 1 of evil:1: entry "a\/b\/up" is a symlink to "\.\.\/\.\.\/\.\.\/etc", which escapes the root filesystem$/);
+  await refusedImport(sb, [symlink('up', '..')], /entry "up" is a symlink to "\.\.", which escapes/);
+  await refusedImport(sb, [symlink('sneaky', 'x/../../outside')], /entry "sneaky" is a symlink to "x\/\.\.\/\.\.\/outside", which escapes/);
+  await refusedImport(sb, [symlink('empty', '')], /entry "empty" is a symlink with an empty target$/);
+  // Links that stay inside, and absolute ones, are kept as they are.
+  const image = await sb.store.importRootfs(stream(tar([dir('a/b'), symlink('a/b/ok', '../../etc/x'), symlink('a/abs', '/etc/shadow'), symlink('a/dots', './././b/..')])), { reference: 'links:1' });
+  assert.equal(lstatSync(join(image.rootfs, 'a/abs')).isSymbolicLink(), true);
+  assertNothingOutside(sb);
+});
+
+test('hostile: hard links to /etc/shadow, to ../x, to what is not an earlier regular file', async (t) => {
+  const sb = await sandbox(t);
+  await refusedImport(sb, [hardlink('shadow', '/etc/shadow')], /^layer 1 of evil:1: entry "shadow" is a hard link to the absolute path "\/etc\/shadow" \(hard link names must be relative to the root\)$/);
+  await refusedImport(sb, [hardlink('x', '../x')], /entry "x" is a hard link to "\.\.\/x", which escapes the root filesystem$/);
+  await refusedImport(sb, [hardlink('grab', `${UP}/outside/secret`)], /entry "grab" is a hard link to "\.\.\/.*\/outside\/secret", which escapes/);
+  await refusedImport(sb, [hardlink('later', 'nothing-yet'), file('nothing-yet', 'x')], /entry "later" is a hard link to "nothing-yet", which is not an earlier regular file$/);
+  await refusedImport(sb, [dir('d'), hardlink('h', 'd')], /entry "h" is a hard link to "d", which is not an earlier regular file$/);
+  await refusedImport(sb, [symlink('s', '/etc/shadow'), hardlink('h', 's')], /entry "h" is a hard link to "s", which is not an earlier regular file$/);
+  await refusedImport(sb, [file('f', 'x'), hardlink('f', 'f')], /entry "f" is a hard link to "f", which is not an earlier regular file$/);
+  // A hard link to an earlier file, in this layer or a lower one, is fine.
+  const [image] = await sb.store.load(stream(dockerArchive([{ layers: [tar([file('bin/tool', 'tool')]), tar([hardlink('bin/alias', 'bin/tool'), hardlink('bin/alias2', './bin/alias')])], tags: ['links:2'] }])));
+  assert.ok(image);
+  assert.equal(lstatSync(join(image.rootfs, 'bin/alias')).ino, lstatSync(join(image.rootfs, 'bin/tool')).ino);
+  assert.equal(lstatSync(join(image.rootfs, 'bin/alias2')).nlink, 3);
+  assertNothingOutside(sb);
+});
+
+test('hostile: device nodes outside dev/', async (t) => {
+  const sb = await sandbox(t);
+  await refusedImport(sb, [{ name: 'etc/null', type: '3', devmajor: 1, devminor: 3 }], /^layer 1 of evil:1: entry "etc\/null" is a character device outside \/dev$/);
+  await refusedImport(sb, [{ name: 'sda', type: '4', devmajor: 8, devminor: 0 }], /entry "sda" is a block device outside \/dev$/);
+  await refusedImport(sb, [{ name: 'dev/../mem', type: '3', devmajor: 1, devminor: 1 }], /entry "dev\/\.\.\/mem" is a character device outside \/dev$/);
+  await refusedImport(sb, [{ name: 'device', type: '3', devmajor: 1, devminor: 1 }], /entry "device" is a character device outside \/dev$/);
+  await refusedImport(sb, [{ name: 'devices/kmem', type: '3', devmajor: 1, devminor: 2 }], /is a character device outside \/dev$/);
+});
+
+test('hostile: whiteouts through a symlink do not delete outside', async (t) => {
+  const sb = await sandbox(t);
+  await refusedLoad(sb, [[symlink('evil', sb.outside)], [whiteout('evil', 'secret')]], /^layer 2 of evil:load: entry "evil\/\.wh\.secret" goes through symlink "evil"$/);
+  await refusedLoad(sb, [[symlink('evil', sb.outside)], [opaque('evil')]], /^layer 2 of evil:load: entry "evil\/\.wh\.\.wh\.\.opq" goes through symlink "evil"$/);
+  await refusedImport(sb, [file('.wh...', '')], /entry "\.wh\.\.\." is a malformed whiteout$/);
+  // A whiteout of the symlink itself removes the link, not what it points to.
+  const [image] = await sb.store.load(stream(dockerArchive([{ layers: [tar([symlink('evil', sb.outside)]), tar([whiteout('', 'evil')])], tags: ['wh:1'] }])));
+  assert.ok(image && !existsSync(join(image.rootfs, 'evil')));
+  assertNothingOutside(sb);
+});
+
+test('hostile: a regular file over a symlink replaces the link, it does not write through it', async (t) => {
+  const sb = await sandbox(t);
+  const image = await sb.store.importRootfs(stream(tar([symlink('x', join(sb.outside, 'secret')), file('x', 'mine'), symlink('y', join(sb.outside, 'secret')), dir('y')])), { reference: 'over:1' });
+  assert.equal(readFileSync(join(image.rootfs, 'x'), 'utf8'), 'mine');
+  assert.ok(lstatSync(join(image.rootfs, 'y')).isDirectory());
+  assertNothingOutside(sb);
+});
+
+test('hostile: through a file, over the root, names too long', async (t) => {
+  const sb = await sandbox(t);
+  await refusedImport(sb, [file('f', 'x'), file('f/x', 'y')], /entry "f\/x" goes through "f", which is not a directory$/);
+  await refusedImport(sb, [symlink('./', sb.outside)], /entry "\.\/" would replace the root directory with a symlink$/);
+  await refusedImport(sb, [{ name: 'p', pax: { path: 'a/'.repeat(2100) }, data: '' }], /^layer 1 of evil:1: entry name "(a\/){32}"\.\.\. is longer than 4096 bytes$/);
+  await refusedImport(sb, [{ name: 'l', type: '2', linkname: 'x', pax: { linkpath: 'b'.repeat(4097) } }], /entry "l": link target longer than 4096 bytes$/);
+});
+
+test('hostile: truncated archives', async (t) => {
+  const sb = await sandbox(t);
+  const whole = tar([file('a', 'x'), file('big', Buffer.alloc(100_000, 1)), file('c', 'y')]);
+  await refusedImport(sb, whole.subarray(0, 50_000), /^layer 1 of evil:1: truncated archive: entry "big" ends after 48464 of its 100000 bytes$/);
+  await refusedImport(sb, gzipSync(whole).subarray(0, 200), /^layer 1 of evil:1: truncated archive: the gzip stream ends early$/);
+  await refusedImport(sb, tar([file('a', 'x')], { end: false }), /^layer 1 of evil:1: truncated archive: the stream ends after 1 entries without the end-of-archive block$/);
+});
+
+test('hostile: gzip bombs meet the image size limit', async (t) => {
+  const sb = await sandbox(t, { limits: { maxImageBytes: 8 * 1024 * 1024 } });
+  // One huge entry: refused from its header, before any of it is written.
+  const huge = gzipSync(tar([file('zeros', Buffer.alloc(64 * 1024 * 1024))]));
+  assert.ok(huge.length < 128 * 1024, `${huge.length}`);
+  await refusedImport(sb, huge, /^layer 1 of evil:1: entry "zeros" \(67108864 bytes\) would make the image larger than the limit of 8 MiB$/);
+  // Endless zeros after the end of the archive: counted as they stream, refused at the limit.
+  const tail = gzipSync(Buffer.concat([tar([file('a', 'x')]), Buffer.alloc(64 * 1024 * 1024)]));
+  await refusedImport(sb, tail, /^layer 1 of evil:1: the image is larger than the limit of 8 MiB uncompressed$/);
+  // Across layers (gzip ones, so that the archive itself stays small): the limit is for the whole image.
+  const layers = [gzipSync(tar([file('f', Buffer.alloc(5 * 1024 * 1024, 1))])), gzipSync(tar([file('g', Buffer.alloc(5 * 1024 * 1024, 2))]))];
+  await rejectsWith(sb.store.load(stream(dockerArchive([{ layers, tags: ['big:1'] }]))), 'invalid', /^layer 2 of big:1: entry "g" \(5242880 bytes\) would make the image larger than the limit of 8 MiB$/);
+  assertStoreEmpty(sb);
+  assertNothingOutside(sb);
+});
