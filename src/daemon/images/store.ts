@@ -18,6 +18,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import type { ImagesPort } from '../containers/collaborators.js';
 import type { DaemonPaths } from '../paths.js';
 import { EngineError } from '../../engine/errors.js';
 import { readImageArchive } from './archive.js';
@@ -70,7 +71,8 @@ function copyRefs(r: RefsFile): RefsFile {
   return { version: 1, images: [...r.images], tags: { ...r.tags }, digests: { ...r.digests } };
 }
 
-export class ImageStore {
+/** Satisfies ImagesPort (the container manager) and ImageStoreLike (../engine.ts); test/daemon/images/store.test.ts checks both. */
+export class ImageStore implements ImagesPort {
   private refs: RefsFile = emptyRefs();
   private opened = false;
   private readonly serial = new Serial();
