@@ -1,11 +1,14 @@
 /**
- * Images for the embedded engine's tests. busyboxRootfsTar() is the path of a root filesystem
- * tarball made by scripts/busybox-rootfs (Debian's static busybox, a link per applet, /etc/passwd,
- * /etc/group, /tmp 1777): built once per test process into a temporary folder, removed when the
- * process exits. Import it with ImageStore.importRootfs or `flotilla image import`.
+ * Images for the embedded engine's tests. busyboxRootfsTar() resolves to the path of a root
+ * filesystem tarball made by scripts/busybox-rootfs from /bin/busybox (static; a symlink per
+ * applet, /etc/passwd, /etc/group, /tmp 1777): built once per test process into a temporary
+ * folder, removed when the process exits. Import it as busybox:latest with
+ * ImageStore.importRootfs(createReadStream(path), { reference: 'busybox:latest' }) or
+ * `flotilla image import PATH busybox:latest`.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,15 +16,33 @@ import { fileURLToPath } from 'node:url';
 // From dist/test/helpers/ (or test/helpers/) up to the repository.
 const SCRIPT = fileURLToPath(new URL('../../../scripts/busybox-rootfs', import.meta.url));
 
-let cached: string | undefined;
+let cached: Promise<string> | undefined;
 
-export function busyboxRootfsTar(): string {
-  if (cached !== undefined) return cached;
-  const dir = mkdtempSync(join(tmpdir(), 'flotilla-busybox-rootfs-'));
+async function build(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'flotilla-busybox-rootfs-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'busybox-rootfs.tar');
-  const r = spawnSync('bash', [SCRIPT, out], { encoding: 'utf8', timeout: 60_000 });
-  if (r.status !== 0) throw new Error(`scripts/busybox-rootfs failed: ${(r.stderr || String(r.error)).trim()}`);
-  cached = out;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      execFile('bash', [SCRIPT, out], { encoding: 'utf8', timeout: 60_000 }, (error, _stdout, stderr) => {
+        if (error) reject(new Error(`scripts/busybox-rootfs failed: ${(stderr.trim() || error.message).split('\n')[0]}`));
+        else resolve();
+      });
+    });
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
   return out;
+}
+
+/** The busybox root filesystem tarball's path; a failed build is retried on the next call. */
+export function busyboxRootfsTar(): Promise<string> {
+  if (cached === undefined) {
+    cached = build();
+    cached.catch(() => {
+      cached = undefined;
+    });
+  }
+  return cached;
 }

@@ -13,19 +13,19 @@ import { dir, file, symlink, tar } from './tarball.js';
 const BUSYBOX = '/bin/busybox';
 const applets = (): string[] => spawnSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter((a) => a !== '' && a !== 'busybox');
 
-test('scripts/busybox-rootfs: busybox, a link per applet, passwd, group, a sticky /tmp', () => {
-  const listing = spawnSync('tar', ['-tvf', busyboxRootfsTar(), '--numeric-owner'], { encoding: 'utf8' }).stdout;
+test('scripts/busybox-rootfs: busybox, a link per applet, passwd, group, a sticky /tmp', async () => {
+  const listing = spawnSync('tar', ['-tvf', await busyboxRootfsTar(), '--numeric-owner'], { encoding: 'utf8' }).stdout;
   assert.match(listing, /^-rwxr-xr-x 0\/0 +\d+ .* \.\/bin\/busybox$/m);
   assert.match(listing, /^lrwxrwxrwx 0\/0 +0 .* \.\/bin\/sh -> \/bin\/busybox$/m);
   assert.match(listing, /^drwxrwxrwt 0\/0 +0 .* \.\/tmp\/$/m);
   for (const d of ['proc', 'sys', 'dev', 'etc', 'root', 'var/run']) assert.match(listing, new RegExp(`\\./${d}/$`, 'm'), d);
   assert.equal(listing.match(/ -> \/bin\/busybox$/gm)?.length, applets().length);
-  assert.equal(busyboxRootfsTar(), busyboxRootfsTar(), 'built once per process');
+  assert.equal(await busyboxRootfsTar(), await busyboxRootfsTar(), 'built once per process');
 });
 
 test('importRootfs: the busybox root filesystem, applets, links, modes, owners and times', async (t) => {
   const sb = await sandbox(t);
-  const tarPath = busyboxRootfsTar();
+  const tarPath = await busyboxRootfsTar();
   const image = await sb.store.importRootfs(createReadStream(tarPath), { reference: 'busybox:imported', config: { Cmd: ['sh'] } });
   const root = image.rootfs;
   assert.equal(root, join(sb.paths.images, image.id.slice(7), 'rootfs'));
@@ -72,7 +72,7 @@ test('importRootfs: the busybox root filesystem, applets, links, modes, owners a
 
 test('importRootfs: gzip input gives the same diff id; no reference leaves the image untagged', async (t) => {
   const sb = await sandbox(t);
-  const plain = readFileSync(busyboxRootfsTar());
+  const plain = readFileSync(await busyboxRootfsTar());
   const image = await sb.store.importRootfs(stream(gzipSync(plain), 10_000));
   assert.deepEqual(image.repoTags, []);
   const config = JSON.parse(readFileSync(join(sb.paths.images, image.id.slice(7), 'config.json'), 'utf8')) as { rootfs: { diff_ids: string[] } };
@@ -83,7 +83,7 @@ test('importRootfs: gzip input gives the same diff id; no reference leaves the i
 
 test('importRootfs of the busybox rootfs takes well under a second', async (t) => {
   const sb = await sandbox(t);
-  const bytes = readFileSync(busyboxRootfsTar());
+  const bytes = readFileSync(await busyboxRootfsTar());
   const times: number[] = [];
   for (let i = 0; i < 7; i++) {
     const start = performance.now();
