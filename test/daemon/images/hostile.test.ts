@@ -160,3 +160,13 @@ test('hostile: gzip bombs meet the image size limit', async (t) => {
   assertStoreEmpty(sb);
   assertNothingOutside(sb);
 });
+
+test('hostile: not a tar, and header sizes the archive cannot back', async (t) => {
+  const sb = await sandbox(t);
+  await refusedImport(sb, Buffer.from('<html>not found</html>\n'.repeat(40)), /^layer 1 of evil:1: not a tar archive: /);
+  await refusedImport(sb, gzipSync(Buffer.from('plain text, gzip-compressed\n'.repeat(40))), /^layer 1 of evil:1: not a tar archive: /);
+  // A size field of 2^52 bytes in base-256, then a few bytes: refused from the header.
+  await refusedImport(sb, [{ name: 'vast', data: 'x', size: 2 ** 52, base256: ['size'], format: 'gnu' }], /^layer 1 of evil:1: entry "vast" \(4503599627370496 bytes\) would make the image larger than the limit of 64 GiB$/);
+  // A size the limit allows, with the bytes missing.
+  await refusedImport(sb, [{ name: 'short', data: 'x', size: 10_000 }], /^layer 1 of evil:1: truncated archive: entry "short" /);
+});
