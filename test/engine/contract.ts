@@ -21,6 +21,8 @@ export interface ContractOptions {
   makeUnreachable?: () => Promise<Engine>;
   /** Starts an image registry for the test (stopped when it ends): host:port, or null (skipped). */
   startRegistry?: (t: TestContext) => Promise<string | null>;
+  /** Why this engine cannot build images (the build test is skipped with this reason), if it cannot. */
+  noBuilder?: string;
 }
 
 export const IMAGE = 'busybox:latest';
@@ -591,6 +593,10 @@ export function engineContract(name: string, makeEngine: () => Promise<Engine>, 
     it('builds images: .dockerignore, build args, labels, target', async (t) => {
       const s = await setup(t);
       if (!s) return;
+      if (options.noBuilder !== undefined) {
+        t.skip(options.noBuilder);
+        return;
+      }
       const { engine, made } = s;
       const context = projectDir(t, {
         Dockerfile: [
