@@ -25,7 +25,10 @@ export function engineKind(options: EngineOptions): EngineKind {
 
 export async function openEngine(options: EngineOptions): Promise<Engine> {
   const kind = engineKind(options);
-  if (kind === 'embedded') throw new UsageError('the embedded engine is not available yet; use --engine docker');
+  if (kind === 'embedded') {
+    const { openEmbeddedEngine } = await import('./embedded/index.js');
+    return openEmbeddedEngine({ env: options.env });
+  }
   const { openDockerEngine } = await import('./docker/index.js');
   return openDockerEngine({ host: options.host, env: options.env });
 }

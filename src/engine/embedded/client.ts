@@ -1,0 +1,247 @@
+/**
+ * The embedded engine as the CLI sees it: DaemonBackend over gRPC to `flotilla daemon`. Every
+ * method is one call; the mapping of its arguments and result is in ./protocol/methods.ts.
+ */
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DaemonBackend, DaemonStatus, ImageRef } from '../../daemon/backend.js';
+import type {
+  BuildRequest,
+  ContainerInfo,
+  ContainerSpec,
+  ContainerSummary,
+  EndpointSpec,
+  EngineEvent,
+  EngineVersion,
+  EventFilter,
+  ExecSpec,
+  ImageInfo,
+  ImageSummary,
+  LogChunk,
+  LogOptions,
+  NetworkInfo,
+  NetworkSpec,
+  ProgressEvent,
+  ProgressSink,
+  StreamSession,
+  VolumeInfo,
+  VolumeSpec,
+} from '../engine.js';
+import { EngineError } from '../errors.js';
+import { RpcChannel } from './channel.js';
+import { OUTPUT_STREAMS, PROGRESS, SESSIONS, UNARY, UPLOADS, rpcName, type UnaryMethod, type UnaryRpc } from './protocol/methods.js';
+import { socketAnswers } from './probe.js';
+import { openSession } from './session.js';
+
+type Backend = Required<DaemonBackend>;
+
+export class EmbeddedEngine implements DaemonBackend {
+  private readonly channel: RpcChannel;
+
+  /** `socket`: the daemon's unix socket (an absolute path). No connection is made until a call. */
+  constructor(readonly socket: string) {
+    this.channel = new RpcChannel(socket);
+  }
+
+  private async call<K extends UnaryMethod>(method: K, ...args: Parameters<Backend[K]>): Promise<Awaited<ReturnType<Backend[K]>>> {
+    // The entry for K, seen through the type every entry has (TypeScript cannot follow K through
+    // the table); its own type was checked against the method's signature where it is defined.
+    const rpc: UnaryRpc<unknown[], unknown> = UNARY[method];
+    const signal = rpc.signalAt === undefined ? undefined : (args[rpc.signalAt] as AbortSignal | undefined);
+    const reply = await this.channel.unary(rpcName(method), rpc.args.encode(args), signal);
+    return rpc.result.decode(reply) as Awaited<ReturnType<Backend[K]>>;
+  }
+
+  private async progress<K extends keyof typeof PROGRESS>(method: K, request: unknown, sink: ProgressSink | undefined): Promise<unknown> {
+    for await (const reply of this.channel.stream(rpcName(method), request)) {
+      const update = reply as { progress?: ProgressEvent; done?: { result: string } };
+      if (update.progress) sink?.(update.progress);
+      else if (update.done) return PROGRESS[method].result.decode(update.done.result);
+    }
+    throw new EngineError('engine', `the Flotilla daemon ended ${method} without a result`);
+  }
+
+  version(): Promise<EngineVersion> {
+    return this.call('version');
+  }
+
+  // ---- images ----
+
+  inspectImage(ref: string): Promise<ImageInfo | null> {
+    return this.call('inspectImage', ref);
+  }
+
+  listImages(): Promise<ImageSummary[]> {
+    return this.call('listImages');
+  }
+
+  async pullImage(ref: string, progress?: ProgressSink): Promise<void> {
+    await this.progress('pullImage', PROGRESS.pullImage.args.encode([ref]), progress);
+  }
+
+  async buildImage(request: BuildRequest, progress?: ProgressSink): Promise<string> {
+    return (await this.progress('buildImage', PROGRESS.buildImage.args.encode([request]), progress)) as string;
+  }
+
+  async pushImage(ref: string, progress?: ProgressSink): Promise<string> {
+    return (await this.progress('pushImage', PROGRESS.pushImage.args.encode([ref]), progress)) as string;
+  }
+
+  tagImage(source: string, target: string): Promise<void> {
+    return this.call('tagImage', source, target);
+  }
+
+  removeImage(ref: string, options?: { force?: boolean }): Promise<void> {
+    return this.call('removeImage', ref, options);
+  }
+
+  registryDigest(ref: string): Promise<string | null> {
+    return this.call('registryDigest', ref);
+  }
+
+  async importImage(input: Readable, reference?: string): Promise<ImageRef> {
+    const { header, result } = UPLOADS.importImage;
+    const reply = await this.channel.upload(rpcName('importImage'), { header: header.encode(reference) }, input, (data) => ({ data }));
+    return result.decode(reply);
+  }
+
+  async loadImages(input: Readable): Promise<ImageRef[]> {
+    const reply = await this.channel.upload(rpcName('loadImages'), undefined, input, (data) => ({ data }));
+    return UPLOADS.loadImages.result.decode(reply);
+  }
+
+  // ---- containers ----
+
+  listContainers(query: { labels: Record<string, string | true>; all: boolean }): Promise<ContainerSummary[]> {
+    return this.call('listContainers', query);
+  }
+
+  inspectContainer(idOrName: string): Promise<ContainerInfo | null> {
+    return this.call('inspectContainer', idOrName);
+  }
+
+  createContainer(spec: ContainerSpec): Promise<string> {
+    return this.call('createContainer', spec);
+  }
+
+  startContainer(id: string): Promise<void> {
+    return this.call('startContainer', id);
+  }
+
+  stopContainer(id: string, timeout?: number): Promise<void> {
+    return this.call('stopContainer', id, timeout);
+  }
+
+  restartContainer(id: string, timeout?: number): Promise<void> {
+    return this.call('restartContainer', id, timeout);
+  }
+
+  killContainer(id: string, signal?: string): Promise<void> {
+    return this.call('killContainer', id, signal);
+  }
+
+  removeContainer(id: string, options?: { force?: boolean; volumes?: boolean }): Promise<void> {
+    return this.call('removeContainer', id, options);
+  }
+
+  renameContainer(id: string, name: string): Promise<void> {
+    return this.call('renameContainer', id, name);
+  }
+
+  pauseContainer(id: string): Promise<void> {
+    return this.call('pauseContainer', id);
+  }
+
+  unpauseContainer(id: string): Promise<void> {
+    return this.call('unpauseContainer', id);
+  }
+
+  waitContainer(id: string, signal?: AbortSignal): Promise<number> {
+    return this.call('waitContainer', id, signal);
+  }
+
+  async *containerLogs(id: string, options: LogOptions): AsyncGenerator<LogChunk> {
+    const rpc = OUTPUT_STREAMS.containerLogs;
+    for await (const reply of this.channel.stream(rpcName('containerLogs'), rpc.args.encode([id, options]), options.signal)) yield rpc.item.decode(reply);
+  }
+
+  attachContainer(id: string, options: { stdin: boolean; tty: boolean }): Promise<StreamSession> {
+    return openSession(this.channel, rpcName('attachContainer'), SESSIONS.attachContainer.encode([id, options]), options.stdin);
+  }
+
+  exec(id: string, spec: ExecSpec): Promise<StreamSession> {
+    return openSession(this.channel, rpcName('exec'), SESSIONS.exec.encode([id, spec]), spec.attachStdin && !spec.detach);
+  }
+
+  top(id: string, psArgs?: string): Promise<{ titles: string[]; processes: string[][] }> {
+    return this.call('top', id, psArgs);
+  }
+
+  // ---- networks and volumes ----
+
+  listNetworks(labels: Record<string, string | true>): Promise<NetworkInfo[]> {
+    return this.call('listNetworks', labels);
+  }
+
+  inspectNetwork(name: string): Promise<NetworkInfo | null> {
+    return this.call('inspectNetwork', name);
+  }
+
+  createNetwork(spec: NetworkSpec): Promise<string> {
+    return this.call('createNetwork', spec);
+  }
+
+  removeNetwork(name: string): Promise<void> {
+    return this.call('removeNetwork', name);
+  }
+
+  connectNetwork(network: string, container: string, endpoint: EndpointSpec): Promise<void> {
+    return this.call('connectNetwork', network, container, endpoint);
+  }
+
+  disconnectNetwork(network: string, container: string, force?: boolean): Promise<void> {
+    return this.call('disconnectNetwork', network, container, force);
+  }
+
+  listVolumes(labels: Record<string, string | true>): Promise<VolumeInfo[]> {
+    return this.call('listVolumes', labels);
+  }
+
+  inspectVolume(name: string): Promise<VolumeInfo | null> {
+    return this.call('inspectVolume', name);
+  }
+
+  createVolume(spec: VolumeSpec): Promise<VolumeInfo> {
+    return this.call('createVolume', spec);
+  }
+
+  removeVolume(name: string, force?: boolean): Promise<void> {
+    return this.call('removeVolume', name, force);
+  }
+
+  async *events(filter: EventFilter): AsyncGenerator<EngineEvent> {
+    const rpc = OUTPUT_STREAMS.events;
+    for await (const reply of this.channel.stream(rpcName('events'), rpc.args.encode([filter]), filter.signal)) yield rpc.item.decode(reply);
+  }
+
+  // ---- the daemon ----
+
+  status(): Promise<DaemonStatus> {
+    return this.call('status');
+  }
+
+  /** Asks the daemon to stop, and resolves once its socket no longer answers (10 s at most). */
+  async shutdown(): Promise<void> {
+    await this.call('shutdown');
+    this.channel.close();
+    const deadline = Date.now() + 10_000;
+    for (let delay = 10; await socketAnswers(this.socket); delay = Math.min(delay * 2, 250)) {
+      if (Date.now() > deadline) throw new EngineError('engine', `the Flotilla daemon at ${this.socket} still answers 10 s after it was asked to stop`);
+      await sleep(delay);
+    }
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+}

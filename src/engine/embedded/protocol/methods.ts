@@ -1,0 +1,152 @@
+/**
+ * Every method of DaemonBackend as an RPC: how its arguments make the request message and how
+ * the reply makes its result. The RPC is the method's name capitalised (stopContainer ->
+ * StopContainer). The client (src/engine/embedded/client.ts) and the server
+ * (src/daemon/rpc/handlers.ts) both read these tables, so each mapping is written once; the types
+ * tie every entry to the method's own signature.
+ */
+import type { DaemonBackend, ImageRef } from '../../../daemon/backend.js';
+import type { BuildRequest, EngineEvent, EventFilter, ExecSpec, LogChunk, LogOptions } from '../../engine.js';
+import { args, empty, fields, labelQuery, list, mapped, none, nullable, same, single, wrapped, type Codec } from './codec.js';
+import * as m from './messages.js';
+
+type Backend = Required<DaemonBackend>;
+type Result<K extends keyof Backend> = Backend[K] extends (...a: never[]) => Promise<infer R> ? R : never;
+type Args<K extends keyof Backend> = Backend[K] extends (...a: infer A) => unknown ? A : never;
+
+export function rpcName(method: string): string {
+  return method.charAt(0).toUpperCase() + method.slice(1);
+}
+
+// ---- unary methods -----------------------------------------------------------------------------
+
+export interface UnaryRpc<A extends unknown[], R> {
+  args: Codec<A>;
+  result: Codec<R>;
+  /** The index of the method's AbortSignal argument: aborting it cancels the call. */
+  signalAt?: number;
+}
+
+type StreamedMethods = 'containerLogs' | 'events' | 'pullImage' | 'buildImage' | 'pushImage' | 'importImage' | 'loadImages' | 'exec' | 'attachContainer' | 'close';
+export type UnaryMethod = Exclude<keyof Backend, StreamedMethods>;
+
+const idOnly = args<[string]>('id');
+const nameOnly = args<[string]>('name');
+const refOnly = args<[string]>('ref');
+
+export const UNARY: { [K in UnaryMethod]: UnaryRpc<Args<K>, Result<K>> } = {
+  version: { args: none, result: same() },
+
+  inspectImage: { args: refOnly, result: wrapped('image', nullable(m.imageInfo)) },
+  listImages: { args: none, result: wrapped('images') },
+  tagImage: { args: args('source', 'target'), result: empty },
+  removeImage: { args: args('ref', 'options'), result: empty },
+  registryDigest: { args: refOnly, result: mapped((v: string | null) => ({ value: v ?? undefined }), (w: { value?: string }) => w.value ?? null) },
+
+  listContainers: { args: single(fields<Args<'listContainers'>[0]>({ labels: labelQuery })), result: wrapped('containers') },
+  inspectContainer: { args: args('idOrName'), result: wrapped('container', nullable(m.containerInfo)) },
+  createContainer: { args: single(m.containerSpec), result: wrapped('id') },
+  startContainer: { args: idOnly, result: empty },
+  stopContainer: { args: args('id', 'timeout'), result: empty },
+  restartContainer: { args: args('id', 'timeout'), result: empty },
+  killContainer: { args: args('id', 'signal'), result: empty },
+  removeContainer: { args: args('id', 'options'), result: empty },
+  renameContainer: { args: args('id', 'name'), result: empty },
+  pauseContainer: { args: idOnly, result: empty },
+  unpauseContainer: { args: idOnly, result: empty },
+  waitContainer: { args: args('id'), result: wrapped('exitCode'), signalAt: 1 },
+  top: { args: args('id', 'psArgs'), result: fields<Result<'top'>>({ processes: m.topRows }) },
+
+  listNetworks: { args: single(labelQuery), result: wrapped('networks', list(m.networkInfo)) },
+  inspectNetwork: { args: nameOnly, result: wrapped('network', nullable(m.networkInfo)) },
+  createNetwork: { args: single(m.networkSpec), result: wrapped('id') },
+  removeNetwork: { args: nameOnly, result: empty },
+  connectNetwork: { args: args('network', 'container', ['endpoint', m.endpointSpec]), result: empty },
+  disconnectNetwork: { args: args('network', 'container', 'force'), result: empty },
+
+  listVolumes: { args: single(labelQuery), result: wrapped('volumes') },
+  inspectVolume: { args: nameOnly, result: wrapped('volume', nullable(same())) },
+  createVolume: { args: single(), result: same() },
+  removeVolume: { args: args('name', 'force'), result: empty },
+
+  status: { args: none, result: same() },
+  shutdown: { args: none, result: empty },
+};
+
+// ---- streamed output: logs and events ------------------------------------------------------------
+
+export interface OutputStreamRpc<A extends unknown[], T> {
+  args: Codec<A>;
+  item: Codec<T>;
+  /** The AbortSignal among the arguments (it cancels the call). */
+  signalOf(a: A): AbortSignal | undefined;
+  /** The arguments the backend is called with on the server: the call's own signal put in. */
+  withSignal(a: A, signal: AbortSignal): A;
+}
+
+export const OUTPUT_STREAMS: {
+  containerLogs: OutputStreamRpc<[string, LogOptions], LogChunk>;
+  events: OutputStreamRpc<[EventFilter], EngineEvent>;
+} = {
+  containerLogs: {
+    args: args('id', ['options', m.logOptions]),
+    item: same(),
+    signalOf: ([, options]) => options.signal,
+    withSignal: ([id, options], signal) => [id, { ...options, signal }],
+  },
+  events: {
+    args: single(m.eventFilter),
+    item: m.engineEvent,
+    signalOf: ([filter]) => filter.signal,
+    withSignal: ([filter], signal) => [{ ...filter, signal }],
+  },
+};
+
+// ---- progress: pull, build, push -----------------------------------------------------------------
+
+export interface ProgressRpc<A extends unknown[], R> {
+  args: Codec<A>;
+  /** Carried by the last message (`done.result`). */
+  result: Codec<R>;
+}
+
+export const PROGRESS: {
+  pullImage: ProgressRpc<[string], void>;
+  buildImage: ProgressRpc<[BuildRequest], string>;
+  pushImage: ProgressRpc<[string], string>;
+} = {
+  pullImage: { args: refOnly, result: mapped(() => '', () => undefined) },
+  buildImage: { args: single(), result: same() },
+  pushImage: { args: refOnly, result: same() },
+};
+
+// ---- sessions: exec and attach -----------------------------------------------------------------
+
+/** The arguments as the SessionOpen message. */
+export const SESSIONS: {
+  exec: Codec<[string, ExecSpec]>;
+  attachContainer: Codec<[string, { stdin: boolean; tty: boolean }]>;
+} = {
+  exec: args('id', 'exec'),
+  attachContainer: args('id', 'attach'),
+};
+
+// ---- uploads: import and load ------------------------------------------------------------------
+
+export const UPLOADS: {
+  importImage: { header: Codec<string | undefined>; result: Codec<ImageRef> };
+  loadImages: { result: Codec<ImageRef[]> };
+} = {
+  importImage: { header: mapped((reference?: string) => ({ reference }), (w: { reference?: string }) => w.reference), result: same() },
+  loadImages: { result: wrapped('images') },
+};
+
+/** Every RPC the tables above define, with whether its requests and replies are streamed. */
+export function rpcShapes(): Map<string, { requestStream: boolean; responseStream: boolean }> {
+  const shapes = new Map<string, { requestStream: boolean; responseStream: boolean }>();
+  for (const name of Object.keys(UNARY)) shapes.set(rpcName(name), { requestStream: false, responseStream: false });
+  for (const name of [...Object.keys(OUTPUT_STREAMS), ...Object.keys(PROGRESS)]) shapes.set(rpcName(name), { requestStream: false, responseStream: true });
+  for (const name of Object.keys(SESSIONS)) shapes.set(rpcName(name), { requestStream: true, responseStream: true });
+  for (const name of Object.keys(UPLOADS)) shapes.set(rpcName(name), { requestStream: true, responseStream: false });
+  return shapes;
+}
