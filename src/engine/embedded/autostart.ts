@@ -7,7 +7,7 @@
  * contract with `flotilla daemon` is that it takes the pid-file lock and, when another live daemon
  * holds it, exits 0 without a word; so the loser's CLI just goes on waiting for the socket, which
  * the winner serves. A daemon that exits with a failure, or does not answer in time, is reported
- * with the path of its log (and its last line).
+ * with the path of its log and its last lines.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readSync, fstatSync } from 'node:fs';
@@ -54,6 +54,8 @@ async function startDaemon(paths: DaemonPaths, options: OpenEmbeddedOptions): Pr
   const entry = options.env[DAEMON_ENTRY_VARIABLE] || join(packageRoot(), 'bin', 'flotilla.js');
   mkdirSync(dirname(paths.log), { recursive: true, mode: 0o711 });
   const logFd = openSync(paths.log, 'a', 0o640);
+  // What this daemon writes starts here (the log keeps earlier daemons' lines).
+  const logStart = fstatSync(logFd).size;
   let exit: string | undefined;
   try {
     const child = spawn(process.execPath, [entry, 'daemon'], {
@@ -76,27 +78,37 @@ async function startDaemon(paths: DaemonPaths, options: OpenEmbeddedOptions): Pr
   const deadline = Date.now() + timeoutMs;
   for (let delay = 10; ; delay = Math.min(delay * 2, 250)) {
     if ((await probeSocket(paths.socket, 500)) === null) return;
-    if (exit !== undefined) throw notStarted(paths, `flotilla daemon ${exit}`);
-    if (Date.now() >= deadline) throw notStarted(paths, `no answer on ${paths.socket} after ${Math.round(timeoutMs / 1000)} s`);
+    if (exit !== undefined) throw notStarted(paths, logStart, `flotilla daemon ${exit}`);
+    if (Date.now() >= deadline) throw notStarted(paths, logStart, `no answer on ${paths.socket} after ${timeoutMs / 1000} s`);
     await sleep(Math.min(delay, Math.max(1, deadline - Date.now())));
   }
 }
 
-function notStarted(paths: DaemonPaths, why: string): EngineError {
-  const last = lastLine(paths.log);
+function notStarted(paths: DaemonPaths, logStart: number, why: string): EngineError {
+  const last = lastLines(paths.log, logStart);
   return new EngineError('unreachable', `the Flotilla daemon did not start (${why}); see its log, ${paths.log}${last ? `, which ends: ${last}` : ''}`);
 }
 
-/** The log's last non-empty line (from its last 4 KiB), shortened. */
-function lastLine(file: string): string | undefined {
+/**
+ * The last few telling lines this daemon logged (after `start`, 8 KiB at most), on one line: a
+ * crash's stack frames, the caret under its source line and node's closing "Node.js v20…" say
+ * nothing, and are left out.
+ */
+function lastLines(file: string, start: number, count = 3): string | undefined {
   try {
     const fd = openSync(file, 'r');
     try {
       const size = fstatSync(fd).size;
-      const buffer = Buffer.alloc(Math.min(size, 4096));
+      const buffer = Buffer.alloc(Math.max(0, Math.min(size - start, 8192)));
       readSync(fd, buffer, 0, buffer.length, size - buffer.length);
-      const line = buffer.toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean).pop();
-      return line && line.length > 300 ? `${line.slice(0, 300)}…` : line;
+      const telling = buffer
+        .toString('utf8')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !/^at /.test(l) && !/^Node\.js v\d/.test(l) && !/^[\^~\s]+$/.test(l));
+      const text = telling.slice(-count).join(' | ');
+      if (text === '') return undefined;
+      return text.length > 400 ? `…${text.slice(-400)}` : text;
     } finally {
       closeSync(fd);
     }

@@ -194,9 +194,9 @@ describe('embedded engine RPC: streams', () => {
     await eventually('no event stream left open', () => backend.open.events === 0);
   });
 
-  it('import: 50 MB streamed through, never held whole on either side', async (t) => {
+  it('import: 100 MB streamed through, never held whole on either side', async (t) => {
     const { engine, backend } = rig();
-    const total = 50 << 20;
+    const total = 100 << 20;
     const { stream, produced } = generated(total);
     backend.upload = { bytes: 0, reads: 0, digest: '' };
     let ahead = 0;
