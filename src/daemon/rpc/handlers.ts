@@ -24,6 +24,8 @@ import { serveSession } from './session.js';
 type AnyMethod = (...args: unknown[]) => unknown;
 
 function methodOf(backend: DaemonBackend, name: string): AnyMethod | undefined {
+  // Looked up by the name the RPC tables give; the tables, not TypeScript, pair each name with
+  // its argument types, so the method is typed loosely here.
   const fn = (backend as unknown as Record<string, unknown>)[name];
   return typeof fn === 'function' ? (fn.bind(backend) as AnyMethod) : undefined;
 }

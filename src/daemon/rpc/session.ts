@@ -18,6 +18,7 @@ interface SessionInput {
 
 export async function serveSession(call: ServerDuplexStream<unknown, unknown>, name: string, log: Log, open: (message: unknown) => Promise<StreamSession>): Promise<void> {
   const signal = cancellation(call);
+  // grpc-js yields what the method's deserializer returned (unknown); ours gives SessionInput.
   const inputs = call[Symbol.asyncIterator]() as AsyncIterator<SessionInput>;
   let session: StreamSession | undefined;
   signal.addEventListener('abort', () => session?.close(), { once: true });

@@ -11,8 +11,9 @@
 import { Writable } from 'node:stream';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { LogChunk, StreamSession } from '../engine.js';
-import { EngineError, type EngineErrorKind } from '../errors.js';
+import { EngineError } from '../errors.js';
 import { DATA_PIECE, type RpcChannel } from './channel.js';
+import { isKind } from './protocol/status.js';
 
 /** Replies queued before reading pauses. */
 const HIGH_WATER = 64;
@@ -76,7 +77,7 @@ export function openSession(channel: RpcChannel, rpc: string, open: unknown, std
     } else if ('resized' in reply) {
       const r = resizes.shift();
       const error = reply.resized.error;
-      if (error) r?.reject(new EngineError(error.kind as EngineErrorKind, error.message));
+      if (error) r?.reject(new EngineError(isKind(error.kind) ? error.kind : 'engine', error.message));
       else r?.resolve();
     } else if ('exitCode' in reply) {
       exitCode = reply.exitCode;

@@ -21,7 +21,7 @@ const CODE_OF_KIND: Record<EngineErrorKind, Code> = {
 
 const KINDS = new Set<string>(Object.keys(CODE_OF_KIND));
 
-function isKind(value: unknown): value is EngineErrorKind {
+export function isKind(value: unknown): value is EngineErrorKind {
   return typeof value === 'string' && KINDS.has(value);
 }
 
@@ -99,5 +99,5 @@ const REASONS: Record<string, string> = {
 export function connectionReason(details: string): string {
   const errno = /\b(E[A-Z]{3,})\b/.exec(details)?.[1];
   if (errno !== undefined && REASONS[errno] !== undefined) return REASONS[errno];
-  return details;
+  return details.split('\n')[0] ?? details;
 }
