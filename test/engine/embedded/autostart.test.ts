@@ -64,6 +64,27 @@ console.log('stand-in daemon ' + process.argv[2] + ' serving ' + paths.socket);
 await serveDaemon(new MemoryBackend(), paths.socket);
 `;
 
+/** As `flotilla daemon` does: the pid-file lock first; a second daemon exits 0 without serving. */
+const LOCKING = `
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { acquirePidLock } from ${moduleUrl('../../../src/daemon/lock.js')};
+import { daemonPaths } from ${moduleUrl('../../../src/daemon/paths.js')};
+import { serveDaemon } from ${moduleUrl('../../../src/daemon/server.js')};
+import { MemoryBackend } from ${moduleUrl('./memory-backend.js')};
+const paths = daemonPaths(process.env);
+mkdirSync(dirname(paths.pidFile), { recursive: true });
+const lock = await acquirePidLock(paths.pidFile);
+if (!lock.acquired) {
+  console.log('another daemon holds the lock');
+  process.exit(0);
+}
+await sleep(300);
+console.log('serving');
+await serveDaemon(new MemoryBackend(), paths.socket);
+`;
+
 describe('embedded engine: autostart', () => {
   it('not root, and no daemon: says that root is needed, naming the socket', async () => {
     const { env, root } = setup('process.exit(3)');
@@ -125,6 +146,20 @@ describe('embedded engine: autostart', () => {
       assert.equal(log, `stand-in daemon daemon serving ${paths.socket}\n`, 'started once, as `daemon`, its output in the log');
     } finally {
       engine.close();
+    }
+  });
+
+  it('two CLIs starting a daemon at once: one daemon serves, the other exits, both CLIs use it', async () => {
+    const { env } = setup(LOCKING);
+    const paths = daemonPaths(env);
+    const engines = await Promise.all([openEmbeddedEngine({ env, uid: 0 }), openEmbeddedEngine({ env, uid: 0 })]);
+    daemons.push(Number(readFileSync(paths.pidFile, 'utf8')));
+    try {
+      for (const engine of engines) assert.equal((await engine.version()).version, '0.1.0-memory');
+      const lines = readFileSync(paths.log, 'utf8').trimEnd().split('\n').sort();
+      assert.deepEqual(lines, ['another daemon holds the lock', 'serving']);
+    } finally {
+      for (const engine of engines) engine.close();
     }
   });
 });

@@ -1,10 +1,11 @@
 /**
- * The daemon's socket: mode 0660 and root's (when serving as root), a stale socket file replaced,
- * and anything else at its path (another daemon, a plain file) left alone with a clear refusal.
+ * The daemon's socket: mode 0660 and root's (when serving as root), no TCP port, a stale socket
+ * file replaced, and anything else at its path (another daemon, a plain file) left alone with a
+ * clear refusal.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,33 @@ describe('embedded engine RPC: the daemon socket', () => {
       await server.close(0);
     }
     assert.throws(() => lstatSync(socket), /ENOENT/);
+  });
+
+  it('listens on no TCP port', async () => {
+    const socket = join(dir, 'tcp', 'engine.sock');
+    const server = await serveDaemon(new MemoryBackend(), socket, { log: () => {} });
+    try {
+      const ours = new Set(
+        readdirSync('/proc/self/fd').map((fd) => {
+          try {
+            return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+          } catch {
+            return undefined;
+          }
+        }),
+      );
+      for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+        const listening = readFileSync(table, 'utf8')
+          .split('\n')
+          .slice(1)
+          .map((row) => row.trim().split(/\s+/))
+          // st (the 4th column) 0A is LISTEN; the inode is the 10th.
+          .filter((cols) => cols[3] === '0A' && ours.has(cols[9]));
+        assert.deepEqual(listening, [], `no listening socket of this process in ${table}`);
+      }
+    } finally {
+      await server.close(0);
+    }
   });
 
   it('replaces a socket file nothing answers on', async () => {
