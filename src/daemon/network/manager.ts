@@ -1,0 +1,551 @@
+/**
+ * The daemon's networking: bridges (one per network), IPAM, a network namespace per container
+ * with a veth per network, iptables rules in this instance's own chains, the embedded DNS on each
+ * gateway, /etc/hosts and resolv.conf, published ports.
+ *
+ * The in-memory records are the truth while the daemon runs; every change is saved to
+ * paths.networks at once. Kernel objects outlive the daemon (containers keep their networking
+ * while it is down); init() rebuilds what is missing from the files and leaves what survived
+ * working, without duplicates. Every public method that changes something runs alone (one queue).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EngineError } from '../../engine/errors.js';
+import type { NetworkSpec } from '../../engine/engine.js';
+import { DEFAULT_ROOT, type DaemonPaths } from '../paths.js';
+import { Directory, DEFAULT_NETWORK, endpointsOf, hasEmbeddedDns, ifaceIndex } from './directory.js';
+import { Forwarder } from './dns/forwarder.js';
+import { Resolver } from './dns/resolver.js';
+import { DnsListener } from './dns/server.js';
+import { parseUpstream, readHostResolvConf, type Upstream } from './dns/upstreams.js';
+import { allocateAddress, chooseFromPool, explicitChoice, poolChoice, type SubnetChoice, type UsedSubnet } from './ipam.js';
+import { addRules, deleteRules, ensureJump, purgeChains, rebuildChains, type RuleChange } from './iptables.js';
+import { formatCidr, macFor, overlaps, parseCidr, parseIpv4 } from './ipv4.js';
+import { addVeth, deleteLink, ensureBridge, hostSubnets, ipBatch, listLinks, setDefaultRoute, setSysctl } from './links.js';
+import { renderHosts, renderResolvConf, writeInPlace } from './name-files.js';
+import { HostNames } from './names.js';
+import { reserve, type Reservation } from './ports.js';
+import { RuleBook, type PortTarget } from './rules.js';
+import { createNetns, nsfsMounts, removeNetns } from './sandbox.js';
+import { NetworkStore } from './store.js';
+import type {
+  EndpointRecord,
+  NameFiles,
+  NameSettings,
+  NetworkManagerOptions,
+  NetworkRecord,
+  PortRequest,
+  PublishedPort,
+  SandboxRecord,
+} from './types.js';
+
+const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const RESERVED_NAMES = new Set(['host', 'none']);
+const UPSTREAM_CACHE_MS = 5000;
+
+export class NetworkManager {
+  private readonly names: HostNames;
+  private readonly rules: RuleBook;
+  private readonly store: NetworkStore;
+  private readonly resolver: Resolver;
+  private readonly networks = new Map<string, NetworkRecord>();
+  private readonly sandboxes = new Map<string, SandboxRecord>();
+  private readonly listeners = new Map<string, DnsListener>();
+  /** `${networkId}/${containerId}` → the sockets holding that endpoint's published ports. */
+  private readonly reservations = new Map<string, Reservation[]>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private upstreamCache: { at: number; upstreams: Upstream[] } | null = null;
+
+  constructor(
+    private readonly paths: DaemonPaths,
+    private readonly log: (line: string) => void,
+    private readonly options: NetworkManagerOptions = {},
+  ) {
+    this.names = new HostNames(paths.instance);
+    this.rules = new RuleBook(this.names);
+    this.store = new NetworkStore(paths.networks);
+    const directory = new Directory({
+      networks: () => this.networks.values(),
+      network: (id) => this.networks.get(id),
+      sandbox: (id) => this.sandboxes.get(id),
+      hostUpstreams: () => this.hostUpstreams(),
+    });
+    this.resolver = new Resolver(directory, new Forwarder(options.dnsTimeoutMs ?? 2000));
+  }
+
+  /** Runs `task` after every earlier one has finished (one change at a time). */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(task, task);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  // ---- daemon start and stop -------------------------------------------------------------------
+
+  init(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.store.init();
+      await this.ensureIpForward();
+      for (const s of await this.store.loadSandboxes(this.log)) this.sandboxes.set(s.containerId, s);
+      for (const n of await this.store.loadNetworks(this.log)) this.networks.set(n.id, n);
+
+      await this.restoreLinks();
+      await this.restoreRules();
+      for (const n of this.networks.values()) {
+        for (const e of Object.values(n.endpoints)) await this.restoreReservations(n, e);
+        await this.startDns(n);
+      }
+      if (!this.findNetwork(DEFAULT_NETWORK)) {
+        await this.createNetwork({ name: DEFAULT_NETWORK, driverOpts: {}, internal: false, enableIpv6: false, attachable: false, labels: {} });
+      }
+    });
+  }
+
+  /** Stops the DNS listeners and releases the port reservations; bridges and rules stay. */
+  close(): Promise<void> {
+    return this.exclusive(() => this.closeSockets());
+  }
+
+  private async closeSockets(): Promise<void> {
+    await Promise.all([...this.listeners.values()].map((l) => l.close()));
+    this.listeners.clear();
+    await Promise.all([...this.reservations.values()].flat().map((r) => r.close()));
+    this.reservations.clear();
+  }
+
+  /** Removes every host object of this instance, and the manager's files. */
+  purge(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.closeSockets();
+      const links = (await listLinks()).map((l) => l.ifname).filter((name) => this.names.owns(name));
+      // Veths first (their bridges may hold them), then bridges; per-bridge sysctls go with them.
+      for (const name of links.filter((l) => l.startsWith(this.names.vethPrefix))) await deleteLink(name);
+      for (const name of links.filter((l) => l.startsWith(this.names.bridgePrefix))) await deleteLink(name);
+      for (const mount of await nsfsMounts(this.paths.netns)) await removeNetns(mount);
+      for (const file of await readdir(this.paths.netns).catch(() => [] as string[])) await removeNetns(join(this.paths.netns, file));
+      await purgeChains(`FLT${this.paths.instance}-`);
+      await this.store.removeAll();
+      this.networks.clear();
+      this.sandboxes.clear();
+      this.resolver.reset();
+    });
+  }
+
+  private async ensureIpForward(): Promise<void> {
+    const value = (await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '1')).trim();
+    if (value === '0') {
+      await setSysctl('net/ipv4/ip_forward', '1');
+      this.log('host change: set net.ipv4.ip_forward=1 (containers need it to reach beyond their bridge)');
+    }
+  }
+
+  /** Bridges back (or completed), endpoint veths re-attached, stale endpoints and orphan links dropped. */
+  private async restoreLinks(): Promise<void> {
+    const present = new Set((await listLinks()).map((l) => l.ifname));
+    const wanted = new Set<string>();
+    const attach: string[] = [];
+    for (const n of this.networks.values()) {
+      wanted.add(n.bridge);
+      await ensureBridge(n.bridge, this.gatewayCidr(n), macFor(parseIpv4(n.gateway) ?? 0), !n.internal, present.has(n.bridge));
+      let changed = false;
+      for (const e of Object.values(n.endpoints)) {
+        if (!present.has(e.hostVeth)) {
+          this.log(`network ${n.name}: endpoint of container ${e.containerName} is gone (its namespace no longer exists); released ${e.ip}`);
+          delete n.endpoints[e.containerId];
+          changed = true;
+          continue;
+        }
+        wanted.add(e.hostVeth);
+        attach.push(`link set dev ${e.hostVeth} master ${n.bridge} up`, `link set dev ${e.hostVeth} type bridge_slave hairpin on`);
+      }
+      if (changed) await this.store.saveNetwork(n);
+    }
+    await ipBatch(attach);
+    for (const name of present) {
+      if (this.names.owns(name) && !wanted.has(name)) {
+        this.log(`removing ${name}: no network record owns it`);
+        await deleteLink(name);
+      }
+    }
+  }
+
+  /** Our chains set to exactly what the records say (atomically), then the jumps to them. */
+  private async restoreRules(): Promise<void> {
+    const networks = [...this.networks.values()].sort((a, b) => a.created.localeCompare(b.created));
+    await rebuildChains(this.rules.allChains(networks, this.allPortTargets(networks)));
+    for (const jump of this.rules.jumps()) await ensureJump(jump);
+  }
+
+  private allPortTargets(networks: readonly NetworkRecord[]): PortTarget[] {
+    return networks.flatMap((n) =>
+      Object.values(n.endpoints).flatMap((e) => (e.published ?? []).map((port) => ({ port, containerIp: e.ip, bridge: n.bridge }))),
+    );
+  }
+
+  private async restoreReservations(n: NetworkRecord, e: EndpointRecord): Promise<void> {
+    const held: Reservation[] = [];
+    for (const p of e.published ?? []) {
+      try {
+        held.push(await reserve({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, hostPort: String(p.hostPort) }));
+      } catch (err) {
+        this.log(`network ${n.name}: cannot hold ${p.hostIp}:${p.hostPort}/${p.protocol} for ${e.containerName} again: ${(err as Error).message}`);
+      }
+    }
+    if (held.length > 0) this.reservations.set(`${n.id}/${e.containerId}`, held);
+  }
+
+  private async startDns(n: NetworkRecord): Promise<void> {
+    if (!hasEmbeddedDns(n) || this.listeners.has(n.id)) return;
+    const listener = new DnsListener(n.gateway, this.resolver.handler(n.id), this.log);
+    try {
+      await listener.start();
+      this.listeners.set(n.id, listener);
+    } catch (e) {
+      this.log(`network ${n.name}: no DNS on ${n.gateway}:53: ${(e as Error).message}`);
+    }
+  }
+
+  private async hostUpstreams(): Promise<Upstream[]> {
+    if (this.options.dnsUpstreams) return this.options.dnsUpstreams.map(parseUpstream).filter((u): u is Upstream => u !== null);
+    const now = Date.now();
+    if (!this.upstreamCache || now - this.upstreamCache.at > UPSTREAM_CACHE_MS) {
+      const conf = await readHostResolvConf(this.options.resolvConf ?? '/etc/resolv.conf');
+      this.upstreamCache = { at: now, upstreams: conf.nameservers.map(parseUpstream).filter((u): u is Upstream => u !== null) };
+    }
+    return this.upstreamCache.upstreams;
+  }
+
+  // ---- networks --------------------------------------------------------------------------------
+
+  get(nameOrId: string): NetworkRecord | null {
+    return this.findNetwork(nameOrId);
+  }
+
+  list(): NetworkRecord[] {
+    return [...this.networks.values()].sort((a, b) => a.created.localeCompare(b.created));
+  }
+
+  /** By exact id, exact name, or a unique id prefix. */
+  private findNetwork(nameOrId: string): NetworkRecord | null {
+    if (!nameOrId) return null;
+    const byId = this.networks.get(nameOrId);
+    if (byId) return byId;
+    const all = [...this.networks.values()];
+    const byName = all.find((n) => n.name === nameOrId);
+    if (byName) return byName;
+    const byPrefix = all.filter((n) => n.id.startsWith(nameOrId));
+    return byPrefix.length === 1 ? byPrefix[0]! : null;
+  }
+
+  private mustFind(nameOrId: string): NetworkRecord {
+    const n = this.findNetwork(nameOrId);
+    if (!n) throw new EngineError('not-found', `network ${nameOrId} not found`);
+    return n;
+  }
+
+  create(spec: NetworkSpec): Promise<NetworkRecord> {
+    return this.exclusive(() => this.createNetwork(spec));
+  }
+
+  private async createNetwork(spec: NetworkSpec): Promise<NetworkRecord> {
+    if (!NAME_PATTERN.test(spec.name)) throw new EngineError('invalid', `invalid network name ${JSON.stringify(spec.name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (this.findByExactName(spec.name) || RESERVED_NAMES.has(spec.name)) throw new EngineError('conflict', `network with name ${spec.name} already exists`);
+    if (spec.driver && spec.driver !== 'bridge') throw new EngineError('invalid', `network driver ${spec.driver} is not supported by the embedded engine (only bridge)`);
+    if (spec.enableIpv6) throw new EngineError('invalid', `network ${spec.name}: IPv6 is not supported by the embedded engine`);
+
+    const explicit = spec.ipam?.config?.some((c) => c.subnet);
+    const excluded: UsedSubnet[] = [];
+    for (let attempt = 0; ; attempt++) {
+      const used = [...(await this.usedSubnets()), ...excluded];
+      const choice = explicitChoice(spec.ipam, used) ?? this.poolSubnet(used);
+      const record = this.newRecord(spec, choice);
+      await ensureBridge(record.bridge, this.gatewayCidr(record), macFor(parseIpv4(record.gateway) ?? 0), !record.internal, false);
+      // Another daemon may have taken the same subnet between our look and our add.
+      const clash = (await hostSubnets((dev) => dev === record.bridge)).find((u) => overlaps(u.cidr, parseCidr(record.subnet, true)!));
+      if (!clash) return this.finishCreate(record);
+      await deleteLink(record.bridge);
+      if (explicit || attempt >= 4) throw new EngineError('invalid', `subnet ${record.subnet} overlaps ${formatCidr(clash.cidr)} (${clash.owner})`);
+      excluded.push({ cidr: parseCidr(record.subnet, true)!, owner: clash.owner });
+    }
+  }
+
+  private async finishCreate(record: NetworkRecord): Promise<NetworkRecord> {
+    const changes: RuleChange[] = [
+      { op: 'insert', rule: this.rules.networkIsoRule(record) },
+      ...this.rules.networkRules(record).map((rule) => ({ op: 'append' as const, rule })),
+    ];
+    try {
+      await addRules(changes);
+      await this.store.saveNetwork(record);
+    } catch (e) {
+      await deleteRules(changes.map((c) => c.rule)).catch(() => undefined);
+      await deleteLink(record.bridge).catch(() => undefined);
+      throw e;
+    }
+    this.networks.set(record.id, record);
+    await this.startDns(record);
+    return record;
+  }
+
+  private findByExactName(name: string): NetworkRecord | undefined {
+    return [...this.networks.values()].find((n) => n.name === name);
+  }
+
+  private async usedSubnets(): Promise<UsedSubnet[]> {
+    const ours: UsedSubnet[] = [...this.networks.values()].map((n) => ({ cidr: parseCidr(n.subnet, true)!, owner: `network ${n.name}` }));
+    const host = await hostSubnets((dev) => [...this.networks.values()].some((n) => n.bridge === dev));
+    return [...ours, ...host];
+  }
+
+  private poolSubnet(used: UsedSubnet[]): SubnetChoice {
+    const pool = parseCidr(this.options.pool ?? '10.213.0.0/16', true);
+    const prefix = this.options.poolPrefix ?? 24;
+    if (!pool || prefix < pool.prefix || prefix > 30) throw new EngineError('invalid', `bad address pool ${this.options.pool}/${prefix}`);
+    const count = 2 ** (prefix - pool.prefix);
+    // The machine's daemon starts at the pool's first subnet; other instances (tests) elsewhere,
+    // so that daemons creating networks at the same moment rarely reach for the same one.
+    const start = this.paths.root === DEFAULT_ROOT ? 0 : parseInt(this.paths.instance, 16) % count;
+    const subnet = chooseFromPool(pool, prefix, used, start);
+    if (!subnet) throw new EngineError('resource', 'could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+    return poolChoice(subnet);
+  }
+
+  private newRecord(spec: NetworkSpec, choice: SubnetChoice): NetworkRecord {
+    let id: string;
+    do id = randomBytes(32).toString('hex');
+    while ([...this.networks.values()].some((n) => n.bridge === this.names.bridgeFor(id)));
+    const record: NetworkRecord = {
+      id,
+      name: spec.name,
+      driver: 'bridge',
+      labels: { ...spec.labels },
+      options: { ...spec.driverOpts },
+      internal: spec.internal,
+      attachable: spec.attachable,
+      created: new Date().toISOString(),
+      bridge: this.names.bridgeFor(id),
+      subnet: choice.subnet,
+      gateway: choice.gateway,
+      endpoints: {},
+    };
+    if (choice.ipRange) record.ipRange = choice.ipRange;
+    if (choice.auxAddresses) record.auxAddresses = choice.auxAddresses;
+    return record;
+  }
+
+  private gatewayCidr(n: NetworkRecord): string {
+    return `${n.gateway}/${n.subnet.split('/')[1]}`;
+  }
+
+  remove(nameOrId: string): Promise<void> {
+    return this.exclusive(async () => {
+      const n = this.mustFind(nameOrId);
+      if (n.name === DEFAULT_NETWORK) throw new EngineError('invalid', `${DEFAULT_NETWORK} is a pre-defined network and cannot be removed`);
+      if (Object.keys(n.endpoints).length > 0) throw new EngineError('conflict', `error while removing network: network ${n.name} id ${n.id} has active endpoints`);
+      await this.listeners.get(n.id)?.close();
+      this.listeners.delete(n.id);
+      await deleteRules([this.rules.networkIsoRule(n), ...this.rules.networkRules(n)]);
+      await deleteLink(n.bridge);
+      await this.store.removeNetwork(n.id);
+      this.networks.delete(n.id);
+    });
+  }
+
+  // ---- sandboxes and endpoints -----------------------------------------------------------------
+
+  createSandbox(containerId: string): Promise<string> {
+    return this.exclusive(async () => {
+      const path = join(this.paths.netns, containerId);
+      await createNetns(path);
+      const record = this.sandboxes.get(containerId) ?? { containerId, path };
+      record.path = path;
+      this.sandboxes.set(containerId, record);
+      await this.store.saveSandbox(record);
+      return path;
+    });
+  }
+
+  removeSandbox(containerId: string): Promise<void> {
+    return this.exclusive(async () => {
+      for (const { network } of endpointsOf(this.networks.values(), containerId)) await this.disconnectEndpoint(network, containerId, false);
+      await removeNetns(this.sandboxes.get(containerId)?.path ?? join(this.paths.netns, containerId));
+      this.sandboxes.delete(containerId);
+      await this.store.removeSandbox(containerId);
+    });
+  }
+
+  connect(network: string, containerId: string, sandbox: string, endpoint: { containerName: string; aliases: string[]; ipv4Address?: string }): Promise<EndpointRecord> {
+    return this.exclusive(async () => {
+      const n = this.mustFind(network);
+      if (n.endpoints[containerId]) throw new EngineError('conflict', `endpoint with name ${endpoint.containerName} already exists in network ${n.name}`);
+      if (Object.values(n.endpoints).some((e) => e.containerName === endpoint.containerName)) {
+        throw new EngineError('conflict', `endpoint with name ${endpoint.containerName} already exists in network ${n.name}`);
+      }
+      const ip = allocateAddress(n, endpoint.ipv4Address);
+      const mine = endpointsOf(this.networks.values(), containerId);
+      const index = mine.length === 0 ? 0 : Math.max(...mine.map((x) => ifaceIndex(x.endpoint))) + 1;
+      const prefixLength = Number(n.subnet.split('/')[1]);
+      const record: EndpointRecord = {
+        containerId,
+        containerName: endpoint.containerName,
+        network: n.name,
+        aliases: [...new Set(endpoint.aliases)],
+        ip,
+        prefixLength,
+        gateway: n.gateway,
+        mac: macFor(parseIpv4(ip)!),
+        iface: `eth${index}`,
+        hostVeth: this.names.newVeth(),
+      };
+      // The first network (not internal) gives the default route; later ones only their subnet.
+      const providesDefault = !n.internal && !mine.some((x) => !x.network.internal);
+      await addVeth({
+        netns: sandbox,
+        iface: record.iface,
+        mac: record.mac,
+        hostVeth: record.hostVeth,
+        bridge: n.bridge,
+        address: `${ip}/${prefixLength}`,
+        defaultVia: providesDefault ? n.gateway : null,
+      });
+      n.endpoints[containerId] = record;
+      const sandboxRecord = this.sandboxes.get(containerId) ?? { containerId, path: sandbox };
+      this.sandboxes.set(containerId, sandboxRecord);
+      try {
+        await this.store.saveNetwork(n);
+        await this.store.saveSandbox(sandboxRecord);
+      } catch (e) {
+        delete n.endpoints[containerId];
+        await deleteLink(record.hostVeth).catch(() => undefined);
+        throw e;
+      }
+      this.resolver.reset();
+      await this.rewriteNameFiles(containerId);
+      return record;
+    });
+  }
+
+  disconnect(network: string, containerId: string): Promise<void> {
+    return this.exclusive(async () => {
+      const n = this.mustFind(network);
+      await this.disconnectEndpoint(n, containerId, true);
+    });
+  }
+
+  private async disconnectEndpoint(n: NetworkRecord, containerId: string, mustExist: boolean): Promise<void> {
+    const e = n.endpoints[containerId];
+    if (!e) {
+      if (mustExist) throw new EngineError('not-found', `container ${containerId} is not connected to network ${n.name}`);
+      return;
+    }
+    await this.unpublishEndpoint(n, e);
+    const before = endpointsOf(this.networks.values(), containerId);
+    const defaultHolder = before.find((x) => !x.network.internal);
+    await deleteLink(e.hostVeth); // takes the container's end with it
+    delete n.endpoints[containerId];
+    await this.store.saveNetwork(n);
+    this.resolver.reset();
+    // Hand the default route to the next network, as the first one's is gone.
+    if (defaultHolder?.network.id === n.id) {
+      const next = before.find((x) => x.network.id !== n.id && !x.network.internal);
+      const sandbox = this.sandboxes.get(containerId)?.path;
+      if (next && sandbox) {
+        await setDefaultRoute(sandbox, next.endpoint.gateway, next.endpoint.iface).catch((err: Error) =>
+          this.log(`container ${e.containerName}: cannot move the default route to ${next.network.name}: ${err.message}`),
+        );
+      }
+    }
+    await this.rewriteNameFiles(containerId);
+  }
+
+  // ---- published ports -------------------------------------------------------------------------
+
+  publish(containerId: string, network: string, ports: PortRequest[]): Promise<PublishedPort[]> {
+    return this.exclusive(async () => {
+      const n = this.mustFind(network);
+      const e = n.endpoints[containerId];
+      if (!e) throw new EngineError('not-found', `container ${containerId} is not connected to network ${n.name}`);
+      if (n.internal) {
+        if (ports.length > 0) this.log(`network ${n.name} is internal: ports of ${e.containerName} are not published`);
+        return [];
+      }
+      const held: Reservation[] = [];
+      const published: PublishedPort[] = [];
+      try {
+        for (const request of ports) {
+          if (!Number.isInteger(request.containerPort) || request.containerPort < 1 || request.containerPort > 65535) {
+            throw new EngineError('invalid', `invalid container port ${request.containerPort}`);
+          }
+          const r = await reserve(request);
+          held.push(r);
+          published.push({ containerPort: request.containerPort, protocol: request.protocol, hostIp: r.hostIp, hostPort: r.hostPort });
+        }
+        await addRules(
+          published.flatMap((port) => this.rules.portRules({ port, containerIp: e.ip, bridge: n.bridge })).map((rule) => ({ op: 'append' as const, rule })),
+        );
+      } catch (err) {
+        await Promise.all(held.map((r) => r.close()));
+        throw err;
+      }
+      e.published = [...(e.published ?? []), ...published];
+      const key = `${n.id}/${containerId}`;
+      this.reservations.set(key, [...(this.reservations.get(key) ?? []), ...held]);
+      await this.store.saveNetwork(n);
+      return published;
+    });
+  }
+
+  unpublish(containerId: string): Promise<void> {
+    return this.exclusive(async () => {
+      for (const { network, endpoint } of endpointsOf(this.networks.values(), containerId)) {
+        if (await this.unpublishEndpoint(network, endpoint)) await this.store.saveNetwork(network);
+      }
+    });
+  }
+
+  /** Removes an endpoint's port rules and reservations; true when it had any. */
+  private async unpublishEndpoint(n: NetworkRecord, e: EndpointRecord): Promise<boolean> {
+    const ports = e.published ?? [];
+    const key = `${n.id}/${e.containerId}`;
+    await Promise.all((this.reservations.get(key) ?? []).map((r) => r.close()));
+    this.reservations.delete(key);
+    if (ports.length === 0) return false;
+    await deleteRules(ports.flatMap((port) => this.rules.portRules({ port, containerIp: e.ip, bridge: n.bridge })));
+    delete e.published;
+    return true;
+  }
+
+  // ---- /etc/hosts and resolv.conf --------------------------------------------------------------
+
+  writeNameFiles(containerId: string, files: NameFiles, settings: NameSettings): Promise<void> {
+    return this.exclusive(async () => {
+      const record = this.sandboxes.get(containerId) ?? { containerId, path: null };
+      record.nameFiles = { ...files };
+      record.nameSettings = structuredClone(settings);
+      this.sandboxes.set(containerId, record);
+      await this.store.saveSandbox(record);
+      await this.rewriteNameFiles(containerId);
+    });
+  }
+
+  private async rewriteNameFiles(containerId: string): Promise<void> {
+    const record = this.sandboxes.get(containerId);
+    if (!record?.nameFiles || !record.nameSettings) return;
+    const settings = record.nameSettings;
+    const hostNetwork = settings.hostNetwork === true;
+    const mine = endpointsOf(this.networks.values(), containerId);
+    const dnsNetwork = mine.find((x) => hasEmbeddedDns(x.network));
+    const hostConf = await readHostResolvConf(this.options.resolvConf ?? '/etc/resolv.conf');
+    const hosts = renderHosts({
+      settings,
+      addresses: mine.map((x) => x.endpoint.ip),
+      hostGateway: this.findNetwork(DEFAULT_NETWORK)?.gateway ?? null,
+      ...(hostNetwork ? { hostHostsFile: await readFile('/etc/hosts', 'utf8').catch(() => '') } : {}),
+    });
+    const resolv = renderResolvConf({ settings, host: hostConf, embeddedDns: hostNetwork ? null : (dnsNetwork?.network.gateway ?? null), hostNetwork });
+    await writeInPlace(record.nameFiles.hosts, hosts);
+    await writeInPlace(record.nameFiles.resolvConf, resolv);
+  }
+}
+

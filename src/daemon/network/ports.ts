@@ -1,0 +1,87 @@
+/**
+ * Host port reservations. The daemon holds a listening TCP socket (or a bound UDP socket) on
+ * every published host port, so another program cannot take it and a second publish fails as
+ * Docker's does ("port is already allocated"). Traffic never reaches these sockets: DNAT sends it
+ * to the container first. A connection that does arrive (an address DNAT does not cover) is
+ * closed at once rather than left hanging.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server } from 'node:net';
+import { EngineError } from '../../engine/errors.js';
+import { isIpv4 } from './ipv4.js';
+import type { PortRequest } from './types.js';
+
+export interface Reservation {
+  protocol: 'tcp' | 'udp';
+  hostIp: string;
+  hostPort: number;
+  close(): Promise<void>;
+}
+
+async function bindTcp(host: string, port: number): Promise<{ port: number; close: () => Promise<void> }> {
+  const server: Server = createServer((c) => c.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, backlog: 1, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', () => undefined);
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  return { port: bound, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+async function bindUdp(host: string, port: number): Promise<{ port: number; close: () => Promise<void> }> {
+  const socket: UdpSocket = createSocket({ type: 'udp4' });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind({ address: host, port, exclusive: true }, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  socket.on('error', () => undefined);
+  socket.on('message', () => undefined);
+  return { port: socket.address().port, close: () => new Promise<void>((resolve) => socket.close(() => resolve())) };
+}
+
+/** "", "8080" or "8000-8010" → the ports to try in order ([0] for ephemeral). */
+export function candidatePorts(hostPort: string): number[] | null {
+  const text = hostPort.trim();
+  if (text === '') return [0];
+  const m = /^(\d+)(?:-(\d+))?$/.exec(text);
+  if (!m) return null;
+  const first = Number(m[1]);
+  const last = m[2] === undefined ? first : Number(m[2]);
+  if (first < 1 || last > 65535 || last < first) return null;
+  const out: number[] = [];
+  for (let p = first; p <= last; p++) out.push(p);
+  return out;
+}
+
+/**
+ * Reserves a host port for the request: the given one, the first free one of a range, or an
+ * ephemeral one chosen by the kernel.
+ */
+export async function reserve(request: PortRequest): Promise<Reservation> {
+  const hostIp = request.hostIp === '' ? '0.0.0.0' : request.hostIp;
+  if (!isIpv4(hostIp)) throw new EngineError('invalid', `invalid host address ${request.hostIp} for port ${request.containerPort}/${request.protocol}: only IPv4 is supported by the embedded engine`);
+  const ports = candidatePorts(request.hostPort);
+  if (!ports) throw new EngineError('invalid', `invalid host port ${JSON.stringify(request.hostPort)} for port ${request.containerPort}/${request.protocol}`);
+  const bind = request.protocol === 'udp' ? bindUdp : bindTcp;
+  let lastError: NodeJS.ErrnoException | null = null;
+  for (const port of ports) {
+    try {
+      const bound = await bind(hostIp, port);
+      return { protocol: request.protocol, hostIp, hostPort: bound.port, close: bound.close };
+    } catch (e) {
+      lastError = e as NodeJS.ErrnoException;
+      if (lastError.code !== 'EADDRINUSE' && lastError.code !== 'EACCES') break;
+    }
+  }
+  const where = `${hostIp}:${request.hostPort || 0}`;
+  if (lastError?.code === 'EADDRINUSE') throw new EngineError('resource', `Bind for ${where} failed: port is already allocated`);
+  throw new EngineError('resource', `Bind for ${where} failed: ${lastError?.message ?? 'unknown error'}`);
+}

@@ -1,0 +1,72 @@
+/**
+ * The manager's files under paths.networks: `<network id>.json` per network and
+ * `sandboxes/<container id>.json` per container, each written atomically (temporary file, then
+ * rename) so a crash leaves either the old or the new content.
+ */
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { NetworkRecord, SandboxRecord } from './types.js';
+
+export class NetworkStore {
+  private readonly sandboxes: string;
+
+  constructor(private readonly dir: string) {
+    this.sandboxes = join(dir, 'sandboxes');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.sandboxes, { recursive: true });
+  }
+
+  private async writeJson(path: string, value: unknown): Promise<void> {
+    const temp = `${path}.${process.pid}.tmp`;
+    await writeFile(temp, JSON.stringify(value, null, 2) + '\n');
+    await rename(temp, path);
+  }
+
+  private async readAll<T>(dir: string, isName: (file: string) => boolean, log: (line: string) => void): Promise<T[]> {
+    const files = await readdir(dir).catch(() => [] as string[]);
+    const out: T[] = [];
+    for (const file of files.sort()) {
+      if (!file.endsWith('.json') || !isName(file.slice(0, -5))) continue;
+      try {
+        out.push(JSON.parse(await readFile(join(dir, file), 'utf8')) as T);
+      } catch (e) {
+        log(`network state: skipping unreadable ${join(dir, file)}: ${(e as Error).message}`);
+      }
+    }
+    return out;
+  }
+
+  loadNetworks(log: (line: string) => void): Promise<NetworkRecord[]> {
+    return this.readAll<NetworkRecord>(this.dir, (n) => /^[0-9a-f]{64}$/.test(n), log);
+  }
+
+  loadSandboxes(log: (line: string) => void): Promise<SandboxRecord[]> {
+    return this.readAll<SandboxRecord>(this.sandboxes, (n) => /^[\w.-]+$/.test(n), log);
+  }
+
+  saveNetwork(n: NetworkRecord): Promise<void> {
+    return this.writeJson(join(this.dir, `${n.id}.json`), n);
+  }
+
+  async removeNetwork(id: string): Promise<void> {
+    await rm(join(this.dir, `${id}.json`), { force: true });
+  }
+
+  saveSandbox(s: SandboxRecord): Promise<void> {
+    return this.writeJson(join(this.sandboxes, `${s.containerId}.json`), s);
+  }
+
+  async removeSandbox(containerId: string): Promise<void> {
+    await rm(join(this.sandboxes, `${containerId}.json`), { force: true });
+  }
+
+  /** Every file of the manager (purge). */
+  async removeAll(): Promise<void> {
+    await rm(this.sandboxes, { recursive: true, force: true });
+    for (const file of await readdir(this.dir).catch(() => [] as string[])) {
+      if (file.endsWith('.json') || file.endsWith('.tmp')) await rm(join(this.dir, file), { force: true });
+    }
+  }
+}
