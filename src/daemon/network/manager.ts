@@ -13,12 +13,13 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError } from '../../engine/errors.js';
 import type { NetworkSpec } from '../../engine/engine.js';
+import type { NetworkPort } from '../containers/collaborators.js';
 import { DEFAULT_ROOT, type DaemonPaths } from '../paths.js';
 import { Directory, DEFAULT_NETWORK, endpointsOf, hasEmbeddedDns, ifaceIndex } from './directory.js';
 import { Forwarder } from './dns/forwarder.js';
 import { Resolver } from './dns/resolver.js';
 import { DnsListener } from './dns/server.js';
-import { parseUpstream, readHostResolvConf, type Upstream } from './dns/upstreams.js';
+import { isLoopback, parseUpstream, readHostResolvConf, type Upstream } from './dns/upstreams.js';
 import { allocateAddress, chooseFromPool, explicitChoice, poolChoice, type SubnetChoice, type UsedSubnet } from './ipam.js';
 import { addRules, deleteRules, ensureJump, purgeChains, rebuildChains, type RuleChange } from './iptables.js';
 import { formatCidr, macFor, overlaps, parseCidr, parseIpv4 } from './ipv4.js';
@@ -44,7 +45,7 @@ const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const RESERVED_NAMES = new Set(['host', 'none']);
 const UPSTREAM_CACHE_MS = 5000;
 
-export class NetworkManager {
+export class NetworkManager implements NetworkPort {
   private readonly names: HostNames;
   private readonly rules: RuleBook;
   private readonly store: NetworkStore;
@@ -88,6 +89,7 @@ export class NetworkManager {
       await this.store.init();
       await this.ensureIpForward();
       for (const s of await this.store.loadSandboxes(this.log)) this.sandboxes.set(s.containerId, s);
+      await this.dropStaleSandboxes();
       for (const n of await this.store.loadNetworks(this.log)) this.networks.set(n.id, n);
 
       await this.restoreLinks();
@@ -114,22 +116,62 @@ export class NetworkManager {
     this.reservations.clear();
   }
 
-  /** Removes every host object of this instance, and the manager's files. */
+  /**
+   * Removes every host object of this instance (found by name, so also what no record describes,
+   * e.g. after a crash), and the manager's files. Every step runs even when an earlier one fails;
+   * the first failure is thrown at the end.
+   */
   purge(): Promise<void> {
     return this.exclusive(async () => {
-      await this.closeSockets();
-      const links = (await listLinks()).map((l) => l.ifname).filter((name) => this.names.owns(name));
-      // Veths first (their bridges may hold them), then bridges; per-bridge sysctls go with them.
-      for (const name of links.filter((l) => l.startsWith(this.names.vethPrefix))) await deleteLink(name);
-      for (const name of links.filter((l) => l.startsWith(this.names.bridgePrefix))) await deleteLink(name);
-      for (const mount of await nsfsMounts(this.paths.netns)) await removeNetns(mount);
-      for (const file of await readdir(this.paths.netns).catch(() => [] as string[])) await removeNetns(join(this.paths.netns, file));
-      await purgeChains(`FLT${this.paths.instance}-`);
-      await this.store.removeAll();
+      const failures: Error[] = [];
+      const step = async (what: () => Promise<unknown>): Promise<void> => {
+        try {
+          await what();
+        } catch (e) {
+          failures.push(e as Error);
+        }
+      };
+      await step(() => this.closeSockets());
+      await step(async () => {
+        const links = (await listLinks()).map((l) => l.ifname).filter((name) => this.names.owns(name));
+        // Veths first (their bridges may hold them), then bridges; per-bridge sysctls go with them.
+        for (const name of links.filter((l) => l.startsWith(this.names.vethPrefix))) await step(() => deleteLink(name));
+        for (const name of links.filter((l) => l.startsWith(this.names.bridgePrefix))) await step(() => deleteLink(name));
+      });
+      await step(async () => {
+        for (const mount of await nsfsMounts(this.paths.netns)) await step(() => removeNetns(mount));
+        for (const file of await readdir(this.paths.netns).catch(() => [] as string[])) await step(() => removeNetns(join(this.paths.netns, file)));
+      });
+      await step(() => purgeChains(`FLT${this.paths.instance}-`));
+      await step(() => this.store.removeAll());
       this.networks.clear();
       this.sandboxes.clear();
       this.resolver.reset();
+      if (failures.length > 0) throw new EngineError('engine', `purging the networking of instance ${this.paths.instance}: ${failures.map((f) => f.message).join('; ')}`);
     });
+  }
+
+  /**
+   * Sandboxes whose namespace is no longer mounted (a reboot, or removed behind our back) are
+   * forgotten, and mounted namespace files no record names (a crash between mount and save) are
+   * removed; their veths die with them and restoreLinks() releases the endpoints.
+   */
+  private async dropStaleSandboxes(): Promise<void> {
+    const mounted = new Set(await nsfsMounts(this.paths.netns));
+    for (const s of [...this.sandboxes.values()]) {
+      if (s.path === null || mounted.has(s.path)) continue;
+      this.log(`container ${s.containerId.slice(0, 12)}: its network namespace ${s.path} is gone; forgetting it`);
+      await removeNetns(s.path);
+      this.sandboxes.delete(s.containerId);
+      await this.store.removeSandbox(s.containerId);
+    }
+    const known = new Set([...this.sandboxes.values()].map((s) => s.path));
+    for (const file of await readdir(this.paths.netns).catch(() => [] as string[])) {
+      const path = join(this.paths.netns, file);
+      if (known.has(path)) continue;
+      this.log(`removing ${path}: no sandbox record owns it`);
+      await removeNetns(path);
+    }
   }
 
   private async ensureIpForward(): Promise<void> {
@@ -211,7 +253,10 @@ export class NetworkManager {
     const now = Date.now();
     if (!this.upstreamCache || now - this.upstreamCache.at > UPSTREAM_CACHE_MS) {
       const conf = await readHostResolvConf(this.options.resolvConf ?? '/etc/resolv.conf');
-      this.upstreamCache = { at: now, upstreams: conf.nameservers.map(parseUpstream).filter((u): u is Upstream => u !== null) };
+      // Loopback resolvers of the host are unreachable from where containers' queries go on.
+      const upstreams = conf.nameservers.map(parseUpstream).filter((u): u is Upstream => u !== null && !isLoopback(u.host));
+      if (upstreams.length === 0 && conf.nameservers.length > 0) this.log(`dns: no usable upstream in ${this.options.resolvConf ?? '/etc/resolv.conf'} (only loopback ones)`);
+      this.upstreamCache = { at: now, upstreams };
     }
     return this.upstreamCache.upstreams;
   }

@@ -47,10 +47,10 @@ async function bindUdp(host: string, port: number): Promise<{ port: number; clos
   return { port: socket.address().port, close: () => new Promise<void>((resolve) => socket.close(() => resolve())) };
 }
 
-/** "", "8080" or "8000-8010" → the ports to try in order ([0] for ephemeral). */
+/** "" or "0", "8080", "8000-8010" → the ports to try in order ([0] for ephemeral). */
 export function candidatePorts(hostPort: string): number[] | null {
   const text = hostPort.trim();
-  if (text === '') return [0];
+  if (text === '' || text === '0') return [0];
   const m = /^(\d+)(?:-(\d+))?$/.exec(text);
   if (!m) return null;
   const first = Number(m[1]);

@@ -4,9 +4,10 @@
  * run inside sandboxes with nsenter and the host's static busybox; small TCP, UDP and DNS clients.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,8 @@ import { daemonPaths, type DaemonPaths } from '../../../src/daemon/paths.js';
 import { NetworkManager } from '../../../src/daemon/network/manager.js';
 import type { NetworkManagerOptions } from '../../../src/daemon/network/types.js';
 import type { NetworkSpec } from '../../../src/engine/engine.js';
-import { buildQuery, parseAnswer, TYPE_A, type ParsedAnswer } from '../../../src/daemon/network/dns/codec.js';
+import { addressResponse, buildQuery, emptyResponse, parseAnswer, parseQuery, RCODE_NXDOMAIN, TYPE_A, type ParsedAnswer } from '../../../src/daemon/network/dns/codec.js';
+import { randomBytes } from 'node:crypto';
 
 export const NET_TOOLS = ['ip', 'iptables', 'iptables-save', 'iptables-restore', 'nsenter', 'unshare'];
 export const BUSYBOX = '/bin/busybox';
@@ -27,32 +29,115 @@ export interface Harness {
   logs: string[];
   /** A temporary directory for the test's own files. */
   dir: string;
+  /** Runs `fn` when the test ends, before the purge and the check (latest first). */
+  defer(fn: () => unknown): void;
 }
 
-/** A fresh temporary root: its paths and a directory for files, removed at the end. */
-export function tempRoot(t: TestContext): { paths: DaemonPaths; dir: string } {
-  const base = mkdtempSync(join(tmpdir(), 'flotilla-net-'));
+export interface Scratch {
+  paths: DaemonPaths;
+  dir: string;
+  defer(fn: () => unknown): void;
+}
+
+/** Where test roots live: /tmp/flotilla-net-test/<name>; fixed names, so a rerun finds what a killed run left. */
+export const TEST_BASE = join(tmpdir(), 'flotilla-net-test');
+
+/**
+ * The root named `name` (unique per test: the file's name plus a number, hence its own instance
+ * tag), cleaned first of anything a killed earlier run left there. When the test ends, even
+ * failing or timed out: the deferred functions (latest first), the processes still inside its
+ * sandboxes killed, the instance purged, the base removed; then the check that nothing of the
+ * instance is left. Every step runs whatever the earlier ones did; the first failure is reported.
+ */
+export async function scratch(t: TestContext, name: string): Promise<Scratch> {
+  const base = join(TEST_BASE, name);
   const paths = daemonPaths({ FLOTILLA_ROOT: join(base, 'root') });
   const dir = join(base, 'files');
-  spawnSync('mkdir', ['-p', dir]);
-  t.after(() => rmSync(base, { recursive: true, force: true }));
-  return { paths, dir };
+  await wipe(paths, base);
+  mkdirSync(dir, { recursive: true });
+  const deferred: (() => unknown)[] = [];
+  t.after(async () => {
+    const failures: unknown[] = [];
+    for (const fn of deferred.reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        failures.push(e);
+      }
+    }
+    try {
+      await wipe(paths, base);
+      await assertNothingLeft(paths);
+    } catch (e) {
+      failures.push(e);
+    }
+    if (failures.length > 0) throw failures[0];
+  });
+  return { paths, dir, defer: (fn) => deferred.push(fn) };
+}
+
+/** Kills what runs in the instance's sandboxes, purges the instance, removes `base`. */
+async function wipe(paths: DaemonPaths, base: string): Promise<void> {
+  let failure: unknown = null;
+  try {
+    await killInside(paths.netns);
+  } catch (e) {
+    failure = e;
+  }
+  try {
+    await new NetworkManager(paths, () => undefined).purge();
+  } catch (e) {
+    failure ??= e;
+  }
+  // Links a test made itself (flx<inst>...), e.g. a fake upstream's address.
+  const links = JSON.parse((await run(['ip', '-j', 'link', 'show'])).stdout) as { ifname: string }[];
+  for (const l of links) if (l.ifname.startsWith(`flx${paths.instance}`)) await run(['ip', 'link', 'del', 'dev', l.ifname], { allowFailure: true });
+  if (failure === null) rmSync(base, { recursive: true, force: true });
+  if (failure !== null) throw failure;
+}
+
+/** SIGKILLs every process whose network namespace is one of the netns files under `dir`. */
+export async function killInside(dir: string): Promise<void> {
+  const inodes = new Set<number>();
+  for (const file of await readdir(dir).catch(() => [] as string[])) {
+    try {
+      inodes.add(statSync(join(dir, file)).ino);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  if (inodes.size === 0) return;
+  const victims: number[] = [];
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    try {
+      if (inodes.has(statSync(`/proc/${pid}/ns/net`).ino)) victims.push(Number(pid));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  for (const pid of victims) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
+  for (let i = 0; i < 50 && victims.some((pid) => existsSync(`/proc/${pid}`)); i++) await sleep(20);
 }
 
 /**
- * A NetworkManager on its own root, initialised. When the test ends (even failing): every process
- * it started is killed, the manager purged, and the test fails if anything of the instance is left.
+ * A NetworkManager on the scratch root `name`, initialised; purged when the test ends (see
+ * scratch()), and the test fails if anything of the instance is left.
  */
-export async function harness(t: TestContext, options: NetworkManagerOptions = {}, root?: { paths: DaemonPaths; dir: string }): Promise<Harness> {
-  const { paths, dir } = root ?? tempRoot(t);
+export async function harness(t: TestContext, name: string, options: NetworkManagerOptions = {}, root?: Scratch): Promise<Harness> {
+  const s = root ?? (await scratch(t, name));
   const logs: string[] = [];
-  const manager = new NetworkManager(paths, (line) => logs.push(line), options);
-  t.after(async () => {
-    await manager.purge();
-    await assertNothingLeft(paths);
-  });
+  const manager = new NetworkManager(s.paths, (line) => logs.push(line), options);
+  // Sockets (DNS listeners, port reservations) closed before the purge, even if init throws.
+  s.defer(() => manager.close());
   await manager.init();
-  return { paths, manager, logs, dir };
+  return { paths: s.paths, manager, logs, dir: s.dir, defer: s.defer };
 }
 
 export function spec(name: string, extra: Partial<NetworkSpec> = {}): NetworkSpec {
@@ -84,11 +169,14 @@ export async function instanceRules(instance: string): Promise<string[]> {
   return out;
 }
 
-/** Starts `argv` inside the netns file; killed when the test ends. */
-export function spawnIn(t: TestContext, netns: string, argv: string[]): ChildProcess {
+/** Starts `argv` inside the netns file; killed when the test ends (before the purge). */
+export function spawnIn(h: Pick<Harness, 'defer'>, netns: string, argv: string[]): ChildProcess {
   const child = spawn('nsenter', [`--net=${netns}`, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  h.defer(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
   });
   return child;
 }
@@ -98,12 +186,13 @@ export async function runIn(netns: string, argv: string[], input?: string, timeo
   return run(['nsenter', `--net=${netns}`, ...argv], { allowFailure: true, timeout, ...(input === undefined ? {} : { input }) });
 }
 
-/** True once something listens on TCP `port` inside the netns (read from its /proc/net/tcp). */
+/** Resolves once something listens on `port` inside the netns (read from its /proc/net/{tcp,udp}{,6}). */
 export async function waitListening(netns: string, port: number, protocol: 'tcp' | 'udp' = 'tcp'): Promise<void> {
   const hex = port.toString(16).toUpperCase().padStart(4, '0');
   for (let i = 0; i < 100; i++) {
-    const r = await runIn(netns, ['cat', `/proc/net/${protocol}`]);
-    const lines = r.stdout.split('\n').slice(1);
+    // busybox listens on :: (tcp6) when the netns has IPv6, on 0.0.0.0 otherwise.
+    const r = await runIn(netns, ['cat', `/proc/net/${protocol}`, `/proc/net/${protocol}6`]);
+    const lines = r.stdout.split('\n').filter((l) => !l.trim().startsWith('sl'));
     if (lines.some((l) => l.trim().split(/\s+/)[1]?.endsWith(`:${hex}`) && (protocol === 'udp' || l.trim().split(/\s+/)[3] === '0A'))) return;
     await sleep(50);
   }
@@ -111,10 +200,10 @@ export async function waitListening(netns: string, port: number, protocol: 'tcp'
 }
 
 /** busybox httpd on port 80 inside the sandbox, serving `body` at /. */
-export async function httpServer(t: TestContext, h: Harness, netns: string, body: string, port = 80): Promise<void> {
+export async function httpServer(h: Harness, netns: string, body: string, port = 80): Promise<void> {
   const www = mkdtempSync(join(h.dir, 'www-'));
   writeFileSync(join(www, 'index.html'), body);
-  spawnIn(t, netns, [BUSYBOX, 'httpd', '-f', '-p', String(port), '-h', www]);
+  spawnIn(h, netns, [BUSYBOX, 'httpd', '-f', '-p', String(port), '-h', www]);
   await waitListening(netns, port);
 }
 
@@ -204,4 +293,43 @@ export async function freePort(): Promise<number> {
       s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
     });
   });
+}
+
+export function containerId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/** A sandbox connected to `network` (a fresh container id). */
+export async function attach(h: Harness, network: string, containerName: string, aliases: string[] = [], ipv4Address?: string) {
+  const id = containerId();
+  const netns = await h.manager.createSandbox(id);
+  const endpoint = await h.manager.connect(network, id, netns, { containerName, aliases, ...(ipv4Address ? { ipv4Address } : {}) });
+  return { id, netns, endpoint };
+}
+
+/** A fake upstream resolver on loopback: `names` answered, NXDOMAIN otherwise; or silent. */
+export async function fakeUpstream(h: Pick<Harness, 'defer'>, names: Record<string, string>, silent = false): Promise<{ address: string; queries: string[] }> {
+  const socket = createSocket('udp4');
+  const queries: string[] = [];
+  socket.on('message', (msg, rinfo) => {
+    const q = parseQuery(msg);
+    const name = q.question?.name.toLowerCase() ?? '';
+    queries.push(name);
+    if (silent) return;
+    const ip = names[name];
+    socket.send(ip ? addressResponse(msg, q, [ip], 30) : emptyResponse(msg, q, RCODE_NXDOMAIN), rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  h.defer(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+  return { address: `127.0.0.1:${socket.address().port}`, queries };
+}
+
+/**
+ * Runs argv in the sandbox as a container would: in a private mount namespace where the given
+ * files are bind-mounted over /etc/hosts and /etc/resolv.conf.
+ */
+export async function runAsContainer(netns: string, files: { hosts: string; resolvConf: string }, argv: string[], input?: string) {
+  const quoted = argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ');
+  const script = `mount --bind '${files.hosts}' /etc/hosts && mount --bind '${files.resolvConf}' /etc/resolv.conf && exec nsenter --net='${netns}' ${quoted}`;
+  return run(['unshare', '--mount', '--propagation', 'private', BUSYBOX, 'sh', '-c', script], { allowFailure: true, timeout: 15_000, ...(input === undefined ? {} : { input }) });
 }
