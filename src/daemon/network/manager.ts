@@ -226,6 +226,7 @@ export class NetworkManager implements NetworkPort {
   }
 
   private async restoreReservations(n: NetworkRecord, e: EndpointRecord): Promise<void> {
+    if (this.reservations.has(`${n.id}/${e.containerId}`)) return; // init() run again: still held
     const held: Reservation[] = [];
     for (const p of e.published ?? []) {
       try {

@@ -183,7 +183,25 @@ export function spawnIn(h: Pick<Harness, 'defer'>, netns: string, argv: string[]
 
 /** Runs `argv` inside the netns file to the end. */
 export async function runIn(netns: string, argv: string[], input?: string, timeout = 15_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(['nsenter', `--net=${netns}`, ...argv], { allowFailure: true, timeout, ...(input === undefined ? {} : { input }) });
+  return runTool(['nsenter', `--net=${netns}`, ...argv], input, timeout);
+}
+
+/**
+ * Runs argv to the end, its failure being a result; unlike run() of src/daemon/command.ts, input
+ * the process never reads (nc exiting on a refused connection) is no EPIPE crash.
+ */
+export function runTool(argv: string[], input?: string, timeout = 15_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], timeout, killSignal: 'SIGKILL' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.stdin?.on('error', () => undefined);
+    child.on('error', (e) => resolve({ code: -1, stdout, stderr: e.message }));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin?.end(input);
+  });
 }
 
 /** Resolves once something listens on `port` inside the netns (read from its /proc/net/{tcp,udp}{,6}). */
@@ -308,7 +326,7 @@ export async function attach(h: Harness, network: string, containerName: string,
 }
 
 /** A fake upstream resolver on loopback: `names` answered, NXDOMAIN otherwise; or silent. */
-export async function fakeUpstream(h: Pick<Harness, 'defer'>, names: Record<string, string>, silent = false): Promise<{ address: string; queries: string[] }> {
+export async function fakeUpstream(h: Pick<Harness, 'defer'>, names: Record<string, string>, silent = false, bind = '127.0.0.1', bindPort = 0): Promise<{ address: string; queries: string[] }> {
   const socket = createSocket('udp4');
   const queries: string[] = [];
   socket.on('message', (msg, rinfo) => {
@@ -319,9 +337,12 @@ export async function fakeUpstream(h: Pick<Harness, 'defer'>, names: Record<stri
     const ip = names[name];
     socket.send(ip ? addressResponse(msg, q, [ip], 30) : emptyResponse(msg, q, RCODE_NXDOMAIN), rinfo.port, rinfo.address);
   });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(bindPort, bind, () => resolve());
+  });
   h.defer(() => new Promise<void>((resolve) => socket.close(() => resolve())));
-  return { address: `127.0.0.1:${socket.address().port}`, queries };
+  return { address: `${bind}:${socket.address().port}`, queries };
 }
 
 /**
@@ -331,5 +352,35 @@ export async function fakeUpstream(h: Pick<Harness, 'defer'>, names: Record<stri
 export async function runAsContainer(netns: string, files: { hosts: string; resolvConf: string }, argv: string[], input?: string) {
   const quoted = argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ');
   const script = `mount --bind '${files.hosts}' /etc/hosts && mount --bind '${files.resolvConf}' /etc/resolv.conf && exec nsenter --net='${netns}' ${quoted}`;
-  return run(['unshare', '--mount', '--propagation', 'private', BUSYBOX, 'sh', '-c', script], { allowFailure: true, timeout: 15_000, ...(input === undefined ? {} : { input }) });
+  return runTool(['unshare', '--mount', '--propagation', 'private', BUSYBOX, 'sh', '-c', script], input);
+}
+
+/**
+ * An address of the test's own on the host (a /32 on a bridge flx<inst>u, removed with the
+ * scratch root): somewhere a fake "host resolver" can listen that is not loopback.
+ */
+export async function hostOnlyAddress(s: Scratch): Promise<string> {
+  const link = `flx${s.paths.instance}u`;
+  const address = `198.18.${parseInt(s.paths.instance.slice(0, 2), 16)}.${(parseInt(s.paths.instance.slice(2), 16) % 250) + 2}`;
+  await run(['ip', 'link', 'add', link, 'type', 'bridge']);
+  s.defer(() => run(['ip', 'link', 'del', 'dev', link], { allowFailure: true }));
+  await run(['ip', 'addr', 'add', `${address}/32`, 'dev', link]);
+  await run(['ip', 'link', 'set', 'dev', link, 'up']);
+  return address;
+}
+
+/** Collects a child's stdout; `wait(text)` resolves true once it contains `text` (false after timeoutMs). */
+export function collect(child: ChildProcess): { text(): string; wait(text: string, timeoutMs?: number): Promise<boolean> } {
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  return {
+    text: () => out,
+    wait: async (text, timeoutMs = 3000) => {
+      for (let waited = 0; waited < timeoutMs; waited += 50) {
+        if (out.includes(text)) return true;
+        await sleep(50);
+      }
+      return out.includes(text);
+    },
+  };
 }
