@@ -87,8 +87,9 @@ export async function hostSubnets(ignore: (dev: string) => boolean): Promise<{ c
  * route_localnet (for DNAT from 127.0.0.1; the raw-table rule keeps containers off the host's
  * loopback). Idempotent.
  */
-export async function ensureBridge(name: string, gatewayCidr: string, mac: string, routeLocalnet: boolean, exists: boolean): Promise<void> {
+export async function ensureBridge(name: string, gatewayCidr: string, mac: string, routeLocalnet: boolean, exists: boolean, mtu: number | null = null): Promise<void> {
   const lines = exists ? [] : [`link add name ${name} address ${mac} type bridge`];
+  if (mtu !== null) lines.push(`link set dev ${name} mtu ${mtu}`);
   lines.push(`addr replace ${gatewayCidr} dev ${name}`, `link set dev ${name} up`);
   await ipBatch(lines);
   await setSysctl(`net/ipv4/conf/${name}/route_localnet`, routeLocalnet ? '1' : '0');
@@ -112,6 +113,8 @@ export interface VethPlan {
   address: string;
   /** Gateway for the sandbox's default route, when this endpoint provides it. */
   defaultVia: string | null;
+  /** MTU of both ends (the network's com.docker.network.driver.mtu); null: the kernel's default. */
+  mtu?: number | null;
 }
 
 /**
@@ -120,8 +123,9 @@ export interface VethPlan {
  * reach its own published port through the host).
  */
 export async function addVeth(plan: VethPlan): Promise<void> {
+  const mtu = plan.mtu ? ` mtu ${plan.mtu}` : '';
   const inside = [
-    `link add ${plan.iface} address ${plan.mac} type veth peer name ${plan.hostVeth} netns ${process.pid}`,
+    `link add ${plan.iface} address ${plan.mac}${mtu} type veth peer name ${plan.hostVeth}${mtu} netns ${process.pid}`,
     `addr add ${plan.address} dev ${plan.iface}`,
     `link set dev ${plan.iface} up`,
   ];

@@ -27,6 +27,7 @@ import { addVeth, deleteLink, ensureBridge, hostSubnets, ipBatch, listLinks, set
 import { renderHosts, renderResolvConf, writeInPlace } from './name-files.js';
 import { HostNames } from './names.js';
 import { reserve, type Reservation } from './ports.js';
+import { bridgeOptions } from './options.js';
 import { RuleBook, type PortTarget } from './rules.js';
 import { createNetns, nsfsMounts, removeNetns } from './sandbox.js';
 import { NetworkStore } from './store.js';
@@ -44,6 +45,16 @@ import type {
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const RESERVED_NAMES = new Set(['host', 'none']);
 const UPSTREAM_CACHE_MS = 5000;
+
+/** Runs `f`; an EngineError it throws gets the network's name in front of its message. */
+function named<T>(network: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof EngineError && !e.message.startsWith(`network ${network}:`)) throw new EngineError(e.kind, `network ${network}: ${e.message}`, e.statusCode);
+    throw e;
+  }
+}
 
 export class NetworkManager implements NetworkPort {
   private readonly names: HostNames;
@@ -189,7 +200,7 @@ export class NetworkManager implements NetworkPort {
     const attach: string[] = [];
     for (const n of this.networks.values()) {
       wanted.add(n.bridge);
-      await ensureBridge(n.bridge, this.gatewayCidr(n), macFor(parseIpv4(n.gateway) ?? 0), !n.internal, present.has(n.bridge));
+      await ensureBridge(n.bridge, this.gatewayCidr(n), macFor(parseIpv4(n.gateway) ?? 0), !n.internal, present.has(n.bridge), bridgeOptions(n.name, n.options).mtu);
       let changed = false;
       for (const e of Object.values(n.endpoints)) {
         if (!present.has(e.hostVeth)) {
@@ -297,21 +308,22 @@ export class NetworkManager implements NetworkPort {
   private async createNetwork(spec: NetworkSpec): Promise<NetworkRecord> {
     if (!NAME_PATTERN.test(spec.name)) throw new EngineError('invalid', `invalid network name ${JSON.stringify(spec.name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     if (this.findByExactName(spec.name) || RESERVED_NAMES.has(spec.name)) throw new EngineError('conflict', `network with name ${spec.name} already exists`);
-    if (spec.driver && spec.driver !== 'bridge') throw new EngineError('invalid', `network driver ${spec.driver} is not supported by the embedded engine (only bridge)`);
+    if (spec.driver && spec.driver !== 'bridge') throw new EngineError('invalid', `network ${spec.name}: driver ${spec.driver} is not supported by the embedded engine (only bridge)`);
     if (spec.enableIpv6) throw new EngineError('invalid', `network ${spec.name}: IPv6 is not supported by the embedded engine`);
+    const options = bridgeOptions(spec.name, spec.driverOpts);
 
     const explicit = spec.ipam?.config?.some((c) => c.subnet);
     const excluded: UsedSubnet[] = [];
     for (let attempt = 0; ; attempt++) {
       const used = [...(await this.usedSubnets()), ...excluded];
-      const choice = explicitChoice(spec.ipam, used) ?? this.poolSubnet(used);
+      const choice = named(spec.name, () => explicitChoice(spec.ipam, used)) ?? this.poolSubnet(used);
       const record = this.newRecord(spec, choice);
-      await ensureBridge(record.bridge, this.gatewayCidr(record), macFor(parseIpv4(record.gateway) ?? 0), !record.internal, false);
+      await ensureBridge(record.bridge, this.gatewayCidr(record), macFor(parseIpv4(record.gateway) ?? 0), !record.internal, false, options.mtu);
       // Another daemon may have taken the same subnet between our look and our add.
       const clash = (await hostSubnets((dev) => dev === record.bridge)).find((u) => overlaps(u.cidr, parseCidr(record.subnet, true)!));
       if (!clash) return this.finishCreate(record);
       await deleteLink(record.bridge);
-      if (explicit || attempt >= 4) throw new EngineError('invalid', `subnet ${record.subnet} overlaps ${formatCidr(clash.cidr)} (${clash.owner})`);
+      if (explicit || attempt >= 4) throw new EngineError('invalid', `network ${spec.name}: subnet ${record.subnet} overlaps ${formatCidr(clash.cidr)} (${clash.owner})`);
       excluded.push({ cidr: parseCidr(record.subnet, true)!, owner: clash.owner });
     }
   }
@@ -428,7 +440,7 @@ export class NetworkManager implements NetworkPort {
       if (Object.values(n.endpoints).some((e) => e.containerName === endpoint.containerName)) {
         throw new EngineError('conflict', `endpoint with name ${endpoint.containerName} already exists in network ${n.name}`);
       }
-      const ip = allocateAddress(n, endpoint.ipv4Address);
+      const ip = named(n.name, () => allocateAddress(n, endpoint.ipv4Address));
       const mine = endpointsOf(this.networks.values(), containerId);
       const index = mine.length === 0 ? 0 : Math.max(...mine.map((x) => ifaceIndex(x.endpoint))) + 1;
       const prefixLength = Number(n.subnet.split('/')[1]);
@@ -454,6 +466,7 @@ export class NetworkManager implements NetworkPort {
         bridge: n.bridge,
         address: `${ip}/${prefixLength}`,
         defaultVia: providesDefault ? n.gateway : null,
+        mtu: bridgeOptions(n.name, n.options).mtu,
       });
       n.endpoints[containerId] = record;
       const sandboxRecord = this.sandboxes.get(containerId) ?? { containerId, path: sandbox };
@@ -518,12 +531,14 @@ export class NetworkManager implements NetworkPort {
       }
       const held: Reservation[] = [];
       const published: PublishedPort[] = [];
+      const defaultHostIp = bridgeOptions(n.name, n.options).hostBindingIpv4;
       try {
         for (const request of ports) {
           if (!Number.isInteger(request.containerPort) || request.containerPort < 1 || request.containerPort > 65535) {
             throw new EngineError('invalid', `invalid container port ${request.containerPort}`);
           }
-          const r = await reserve(request);
+          const hostIp = request.hostIp === '' ? defaultHostIp : request.hostIp;
+          const r = await reserve({ ...request, hostIp });
           held.push(r);
           published.push({ containerPort: request.containerPort, protocol: request.protocol, hostIp: r.hostIp, hostPort: r.hostPort });
         }

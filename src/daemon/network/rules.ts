@@ -6,7 +6,7 @@
  *   FLT1a2b-FWD           -j FLT1a2b-ISO                                  isolation first
  *                         -o flt1a2b+ -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
  *                         -j FLT1a2b-PORTS                                published ports
- *                         per network:  -i BR -o BR -j ACCEPT             same bridge
+ *                         per network:  -i BR -o BR -j ACCEPT             same bridge (DROP if enable_icc=false)
  *                                       -i BR ! -o BR -j ACCEPT           egress (not if internal)
  *                                       -i BR -j DROP / -o BR -j DROP     even when FORWARD's policy is ACCEPT
  *   FLT1a2b-ISO           per network:  -i BR -o BR -j RETURN
@@ -18,7 +18,7 @@
  *   FLT1a2b-DNAT          per port: [-d HOSTIP/32] -p tcp -m tcp --dport HP -j DNAT --to-destination IP:CP
  *   nat POSTROUTING    1: -j FLT1a2b-POST
  *   FLT1a2b-POST          -s 127.0.0.0/8 -o flt1a2b+ -j MASQUERADE        DNAT from 127.0.0.1 (route_localnet)
- *                         per network:  -s S ! -o BR -j MASQUERADE        egress (not if internal)
+ *                         per network:  -s S ! -o BR -j MASQUERADE        egress (not if internal or enable_ip_masquerade=false)
  *                                       -s S -o BR -m conntrack --ctstate DNAT -j MASQUERADE   hairpin
  *   raw PREROUTING     1: -j FLT1a2b-RAW
  *   FLT1a2b-RAW           -d 127.0.0.0/8 -i flt1a2b+ -j DROP              containers never reach the host's loopback
@@ -28,6 +28,7 @@
  */
 import { ANY_BRIDGE_WILDCARD, type HostNames } from './names.js';
 import type { ChainContent, Rule } from './iptables.js';
+import { bridgeOptions } from './options.js';
 import type { NetworkRecord, PublishedPort } from './types.js';
 
 export interface PortTarget {
@@ -88,13 +89,14 @@ export class RuleBook {
   networkRules(n: NetworkRecord): Rule[] {
     const c = this.names.chains;
     const br = n.bridge;
-    const rules: Rule[] = [{ table: 'filter', chain: c.fwd, spec: ['-i', br, '-o', br, '-j', 'ACCEPT'] }];
+    const o = bridgeOptions(n.name, n.options);
+    const rules: Rule[] = [{ table: 'filter', chain: c.fwd, spec: ['-i', br, '-o', br, '-j', o.icc ? 'ACCEPT' : 'DROP'] }];
     if (!n.internal) rules.push({ table: 'filter', chain: c.fwd, spec: ['-i', br, '!', '-o', br, '-j', 'ACCEPT'] });
     rules.push(
       { table: 'filter', chain: c.fwd, spec: ['-i', br, '-j', 'DROP'] },
       { table: 'filter', chain: c.fwd, spec: ['-o', br, '-j', 'DROP'] },
     );
-    if (!n.internal) rules.push({ table: 'nat', chain: c.post, spec: ['-s', n.subnet, '!', '-o', br, '-j', 'MASQUERADE'] });
+    if (!n.internal && o.masquerade) rules.push({ table: 'nat', chain: c.post, spec: ['-s', n.subnet, '!', '-o', br, '-j', 'MASQUERADE'] });
     rules.push({ table: 'nat', chain: c.post, spec: ['-s', n.subnet, '-o', br, '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'MASQUERADE'] });
     return rules;
   }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { run } from '../../../src/daemon/command.js';
 import { EngineError } from '../../../src/engine/errors.js';
 import { requireRoot } from '../../helpers/root.js';
-import { harness, instanceRules, NET_TOOLS, spec } from './helpers.js';
+import { attach, harness, httpFrom, httpServer, instanceRules, NET_TOOLS, spec } from './helpers.js';
 
 async function rejection(p: Promise<unknown>): Promise<string> {
   try {
@@ -41,7 +41,7 @@ test('create, get, list, remove; the default "bridge" network exists; names and 
   assert.equal(await rejection(manager.create(spec('web_default'))), 'conflict: network with name web_default already exists');
   assert.equal(await rejection(manager.create(spec('host'))), 'conflict: network with name host already exists');
   assert.equal(await rejection(manager.create(spec('bad name'))), 'invalid: invalid network name "bad name": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed');
-  assert.equal(await rejection(manager.create(spec('o', { driver: 'overlay' }))), 'invalid: network driver overlay is not supported by the embedded engine (only bridge)');
+  assert.equal(await rejection(manager.create(spec('o', { driver: 'overlay' }))), 'invalid: network o: driver overlay is not supported by the embedded engine (only bridge)');
   assert.equal(await rejection(manager.remove('nope')), 'not-found: network nope not found');
   assert.equal(await rejection(manager.remove('bridge')), 'invalid: bridge is a pre-defined network and cannot be removed');
 
@@ -75,12 +75,55 @@ test('IPAM: the pool skips subnets the host uses; an explicit config is honoured
   assert.deepEqual([explicit.subnet, explicit.gateway, explicit.ipRange, explicit.auxAddresses], ['10.214.64.0/20', '10.214.64.254', '10.214.66.0/24', { r: '10.214.66.0' }]);
   assert.equal(
     await rejection(manager.create(spec('clash', { ipam: { config: [{ subnet: '10.214.70.0/24' }] } }))),
-    'invalid: subnet 10.214.70.0/24 overlaps 10.214.64.0/20 (network explicit)',
+    'invalid: network clash: subnet 10.214.70.0/24 overlaps 10.214.64.0/20 (network explicit)',
   );
   assert.equal(
     await rejection(manager.create(spec('host-clash', { ipam: { config: [{ subnet: next }] } }))),
-    `invalid: subnet ${next} overlaps ${next} (address ${next.replace('.0/24', '.1/24')} on ${dummy})`,
+    `invalid: network host-clash: subnet ${next} overlaps ${next} (address ${next.replace('.0/24', '.1/24')} on ${dummy})`,
   );
   assert.equal(await rejection(manager.create(spec('v6', { enableIpv6: true }))), 'invalid: network v6: IPv6 is not supported by the embedded engine');
   assert.equal(manager.get('clash'), null);
+});
+
+test('driver options: mtu, enable_ip_masquerade, enable_icc, host_binding_ipv4 applied; bridge.name and bad values refused', async (t) => {
+  if (!requireRoot(t, NET_TOOLS)) return;
+  const h = await harness(t, 'networks-3');
+  const { manager, paths } = h;
+  assert.equal(
+    await rejection(manager.create(spec('named', { driverOpts: { 'com.docker.network.bridge.name': 'br-x' } }))),
+    'invalid: network named: com.docker.network.bridge.name is not supported by the embedded engine (it names its bridges itself)',
+  );
+  assert.equal(
+    await rejection(manager.create(spec('mtu', { driverOpts: { 'com.docker.network.driver.mtu': '20' } }))),
+    'invalid: network mtu: invalid com.docker.network.driver.mtu "20" (68 to 65535)',
+  );
+  assert.equal(
+    await rejection(manager.create(spec('icc', { driverOpts: { 'com.docker.network.bridge.enable_icc': 'maybe' } }))),
+    'invalid: network icc: invalid value "maybe" for com.docker.network.bridge.enable_icc (true or false)',
+  );
+  assert.deepEqual(manager.list().map((n) => n.name), ['bridge']);
+
+  const net = await manager.create(spec('tuned', {
+    driverOpts: {
+      'com.docker.network.driver.mtu': '1400',
+      'com.docker.network.bridge.enable_ip_masquerade': 'false',
+      'com.docker.network.bridge.enable_icc': 'false',
+      'com.docker.network.bridge.host_binding_ipv4': '127.0.0.1',
+      'com.example.unknown': 'kept',
+    },
+  }));
+  assert.equal(net.options['com.example.unknown'], 'kept');
+  const a = await attach(h, 'tuned', 'a1');
+  const b = await attach(h, 'tuned', 'b1');
+  const mtuOf = async (argv: string[]) => (JSON.parse((await run(argv)).stdout) as { mtu: number }[])[0]?.mtu;
+  assert.equal(await mtuOf(['ip', '-j', 'link', 'show', 'dev', net.bridge]), 1400);
+  assert.equal(await mtuOf(['nsenter', `--net=${a.netns}`, 'ip', '-j', 'link', 'show', 'dev', 'eth0']), 1400);
+  assert.equal(await mtuOf(['ip', '-j', 'link', 'show', 'dev', a.endpoint.hostVeth]), 1400);
+  const rules = await instanceRules(paths.instance);
+  assert.deepEqual(rules.filter((l) => l.includes(`-s ${net.subnet} ! -o ${net.bridge} -j MASQUERADE`)), [], 'no egress masquerade');
+  assert.ok(rules.includes(`filter -A FLT${paths.instance}-FWD -i ${net.bridge} -o ${net.bridge} -j DROP`), 'icc off');
+  await httpServer(h, b.netns, 'b');
+  assert.equal(await httpFrom(a.netns, b.endpoint.ip, 80, 2), null, 'no traffic between containers with enable_icc=false');
+  const [port] = await manager.publish(b.id, 'tuned', [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: '' }]);
+  assert.equal(port?.hostIp, '127.0.0.1', 'host_binding_ipv4 is the default host address');
 });
