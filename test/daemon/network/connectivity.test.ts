@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { run } from '../../../src/daemon/command.js';
 import { RCODE_NOERROR, RCODE_NXDOMAIN, RCODE_SERVFAIL, TYPE_AAAA } from '../../../src/daemon/network/dns/codec.js';
 import { requireRoot } from '../../helpers/root.js';
-import { attach, dnsQuery, fakeUpstream, harness, httpFrom, httpServer, NET_TOOLS, nslookupIn, runAsContainer, runIn, scratch, spec } from './helpers.js';
+import { attach, dnsQuery, dnsQueryTcp, fakeUpstream, harness, httpFrom, httpServer, NET_TOOLS, nslookupIn, runAsContainer, runIn, scratch, spec } from './helpers.js';
 
 const nameSettings = { hostname: 'h', extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [] };
 
@@ -56,6 +56,9 @@ test('round-robin: three containers sharing an alias; every answer has all three
   }
   assert.deepEqual(new Set(firsts.slice(0, 3)), new Set(all), `every replica comes first in turn: ${firsts}`);
   assert.deepEqual(firsts.slice(3), firsts.slice(0, 3));
+  // Over TCP too, rotating on the same turn.
+  const overTcp = await dnsQueryTcp(net.gateway, 'svc');
+  assert.deepEqual([...(overTcp?.addresses ?? [])].sort(), all);
   // From inside too (busybox's resolver).
   const seen = await nslookupIn(replicas[0]!.netns, 'svc', net.gateway);
   assert.deepEqual([...seen.addresses].sort(), all);

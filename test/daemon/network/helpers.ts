@@ -384,3 +384,26 @@ export function collect(child: ChildProcess): { text(): string; wait(text: strin
     },
   };
 }
+
+/** One DNS query over TCP (length-prefixed) from the host; null on timeout or a closed connection. */
+export function dnsQueryTcp(server: string, name: string, type = TYPE_A, timeoutMs = 4000): Promise<ParsedAnswer | null> {
+  return new Promise((resolve) => {
+    const id = Math.floor(Math.random() * 65536);
+    const query = buildQuery(id, name, type);
+    const socket = connect({ host: server, port: 53 });
+    let buf = Buffer.alloc(0);
+    const done = (answer: ParsedAnswer | null) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done(null), timeoutMs);
+    socket.on('connect', () => socket.write(Buffer.concat([Buffer.from([query.length >> 8, query.length & 0xff]), query])));
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) done(parseAnswer(buf.subarray(2, 2 + buf.readUInt16BE(0))));
+    });
+    socket.on('error', () => done(null));
+    socket.on('close', () => done(null));
+  });
+}
