@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { run } from '../../../src/daemon/command.js';
 import { RCODE_NOERROR, RCODE_NXDOMAIN, RCODE_SERVFAIL, TYPE_AAAA } from '../../../src/daemon/network/dns/codec.js';
 import { requireRoot } from '../../helpers/root.js';
-import { attach, dnsQuery, dnsQueryTcp, fakeUpstream, harness, httpFrom, httpServer, NET_TOOLS, nslookupIn, runAsContainer, runIn, scratch, spec } from './helpers.js';
+import { attach, dnsQuery, dnsQueryTcp, fakeUpstream, harness, httpFrom, httpServer, NET_TOOLS, nslookupIn, ROOT_TEST_TIMEOUT, runAsContainer, runIn, scratch, spec } from './helpers.js';
 
 const nameSettings = { hostname: 'h', extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [] };
 
-test('two sandboxes on a network reach each other by address and by name (DNS on the gateway, through resolv.conf)', async (t) => {
+test('two sandboxes on a network reach each other by address and by name (DNS on the gateway, through resolv.conf)', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
   if (!requireRoot(t, NET_TOOLS)) return;
   const h = await harness(t, 'conn-1');
   const net = await h.manager.create(spec('app_default'));
@@ -40,7 +40,7 @@ test('two sandboxes on a network reach each other by address and by name (DNS on
   assert.match(r.stdout, /hello from web$/, r.stderr);
 });
 
-test('round-robin: three containers sharing an alias; every answer has all three, in rotating order', async (t) => {
+test('round-robin: three containers sharing an alias; every answer has all three, in rotating order', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
   if (!requireRoot(t, NET_TOOLS)) return;
   const h = await harness(t, 'conn-2');
   const net = await h.manager.create(spec('rr_default'));
@@ -64,7 +64,7 @@ test('round-robin: three containers sharing an alias; every answer has all three
   assert.deepEqual([...seen.addresses].sort(), all);
 });
 
-test('names are visible only to containers sharing a network; unknown names go upstream; default bridge: no names', async (t) => {
+test('names are visible only to containers sharing a network; unknown names go upstream; default bridge: no names', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
   if (!requireRoot(t, NET_TOOLS)) return;
   const names: Record<string, string> = { 'example.test': '192.0.2.77' };
   // The upstream is made before the manager that uses it (and closed after it).
@@ -93,7 +93,7 @@ test('names are visible only to containers sharing a network; unknown names go u
   assert.equal(await dnsQuery(bridge.gateway, 'plain1', 1, 53, 700), null);
 });
 
-test('a query no upstream answers gets SERVFAIL after 2 s; a container\'s own dns: servers are its upstreams', async (t) => {
+test('a query no upstream answers gets SERVFAIL after 2 s; a container\'s own dns: servers are its upstreams', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
   if (!requireRoot(t, NET_TOOLS)) return;
   const s = await scratch(t, 'conn-4');
   const silent = await fakeUpstream(s, {}, true);

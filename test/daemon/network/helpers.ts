@@ -407,3 +407,6 @@ export function dnsQueryTcp(server: string, name: string, type = TYPE_A, timeout
     socket.on('close', () => done(null));
   });
 }
+
+/** Milliseconds a root test may take; when it is cancelled its cleanup still runs (t.after). */
+export const ROOT_TEST_TIMEOUT = 90_000;

@@ -14,6 +14,7 @@ import {
   httpServer,
   NET_TOOLS,
   nslookupIn,
+  ROOT_TEST_TIMEOUT,
   runIn,
   scratch,
   spec,
@@ -21,7 +22,7 @@ import {
 
 const nameSettings = { hostname: 'h', extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [] };
 
-test('containers on different networks cannot reach each other; on the same one they can', async (t) => {
+test('containers on different networks cannot reach each other; on the same one they can', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
   if (!requireRoot(t, NET_TOOLS)) return;
   const h = await harness(t, 'isolation-1');
   await h.manager.create(spec('proja_default'));
@@ -42,7 +43,7 @@ test('containers on different networks cannot reach each other; on the same one 
   assert.deepEqual((await nslookupIn(b1.netns, 'proja_web_1', h.manager.get('projb_default')!.gateway)).addresses, []);
 });
 
-test('an internal network: no default route, nothing beyond its bridge; names still resolve', async (t) => {
+test('an internal network: no default route, nothing beyond its bridge; names still resolve', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
   if (!requireRoot(t, NET_TOOLS)) return;
   const h = await harness(t, 'isolation-2');
   const back = await h.manager.create(spec('app_back', { internal: true }));
@@ -65,7 +66,7 @@ test('an internal network: no default route, nothing beyond its bridge; names st
   assert.equal(await httpFrom(db.netns, front.endpoint.ip, 80, 2), null);
 });
 
-test('unknown names go to the host resolvers from resolv.conf (loopback ones skipped); the default bridge gets them in resolv.conf', async (t) => {
+test('unknown names go to the host resolvers from resolv.conf (loopback ones skipped); the default bridge gets them in resolv.conf', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
   if (!requireRoot(t, NET_TOOLS)) return;
   const s = await scratch(t, 'isolation-3');
   const address = await hostOnlyAddress(s);

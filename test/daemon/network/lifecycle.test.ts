@@ -17,6 +17,7 @@ import {
   killInside,
   NET_TOOLS,
   nslookupIn,
+  ROOT_TEST_TIMEOUT,
   runIn,
   spec,
 } from './helpers.js';
@@ -32,7 +33,7 @@ function netnsMounts(dir: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir));
 }
 
-test('name files are rewritten in place as networks come and go; removeSandbox and remove leave only the default network', async (t) => {
+test('name files are rewritten in place as networks come and go; removeSandbox and remove leave only the default network', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
   if (!requireRoot(t, NET_TOOLS)) return;
   const h = await harness(t, 'lifecycle-1');
   const bridgeOnly = { links: await instanceLinks(h.paths.instance), rules: await instanceRules(h.paths.instance) };
@@ -69,7 +70,7 @@ test('name files are rewritten in place as networks come and go; removeSandbox a
   assert.deepEqual(await instanceRules(h.paths.instance), bridgeOnly.rules);
 });
 
-test('a daemon restart (close, then init of a new manager, twice) keeps everything working and doubles nothing; after a "reboot" stale things are dropped', async (t) => {
+test('a daemon restart (close, then init of a new manager, twice) keeps everything working and doubles nothing; after a "reboot" stale things are dropped', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
   if (!requireRoot(t, NET_TOOLS)) return;
   const h = await harness(t, 'lifecycle-2');
   const net = await h.manager.create(spec('app_default'));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { run } from '../../../src/daemon/command.js';
 import { EngineError } from '../../../src/engine/errors.js';
 import { requireRoot } from '../../helpers/root.js';
-import { attach, harness, httpFrom, httpServer, instanceRules, NET_TOOLS, spec } from './helpers.js';
+import { attach, harness, httpFrom, httpServer, instanceRules, NET_TOOLS, ROOT_TEST_TIMEOUT, spec } from './helpers.js';
 
 async function rejection(p: Promise<unknown>): Promise<string> {
   try {
@@ -17,7 +17,7 @@ async function rejection(p: Promise<unknown>): Promise<string> {
   return 'no error';
 }
 
-test('create, get, list, remove; the default "bridge" network exists; names and ids are checked', async (t) => {
+test('create, get, list, remove; the default "bridge" network exists; names and ids are checked', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
   if (!requireRoot(t, NET_TOOLS)) return;
   const h = await harness(t, 'networks-1');
   const { manager, paths } = h;
@@ -55,7 +55,7 @@ test('create, get, list, remove; the default "bridge" network exists; names and 
   assert.deepEqual(rulesWithOne.filter((l) => l.includes(web.bridge) || l.includes(web.subnet)), [], 'no rule of the removed network is left');
 });
 
-test('IPAM: the pool skips subnets the host uses; an explicit config is honoured and checked', async (t) => {
+test('IPAM: the pool skips subnets the host uses; an explicit config is honoured and checked', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
   if (!requireRoot(t, NET_TOOLS)) return;
   const h = await harness(t, 'networks-2');
   const { manager, paths } = h;
@@ -85,7 +85,7 @@ test('IPAM: the pool skips subnets the host uses; an explicit config is honoured
   assert.equal(manager.get('clash'), null);
 });
 
-test('driver options: mtu, enable_ip_masquerade, enable_icc, host_binding_ipv4 applied; bridge.name and bad values refused', async (t) => {
+test('driver options: mtu, enable_ip_masquerade, enable_icc, host_binding_ipv4 applied; bridge.name and bad values refused', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
   if (!requireRoot(t, NET_TOOLS)) return;
   const h = await harness(t, 'networks-3');
   const { manager, paths } = h;

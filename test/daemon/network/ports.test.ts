@@ -14,6 +14,7 @@ import {
   httpServer,
   instanceRules,
   NET_TOOLS,
+  ROOT_TEST_TIMEOUT,
   spawnIn,
   spec,
   waitListening,
@@ -30,7 +31,7 @@ function sendUdp(host: string, port: number, text: string): Promise<void> {
   });
 }
 
-test('published ports: reachable from 127.0.0.1, the host address and other containers; fixed, random ("" and "0"), range, host_ip, udp; unpublish removes them', async (t) => {
+test('published ports: reachable from 127.0.0.1, the host address and other containers; fixed, random ("" and "0"), range, host_ip, udp; unpublish removes them', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
   if (!requireRoot(t, NET_TOOLS)) return;
   const h = await harness(t, 'ports-1');
   await h.manager.create(spec('pub_default'));
@@ -92,7 +93,7 @@ test('published ports: reachable from 127.0.0.1, the host address and other cont
   assert.equal(again[0]?.hostPort, fixed);
 });
 
-test('an internal network publishes nothing', async (t) => {
+test('an internal network publishes nothing', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
   if (!requireRoot(t, NET_TOOLS)) return;
   const h = await harness(t, 'ports-2');
   await h.manager.create(spec('back', { internal: true }));

@@ -5,7 +5,7 @@ import { addRules, deleteRules, ensureJump, listChain, purgeChains, rebuildChain
 import { HostNames } from '../../../src/daemon/network/names.js';
 import { RuleBook, type PortTarget } from '../../../src/daemon/network/rules.js';
 import type { NetworkRecord } from '../../../src/daemon/network/types.js';
-import { instanceRules, NET_TOOLS, scratch } from './helpers.js';
+import { instanceRules, NET_TOOLS, ROOT_TEST_TIMEOUT, scratch } from './helpers.js';
 
 function record(names: HostNames, id: string, subnet: string, internal: boolean): NetworkRecord {
   return {
@@ -14,7 +14,7 @@ function record(names: HostNames, id: string, subnet: string, internal: boolean)
   };
 }
 
-test('every rule is written as iptables-save prints it, so chains compare as text; jumps are inserted once', async (t) => {
+test('every rule is written as iptables-save prints it, so chains compare as text; jumps are inserted once', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
   if (!requireRoot(t, NET_TOOLS)) return;
   const { paths } = await scratch(t, 'rules-1'); // purged and checked when the test ends
   const names = new HostNames(paths.instance);
