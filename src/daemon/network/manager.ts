@@ -8,28 +8,29 @@
  * while it is down); init() rebuilds what is missing from the files and leaves what survived
  * working, without duplicates. Every public method that changes something runs alone (one queue).
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError } from '../../engine/errors.js';
 import type { NetworkSpec } from '../../engine/engine.js';
 import type { NetworkPort } from '../containers/collaborators.js';
-import { DEFAULT_ROOT, type DaemonPaths } from '../paths.js';
+import type { DaemonPaths } from '../paths.js';
 import { Directory, DEFAULT_NETWORK, endpointsOf, hasEmbeddedDns, ifaceIndex } from './directory.js';
 import { Forwarder } from './dns/forwarder.js';
 import { Resolver } from './dns/resolver.js';
 import { DnsListener } from './dns/server.js';
 import { isLoopback, parseUpstream, readHostResolvConf, type Upstream } from './dns/upstreams.js';
-import { allocateAddress, chooseFromPool, explicitChoice, poolChoice, type SubnetChoice, type UsedSubnet } from './ipam.js';
-import { addRules, deleteRules, ensureJump, purgeChains, rebuildChains, type RuleChange } from './iptables.js';
+import { allocateAddress, explicitChoice, type UsedSubnet } from './ipam.js';
+import { addRules, deleteRules, type RuleChange } from './iptables.js';
 import { formatCidr, macFor, overlaps, parseCidr, parseIpv4 } from './ipv4.js';
-import { addVeth, deleteLink, ensureBridge, hostSubnets, ipBatch, listLinks, setDefaultRoute, setSysctl } from './links.js';
+import { addVeth, deleteLink, hostSubnets, setDefaultRoute } from './links.js';
 import { renderHosts, renderResolvConf, writeInPlace } from './name-files.js';
 import { HostNames } from './names.js';
 import { reserve, type Reservation } from './ports.js';
 import { bridgeOptions } from './options.js';
-import { RuleBook, type PortTarget } from './rules.js';
-import { createNetns, nsfsMounts, removeNetns } from './sandbox.js';
+import { newRecord, poolSubnet, usedSubnets } from './new-network.js';
+import { bridgeUp, dropStaleSandboxes, ensureIpForward, purgeHost, restoreLinks, restoreRules, type HostState } from './restore.js';
+import { RuleBook } from './rules.js';
+import { createNetns, removeNetns } from './sandbox.js';
 import { NetworkStore } from './store.js';
 import type {
   EndpointRecord,
@@ -68,6 +69,8 @@ export class NetworkManager implements NetworkPort {
   private readonly reservations = new Map<string, Reservation[]>();
   private queue: Promise<unknown> = Promise.resolve();
   private upstreamCache: { at: number; upstreams: Upstream[] } | null = null;
+  /** What restore.ts works on: the records above, shared. */
+  private readonly host: HostState;
 
   constructor(
     private readonly paths: DaemonPaths,
@@ -77,6 +80,7 @@ export class NetworkManager implements NetworkPort {
     this.names = new HostNames(paths.instance);
     this.rules = new RuleBook(this.names);
     this.store = new NetworkStore(paths.networks);
+    this.host = { paths, names: this.names, rules: this.rules, store: this.store, networks: this.networks, sandboxes: this.sandboxes, log };
     const directory = new Directory({
       networks: () => this.networks.values(),
       network: (id) => this.networks.get(id),
@@ -98,13 +102,13 @@ export class NetworkManager implements NetworkPort {
   init(): Promise<void> {
     return this.exclusive(async () => {
       await this.store.init();
-      await this.ensureIpForward();
+      await ensureIpForward(this.log);
       for (const s of await this.store.loadSandboxes(this.log)) this.sandboxes.set(s.containerId, s);
-      await this.dropStaleSandboxes();
+      await dropStaleSandboxes(this.host);
       for (const n of await this.store.loadNetworks(this.log)) this.networks.set(n.id, n);
 
-      await this.restoreLinks();
-      await this.restoreRules();
+      await restoreLinks(this.host);
+      await restoreRules(this.host);
       for (const n of this.networks.values()) {
         for (const e of Object.values(n.endpoints)) await this.restoreReservations(n, e);
         await this.startDns(n);
@@ -143,97 +147,13 @@ export class NetworkManager implements NetworkPort {
         }
       };
       await step(() => this.closeSockets());
-      await step(async () => {
-        const links = (await listLinks()).map((l) => l.ifname).filter((name) => this.names.owns(name));
-        // Veths first (their bridges may hold them), then bridges; per-bridge sysctls go with them.
-        for (const name of links.filter((l) => l.startsWith(this.names.vethPrefix))) await step(() => deleteLink(name));
-        for (const name of links.filter((l) => l.startsWith(this.names.bridgePrefix))) await step(() => deleteLink(name));
-      });
-      await step(async () => {
-        for (const mount of await nsfsMounts(this.paths.netns)) await step(() => removeNetns(mount));
-        for (const file of await readdir(this.paths.netns).catch(() => [] as string[])) await step(() => removeNetns(join(this.paths.netns, file)));
-      });
-      await step(() => purgeChains(`FLT${this.paths.instance}-`));
+      await purgeHost(this.host, step);
       await step(() => this.store.removeAll());
       this.networks.clear();
       this.sandboxes.clear();
       this.resolver.reset();
       if (failures.length > 0) throw new EngineError('engine', `purging the networking of instance ${this.paths.instance}: ${failures.map((f) => f.message).join('; ')}`);
     });
-  }
-
-  /**
-   * Sandboxes whose namespace is no longer mounted (a reboot, or removed behind our back) are
-   * forgotten, and mounted namespace files no record names (a crash between mount and save) are
-   * removed; their veths die with them and restoreLinks() releases the endpoints.
-   */
-  private async dropStaleSandboxes(): Promise<void> {
-    const mounted = new Set(await nsfsMounts(this.paths.netns));
-    for (const s of [...this.sandboxes.values()]) {
-      if (s.path === null || mounted.has(s.path)) continue;
-      this.log(`container ${s.containerId.slice(0, 12)}: its network namespace ${s.path} is gone; forgetting it`);
-      await removeNetns(s.path);
-      this.sandboxes.delete(s.containerId);
-      await this.store.removeSandbox(s.containerId);
-    }
-    const known = new Set([...this.sandboxes.values()].map((s) => s.path));
-    for (const file of await readdir(this.paths.netns).catch(() => [] as string[])) {
-      const path = join(this.paths.netns, file);
-      if (known.has(path)) continue;
-      this.log(`removing ${path}: no sandbox record owns it`);
-      await removeNetns(path);
-    }
-  }
-
-  private async ensureIpForward(): Promise<void> {
-    const value = (await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '1')).trim();
-    if (value === '0') {
-      await setSysctl('net/ipv4/ip_forward', '1');
-      this.log('host change: set net.ipv4.ip_forward=1 (containers need it to reach beyond their bridge)');
-    }
-  }
-
-  /** Bridges back (or completed), endpoint veths re-attached, stale endpoints and orphan links dropped. */
-  private async restoreLinks(): Promise<void> {
-    const present = new Set((await listLinks()).map((l) => l.ifname));
-    const wanted = new Set<string>();
-    const attach: string[] = [];
-    for (const n of this.networks.values()) {
-      wanted.add(n.bridge);
-      await ensureBridge(n.bridge, this.gatewayCidr(n), macFor(parseIpv4(n.gateway) ?? 0), !n.internal, present.has(n.bridge), bridgeOptions(n.name, n.options).mtu);
-      let changed = false;
-      for (const e of Object.values(n.endpoints)) {
-        if (!present.has(e.hostVeth)) {
-          this.log(`network ${n.name}: endpoint of container ${e.containerName} is gone (its namespace no longer exists); released ${e.ip}`);
-          delete n.endpoints[e.containerId];
-          changed = true;
-          continue;
-        }
-        wanted.add(e.hostVeth);
-        attach.push(`link set dev ${e.hostVeth} master ${n.bridge} up`, `link set dev ${e.hostVeth} type bridge_slave hairpin on`);
-      }
-      if (changed) await this.store.saveNetwork(n);
-    }
-    await ipBatch(attach);
-    for (const name of present) {
-      if (this.names.owns(name) && !wanted.has(name)) {
-        this.log(`removing ${name}: no network record owns it`);
-        await deleteLink(name);
-      }
-    }
-  }
-
-  /** Our chains set to exactly what the records say (atomically), then the jumps to them. */
-  private async restoreRules(): Promise<void> {
-    const networks = [...this.networks.values()].sort((a, b) => a.created.localeCompare(b.created));
-    await rebuildChains(this.rules.allChains(networks, this.allPortTargets(networks)));
-    for (const jump of this.rules.jumps()) await ensureJump(jump);
-  }
-
-  private allPortTargets(networks: readonly NetworkRecord[]): PortTarget[] {
-    return networks.flatMap((n) =>
-      Object.values(n.endpoints).flatMap((e) => (e.published ?? []).map((port) => ({ port, containerIp: e.ip, bridge: n.bridge }))),
-    );
   }
 
   private async restoreReservations(n: NetworkRecord, e: EndpointRecord): Promise<void> {
@@ -310,15 +230,15 @@ export class NetworkManager implements NetworkPort {
     if (this.findByExactName(spec.name) || RESERVED_NAMES.has(spec.name)) throw new EngineError('conflict', `network with name ${spec.name} already exists`);
     if (spec.driver && spec.driver !== 'bridge') throw new EngineError('invalid', `network ${spec.name}: driver ${spec.driver} is not supported by the embedded engine (only bridge)`);
     if (spec.enableIpv6) throw new EngineError('invalid', `network ${spec.name}: IPv6 is not supported by the embedded engine`);
-    const options = bridgeOptions(spec.name, spec.driverOpts);
+    bridgeOptions(spec.name, spec.driverOpts); // refuses bad options before anything is made
 
     const explicit = spec.ipam?.config?.some((c) => c.subnet);
     const excluded: UsedSubnet[] = [];
     for (let attempt = 0; ; attempt++) {
-      const used = [...(await this.usedSubnets()), ...excluded];
-      const choice = named(spec.name, () => explicitChoice(spec.ipam, used)) ?? this.poolSubnet(used);
-      const record = this.newRecord(spec, choice);
-      await ensureBridge(record.bridge, this.gatewayCidr(record), macFor(parseIpv4(record.gateway) ?? 0), !record.internal, false, options.mtu);
+      const used = [...(await usedSubnets([...this.networks.values()])), ...excluded];
+      const choice = named(spec.name, () => explicitChoice(spec.ipam, used)) ?? poolSubnet(this.paths, this.options, used);
+      const record = newRecord(this.names, [...this.networks.values()], spec, choice);
+      await bridgeUp(record, false);
       // Another daemon may have taken the same subnet between our look and our add.
       const clash = (await hostSubnets((dev) => dev === record.bridge)).find((u) => overlaps(u.cidr, parseCidr(record.subnet, true)!));
       if (!clash) return this.finishCreate(record);
@@ -348,52 +268,6 @@ export class NetworkManager implements NetworkPort {
 
   private findByExactName(name: string): NetworkRecord | undefined {
     return [...this.networks.values()].find((n) => n.name === name);
-  }
-
-  private async usedSubnets(): Promise<UsedSubnet[]> {
-    const ours: UsedSubnet[] = [...this.networks.values()].map((n) => ({ cidr: parseCidr(n.subnet, true)!, owner: `network ${n.name}` }));
-    const host = await hostSubnets((dev) => [...this.networks.values()].some((n) => n.bridge === dev));
-    return [...ours, ...host];
-  }
-
-  private poolSubnet(used: UsedSubnet[]): SubnetChoice {
-    const pool = parseCidr(this.options.pool ?? '10.213.0.0/16', true);
-    const prefix = this.options.poolPrefix ?? 24;
-    if (!pool || prefix < pool.prefix || prefix > 30) throw new EngineError('invalid', `bad address pool ${this.options.pool}/${prefix}`);
-    const count = 2 ** (prefix - pool.prefix);
-    // The machine's daemon starts at the pool's first subnet; other instances (tests) elsewhere,
-    // so that daemons creating networks at the same moment rarely reach for the same one.
-    const start = this.paths.root === DEFAULT_ROOT ? 0 : parseInt(this.paths.instance, 16) % count;
-    const subnet = chooseFromPool(pool, prefix, used, start);
-    if (!subnet) throw new EngineError('resource', 'could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
-    return poolChoice(subnet);
-  }
-
-  private newRecord(spec: NetworkSpec, choice: SubnetChoice): NetworkRecord {
-    let id: string;
-    do id = randomBytes(32).toString('hex');
-    while ([...this.networks.values()].some((n) => n.bridge === this.names.bridgeFor(id)));
-    const record: NetworkRecord = {
-      id,
-      name: spec.name,
-      driver: 'bridge',
-      labels: { ...spec.labels },
-      options: { ...spec.driverOpts },
-      internal: spec.internal,
-      attachable: spec.attachable,
-      created: new Date().toISOString(),
-      bridge: this.names.bridgeFor(id),
-      subnet: choice.subnet,
-      gateway: choice.gateway,
-      endpoints: {},
-    };
-    if (choice.ipRange) record.ipRange = choice.ipRange;
-    if (choice.auxAddresses) record.auxAddresses = choice.auxAddresses;
-    return record;
-  }
-
-  private gatewayCidr(n: NetworkRecord): string {
-    return `${n.gateway}/${n.subnet.split('/')[1]}`;
   }
 
   remove(nameOrId: string): Promise<void> {
