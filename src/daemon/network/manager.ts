@@ -23,7 +23,7 @@ import { allocateAddress, explicitChoice, type UsedSubnet } from './ipam.js';
 import { addRules, deleteRules, type RuleChange } from './iptables.js';
 import { formatCidr, macFor, overlaps, parseCidr, parseIpv4 } from './ipv4.js';
 import { addVeth, deleteLink, hostSubnets, setDefaultRoute } from './links.js';
-import { renderHosts, renderResolvConf, writeInPlace } from './name-files.js';
+import { FALLBACK_NAMESERVERS, renderHosts, renderResolvConf, writeInPlace } from './name-files.js';
 import { HostNames } from './names.js';
 import { reserve, type Reservation } from './ports.js';
 import { bridgeOptions } from './options.js';
@@ -186,8 +186,12 @@ export class NetworkManager implements NetworkPort {
     if (!this.upstreamCache || now - this.upstreamCache.at > UPSTREAM_CACHE_MS) {
       const conf = await readHostResolvConf(this.options.resolvConf ?? '/etc/resolv.conf');
       // Loopback resolvers of the host are unreachable from where containers' queries go on.
-      const upstreams = conf.nameservers.map(parseUpstream).filter((u): u is Upstream => u !== null && !isLoopback(u.host));
-      if (upstreams.length === 0 && conf.nameservers.length > 0) this.log(`dns: no usable upstream in ${this.options.resolvConf ?? '/etc/resolv.conf'} (only loopback ones)`);
+      let upstreams = conf.nameservers.map(parseUpstream).filter((u): u is Upstream => u !== null && !isLoopback(u.host));
+      if (upstreams.length === 0) {
+        // As the resolv.conf of containers without the embedded DNS (see name-files.ts).
+        upstreams = FALLBACK_NAMESERVERS.map(parseUpstream).filter((u): u is Upstream => u !== null);
+        if (!this.upstreamCache) this.log(`dns: no usable resolver in ${this.options.resolvConf ?? '/etc/resolv.conf'} (none, or only loopback ones); forwarding to ${FALLBACK_NAMESERVERS.join(', ')}`);
+      }
       this.upstreamCache = { at: now, upstreams };
     }
     return this.upstreamCache.upstreams;

@@ -19,7 +19,7 @@ const LOCALHOST_LINES = [
 ];
 
 /** Docker's fallback when the host has no nameserver a container can use. */
-const FALLBACK_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
+export const FALLBACK_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
 
 export interface HostsInput {
   settings: NameSettings;

@@ -18,7 +18,8 @@ import { NetworkManager } from '../../../src/daemon/network/manager.js';
 import type { NetworkManagerOptions } from '../../../src/daemon/network/types.js';
 import type { NetworkSpec } from '../../../src/engine/engine.js';
 import { addressResponse, buildQuery, emptyResponse, parseAnswer, parseQuery, RCODE_NXDOMAIN, TYPE_A, type ParsedAnswer } from '../../../src/daemon/network/dns/codec.js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 
 export const NET_TOOLS = ['ip', 'iptables', 'iptables-save', 'iptables-restore', 'nsenter', 'unshare'];
 export const BUSYBOX = '/bin/busybox';
@@ -39,8 +40,12 @@ export interface Scratch {
   defer(fn: () => unknown): void;
 }
 
-/** Where test roots live: /tmp/flotilla-net-test/<name>; fixed names, so a rerun finds what a killed run left. */
-export const TEST_BASE = join(tmpdir(), 'flotilla-net-test');
+/**
+ * Where test roots live: /tmp/flotilla-net-test/<checkout>/<name>, fixed per checkout (6 hex of
+ * this file's path), so a rerun finds what a killed run left, while runs from two clones never
+ * share a root (nor, with it, an instance tag).
+ */
+export const TEST_BASE = join(tmpdir(), 'flotilla-net-test', createHash('sha256').update(fileURLToPath(import.meta.url)).digest('hex').slice(0, 6));
 
 /**
  * The root named `name` (unique per test: the file's name plus a number, hence its own instance
