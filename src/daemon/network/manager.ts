@@ -318,7 +318,7 @@ export class NetworkManager implements NetworkPort {
       if (Object.values(n.endpoints).some((e) => e.containerName === endpoint.containerName)) {
         throw new EngineError('conflict', `endpoint with name ${endpoint.containerName} already exists in network ${n.name}`);
       }
-      const ip = named(n.name, () => allocateAddress(n, endpoint.ipv4Address));
+      const ip = allocateAddress(n, endpoint.ipv4Address); // its errors name the network
       const mine = endpointsOf(this.networks.values(), containerId);
       const index = mine.length === 0 ? 0 : Math.max(...mine.map((x) => ifaceIndex(x.endpoint))) + 1;
       const prefixLength = Number(n.subnet.split('/')[1]);

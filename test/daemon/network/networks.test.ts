@@ -82,6 +82,16 @@ test('IPAM: the pool skips subnets the host uses; an explicit config is honoured
     `invalid: network host-clash: subnet ${next} overlaps ${next} (address ${next.replace('.0/24', '.1/24')} on ${dummy})`,
   );
   assert.equal(await rejection(manager.create(spec('v6', { enableIpv6: true }))), 'invalid: network v6: IPv6 is not supported by the embedded engine');
+
+  // Addresses: a requested one (ipv4_address) is used and checked; others come from ip_range, skipping aux addresses.
+  const fixed = await attach(h, 'explicit', 'fixed_1', [], '10.214.64.77');
+  assert.equal(fixed.endpoint.ip, '10.214.64.77');
+  assert.equal(fixed.endpoint.gateway, '10.214.64.254');
+  const inside = JSON.parse((await run(['nsenter', `--net=${fixed.netns}`, 'ip', '-j', '-4', 'addr', 'show', 'dev', 'eth0'])).stdout)[0];
+  assert.deepEqual(inside.addr_info.map((a: { local: string; prefixlen: number }) => `${a.local}/${a.prefixlen}`), ['10.214.64.77/20']);
+  assert.equal((await attach(h, 'explicit', 'auto_1')).endpoint.ip, '10.214.66.1');
+  assert.equal(await rejection(attach(h, 'explicit', 'dup_1', [], '10.214.64.77')), 'conflict: Address already in use: 10.214.64.77 on network explicit');
+  assert.equal(await rejection(attach(h, 'explicit', 'out_1', [], '10.9.9.9')), 'invalid: address 10.9.9.9 is not in subnet 10.214.64.0/20 of network explicit');
   assert.equal(manager.get('clash'), null);
 });
 
