@@ -91,3 +91,20 @@ test('unknown names go to the host resolvers from resolv.conf (loopback ones ski
   assert.match(written, new RegExp(`^nameserver ${address.replaceAll('.', '\\.')}$`, 'm'), written);
   assert.doesNotMatch(written, /nameserver 127\./, written);
 });
+
+test('two daemons (instances) isolate their networks from each other too', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
+  if (!requireRoot(t, NET_TOOLS)) return;
+  const one = await harness(t, 'isolation-4a');
+  const two = await harness(t, 'isolation-4b');
+  assert.notEqual(one.paths.instance, two.paths.instance);
+  await one.manager.create(spec('p_default'));
+  await two.manager.create(spec('p_default'));
+  const a = await attach(one, 'p_default', 'p_a_1');
+  const b = await attach(two, 'p_default', 'p_b_1');
+  const a2 = await attach(one, 'p_default', 'p_a_2');
+  await httpServer(one, a.netns, 'instance one');
+  await httpServer(two, b.netns, 'instance two');
+  assert.equal(await httpFrom(a2.netns, a.endpoint.ip, 80), 'instance one');
+  assert.equal(await httpFrom(b.netns, a.endpoint.ip, 80, 2), null);
+  assert.equal(await httpFrom(a.netns, b.endpoint.ip, 80, 2), null);
+});
