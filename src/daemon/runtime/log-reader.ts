@@ -82,24 +82,23 @@ async function tailStart(files: { fh: FileHandle | null; size: number }[], lines
     return { file: last, offset: files[last]?.size ?? 0 };
   }
   let count = 0;
-  let trailingCounted = false;
+  // Going backwards, a P record of a stream with no F seen yet ends that stream's unterminated
+  // last line, which counts as one line (once). A line whose pieces straddle the start (another
+  // stream's records in between) is shown from the start on.
+  const closed = new Set<string>();
+  const open = new Set<string>();
   for (let i = files.length - 1; i >= 0; i--) {
     const f = files[i];
     if (!f?.fh) continue;
     for await (const { start, record } of recordsBackward(f.fh, f.size)) {
       if (!record) continue;
       if (record.partial) {
-        // A line still open at the very end counts as one.
-        if (count === 0 && !trailingCounted) {
-          trailingCounted = true;
-          count = 1;
-        }
-        continue;
+        if (closed.has(record.stream) || open.has(record.stream)) continue;
+        open.add(record.stream);
+      } else {
+        closed.add(record.stream);
       }
-      if (count >= lines) {
-        const end = start + (await recordLength(f.fh, start));
-        return { file: i, offset: end };
-      }
+      if (count >= lines) return { file: i, offset: start + (await recordLength(f.fh, start)) };
       count++;
     }
   }
