@@ -1,0 +1,117 @@
+/**
+ * The container's root filesystem: an overlay of the image's rootfs (lowerdir, shared and never
+ * written) with the container's own upper and work dirs, mounted on bundle/rootfs; and safe
+ * access to files inside it (symlinks resolved within the container's root, never the host's).
+ */
+import { lstat, mkdir, readFile, readlink } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import { run } from '../command.js';
+import { EngineError } from '../../engine/errors.js';
+
+export interface MountInfo {
+  mountPoint: string;
+  fsType: string;
+  source: string;
+  superOptions: string;
+}
+
+function unescapeMount(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+}
+
+export function parseMountInfo(text: string): MountInfo[] {
+  const out: MountInfo[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const [left = '', right = ''] = line.split(' - ');
+    const fields = left.split(' ');
+    const [fsType = '', source = '', superOptions = ''] = right.split(' ');
+    out.push({ mountPoint: unescapeMount(fields[4] ?? ''), fsType, source: unescapeMount(source), superOptions });
+  }
+  return out;
+}
+
+export function mounts(): MountInfo[] {
+  return parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'));
+}
+
+export function isMountPoint(path: string): boolean {
+  return mounts().some((m) => m.mountPoint === path);
+}
+
+/** Mounts the overlay unless something is mounted there already. Returns whether it mounted. */
+export async function mountOverlay(lower: string, upper: string, work: string, target: string): Promise<boolean> {
+  if (isMountPoint(target)) return false;
+  for (const p of [lower, upper, work]) {
+    if (/[,:]/.test(p)) throw new EngineError('invalid', `cannot use ${p} in an overlay mount: the path contains "," or ":"`);
+  }
+  try {
+    await run(['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, target], { timeout: 30_000 });
+  } catch (e) {
+    throw new EngineError('engine', `cannot mount the container's root filesystem: ${(e as Error).message}`);
+  }
+  return true;
+}
+
+/** Unmounts everything mounted at `target` (stacked mounts too); lazily when busy. */
+export async function unmountAll(target: string): Promise<void> {
+  for (let i = 0; i < 8 && isMountPoint(target); i++) {
+    const r = await run(['umount', target], { allowFailure: true, timeout: 30_000 });
+    if (r.code !== 0) {
+      const lazy = await run(['umount', '-l', target], { allowFailure: true, timeout: 30_000 });
+      if (lazy.code !== 0 && isMountPoint(target)) throw new EngineError('engine', `cannot unmount ${target}: ${lazy.stderr.trim() || r.stderr.trim()}`);
+    }
+  }
+}
+
+/**
+ * The host path of `path` inside the container root `root`, following symlinks as the container
+ * would see them (absolute targets are relative to `root`, `..` stops at it). Components that do
+ * not exist are appended as they are.
+ */
+export async function resolveInRoot(root: string, path: string): Promise<string> {
+  const pending = posix.normalize(`/${path}`).split('/').filter(Boolean);
+  const resolved: string[] = [];
+  let links = 0;
+  while (pending.length > 0) {
+    const part = pending.shift() as string;
+    if (part === '.') continue;
+    if (part === '..') {
+      resolved.pop();
+      continue;
+    }
+    const candidate = posix.join(root, ...resolved, part);
+    let isLink = false;
+    try {
+      isLink = (await lstat(candidate)).isSymbolicLink();
+    } catch {
+      resolved.push(part, ...pending);
+      break;
+    }
+    if (!isLink) {
+      resolved.push(part);
+      continue;
+    }
+    if (++links > 40) throw new EngineError('invalid', `too many levels of symbolic links resolving ${path} in the container`);
+    const target = await readlink(candidate);
+    if (target.startsWith('/')) resolved.length = 0;
+    pending.unshift(...target.split('/').filter(Boolean));
+  }
+  return posix.join(root, ...resolved);
+}
+
+/** A file of the container (e.g. /etc/passwd), or null when it does not exist. */
+export async function readContainerFile(root: string, path: string): Promise<string | null> {
+  try {
+    return await readFile(await resolveInRoot(root, path), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw e;
+  }
+}
+
+/** Creates a directory in the container (the working directory), as Docker does when it is missing. */
+export async function mkdirInRoot(root: string, path: string): Promise<void> {
+  await mkdir(await resolveInRoot(root, path), { recursive: true, mode: 0o755 });
+}

@@ -1,0 +1,365 @@
+/**
+ * The runtime layer of the embedded engine: OCI bundles on an overlay rootfs, containers run by
+ * runc under conmon, exec, attached runs, logs, top, stats, pause. The container manager (state,
+ * restart policies, health checks) is built on this API; it keeps no state of its own beyond
+ * files on disk, so a new daemon picks up where a dead one left off.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { ExecSpec } from '../../engine/engine.js';
+import { EngineError } from '../../engine/errors.js';
+import type { RuntimePort } from '../containers/collaborators.js';
+import type { DaemonPaths } from '../paths.js';
+import { startAttached } from './attached.js';
+import { removeCgroups } from './cgroups.js';
+import { spawnConmon } from './conmon.js';
+import { allHostDevices, mappedDevices } from './devices.js';
+import { startExec } from './exec.js';
+import { ExitWatcher, readExitInfo, type ExitListener } from './exits.js';
+import { checkHost, daemonCapabilities, hostFacts, which } from './host.js';
+import { containerFiles, type ContainerFiles } from './layout.js';
+import { readLogFile, logFiles } from './log-reader.js';
+import type { K8sLogWriter } from './log-writer.js';
+import { resolveUser } from './process-config.js';
+import { isMountPoint, mkdirInRoot, mountOverlay, readContainerFile, unmountAll } from './rootfs.js';
+import { requestReopen, rotateLog } from './rotate.js';
+import { runc, runcList, runcState, toEngineError } from './runc.js';
+import { parseSecurityOpt } from './security-opt.js';
+import { parseSignal } from './signals.js';
+import { buildSpec, type HostFacts } from './spec.js';
+import { parsePs, parseStats, psArguments, type ContainerStats } from './top-stats.js';
+import type { BundleMeta, BundleRequest, ExecSession, ExitInfo, RuncEntry, RuntimeLogOptions, TimedLogChunk } from './types.js';
+
+const ID = /^[0-9a-f]{64}$/;
+
+function checkId(id: string): void {
+  if (!ID.test(id)) throw new EngineError('invalid', `invalid container id ${JSON.stringify(id)}: expected 64 hex digits`);
+}
+
+async function writeAtomic(path: string, content: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, content);
+  await rename(tmp, path);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class Runtime implements RuntimePort {
+  private readonly exitWatcher: ExitWatcher;
+  private readonly writers = new Map<string, K8sLogWriter>();
+  private facts: Promise<HostFacts> | null = null;
+  private runcPath: Promise<string> | null = null;
+
+  constructor(
+    readonly paths: DaemonPaths,
+    private readonly log: (line: string) => void,
+  ) {
+    this.exitWatcher = new ExitWatcher(paths.exits, (id) => containerFiles(paths, id).oomFlags, log);
+  }
+
+  checkHost(): Promise<string[]> {
+    return checkHost();
+  }
+
+  private hostFacts(): Promise<HostFacts> {
+    this.facts ??= hostFacts();
+    return this.facts;
+  }
+
+  private files(id: string): ContainerFiles {
+    checkId(id);
+    return containerFiles(this.paths, id);
+  }
+
+  private async meta(id: string): Promise<BundleMeta> {
+    const files = this.files(id);
+    try {
+      return JSON.parse(await readFile(files.meta, 'utf8')) as BundleMeta;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new EngineError('not-found', `container ${id} has no bundle: prepare it first`);
+      throw e;
+    }
+  }
+
+  private async metaIfAny(id: string): Promise<BundleMeta | null> {
+    try {
+      return await this.meta(id);
+    } catch (e) {
+      if (e instanceof EngineError && e.kind === 'not-found') return null;
+      throw e;
+    }
+  }
+
+  private async ensureDirs(files: ContainerFiles): Promise<void> {
+    for (const dir of [this.paths.runcRoot, this.paths.exits, this.paths.sockets, files.ctr, files.persist]) await mkdir(dir, { recursive: true });
+  }
+
+  // ---- bundles ----------------------------------------------------------------------------------
+
+  /**
+   * Makes (or remakes) the bundle: the overlay rootfs mounted unless it is already, the user and
+   * the devices resolved, config.json written. Idempotent.
+   */
+  async prepare(req: BundleRequest): Promise<void> {
+    const files = this.files(req.id);
+    const spec = req.spec;
+    for (const [what, path] of Object.entries(req.files)) {
+      if (!(await exists(path))) throw new EngineError('engine', `the container's ${what} file ${path} does not exist`);
+    }
+    if (!(await exists(req.image.rootfs))) throw new EngineError('not-found', `the image's root filesystem ${req.image.rootfs} does not exist`);
+    await Promise.all([files.upper, files.work, files.rootfs].map((d) => mkdir(d, { recursive: true })));
+    const mountedNow = await mountOverlay(req.image.rootfs, files.upper, files.work, files.rootfs);
+    try {
+      const host = await this.hostFacts();
+      const [passwd, group] = await Promise.all([readContainerFile(files.rootfs, '/etc/passwd'), readContainerFile(files.rootfs, '/etc/group')]);
+      const user = resolveUser(spec.user || req.image.config.User || '', { passwd, group }, spec.groupAdd);
+      const mapped = mappedDevices(spec.devices);
+      const devices = spec.privileged ? { devices: [...allHostDevices(), ...mapped.devices], rules: [] } : mapped;
+      const security = parseSecurityOpt(spec.securityOpt);
+      let seccompProfile: unknown;
+      if (typeof security.seccomp === 'object') {
+        try {
+          seccompProfile = JSON.parse(await readFile(security.seccomp.path, 'utf8'));
+        } catch (e) {
+          throw new EngineError('invalid', `cannot load the seccomp profile ${security.seccomp.path}: ${(e as Error).message}`);
+        }
+      }
+      const built = buildSpec({ req, host, user, devices, seccompProfile });
+      for (const note of built.notes) this.log(`${req.id.slice(0, 12)}: ${note}`);
+      await mkdirInRoot(files.rootfs, built.config.process.cwd);
+      await writeAtomic(files.config, JSON.stringify(built.config, null, 2));
+      const meta: BundleMeta = {
+        id: req.id,
+        tty: spec.tty,
+        openStdin: spec.openStdin,
+        logPath: req.log?.path ?? null,
+        cgroupsPath: req.cgroupsPath,
+        groupAdd: spec.groupAdd,
+        lowerdir: req.image.rootfs,
+      };
+      await writeAtomic(files.meta, JSON.stringify(meta, null, 2));
+    } catch (e) {
+      if (mountedNow) await unmountAll(files.rootfs).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------------
+
+  /** Clears what a previous run left (runc state, exit file, conmon files) before a new run. */
+  private async clearStale(id: string, files: ContainerFiles): Promise<void> {
+    const state = await runcState(this.paths.runcRoot, id);
+    if (state && (state.status === 'running' || state.status === 'paused')) {
+      throw new EngineError('conflict', `container ${id} is already ${state.status}`);
+    }
+    if (state) await runc(this.paths.runcRoot, ['delete', '--force', id], `delete stale ${id}`);
+    if (!isMountPoint(files.rootfs)) throw new EngineError('conflict', `container ${id}'s root filesystem is not mounted: prepare it first`);
+    await rm(files.exit, { force: true });
+    await rm(files.persist, { recursive: true, force: true });
+    await rm(files.pid, { force: true });
+    await this.ensureDirs(files);
+    this.exitWatcher.forget(id);
+  }
+
+  /** Starts the container under conmon; resolves once it runs, with its host pid. */
+  async start(id: string): Promise<{ pid: number }> {
+    const files = this.files(id);
+    const meta = await this.meta(id);
+    await this.clearStale(id, files);
+    this.runcPath ??= which('runc').then((p) => p ?? '/usr/sbin/runc');
+    const undo = async () => {
+      await runc(this.paths.runcRoot, ['delete', '--force', id], `delete ${id}`).catch(() => undefined);
+      await rm(files.exit, { force: true });
+    };
+    let pid: number;
+    try {
+      pid = await spawnConmon({
+        id,
+        files,
+        runcRoot: this.paths.runcRoot,
+        runcPath: await this.runcPath,
+        exitDir: this.paths.exits,
+        socketDir: this.paths.sockets,
+        logPath: meta.logPath,
+        tty: meta.tty,
+        openStdin: meta.openStdin,
+      });
+    } catch (e) {
+      await undo();
+      throw e;
+    }
+    try {
+      await runc(this.paths.runcRoot, ['start', id], `start ${id}`);
+    } catch (e) {
+      await undo();
+      throw e;
+    }
+    return { pid };
+  }
+
+  async kill(id: string, signal: string): Promise<void> {
+    checkId(id);
+    const sig = parseSignal(signal);
+    const state = await runcState(this.paths.runcRoot, id);
+    if (!state) throw new EngineError('not-found', `container ${id} does not exist`);
+    if (state.status === 'stopped') throw new EngineError('conflict', `container ${id} is not running`);
+    await runc(this.paths.runcRoot, ['kill', id, String(sig.number)], `kill ${id}`);
+  }
+
+  exitInfo(id: string): Promise<ExitInfo | null> {
+    const files = this.files(id);
+    return readExitInfo(files.exit, files.oomFlags);
+  }
+
+  /** Calls `listener` once per exit file (those present when watching starts included). */
+  onExit(listener: ExitListener): () => void {
+    return this.exitWatcher.add(listener);
+  }
+
+  async delete(id: string): Promise<void> {
+    checkId(id);
+    const state = await runcState(this.paths.runcRoot, id);
+    if (!state) return;
+    try {
+      await runc(this.paths.runcRoot, state.status === 'stopped' ? ['delete', id] : ['delete', '--force', id], `delete ${id}`);
+    } catch (e) {
+      if (!(e instanceof EngineError && e.kind === 'not-found')) throw e;
+    }
+  }
+
+  /**
+   * Frees the container's resources: rootfs unmounted, runtime files and cgroups removed. The
+   * upper dir (its changes), its log and its exit file stay until destroy().
+   */
+  async release(id: string): Promise<void> {
+    const files = this.files(id);
+    const meta = await this.metaIfAny(id);
+    const state = await runcState(this.paths.runcRoot, id);
+    if (state && (state.status === 'running' || state.status === 'paused')) {
+      throw new EngineError('conflict', `container ${id} is ${state.status}: stop it first`);
+    }
+    await this.delete(id);
+    await unmountAll(files.rootfs);
+    for (const name of ['config.json', 'ctl', 'winsz', 'attach', 'rootfs']) await rm(join(files.bundle, name), { recursive: true, force: true });
+    await rm(files.ctr, { recursive: true, force: true });
+    await rm(files.socketLink, { force: true });
+    const left = await removeCgroups(meta?.cgroupsPath ?? `${this.paths.cgroupParent}/${id}`);
+    for (const dir of left) this.log(`${id.slice(0, 12)}: cgroup left behind: ${dir}`);
+  }
+
+  /** release() plus the container's changes, logs and exit file: nothing of it is left. */
+  async destroy(id: string): Promise<void> {
+    const files = this.files(id);
+    const meta = await this.metaIfAny(id);
+    await this.release(id);
+    await rm(files.bundle, { recursive: true, force: true });
+    if (meta?.logPath) {
+      for (const f of await logFiles(meta.logPath)) await rm(f, { force: true });
+    }
+    await rm(files.exit, { force: true });
+    this.exitWatcher.forget(id);
+    await rmdir(dirname(files.bundle)).catch(() => undefined);
+  }
+
+  list(): Promise<RuncEntry[]> {
+    return runcList(this.paths.runcRoot);
+  }
+
+  /** Whether the container's conmon still runs (its pid file, checked against the process's command line). */
+  async conmonAlive(id: string): Promise<boolean> {
+    const files = this.files(id);
+    let pid: number;
+    try {
+      pid = Number.parseInt((await readFile(files.conmonPid, 'utf8')).trim(), 10);
+    } catch {
+      return false;
+    }
+    if (!(pid > 0)) return false;
+    try {
+      const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+      return (argv[0] ?? '').endsWith('conmon') && argv.includes(id);
+    } catch {
+      return false;
+    }
+  }
+
+  async pause(id: string): Promise<void> {
+    checkId(id);
+    await runc(this.paths.runcRoot, ['pause', id], `pause ${id}`);
+  }
+
+  async resume(id: string): Promise<void> {
+    checkId(id);
+    await runc(this.paths.runcRoot, ['resume', id], `resume ${id}`);
+  }
+
+  async top(id: string, psArgs?: string): Promise<{ titles: string[]; processes: string[][] }> {
+    checkId(id);
+    const r = await runc(this.paths.runcRoot, ['ps', id, ...psArguments(psArgs)], `top ${id}`);
+    return parsePs(r.stdout);
+  }
+
+  async stats(id: string): Promise<ContainerStats> {
+    checkId(id);
+    const r = await runc(this.paths.runcRoot, ['events', '--stats', id], `stats ${id}`);
+    return parseStats(r.stdout);
+  }
+
+  // ---- processes --------------------------------------------------------------------------------
+
+  private async requireRunning(id: string): Promise<void> {
+    const state = await runcState(this.paths.runcRoot, id);
+    if (!state) throw new EngineError('not-found', `container ${id} does not exist`);
+    if (state.status === 'paused') throw new EngineError('conflict', `container ${id} is paused: unpause it first`);
+    if (state.status !== 'running') throw new EngineError('conflict', `container ${id} is not running`);
+  }
+
+  async exec(id: string, spec: ExecSpec): Promise<ExecSession> {
+    const files = this.files(id);
+    const [meta] = await Promise.all([this.meta(id), this.requireRunning(id)]);
+    await mkdir(files.ctr, { recursive: true });
+    try {
+      return await startExec({ id, runcRoot: this.paths.runcRoot, files, meta, daemonCapabilities: daemonCapabilities() }, spec);
+    } catch (e) {
+      throw toEngineError(e, `exec in ${id}`);
+    }
+  }
+
+  /** Runs the container in the foreground with its stdio on the session (no conmon). */
+  async runAttached(id: string, options: { stdin: boolean; tty: boolean }): Promise<ExecSession> {
+    const files = this.files(id);
+    const meta = await this.meta(id);
+    await this.clearStale(id, files);
+    return startAttached({ id, runcRoot: this.paths.runcRoot, exitDir: this.paths.exits, files, meta, writers: this.writers }, options);
+  }
+
+  // ---- logs -------------------------------------------------------------------------------------
+
+  readLogs(id: string, logPath: string, options: RuntimeLogOptions): AsyncIterable<TimedLogChunk> {
+    const files = this.files(id);
+    // conmon writes the exit file before it has drained the container's output: the output has
+    // ended once conmon itself has gone too.
+    return readLogFile(logPath, options, async () => !existsSync(files.exit) || (await this.conmonAlive(id)));
+  }
+
+  /** Rotates the log once it has reached maxSize; true when it did. */
+  rotateLogs(id: string, logPath: string, maxSize: number, maxFiles: number): Promise<boolean> {
+    const files = this.files(id);
+    return rotateLog(logPath, maxSize, maxFiles, async () => {
+      const writer = this.writers.get(id);
+      if (writer) {
+        writer.reopen();
+        return true;
+      }
+      return requestReopen(files.ctl);
+    });
+  }
+}
