@@ -70,6 +70,9 @@ export function spawnConmon(o: ConmonOptions, timeoutMs = 60_000): Promise<numbe
       child = spawn('conmon', conmonArgs(o), {
         stdio: ['ignore', 'ignore', errFd, 'pipe'],
         detached: true,
+        // conmon also writes an `oom` file in its working directory: keep it in the persist dir
+        // (where it writes its own copy), which each start clears, never the daemon's cwd.
+        cwd: o.files.persist,
         env: { ...process.env, _OCI_SYNCPIPE: '3' },
       });
     } finally {

@@ -101,6 +101,7 @@ test('OOM kill: a memory limit and dd with a 64M buffer: 137 and oomKilled', T, 
   const info = await exitOf(env, req.id);
   assert.equal(info.code, 137);
   assert.equal(info.oomKilled, true);
+  assert.ok(!existsSync(join(process.cwd(), 'oom')), "conmon's own oom file stays out of the daemon's working directory");
   const fine = request(env, { memory: 32 << 20, command: ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=1M', 'count=1'] });
   await startContainer(env, fine);
   assert.deepEqual(await exitOf(env, fine.id).then((i) => [i.code, i.oomKilled]), [0, false]);
