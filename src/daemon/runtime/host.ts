@@ -57,33 +57,42 @@ function versionAtLeast(version: string, min: readonly number[]): boolean {
   return true;
 }
 
-/** Problems that stop the runtime from working here, each naming the Debian package that fixes it. */
-export async function checkHost(): Promise<string[]> {
+/** The host commands the embedded engine runs, with the Debian package that provides each. */
+export const HOST_TOOLS: readonly (readonly [tool: string, debianPackage: string])[] = [
+  ['runc', 'runc'],
+  ['conmon', 'conmon'],
+  [TINI_STATIC, 'tini'],
+  ['ip', 'iproute2'],
+  ['iptables', 'iptables'],
+  ['nsenter', 'util-linux'],
+  ['unshare', 'util-linux'],
+  ['script', 'bsdutils'],
+  ['stty', 'coreutils'],
+  ['ps', 'procps'],
+  ['mount', 'mount'],
+  ['umount', 'mount'],
+];
+
+/** One line per host command that cannot be found, naming the Debian package that provides it. */
+export async function missingTools(find: (command: string) => Promise<string | null> = which): Promise<string[]> {
   const problems: string[] = [];
-  const tools: [string, string][] = [
-    ['runc', 'runc'],
-    ['conmon', 'conmon'],
-    [TINI_STATIC, 'tini'],
-    ['script', 'util-linux (or bsdutils)'],
-    ['stty', 'coreutils'],
-    ['ps', 'procps'],
-    ['mount', 'mount'],
-    ['umount', 'mount'],
-  ];
-  const found = new Map<string, string>();
-  for (const [tool, pkg] of tools) {
-    const path = await which(tool);
-    if (path) found.set(tool, path);
-    else problems.push(`${tool} is missing: install the Debian package ${pkg}`);
+  for (const [tool, pkg] of HOST_TOOLS) {
+    if (!(await find(tool))) problems.push(`${tool} is missing: install the Debian package ${pkg}`);
   }
-  if (found.has('runc')) {
+  return problems;
+}
+
+/** Problems that stop the runtime from working here, each naming the Debian package that fixes it. */
+export async function checkHost(find: (command: string) => Promise<string | null> = which): Promise<string[]> {
+  const problems = await missingTools(find);
+  if (await find('runc')) {
     const r = await run(['runc', '--version'], { allowFailure: true, timeout: 10_000 });
     const version = /runc version (\d+\.\d+\.\d+)/.exec(r.stdout)?.[1];
     if (!version) problems.push(`runc --version gave no version (${r.stderr.trim() || r.stdout.trim()}): reinstall the Debian package runc`);
     else if (!versionAtLeast(version, [1, 1, 0])) problems.push(`runc ${version} is too old (1.1.0 or later is needed): install runc from Debian 12 or later`);
     if (version && !/libseccomp: \d/.test(r.stdout)) problems.push('runc was built without seccomp: install the Debian package runc (built with libseccomp)');
   }
-  if (found.has('conmon')) {
+  if (await find('conmon')) {
     const r = await run(['conmon', '--version'], { allowFailure: true, timeout: 10_000 });
     const version = /conmon version (\d+\.\d+\.\d+)/.exec(r.stdout)?.[1];
     if (!version || !versionAtLeast(version, [2, 0, 20])) problems.push(`conmon ${version ?? '(unknown version)'} is too old (2.0.20 or later is needed): install conmon from Debian 12 or later`);

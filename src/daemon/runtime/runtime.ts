@@ -27,7 +27,7 @@ import { requestReopen, rotateLog } from './rotate.js';
 import { runc, runcList, runcState, toEngineError } from './runc.js';
 import { parseSecurityOpt } from './security-opt.js';
 import { parseSignal } from './signals.js';
-import { buildSpec, type HostFacts } from './spec.js';
+import { buildSpec, type BuiltSpec, type HostFacts } from './spec.js';
 import { parsePs, parseStats, psArguments, type ContainerStats } from './top-stats.js';
 import type { BundleMeta, BundleRequest, ExecSession, ExitInfo, RuncEntry, RuntimeLogOptions, TimedLogChunk } from './types.js';
 
@@ -132,7 +132,14 @@ export class Runtime implements RuntimePort {
           throw new EngineError('invalid', `cannot load the seccomp profile ${security.seccomp.path}: ${(e as Error).message}`);
         }
       }
-      const built = buildSpec({ req, host, user, devices, seccompProfile });
+      let built: BuiltSpec;
+      try {
+        built = buildSpec({ req, host, user, devices, seccompProfile });
+      } catch (e) {
+        // e.g. a cap_add the daemon's own bounding set lacks: say which container.
+        if (e instanceof EngineError) throw new EngineError(e.kind, `container ${req.id.slice(0, 12)}: ${e.message}`);
+        throw e;
+      }
       for (const note of built.notes) this.log(`${req.id.slice(0, 12)}: ${note}`);
       await mkdirInRoot(files.rootfs, built.config.process.cwd);
       await writeAtomic(files.config, JSON.stringify(built.config, null, 2));
