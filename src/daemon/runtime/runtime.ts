@@ -353,8 +353,12 @@ export class Runtime implements RuntimePort {
   readLogs(id: string, logPath: string, options: RuntimeLogOptions): AsyncIterable<TimedLogChunk> {
     const files = this.files(id);
     // conmon writes the exit file before it has drained the container's output: the output has
-    // ended once conmon itself has gone too.
-    return readLogFile(logPath, options, async () => !existsSync(files.exit) || (await this.conmonAlive(id)));
+    // ended once conmon itself has gone too, whatever the caller's own idea of "running" says.
+    const callers = options.isRunning;
+    const isRunning = callers
+      ? async () => (await callers()) || (await this.conmonAlive(id))
+      : async () => !existsSync(files.exit) || (await this.conmonAlive(id));
+    return readLogFile(logPath, { ...options, isRunning }, isRunning);
   }
 
   /** Rotates the log once it has reached maxSize; true when it did. */

@@ -255,3 +255,19 @@ test('release keeps the changes, destroy leaves nothing: no mounts, cgroups, run
   assert.ok(!existsSync(join(env.paths.ctr, req.id)));
   await env.runtime.destroy(req.id); // twice is fine
 });
+
+test('logs -f with the caller\'s isRunning turning false at the exit: every line up to the last is still read', T, async (t) => {
+  if (!requireRoot(t, RUNTIME_TOOLS)) return;
+  const env = testEnv(t);
+  let running = true;
+  const req = request(env, { command: ['sh', '-c', 'sleep 0.3; i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done; echo last'] });
+  t.after(env.runtime.onExit((id) => {
+    if (id === req.id) running = false;
+  }));
+  await startContainer(env, req);
+  let text = '';
+  for await (const c of env.runtime.readLogs(req.id, req.log?.path as string, { follow: true, timestamps: false, isRunning: () => running })) text += c.data.toString();
+  assert.equal(running, false);
+  assert.match(text, /line 2999\nlast\n$/);
+  assert.equal(text.split('\n').length, 3002);
+});
