@@ -105,7 +105,9 @@ export interface RunningClient {
 export function startClient(o: ClientOptions): RunningClient {
   let child: ChildProcess;
   if (o.tty) {
-    const command = `exec ${o.argv.map(shellQuote).join(' ')} 2>>${shellQuote(o.logFile)}.stderr`;
+    // runc makes script's terminal raw itself, but only once it has attached: output written
+    // before that would have its line ends translated twice (\r\r\n) and input echoed. Raw first.
+    const command = `stty raw -echo 2>/dev/null; exec ${o.argv.map(shellQuote).join(' ')} 2>>${shellQuote(o.logFile)}.stderr`;
     // stdin stays a pipe even when not attached: at the end of its input script ends the terminal's
     // input too, and a shell would then exit at once.
     child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/sh' }, detached: true });
