@@ -25,6 +25,7 @@ import { resolveUser } from './process-config.js';
 import { isMountPoint, mkdirInRoot, mountOverlay, readContainerFile, unmountAll } from './rootfs.js';
 import { requestReopen, rotateLog } from './rotate.js';
 import { runc, runcList, runcState, toEngineError } from './runc.js';
+import { runningConmon, waitConmonGone, waitForExec } from './processes.js';
 import { parseSecurityOpt } from './security-opt.js';
 import { parseSignal } from './signals.js';
 import { buildSpec, type BuiltSpec, type HostFacts } from './spec.js';
@@ -172,6 +173,7 @@ export class Runtime implements RuntimePort {
     await rm(files.exit, { force: true });
     await rm(files.persist, { recursive: true, force: true });
     await rm(files.pid, { force: true });
+    await rm(files.conmonPid, { force: true });
     await this.ensureDirs(files);
     this.exitWatcher.forget(id);
   }
@@ -184,7 +186,10 @@ export class Runtime implements RuntimePort {
     this.runcPath ??= which('runc').then((p) => p ?? '/usr/sbin/runc');
     const undo = async () => {
       await runc(this.paths.runcRoot, ['delete', '--force', id], `delete ${id}`).catch(() => undefined);
+      // conmon reports the failure before it exits, and may still write an exit file.
+      if (!(await waitConmonGone(files.conmonPid, id, 5000))) this.log(`${id.slice(0, 12)}: conmon still runs after a failed start`);
       await rm(files.exit, { force: true });
+      this.exitWatcher.forget(id);
     };
     let pid: number;
     try {
@@ -209,6 +214,8 @@ export class Runtime implements RuntimePort {
       await undo();
       throw e;
     }
+    // `runc start` returns before `runc init` has become the container's command.
+    await waitForExec(pid, 2000);
     return { pid };
   }
 
@@ -283,19 +290,7 @@ export class Runtime implements RuntimePort {
   /** Whether the container's conmon still runs (its pid file, checked against the process's command line). */
   async conmonAlive(id: string): Promise<boolean> {
     const files = this.files(id);
-    let pid: number;
-    try {
-      pid = Number.parseInt((await readFile(files.conmonPid, 'utf8')).trim(), 10);
-    } catch {
-      return false;
-    }
-    if (!(pid > 0)) return false;
-    try {
-      const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
-      return (argv[0] ?? '').endsWith('conmon') && argv.includes(id);
-    } catch {
-      return false;
-    }
+    return typeof (await runningConmon(files.conmonPid, id)) === 'number';
   }
 
   async pause(id: string): Promise<void> {
