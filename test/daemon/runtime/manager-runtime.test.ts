@@ -1,0 +1,110 @@
+/**
+ * The container manager on the real runtime (host networking, so no network manager): create,
+ * start, exec as a health probe would, kill, a restart by policy, start again, remove; nothing
+ * left. Checks that delete/release/destroy mean what the manager expects. Root only.
+ *
+ * manager.stop() (and remove --force, which stops) deadlocks in 768f5ea: the work given to
+ * mutex.run returns the `exited` promise, which the async mutex.run adopts, so the lock is held
+ * until the exit is recorded, and recording it (handleExit) needs that lock. The last test shows
+ * it (a todo until the manager is fixed).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ContainerManager } from '../../../src/daemon/containers/manager.js';
+import type { ImagesPort, ImageView, NetworkPort } from '../../../src/daemon/containers/collaborators.js';
+import { execIn } from '../../../src/daemon/containers/sessions.js';
+import { EventBus } from '../../../src/daemon/events.js';
+import { VolumeStore } from '../../../src/daemon/volumes/store.js';
+import { requireRoot } from '../../helpers/root.js';
+import { cgroupDirsUnder, containerSpec, mountsUnder, processesMentioning, RUNTIME_TOOLS, testEnv, waitFor } from './fixture.js';
+
+function images(rootfs: string): ImagesPort {
+  const image: ImageView = {
+    id: 'sha256:' + 'b'.repeat(64),
+    repoTags: ['busybox:latest'],
+    repoDigests: [],
+    created: new Date(0).toISOString(),
+    size: 0,
+    config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] },
+    rootfs,
+  };
+  return { resolve: async (ref) => (ref === 'busybox' || ref === image.id ? image : null) };
+}
+
+/** Host networking needs no network manager: any call is a mistake. */
+const noNetwork = new Proxy({}, {
+  get: (_target, name) => () => {
+    throw new Error(`network.${String(name)} called with host networking`);
+  },
+}) as NetworkPort;
+
+function newManager(env: ReturnType<typeof testEnv>): ContainerManager {
+  return new ContainerManager({
+    paths: env.paths,
+    images: images(env.image),
+    network: noNetwork,
+    runtime: env.runtime,
+    volumes: new VolumeStore(env.paths),
+    events: new EventBus(),
+    log: (line) => env.logLines.push(line),
+  });
+}
+
+test('manager on the runtime: start, exec, kill, restart by policy, start again, remove; nothing left', { timeout: 90_000 }, async (t) => {
+  if (!requireRoot(t, RUNTIME_TOOLS)) return;
+  const env = testEnv(t);
+  const manager = newManager(env);
+  await manager.open();
+  t.after(() => manager.close());
+
+  const id = await manager.create(containerSpec({ name: 'sleeper', command: ['sh', '-c', 'echo change > /root/file; exec sleep 1000'] }));
+  env.ids.push(id);
+  await manager.start(id);
+  assert.equal(manager.get(id).state.status, 'running');
+  assert.ok(manager.get(id).state.pid > 1);
+  const exec = await execIn(manager, id, { command: ['sh', '-c', 'echo probe; exit 2'], env: [], privileged: false, tty: false, attachStdin: false, detach: false });
+  assert.equal(await exec.exitCode(), 2);
+  const waited = manager.wait(id);
+  await manager.kill(id, 'SIGKILL');
+  assert.equal(await waited, 137);
+  assert.equal(manager.get(id).state.status, 'exited');
+  assert.deepEqual(mountsUnder(env.dir), [], 'released: rootfs unmounted');
+  assert.deepEqual(cgroupDirsUnder(`${env.paths.cgroupParent}/${id}`), []);
+
+  const flaky = await manager.create(containerSpec({ name: 'flaky', command: ['sh', '-c', 'echo run; exit 3'], restartPolicy: { name: 'on-failure', maximumRetryCount: 2 } }));
+  env.ids.push(flaky);
+  await manager.start(flaky);
+  await waitFor('two restarts, then exited', () => {
+    const s = manager.get(flaky).state;
+    return s.status === 'exited' && s.restartCount === 2;
+  }, 20_000);
+  assert.equal(manager.get(flaky).state.exitCode, 3);
+
+  // Started again: the same container, its changes kept.
+  await manager.start(id);
+  const again = await execIn(manager, id, { command: ['cat', '/root/file'], env: [], privileged: false, tty: false, attachStdin: false, detach: false });
+  assert.equal(await again.exitCode(), 0);
+  const waitedAgain = manager.wait(id);
+  await manager.kill(id, 'KILL');
+  await waitedAgain;
+  for (const c of [id, flaky]) await manager.remove(c);
+  assert.deepEqual(mountsUnder(env.dir), []);
+  assert.deepEqual(cgroupDirsUnder(env.paths.cgroupParent), []);
+  assert.deepEqual(await env.runtime.list(), []);
+  assert.deepEqual([...processesMentioning(id), ...processesMentioning(flaky)], []);
+});
+
+test('manager.stop: TERM, then SIGKILL after the grace period', { timeout: 8_000, todo: 'manager.stop deadlocks (mutex held while waiting for the exit): see the header' }, async (t) => {
+  if (!requireRoot(t, RUNTIME_TOOLS)) return;
+  const env = testEnv(t);
+  const manager = newManager(env);
+  await manager.open();
+  t.after(() => manager.close());
+  const id = await manager.create(containerSpec({ name: 'stubborn', command: ['sleep', '1000'] }));
+  env.ids.push(id);
+  await manager.start(id);
+  const started = Date.now();
+  await manager.stop(id, 1); // sleep as PID 1 ignores TERM
+  assert.ok(Date.now() - started >= 1000);
+  assert.deepEqual([manager.get(id).state.status, manager.get(id).state.exitCode], ['exited', 137]);
+});
