@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { adoptContainers } from '../../../src/daemon/containers/adopt.js';
 import { ContainerManager } from '../../../src/daemon/containers/manager.js';
 import type { ImagesPort, ImageView, NetworkPort } from '../../../src/daemon/containers/collaborators.js';
 import { execIn } from '../../../src/daemon/containers/sessions.js';
@@ -107,4 +108,32 @@ test('manager.stop: TERM, then SIGKILL after the grace period', { timeout: 8_000
   await manager.stop(id, 1); // sleep as PID 1 ignores TERM
   assert.ok(Date.now() - started >= 1000);
   assert.deepEqual([manager.get(id).state.status, manager.get(id).state.exitCode], ['exited', 137]);
+});
+
+test('adoption by a new manager: a running container is adopted, one that exited meanwhile gets its code recorded', { timeout: 60_000 }, async (t) => {
+  if (!requireRoot(t, RUNTIME_TOOLS)) return;
+  const env = testEnv(t);
+  const first = newManager(env);
+  await first.open();
+  const live = await first.create(containerSpec({ name: 'live', command: ['sh', '-c', 'trap "exit 5" TERM; while true; do sleep 0.1; done'] }));
+  const gone = await first.create(containerSpec({ name: 'gone', command: ['sh', '-c', 'trap "exit 4" TERM; while true; do sleep 0.1; done'] }));
+  env.ids.push(live, gone);
+  await first.start(live);
+  await first.start(gone);
+  first.close(); // the old daemon stops watching: exits are no longer recorded
+  await env.runtime.kill(gone, 'TERM');
+  await waitFor('the exit file', () => env.runtime.exitInfo(gone));
+
+  const second = newManager(env);
+  await second.open();
+  t.after(() => second.close());
+  const result = await adoptContainers(second, false);
+  assert.deepEqual(result, { adopted: 1, exited: 1, restarted: 0 });
+  assert.equal(second.get(live).state.status, 'running');
+  assert.deepEqual([second.get(gone).state.status, second.get(gone).state.exitCode], ['exited', 4]);
+  const waited = second.wait(live);
+  await second.kill(live, 'TERM');
+  assert.equal(await waited, 5);
+  assert.deepEqual(mountsUnder(env.dir), []);
+  assert.deepEqual(await env.runtime.list(), []);
 });
