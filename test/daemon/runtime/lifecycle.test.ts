@@ -271,3 +271,15 @@ test('logs -f with the caller\'s isRunning turning false at the exit: every line
   assert.match(text, /line 2999\nlast\n$/);
   assert.equal(text.split('\n').length, 3002);
 });
+
+test('tty: under conmon the process has a terminal, its output in the log as stdout', T, async (t) => {
+  if (!requireRoot(t, RUNTIME_TOOLS)) return;
+  const env = testEnv(t);
+  const req = request(env, { tty: true, command: ['sh', '-c', 'tty; echo err >&2; exit 3'] });
+  await startContainer(env, req);
+  assert.equal((await exitOf(env, req.id)).code, 3);
+  await waitFor('conmon to finish', async () => !(await env.runtime.conmonAlive(req.id)));
+  const log = readFileSync(req.log?.path as string, 'utf8');
+  assert.doesNotMatch(log, / stderr /);
+  assert.match(logContent(req.log?.path as string), /^\/dev\/pts\/\d+\r?\nerr\r?\n$/);
+});
