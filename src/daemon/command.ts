@@ -58,6 +58,11 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
       if ((code === 0 && signal === null) || options.allowFailure) resolvePromise(result);
       else reject(new CommandError(argv, code, result.stderr, signal));
     });
-    if (options.input !== undefined && child.stdin) child.stdin.end(options.input);
+    if (options.input !== undefined && child.stdin) {
+      // A command may exit without reading its input; its exit status tells what happened, and
+      // the EPIPE that writing to it then raises must not take the daemon down.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input);
+    }
   });
 }

@@ -131,7 +131,7 @@ export class ContainerManager {
     for (const r of this.records.values()) {
       if (!query.all && r.state.status !== 'running' && r.state.status !== 'paused' && r.state.status !== 'restarting') continue;
       if (!hasLabels(r.spec.labels, query.labels)) continue;
-      out.push({ id: r.id, name: `/${r.name}`, image: r.spec.image, labels: { ...r.spec.labels }, state: r.state.status, status: statusText(r.state), created: Math.floor(Date.parse(r.created) / 1000) });
+      out.push({ id: r.id, name: r.name, image: r.spec.image, labels: { ...r.spec.labels }, state: r.state.status, status: statusText(r.state), created: Math.floor(Date.parse(r.created) / 1000) });
     }
     return out.sort((a, b) => b.created - a.created);
   }
@@ -150,7 +150,7 @@ export class ContainerManager {
     }
     return {
       id: r.id,
-      name: `/${r.name}`,
+      name: r.name,
       image: r.spec.image,
       imageId: r.image.id,
       labels: { ...r.spec.labels },
@@ -370,7 +370,7 @@ export class ContainerManager {
   async stop(ref: string, timeout?: number): Promise<void> {
     const record = this.get(ref);
     const seconds = timeout ?? record.spec.stopTimeout ?? DEFAULT_STOP_TIMEOUT;
-    const done = await this.mutex.run(record.id, async () => {
+    const waiting = await this.mutex.run(record.id, async () => {
       record.state.stoppedByUser = true;
       if (record.state.status === 'restarting') {
         this.cancelRestart(record.id);
@@ -389,9 +389,12 @@ export class ContainerManager {
       if (record.state.status === 'paused') await this.deps.runtime.resume(record.id).catch(() => undefined);
       await this.signal(record, seconds > 0 ? record.stopSignal : 'SIGKILL');
       this.emit(record, 'kill', { signal: signalNumber(seconds > 0 ? record.stopSignal : 'SIGKILL') });
-      return exited;
+      // Wrapped: an async function returning the promise itself would wait for the exit here,
+      // holding the lock, and the SIGKILL below would never be sent.
+      return { exited };
     });
-    if (!done) return;
+    if (!waiting) return;
+    const done = waiting.exited;
     if (seconds > 0 && !(await within(done, seconds * 1000))) {
       await this.signal(record, 'SIGKILL');
     }

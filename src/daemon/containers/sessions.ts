@@ -19,11 +19,9 @@ export function containerLogs(manager: ContainerManager, ref: string, options: L
     return s === 'running' || s === 'paused' || s === 'restarting';
   };
   const source = manager.deps.runtime.readLogs(id, manager.logPath(id), { ...options, isRunning });
+  // The runtime puts the timestamps in front of each line itself when they are asked for.
   return (async function* () {
-    for await (const chunk of source) {
-      const data = options.timestamps ? Buffer.concat([Buffer.from(`${chunk.time} `), chunk.data]) : chunk.data;
-      yield { stream: chunk.stream, data };
-    }
+    for await (const chunk of source) yield { stream: chunk.stream, data: chunk.data };
   })();
 }
 
