@@ -18,6 +18,8 @@ import { registerLogs } from './commands/logs.js';
 import { registerExec } from './commands/exec.js';
 import { registerRun } from './commands/run.js';
 import { registerImageCommands } from './commands/images.js';
+import { registerDaemon } from './commands/daemon.js';
+import { registerImageStore } from './commands/image-store.js';
 import { VERSION } from '../version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -53,6 +55,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerExec(program, ctx, global);
   registerRun(program, ctx, global);
   registerImageCommands(program, ctx, global);
+  registerImageStore(program, ctx, global);
+  registerDaemon(program, ctx, global);
   return program;
 }
 

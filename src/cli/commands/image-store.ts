@@ -1,0 +1,114 @@
+/**
+ * `flotilla image import|load|ls|rm`: the embedded engine's own image store. Registry pulls and
+ * Dockerfile builds are not there yet, so images come from a root filesystem tarball (`import`)
+ * or a `docker save` / OCI archive (`load`).
+ */
+import type { Command } from 'commander';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { UsageError } from '../../errors.js';
+import type { DaemonBackend } from '../../daemon/backend.js';
+import { formatTable, humanSize } from '../table.js';
+import type { CliContext, GlobalOptions } from '../context.js';
+
+async function withStore<T>(ctx: CliContext, global: GlobalOptions, fn: (engine: DaemonBackend) => Promise<T>): Promise<T> {
+  const chosen = global.engine ?? ctx.env['FLOTILLA_ENGINE'];
+  if (global.host !== undefined || (chosen !== undefined && chosen !== '' && chosen !== 'embedded')) {
+    throw new UsageError("`flotilla image` manages the embedded engine's images; for dockerd use `docker image`");
+  }
+  // Loaded only here: gRPC is a large module other commands do without.
+  const { openEmbeddedEngine } = await import('../../engine/embedded/index.js');
+  const engine = await openEmbeddedEngine({ env: ctx.env });
+  try {
+    return await fn(engine);
+  } finally {
+    engine.close();
+  }
+}
+
+function input(file: string | undefined, ctx: CliContext): Readable {
+  if (file === undefined || file === '-') {
+    if (process.stdin.isTTY) throw new UsageError('no archive given: name a file, or redirect one to standard input');
+    return process.stdin;
+  }
+  const path = resolve(ctx.cwd, file);
+  if (!existsSync(path)) throw new UsageError(`${file}: no such file`);
+  if (statSync(path).isDirectory()) throw new UsageError(`${file}: is a directory, not a tar archive`);
+  return createReadStream(path);
+}
+
+export function registerImageStore(program: Command, ctx: CliContext, global: () => GlobalOptions): void {
+  const image = program.command('image').description("Manage the embedded engine's images");
+
+  image
+    .command('import')
+    .description('Make an image from a root filesystem tarball (plain or gzip; "-" reads standard input)')
+    .argument('<file>', 'the tarball')
+    .argument('[reference]', 'NAME[:TAG] to tag it with')
+    .action((file: string, reference: string | undefined) =>
+      withStore(ctx, global(), async (engine) => {
+        const ref = await engine.importImage(input(file, ctx), reference);
+        ctx.stdout.write(`${ref.id}\n`);
+      }),
+    );
+
+  image
+    .command('load')
+    .description('Load the images of a `docker save` or OCI archive (standard input by default)')
+    .option('-i, --input <file>', 'read the archive from a file')
+    .option('-q, --quiet', 'print nothing')
+    .action((flags: { input?: string; quiet?: boolean }) =>
+      withStore(ctx, global(), async (engine) => {
+        const refs = await engine.loadImages(input(flags.input, ctx));
+        if (flags.quiet) return;
+        for (const r of refs) {
+          if (r.tags.length === 0) ctx.stdout.write(`Loaded image ID: ${r.id}\n`);
+          for (const t of r.tags) ctx.stdout.write(`Loaded image: ${t}\n`);
+        }
+      }),
+    );
+
+  image
+    .command('ls')
+    .alias('list')
+    .description('List images')
+    .option('-q, --quiet', 'only image IDs')
+    .action((flags: { quiet?: boolean }) =>
+      withStore(ctx, global(), async (engine) => {
+        const images = await engine.listImages();
+        if (flags.quiet) {
+          for (const i of images) ctx.stdout.write(`${shortId(i.id)}\n`);
+          return;
+        }
+        const rows: string[][] = [];
+        for (const i of images) {
+          const tags = i.repoTags.length > 0 ? i.repoTags : ['<none>:<none>'];
+          for (const t of tags) {
+            const at = t.lastIndexOf(':');
+            rows.push([t.slice(0, at), t.slice(at + 1), shortId(i.id), new Date(i.created * 1000).toISOString().slice(0, 19).replace('T', ' '), humanSize(i.size)]);
+          }
+        }
+        ctx.stdout.write(`${formatTable(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows)}\n`);
+      }),
+    );
+
+  image
+    .command('rm')
+    .alias('remove')
+    .description('Remove images (a tag, or an ID with all its tags)')
+    .argument('<images...>')
+    .option('-f, --force', 'remove even when a stopped container uses it')
+    .action((refs: string[], flags: { force?: boolean }) =>
+      withStore(ctx, global(), async (engine) => {
+        for (const r of refs) {
+          await engine.removeImage(r, { force: flags.force === true });
+          ctx.stdout.write(`Deleted: ${r}\n`);
+        }
+      }),
+    );
+}
+
+function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}

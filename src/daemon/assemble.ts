@@ -1,0 +1,51 @@
+/**
+ * The daemon's parts put together: image store, volumes, networks, runtime, container manager,
+ * and the DaemonEngine the server exposes. Opening order matters: stores first, then the network
+ * (bridges, rules and DNS recreated from saved state), then the containers, adopted last.
+ */
+import { adoptContainers, bootChanged, recordBoot } from './containers/adopt.js';
+import { rotateContainerLogs } from './containers/log-rotation.js';
+import { ContainerManager } from './containers/manager.js';
+import { DaemonEngine } from './engine.js';
+import { EventBus } from './events.js';
+import { ImageStore } from './images/store.js';
+import type { AssembledDaemon, DaemonHooks } from './main.js';
+import { NetworkManager } from './network/manager.js';
+import type { DaemonPaths } from './paths.js';
+import { Runtime } from './runtime/runtime.js';
+import { serveDaemon } from './server.js';
+import { VolumeStore } from './volumes/store.js';
+
+export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => void, requestShutdown: () => void): Promise<AssembledDaemon> {
+  const rebooted = bootChanged(paths);
+  if (rebooted) log('the machine restarted since the last daemon ran: cleaning runtime state');
+  const images = new ImageStore(paths, { warn: (m) => log(`images: ${m}`) });
+  const volumes = new VolumeStore(paths);
+  const events = new EventBus();
+  const network = new NetworkManager(paths, log);
+  const runtime = new Runtime(paths, log);
+  await images.open();
+  await volumes.open();
+  await network.init();
+  const containers = new ContainerManager({ paths, images, network, runtime, volumes, events, log });
+  await containers.open();
+  const adopted = await adoptContainers(containers, rebooted);
+  log(`adopted ${adopted.adopted} running containers, recorded ${adopted.exited} exits, restarted ${adopted.restarted}`);
+  await recordBoot(paths);
+  const backend = new DaemonEngine({ paths, images, containers, volumes, events, startedAt: new Date().toISOString(), requestShutdown });
+  return {
+    backend,
+    tick: () => rotateContainerLogs(containers),
+    close: async () => {
+      containers.close();
+      await network.close();
+    },
+  };
+}
+
+/** What `flotilla daemon` runs with (src/daemon/main.ts). */
+export const daemonHooks: DaemonHooks = {
+  checkHost: (paths, log) => new Runtime(paths, log).checkHost(),
+  assemble: assembleDaemon,
+  serve: (backend, socket) => serveDaemon(backend, socket),
+};
