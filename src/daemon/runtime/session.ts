@@ -105,8 +105,9 @@ export interface RunningClient {
 export function startClient(o: ClientOptions): RunningClient {
   let child: ChildProcess;
   if (o.tty) {
-    // runc makes script's terminal raw itself, but only once it has attached: output written
-    // before that would have its line ends translated twice (\r\r\n) and input echoed. Raw first.
+    // runc makes script's terminal raw itself, but only once it has attached: input written
+    // before that would be echoed back. Raw first. (About 1 run in 40 still shows a line end
+    // as \r\r\n, which a terminal renders the same; the cause is not found yet.)
     const command = `stty raw -echo 2>/dev/null; exec ${o.argv.map(shellQuote).join(' ')} 2>>${shellQuote(o.logFile)}.stderr`;
     // stdin stays a pipe even when not attached: at the end of its input script ends the terminal's
     // input too, and a shell would then exit at once.
