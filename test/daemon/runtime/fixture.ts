@@ -138,16 +138,21 @@ export function logText(path: string): string {
   return existsSync(path) ? readFileSync(path, 'utf8') : '';
 }
 
-/** The content of the log's records, in order (both streams). */
+/**
+ * The content of the log's records, line by line in the order lines were completed (a partial
+ * record is joined to the next record of its own stream: the other stream may come in between).
+ */
 export function logContent(path: string): string {
-  return logText(path)
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const parts = l.split(' ');
-      return parts[2] === 'P' ? parts.slice(3).join(' ') : `${parts.slice(3).join(' ')}\n`;
-    })
-    .join('');
+  const open: Record<string, string> = {};
+  let out = '';
+  for (const l of logText(path).split('\n').filter(Boolean)) {
+    const [, stream = '', tag, ...rest] = l.split(' ');
+    open[stream] = (open[stream] ?? '') + rest.join(' ');
+    if (tag === 'P') continue;
+    out += `${open[stream]}\n`;
+    open[stream] = '';
+  }
+  return out + Object.values(open).join('');
 }
 
 export interface Collected {
