@@ -128,7 +128,9 @@ test('adoption by a new manager: a running container is adopted, one that exited
   await second.open();
   t.after(() => second.close());
   const result = await adoptContainers(second, false);
-  assert.deepEqual(result, { adopted: 1, exited: 1, restarted: 0 });
+  // The exit may be recorded by open()'s exit watcher before adoptContainers looks at it.
+  assert.equal(result.adopted, 1);
+  assert.equal(result.restarted, 0);
   assert.equal(second.get(live).state.status, 'running');
   assert.deepEqual([second.get(gone).state.status, second.get(gone).state.exitCode], ['exited', 4]);
   const waited = second.wait(live);
