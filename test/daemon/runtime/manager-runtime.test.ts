@@ -2,11 +2,8 @@
  * The container manager on the real runtime (host networking, so no network manager): create,
  * start, exec as a health probe would, kill, a restart by policy, start again, remove; nothing
  * left. Checks that delete/release/destroy mean what the manager expects. Root only.
- *
- * manager.stop() (and remove --force, which stops) deadlocks in 768f5ea: the work given to
- * mutex.run returns the `exited` promise, which the async mutex.run adopts, so the lock is held
- * until the exit is recorded, and recording it (handleExit) needs that lock. The last test shows
- * it (a todo until the manager is fixed).
+ * The last test guards stop(): it once held the container's lock while waiting for the exit, so
+ * the SIGKILL after the grace period was never sent.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -95,7 +92,7 @@ test('manager on the runtime: start, exec, kill, restart by policy, start again,
   assert.deepEqual([...processesMentioning(id), ...processesMentioning(flaky)], []);
 });
 
-test('manager.stop: TERM, then SIGKILL after the grace period', { timeout: 8_000, todo: 'manager.stop deadlocks (mutex held while waiting for the exit): see the header' }, async (t) => {
+test('manager.stop: TERM, then SIGKILL after the grace period', { timeout: 8_000 }, async (t) => {
   if (!requireRoot(t, RUNTIME_TOOLS)) return;
   const env = testEnv(t);
   const manager = newManager(env);
