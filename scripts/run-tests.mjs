@@ -1,5 +1,6 @@
 // Runs the test suite: every dist/test/**/*.test.js with node's test runner. Unit tests run in
-// parallel; files under test/e2e run one at a time (they share the engine).
+// parallel; files under test/e2e (they share dockerd) and test/embedded (each runs a daemon with
+// its containers) run one at a time.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -19,7 +20,7 @@ function find(dir) {
 
 const only = process.argv.slice(2);
 const all = find(testRoot).filter((f) => only.length === 0 || only.some((o) => relative(root, f).includes(o)));
-const serial = all.filter((f) => f.includes(`${join('dist', 'test', 'e2e')}/`));
+const serial = all.filter((f) => ['e2e', 'embedded'].some((d) => f.includes(`${join('dist', 'test', d)}/`)));
 const parallel = all.filter((f) => !serial.includes(f));
 
 let failed = false;

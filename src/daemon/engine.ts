@@ -75,7 +75,7 @@ export class DaemonEngine implements DaemonBackend {
   }
 
   async version(): Promise<EngineVersion> {
-    return { engine: 'embedded', version: VERSION, apiVersion: '1', os: 'linux', arch: process.arch === 'x64' ? 'amd64' : process.arch };
+    return { engine: 'embedded', version: VERSION, apiVersion: '1.0', os: 'linux', arch: process.arch === 'x64' ? 'amd64' : process.arch };
   }
 
   // ---- images ---------------------------------------------------------------------------------

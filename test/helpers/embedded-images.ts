@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 // From dist/test/helpers/ (or test/helpers/) up to the repository.
 const SCRIPT = fileURLToPath(new URL('../../../scripts/busybox-rootfs', import.meta.url));
+const IMAGE_SCRIPT = fileURLToPath(new URL('../../../scripts/busybox-image', import.meta.url));
 
 let cached: Promise<string> | undefined;
 
@@ -45,4 +46,31 @@ export function busyboxRootfsTar(): Promise<string> {
     });
   }
   return cached;
+}
+
+let cachedImage: Promise<string> | undefined;
+
+/**
+ * A `docker save` archive of busybox:latest with Cmd ["sh"], as the Engine contract expects (made
+ * by scripts/busybox-image once per process, removed on exit).
+ */
+export function busyboxImageTar(): Promise<string> {
+  if (cachedImage === undefined) {
+    cachedImage = (async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'flotilla-busybox-image-'));
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      const out = join(dir, 'busybox-image.tar');
+      await new Promise<void>((resolve, reject) => {
+        execFile('bash', [IMAGE_SCRIPT, out], { encoding: 'utf8', timeout: 60_000 }, (error, _stdout, stderr) => {
+          if (error) reject(new Error(`scripts/busybox-image failed: ${(stderr.trim() || error.message).split('\n')[0]}`));
+          else resolve();
+        });
+      });
+      return out;
+    })();
+    cachedImage.catch(() => {
+      cachedImage = undefined;
+    });
+  }
+  return cachedImage;
 }

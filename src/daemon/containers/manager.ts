@@ -21,7 +21,7 @@ import type { ExitInfo, ImageView, ImagesPort, NetworkPort, RuntimePort } from '
 import { effectiveProcess } from './effective-process.js';
 import { logSettings } from './log-settings.js';
 import { copyUpVolumes, hostMounts, resolveMounts } from './mounts.js';
-import { attachNetworks, detachNetworks, networkOwner } from './networking.js';
+import { attachNetworks, detachNetworks, networkOwner, networkPlan } from './networking.js';
 import { freshState, type ContainerRecord } from './record.js';
 import { statusText } from './status-text.js';
 
@@ -143,11 +143,10 @@ export class ContainerManager {
     const proc = effectiveProcess(r.spec, image?.config ?? {});
     const s = r.state;
     const running = s.status === 'running' || s.status === 'paused' || s.status === 'restarting';
+    // As Docker shows them: the bindings made while running, the requested ones otherwise.
     const ports: ContainerInfo['ports'] = {};
-    if (running) {
-      for (const key of Object.keys(r.spec.portBindings)) ports[key] = s.ports[key] ?? [];
-      for (const p of r.spec.exposedPorts) ports[p.includes('/') ? p : `${p}/tcp`] ??= [];
-    }
+    for (const [key, wanted] of Object.entries(r.spec.portBindings)) ports[key] = running ? (s.ports[key] ?? []) : wanted.map((b) => ({ ...b }));
+    for (const p of r.spec.exposedPorts) ports[p.includes('/') ? p : `${p}/tcp`] ??= [];
     return {
       id: r.id,
       name: r.name,
@@ -169,10 +168,19 @@ export class ContainerManager {
       },
       config: { cmd: proc.cmd, entrypoint: proc.entrypoint, env: proc.env, tty: r.spec.tty, openStdin: r.spec.openStdin },
       ports,
-      networks: Object.fromEntries(Object.entries(s.endpoints).map(([name, e]) => [name, { ipAddress: e.ip, aliases: e.aliases, networkId: e.networkId }])),
+      networks: running ? Object.fromEntries(Object.entries(s.endpoints).map(([name, e]) => [name, { ipAddress: e.ip, aliases: e.aliases, networkId: e.networkId }])) : this.plannedNetworks(r),
       mounts: r.mounts.map((m) => ({ type: m.type, ...(m.name ? { name: m.name } : {}), source: m.source, destination: m.target, rw: !m.readOnly })),
       restartCount: s.restartCount,
     };
+  }
+
+  /** The networks a container not running will join, with the aliases asked for (no address yet). */
+  private plannedNetworks(r: ContainerRecord): ContainerInfo['networks'] {
+    const plan = networkPlan(r);
+    if (plan.kind !== 'networks') return {};
+    return Object.fromEntries(
+      plan.names.map((name) => [name, { ipAddress: '', aliases: [...(r.spec.networks[name]?.aliases ?? [])], networkId: this.deps.network.get(name)?.id ?? '' }]),
+    );
   }
 
   usersOfVolume(name: string): string[] {

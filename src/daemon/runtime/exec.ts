@@ -11,13 +11,12 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import type { ExecSpec } from '../../engine/engine.js';
 import { EngineError } from '../../engine/errors.js';
-import { run } from '../command.js';
 import { CAPABILITY_NAMES } from './capabilities.js';
 import type { ContainerFiles } from './layout.js';
 import { mergeEnv, resolveUser } from './process-config.js';
 import { readContainerFile } from './rootfs.js';
 import { runcArgv } from './runc.js';
-import { runcLogErrors, startClient, startFailureCode } from './session.js';
+import { startClient } from './session.js';
 import type { OciProcess, OciSpec } from './spec.js';
 import type { BundleMeta, ExecSession } from './types.js';
 
@@ -70,28 +69,16 @@ export async function startExec(ctx: ExecContext, spec: ExecSpec): Promise<ExecS
   const files = { process: `${stem}.json`, pid: `${stem}.pid`, log: `${stem}.log` };
   const cleanup = () => Promise.all([files.process, files.pid, files.log, `${files.log}.stderr`].map((f) => rm(f, { force: true })));
   await writeFile(files.process, JSON.stringify(process));
-  const argv = runcArgv(ctx.runcRoot, ['--log-format', 'json', 'exec', '--process', files.process, '--pid-file', files.pid, ...(spec.detach ? ['--detach'] : []), ctx.id], files.log);
-
-  if (spec.detach) {
-    const r = await run(argv, { allowFailure: true, timeout: 60_000 });
-    const errors = await runcLogErrors(files.log);
-    await cleanup();
-    const reason = errors[errors.length - 1];
-    if (r.code !== 0) {
-      const message = reason ?? (r.stderr.trim() || `runc exec exited with ${r.code}`);
-      throw new EngineError(startFailureCode(message) !== null ? 'invalid' : 'engine', message);
-    }
-    const stdout = new PassThrough();
-    stdout.end();
-    return { stdin: null, stdout, stderr: null, resize: async () => undefined, kill: () => undefined, exit: Promise.resolve(0) };
-  }
+  // A detached exec is run like any other, its output dropped: runc stays its parent, so its exit
+  // code is known when it ends (`exec -d` returns at once; the Engine's exitCode() waits for it).
+  const argv = runcArgv(ctx.runcRoot, ['--log-format', 'json', 'exec', '--process', files.process, '--pid-file', files.pid, ctx.id], files.log);
 
   let exited = false;
   const { session, child } = startClient({
     argv,
     logFile: files.log,
     tty: process.terminal,
-    stdin: spec.attachStdin,
+    stdin: spec.attachStdin && !spec.detach,
     async kill(signal) {
       // The pid file appears once runc has started the process.
       for (let i = 0; i < 500 && !exited; i++) {
@@ -117,5 +104,10 @@ export async function startExec(ctx: ExecContext, spec: ExecSpec): Promise<ExecS
   child.once('exit', () => {
     exited = true;
   });
-  return session;
+  if (!spec.detach) return session;
+  session.stdout.resume();
+  session.stderr?.resume();
+  const none = new PassThrough();
+  none.end();
+  return { ...session, stdin: null, stdout: none, stderr: null };
 }
