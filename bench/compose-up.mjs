@@ -282,7 +282,8 @@ await withCleanup(
   async () => {
     await ensureImage();
     FLOTILLA ??= snapshotFlotilla(root, dir);
-    const env = { PATH: process.env.PATH, HOME: dir, LANG: 'C.UTF-8' };
+    // Both tools on dockerd (Flotilla's default engine is its own).
+    const env = { PATH: process.env.PATH, HOME: dir, LANG: 'C.UTF-8', FLOTILLA_ENGINE: 'docker' };
     if (process.env.DOCKER_HOST) env.DOCKER_HOST = process.env.DOCKER_HOST;
     const before = machineLoad();
     const started = new Date();

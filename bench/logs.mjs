@@ -114,7 +114,8 @@ await withCleanup(
     FLOTILLA ??= snapshotFlotilla(root, dir);
     const file = join(dir, 'docker-compose.yml');
     writeFileSync(file, composeFile());
-    const env = { PATH: process.env.PATH, HOME: dir, LANG: 'C.UTF-8' };
+    // Both tools on dockerd (Flotilla's default engine is its own).
+    const env = { PATH: process.env.PATH, HOME: dir, LANG: 'C.UTF-8', FLOTILLA_ENGINE: 'docker' };
     if (process.env.DOCKER_HOST) env.DOCKER_HOST = process.env.DOCKER_HOST;
     const base = ['-p', project, '-f', file];
 

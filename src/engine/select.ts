@@ -1,7 +1,6 @@
 /**
  * Which engine a command talks to: `--engine`, else FLOTILLA_ENGINE, else Docker when -H or
- * DOCKER_HOST names one, else the default. Until the embedded engine lands, the default is the
- * Docker Engine on its usual socket.
+ * DOCKER_HOST names one, else the embedded engine (Flotilla's own daemon, started when needed).
  */
 import { UsageError } from '../errors.js';
 import type { Engine } from './engine.js';
@@ -12,6 +11,8 @@ export interface EngineOptions {
   engine?: string | undefined;
   host?: string | undefined;
   env: Readonly<Record<string, string | undefined>>;
+  /** Start the embedded engine's daemon when it is not running (default true). */
+  autostart?: boolean;
 }
 
 export function engineKind(options: EngineOptions): EngineKind {
@@ -20,14 +21,15 @@ export function engineKind(options: EngineOptions): EngineKind {
     if (chosen !== 'docker' && chosen !== 'embedded') throw new UsageError(`unknown engine "${chosen}" (use docker or embedded)`);
     return chosen;
   }
-  return 'docker';
+  if ((options.host !== undefined && options.host !== '') || (options.env['DOCKER_HOST'] ?? '') !== '') return 'docker';
+  return 'embedded';
 }
 
 export async function openEngine(options: EngineOptions): Promise<Engine> {
   const kind = engineKind(options);
   if (kind === 'embedded') {
-    const { openEmbeddedEngine } = await import('./embedded/index.js');
-    return openEmbeddedEngine({ env: options.env });
+    const { openEmbeddedEngine, connectEmbeddedEngine } = await import('./embedded/index.js');
+    return options.autostart === false ? connectEmbeddedEngine({ env: options.env }) : openEmbeddedEngine({ env: options.env });
   }
   const { openDockerEngine } = await import('./docker/index.js');
   return openDockerEngine({ host: options.host, env: options.env });

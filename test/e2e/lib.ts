@@ -23,7 +23,8 @@ export interface RunOptions {
 }
 
 function baseEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8', ...extra };
+  // These tests compare Flotilla with docker-compose on dockerd: Flotilla's default engine is its own.
+  return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8', FLOTILLA_ENGINE: 'docker', ...extra };
 }
 
 function runSync(command: string, args: string[], cwd: string, options: RunOptions = {}): CliResult {

@@ -36,7 +36,8 @@ interface BundleOptions {
 async function reachableEngine(ctx: CliContext, global: GlobalOptions, required: boolean, diagnostics: Diagnostics): Promise<Engine | null> {
   let engine: Engine | undefined;
   try {
-    engine = await openEngine({ engine: global.engine, host: global.host, env: ctx.env });
+    // Resolving digests is no reason to start the embedded engine's daemon.
+    engine = await openEngine({ engine: global.engine, host: global.host, env: ctx.env, autostart: false });
     await engine.version();
     return engine;
   } catch (e) {

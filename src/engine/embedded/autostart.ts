@@ -50,6 +50,14 @@ export async function openEmbeddedEngine(options: OpenEmbeddedOptions): Promise<
   return new EmbeddedEngine(paths.socket);
 }
 
+/** The running daemon, never a new one: an unreachable error when none answers. */
+export async function connectEmbeddedEngine(options: { env: Readonly<Record<string, string | undefined>> }): Promise<EmbeddedEngine> {
+  const paths = daemonPaths(options.env);
+  const refused = await probeSocket(paths.socket);
+  if (refused === null || refused === 'ETIMEDOUT') return new EmbeddedEngine(paths.socket);
+  throw new EngineError('unreachable', `the Flotilla daemon is not running (no answer on ${paths.socket})`);
+}
+
 async function startDaemon(paths: DaemonPaths, options: OpenEmbeddedOptions): Promise<void> {
   const entry = options.env[DAEMON_ENTRY_VARIABLE] || join(packageRoot(), 'bin', 'flotilla.js');
   mkdirSync(dirname(paths.log), { recursive: true, mode: 0o711 });
