@@ -23,12 +23,19 @@ const all = find(testRoot).filter((f) => only.length === 0 || only.some((o) => r
 const serial = all.filter((f) => ['e2e', 'embedded'].some((d) => f.includes(`${join('dist', 'test', d)}/`)));
 const parallel = all.filter((f) => !serial.includes(f));
 
+// These e2e files run a second time on the embedded engine (FLOTILLA_E2E_ENGINE, see test/e2e/lib.ts);
+// the others still look at results with the docker CLI.
+const ON_BOTH = ['attached', 'deps', 'faults', 'scale'].map((n) => join('dist', 'test', 'e2e', `${n}.test.js`));
+const onEmbedded = serial.filter((f) => ON_BOTH.some((b) => f.endsWith(b)));
+
 let failed = false;
-for (const [files, concurrency] of [[parallel, 2], [serial, 1]]) {
+for (const [files, concurrency, env] of [[parallel, 2, {}], [serial, 1, {}], [onEmbedded, 1, { FLOTILLA_E2E_ENGINE: 'embedded' }]]) {
   if (files.length === 0) continue;
+  if (env.FLOTILLA_E2E_ENGINE) console.log(`\n# e2e again on the embedded engine: ${files.map((f) => relative(root, f)).join(' ')}`);
   const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
     stdio: 'inherit',
     cwd: root,
+    env: { ...process.env, ...env },
   });
   if (r.status !== 0) failed = true;
 }

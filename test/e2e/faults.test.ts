@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import type { CliResult } from '../helpers/cli.js';
-import { e2eProject, poll } from './lib.js';
+import { dockerOnly, e2eProject, poll } from './lib.js';
 
 const SERVE = `["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]`;
 
@@ -18,6 +18,7 @@ function assertCleanFailure(r: CliResult, pattern: RegExp): void {
 }
 
 test('an unreachable engine is one line naming the socket, exit 1', (t) => {
+  if (!dockerOnly(t, 'DOCKER_HOST names an unreachable dockerd (test/engine/embedded covers an unreachable daemon)')) return;
   const p = e2eProject(t, 'noengine', { 'compose.yml': `services:\n  a:\n    image: busybox:latest\n` });
   if (!p) return;
   const env = { DOCKER_HOST: 'unix:///nonexistent.sock' };

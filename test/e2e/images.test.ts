@@ -9,7 +9,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { test, type TestContext } from 'node:test';
-import { flotilla, type CliResult } from '../helpers/cli.js';
+import { flotilla as runFlotilla, type CliResult } from '../helpers/cli.js';
+
+/** The CLI on dockerd (builds, pulls and pushes are the Docker backend's; the default engine is the embedded one). */
+const flotilla = (args: string[], options: Parameters<typeof runFlotilla>[1]): CliResult =>
+  runFlotilla(args, { ...options, env: { FLOTILLA_ENGINE: 'docker', ...options.env } });
 import { requireDocker } from '../helpers/docker.js';
 import { BUSYBOX, ensureBusybox, startRegistry } from '../helpers/images.js';
 import { projectDir } from '../helpers/tmp.js';

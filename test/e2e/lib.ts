@@ -3,18 +3,56 @@
  * it made on dockerd removed when the test ends, even when it fails), the built CLI and
  * docker-compose run against it, the docker CLI to look at the results, background processes
  * (attached `up`, `logs -f`, `events`) whose output can be waited for, and polling.
+ *
+ * FLOTILLA_E2E_ENGINE=embedded runs the same tests on the embedded engine: a test daemon of the
+ * file's own (test/helpers/embedded-daemon.ts), looked at through embedded-query.ts instead of
+ * the docker CLI; tests about dockerd itself call dockerOnly(t) and are skipped there.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { FLOTILLA, type CliResult } from '../helpers/cli.js';
 import { requireDocker } from '../helpers/docker.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/embedded-daemon.js';
+import { requireRoot } from '../helpers/root.js';
 import { ensureBusybox } from '../helpers/images.js';
 import { projectDir } from '../helpers/tmp.js';
 
 export const LABEL_PROJECT = 'com.docker.compose.project';
+
+/** The engine these tests run on: dockerd (with docker-compose to compare), or the embedded one. */
+export const E2E_ENGINE: 'docker' | 'embedded' = process.env['FLOTILLA_E2E_ENGINE'] === 'embedded' ? 'embedded' : 'docker';
+const rooted = process.getuid?.() === 0 || process.env['FLOTILLA_CI'] === '1';
+let daemon: TestDaemon | undefined;
+if (E2E_ENGINE === 'embedded' && rooted) {
+  before(async () => {
+    daemon = await startTestDaemon();
+  });
+  after(async () => {
+    const left = await daemon?.destroy();
+    if (left && left.length > 0) throw new Error(`the embedded engine left on the host: ${left.join('; ')}`);
+  });
+}
+
+const QUERY = fileURLToPath(new URL('./embedded-query.js', import.meta.url));
+
+/** Asks the test daemon (see embedded-query.ts). */
+function query<T>(op: string, ...args: string[]): T {
+  if (!daemon) throw new Error('no embedded test daemon');
+  const r = spawnSync(process.execPath, [QUERY, daemon.paths.socket, op, ...args], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`embedded query ${op} ${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** False (the test skipped) on the embedded engine, for tests about dockerd itself. */
+export function dockerOnly(t: TestContext, why: string): boolean {
+  if (E2E_ENGINE === 'docker') return true;
+  t.skip(`dockerd only: ${why}`);
+  return false;
+}
 
 export interface RunOptions {
   env?: Record<string, string>;
@@ -24,7 +62,9 @@ export interface RunOptions {
 
 function baseEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
   // These tests compare Flotilla with docker-compose on dockerd: Flotilla's default engine is its own.
-  return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8', FLOTILLA_ENGINE: 'docker', ...extra };
+  const engine: Record<string, string> = { FLOTILLA_ENGINE: E2E_ENGINE };
+  if (daemon) engine['FLOTILLA_ROOT'] = daemon.paths.root;
+  return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8', ...engine, ...extra };
 }
 
 function runSync(command: string, args: string[], cwd: string, options: RunOptions = {}): CliResult {
@@ -135,7 +175,7 @@ export interface ContainerState {
   Mounts: { Type: string; Name?: string; Destination: string }[];
 }
 
-/** A project of the test's own on dockerd: removed (containers, networks, volumes) when the test ends. */
+/** A project of the test's own on the engine: removed (containers, networks, volumes) when the test ends. */
 export class E2EProject {
   readonly name: string;
   readonly dir: string;
@@ -183,12 +223,14 @@ export class E2EProject {
 
   /** The project's containers (one-offs too, stopped too) as `docker ps` sees them: name → id. */
   containers(): Map<string, string> {
+    if (E2E_ENGINE === 'embedded') return new Map(query<[string, string][]>('containers', this.name));
     const out = docker(['ps', '-a', '--no-trunc', '--filter', `label=${LABEL_PROJECT}=${this.name}`, '--format', '{{.Names}}\t{{.ID}}']);
     return new Map(lines(out).map((l) => l.split('\t') as [string, string]));
   }
 
   /** Names of the project's running containers, sorted. */
   running(): string[] {
+    if (E2E_ENGINE === 'embedded') return query<string[]>('running', this.name).sort();
     const out = docker(['ps', '--filter', `label=${LABEL_PROJECT}=${this.name}`, '--format', '{{.Names}}']);
     return lines(out).sort();
   }
@@ -199,15 +241,18 @@ export class E2EProject {
   }
 
   inspect(container: string): ContainerState {
+    if (E2E_ENGINE === 'embedded') return query<ContainerState>('inspect', container);
     return (JSON.parse(docker(['inspect', container])) as ContainerState[])[0] as ContainerState;
   }
 
   networks(): string[] {
+    if (E2E_ENGINE === 'embedded') return query<string[]>('networks', this.name).sort();
     return lines(docker(['network', 'ls', '--filter', `label=${LABEL_PROJECT}=${this.name}`, '--format', '{{.Name}}'])).sort();
   }
 
   /** Volumes labelled with the project (named volumes). */
   volumes(): string[] {
+    if (E2E_ENGINE === 'embedded') return query<string[]>('volumes', this.name).sort();
     return lines(docker(['volume', 'ls', '--filter', `label=${LABEL_PROJECT}=${this.name}`, '--format', '{{.Name}}'])).sort();
   }
 
@@ -215,13 +260,14 @@ export class E2EProject {
   mountedVolumes(): string[] {
     const ids = [...this.containers().values()];
     if (ids.length === 0) return [];
+    if (E2E_ENGINE === 'embedded') return query<string[]>('mounted', ...ids).sort();
     const out = docker(['inspect', '--format', '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', ...ids]);
     return [...new Set(out.split(/\s+/).filter((v) => v !== ''))].sort();
   }
 
   /** Volumes that still exist, of those named. */
   existingVolumes(names: readonly string[]): string[] {
-    const all = new Set(lines(docker(['volume', 'ls', '-q'])));
+    const all = new Set(E2E_ENGINE === 'embedded' ? query<string[]>('all-volumes') : lines(docker(['volume', 'ls', '-q'])));
     return names.filter((n) => all.has(n));
   }
 
@@ -236,6 +282,10 @@ export class E2EProject {
     for (const child of this.children) child.kill('SIGKILL');
     await Promise.all(this.children.map((c) => c.exit(5_000).catch(() => null)));
     this.noteVolumes();
+    if (E2E_ENGINE === 'embedded') {
+      if (daemon) query('remove', this.name, ...this.volumes(), ...this.seenVolumes);
+      return;
+    }
     const ids = [...this.containers().values()];
     if (ids.length > 0) docker(['rm', '-f', '-v', ...ids], true);
     // By id: two networks of one name (a concurrency bug) cannot be removed by name.
@@ -251,6 +301,11 @@ export class E2EProject {
  * missing outside CI. Makes sure busybox:latest exists.
  */
 export function e2eProject(t: TestContext, topic: string, files: Record<string, string>): E2EProject | null {
+  if (E2E_ENGINE === 'embedded') {
+    if (!requireRoot(t)) return null;
+    if (!daemon) throw new Error('the embedded test daemon did not start');
+    return new E2EProject(t, topic, files);
+  }
   if (!requireDocker(t)) return null;
   ensureBusybox();
   return new E2EProject(t, topic, files);

@@ -143,9 +143,10 @@ describe('embedded engine faults', { concurrency: false }, () => {
     const dir = projectDir(t, { 'compose.yaml': `services:\n${services}` }, 'midup');
     const env = { ...d.env, FLOTILLA_ENGINE: 'embedded', PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir };
     const up = spawn(process.execPath, [FLOTILLA, 'up', '-d'], { cwd: dir, env, stdio: 'ignore' });
+    const upEnded = new Promise((resolve) => up.once('exit', resolve)); // it may end before the daemon is killed
     await until('the first container', async () => (await d.engine.listContainers({ labels: { 'com.docker.compose.project': 'midup' }, all: true })).length > 0);
     await d.kill();
-    await new Promise((resolve) => up.once('exit', resolve));
+    await upEnded;
     // the next CLI call starts a daemon again (autostart) and converges
     const again = flotilla(['up', '-d'], { cwd: dir, env, timeoutMs: 120_000 });
     assert.equal(again.status, 0, again.stderr);

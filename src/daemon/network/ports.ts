@@ -3,13 +3,18 @@
  * every published host port, so another program cannot take it and a second publish fails as
  * Docker's does ("port is already allocated"). Traffic never reaches these sockets: DNAT sends it
  * to the container first. A connection that does arrive (an address DNAT does not cover) is
- * closed at once rather than left hanging.
+ * closed at once rather than left hanging. A port another program holds fails as Docker's
+ * userland proxy does ("address already in use").
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { EngineError } from '../../engine/errors.js';
 import { isIpv4 } from './ipv4.js';
 import type { PortRequest } from './types.js';
+
+/** Ports held by reservations of this process: `tcp/1.2.3.4:80`. */
+const held = new Set<string>();
+const heldKey = (protocol: string, ip: string, port: number) => `${protocol}/${ip}:${port}`;
 
 export interface Reservation {
   protocol: 'tcp' | 'udp';
@@ -75,13 +80,29 @@ export async function reserve(request: PortRequest): Promise<Reservation> {
   for (const port of ports) {
     try {
       const bound = await bind(hostIp, port);
-      return { protocol: request.protocol, hostIp, hostPort: bound.port, close: bound.close };
+      const key = heldKey(request.protocol, hostIp, bound.port);
+      held.add(key);
+      return {
+        protocol: request.protocol,
+        hostIp,
+        hostPort: bound.port,
+        close: async () => {
+          held.delete(key);
+          await bound.close();
+        },
+      };
     } catch (e) {
       lastError = e as NodeJS.ErrnoException;
       if (lastError.code !== 'EADDRINUSE' && lastError.code !== 'EACCES') break;
     }
   }
   const where = `${hostIp}:${request.hostPort || 0}`;
-  if (lastError?.code === 'EADDRINUSE') throw new EngineError('resource', `Bind for ${where} failed: port is already allocated`);
+  if (lastError?.code === 'EADDRINUSE') {
+    const single = ports.length === 1 && ports[0] !== 0 ? ports[0] : undefined;
+    const ours = single === undefined || [...held].some((k) => k.startsWith(`${request.protocol}/`) && k.endsWith(`:${single}`));
+    // A port none of our reservations holds (on any address) is another program's.
+    if (!ours) throw new EngineError('resource', `Error starting userland proxy: listen ${request.protocol}4 ${hostIp}:${single}: bind: address already in use`);
+    throw new EngineError('resource', `Bind for ${where} failed: port is already allocated`);
+  }
   throw new EngineError('resource', `Bind for ${where} failed: ${lastError?.message ?? 'unknown error'}`);
 }

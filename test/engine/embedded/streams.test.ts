@@ -76,6 +76,9 @@ describe('embedded engine RPC: streams', () => {
     assert.match(stamped.stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z one\n$/);
     const future = await collect(engine.containerLogs(id, { follow: false, timestamps: false, since: Math.floor(Date.now() / 1000) + 3600 }));
     assert.equal(future.chunks, 0);
+    const exact = 1795000000.123457;
+    await collect(engine.containerLogs(id, { follow: false, timestamps: false, since: exact }));
+    assert.deepEqual(backend.received.get('containerLogs'), [id, { follow: false, timestamps: false, since: exact }], 'since keeps its fraction');
 
     const tty = await running('logs-tty', ['print', 'both'], true);
     await engine.waitContainer(tty);
