@@ -6,7 +6,8 @@
  * disk and survive) nothing can be running: every live container is marked exited and the
  * runtime's stale state removed; `always` and `unless-stopped` containers are started again.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import type { DaemonPaths } from '../paths.js';
 import { restartsWithDaemon, type RestartPolicy } from '../supervisor/restart-policy.js';
@@ -87,6 +88,7 @@ export async function adoptContainers(manager: ContainerManager, rebooted: boole
   }
   // runc state nobody owns (a create the old daemon did not record).
   for (const id of runc.keys()) await runtime.delete(id).catch(() => undefined);
+  await releaseStaleEndpoints(manager);
   for (const id of toStart) {
     try {
       await manager.start(id);
@@ -96,4 +98,39 @@ export async function adoptContainers(manager: ContainerManager, rebooted: boole
     }
   }
   return result;
+}
+
+/**
+ * A daemon killed while starting a container may have connected it to its networks without
+ * recording it: endpoints (and a sandbox) of a container that is not running, or is gone, are
+ * released, or its next start would find its name already taken on the network.
+ */
+async function releaseStaleEndpoints(manager: ContainerManager): Promise<void> {
+  const { network, log } = manager.deps;
+  const live = (id: string): boolean => {
+    const s = manager.records.get(id)?.state.status;
+    return s === 'running' || s === 'paused';
+  };
+  const stale = new Set<string>();
+  for (const n of network.list()) {
+    for (const id of Object.keys(n.endpoints)) {
+      if (live(id)) continue;
+      stale.add(id);
+      await network.disconnect(n.name, id).catch((e: unknown) => log(`releasing ${id} from ${n.name}: ${(e as Error).message}`));
+    }
+  }
+  // A sandbox made just before the kill, with no endpoint yet.
+  for (const record of manager.records.values()) {
+    if (!live(record.id) && existsSync(join(manager.deps.paths.netns, record.id))) stale.add(record.id);
+  }
+  for (const id of stale) {
+    await network.unpublish(id).catch(() => undefined);
+    await network.removeSandbox(id).catch(() => undefined);
+    const record = manager.records.get(id);
+    if (record && (record.state.sandbox !== undefined || Object.keys(record.state.endpoints).length > 0)) {
+      delete record.state.sandbox;
+      record.state.endpoints = {};
+      await manager.save(record);
+    }
+  }
 }
