@@ -1,0 +1,152 @@
+// Benchmark of the embedded engine (run as root): `flotilla up -d` and `flotilla down -t 0` of 30
+// independent services (busybox:latest running `sleep 3600`) on Flotilla's own daemon, against
+// docker-compose 1.29.2 on dockerd in the same run (the tools take turns, the order alternating);
+// a one-service `up -d` on each; the latency of one container's create + start through the
+// embedded engine's API; and the daemon's resident memory idle and with 30 containers running.
+// After every up the 30 containers must be running, after every down none may remain, or the
+// run fails. The daemon runs on a state root of its own, removed at the end with all it made.
+//
+//   node bench/embedded.mjs [--runs N] [--no-compose]
+//
+// Targets: up -d <= 0.25 of docker-compose on dockerd; daemon RSS <= 80 MB with 30 containers.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { flag, machineLoad, median, option, printComparison, projectContainers, removeProject, run, snapshotFlotilla, timeRun, withCleanup } from './lib.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const runs = Number(option('runs', '5'));
+const withCompose = !flag('no-compose');
+const SERVICES = 30;
+const TARGETS = { up: 0.25, rssMb: 80 };
+
+if (process.getuid?.() !== 0) throw new Error('the embedded engine needs root: run with sudo');
+if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
+
+const dist = (p) => join(root, 'dist', p);
+const { daemonPaths } = await import(dist('src/daemon/paths.js'));
+const { EmbeddedEngine } = await import(dist('src/engine/embedded/client.js'));
+const { probeSocket } = await import(dist('src/engine/embedded/probe.js'));
+const { purgeHost, leftovers } = await import(dist('test/helpers/embedded-daemon.js'));
+
+function composeFile(count) {
+  let y = 'services:\n';
+  for (let i = 0; i < count; i++) y += `  s${String(i).padStart(2, '0')}:\n    image: busybox:latest\n    command: ["sleep", "3600"]\n`;
+  return y;
+}
+
+function rssMb(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-embedded-'));
+const stateRoot = join(dir, 'state');
+const env = { PATH: process.env.PATH, HOME: dir, LANG: 'C.UTF-8', FLOTILLA_ROOT: stateRoot };
+const paths = daemonPaths(env);
+const dockerEnv = { PATH: process.env.PATH, HOME: dir, LANG: 'C.UTF-8' };
+let daemon = null;
+const dcProjects = [];
+
+await withCleanup(
+  () => {
+    for (const p of dcProjects) removeProject(p);
+    if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
+    purgeHost(paths);
+    rmSync(dir, { recursive: true, force: true });
+  },
+  async () => {
+    const FLOTILLA = snapshotFlotilla(root, dir);
+    daemon = spawn(process.execPath, [FLOTILLA, 'daemon'], { env, stdio: 'ignore' });
+    for (let i = 0; (await probeSocket(paths.socket, 500)) !== null; i++) {
+      if (i > 200 || daemon.exitCode !== null) throw new Error(`flotilla daemon did not start; see ${paths.log}`);
+      await sleep(50);
+    }
+    run(['sh', '-c', `"${join(root, 'scripts', 'busybox-image')}" - | "${FLOTILLA}" image load -q`], { env });
+    if (withCompose) {
+      if (run(['docker', 'image', 'ls', '-q', 'busybox:latest']).trim() === '') (await import(dist('test/helpers/images.js'))).ensureBusybox();
+    }
+    const big = join(dir, 'thirty');
+    const one = join(dir, 'one');
+    for (const [d, n] of [[big, SERVICES], [one, 1]]) {
+      run(['mkdir', '-p', d]);
+      writeFileSync(join(d, 'compose.yaml'), composeFile(n));
+    }
+    const flo = (_cwd, project, args) => [FLOTILLA, '-p', project, ...args];
+    const dc = (project, args) => ['docker-compose', '-p', project, ...args];
+    const engine = new EmbeddedEngine(paths.socket);
+    const running = async (project) =>
+      (await engine.listContainers({ labels: { 'com.docker.compose.project': project }, all: false })).length;
+
+    const idleRss = rssMb(daemon.pid);
+    const started = new Date();
+    const before = machineLoad();
+    const times = { up: { flotilla: [], 'docker-compose': [] }, down: { flotilla: [], 'docker-compose': [] }, one: { flotilla: [], 'docker-compose': [] } };
+    let rss30 = 0;
+    for (let i = 0; i <= runs; i++) {
+      const record = i > 0; // round 0 warms up
+      const order = i % 2 === 0 ? ['flotilla', 'docker-compose'] : ['docker-compose', 'flotilla'];
+      console.error(`round ${i} of ${runs}${record ? '' : ' (warm-up)'}`);
+      for (const who of order) {
+        if (who === 'docker-compose' && !withCompose) continue;
+        const project = `fbemb${i}${who === 'flotilla' ? 'f' : 'd'}`;
+        if (who === 'docker-compose') dcProjects.push(project, `${project}1`);
+        const e = who === 'flotilla' ? env : dockerEnv;
+        const up = timeRun(who === 'flotilla' ? flo(big, project, ['up', '-d']) : dc(project, ['up', '-d']), { env: e, cwd: big });
+        const n = who === 'flotilla' ? await running(project) : projectContainers(project).length;
+        if (n !== SERVICES) throw new Error(`${who}: ${n} of ${SERVICES} containers running after up -d`);
+        if (who === 'flotilla') rss30 = Math.max(rss30, rssMb(daemon.pid));
+        const down = timeRun(who === 'flotilla' ? flo(big, project, ['down', '-t', '0']) : dc(project, ['down', '-t', '0']), { env: e, cwd: big });
+        const left = who === 'flotilla' ? (await engine.listContainers({ labels: { 'com.docker.compose.project': project }, all: true })).length : projectContainers(project, true).length;
+        if (left !== 0) throw new Error(`${who}: ${left} containers left after down`);
+        const single = timeRun(who === 'flotilla' ? flo(one, `${project}1`, ['up', '-d']) : dc(`${project}1`, ['up', '-d']), { env: e, cwd: one });
+        timeRun(who === 'flotilla' ? flo(one, `${project}1`, ['down', '-t', '0']) : dc(`${project}1`, ['down', '-t', '0']), { env: e, cwd: one });
+        if (record) {
+          times.up[who].push(up);
+          times.down[who].push(down);
+          times.one[who].push(single);
+        }
+      }
+    }
+
+    // One container's create + start through the API (no CLI start-up, no project logic).
+    const latencies = [];
+    for (let i = 0; i < 10; i++) {
+      const name = `fbemb-latency-${i}`;
+      const spec = {
+        name, image: 'busybox:latest', command: ['sleep', '3600'], labels: {}, env: [], tty: false, openStdin: false, exposedPorts: [],
+        networkMode: 'bridge', networks: {}, portBindings: {}, binds: [], mounts: [], volumesFrom: [], tmpfs: {}, links: [],
+        privileged: false, readOnlyRootfs: false, capAdd: [], capDrop: [], devices: [], deviceCgroupRules: [], dns: [], dnsSearch: [],
+        dnsOptions: [], extraHosts: [], securityOpt: [], sysctls: {}, ulimits: [], groupAdd: [],
+      };
+      const t0 = process.hrtime.bigint();
+      const id = await engine.createContainer(spec);
+      await engine.startContainer(id);
+      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      await engine.removeContainer(id, { force: true });
+    }
+    engine.close();
+
+    const after = machineLoad();
+    const result = (phase) =>
+      Object.entries(times[phase])
+        .filter(([, t]) => t.length > 0)
+        .map(([name, t]) => ({ name, runs: t, median: median(t) }));
+    console.log(`\nEmbedded engine benchmark, ${started.toISOString()}; ${before} before, ${after} after`);
+    printComparison(`30 independent services, up -d: medians of ${runs} runs`, result('up'), 'docker-compose', { flotilla: TARGETS.up });
+    printComparison(`30 independent services, down -t 0: medians of ${runs} runs`, result('down'), 'docker-compose');
+    printComparison(`1 service, up -d: medians of ${runs} runs`, result('one'), 'docker-compose');
+    console.log(`\none container's create + start through the embedded engine's API: median ${median(latencies).toFixed(1)} ms (runs: ${latencies.map((l) => l.toFixed(1)).join(' ')})`);
+    const verdict = rss30 <= TARGETS.rssMb ? 'met' : 'MISSED';
+    console.log(`daemon resident memory: idle ${idleRss.toFixed(1)} MB, with ${SERVICES} containers running ${rss30.toFixed(1)} MB (target <= ${TARGETS.rssMb} MB: ${verdict})`);
+
+    const stop = new Promise((resolve) => daemon.once('exit', resolve));
+    daemon.kill('SIGTERM');
+    await stop;
+    const left = leftovers(paths, null).filter((l) => !l.startsWith('links') && !l.startsWith('iptables'));
+    if (left.length > 0) console.error(`left by the daemon before the purge: ${left.join('; ')}`);
+  },
+);
