@@ -29,11 +29,17 @@ function images(rootfs: string): ImagesPort {
   return { resolve: async (ref) => (ref === 'busybox' || ref === image.id ? image : null) };
 }
 
-/** Host networking needs no network manager: any call is a mistake. */
+/**
+ * Host networking needs no network manager: there are no networks (adoption lists them to release
+ * stale endpoints), and any other call is a mistake.
+ */
 const noNetwork = new Proxy({}, {
-  get: (_target, name) => () => {
-    throw new Error(`network.${String(name)} called with host networking`);
-  },
+  get: (_target, name) =>
+    name === 'list'
+      ? () => []
+      : () => {
+          throw new Error(`network.${String(name)} called with host networking`);
+        },
 }) as NetworkPort;
 
 function newManager(env: ReturnType<typeof testEnv>): ContainerManager {
