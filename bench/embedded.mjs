@@ -27,7 +27,7 @@ if (process.getuid?.() !== 0) throw new Error('the embedded engine needs root: r
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
 
 const dist = (p) => join(root, 'dist', p);
-const { daemonPaths } = await import(dist('src/daemon/paths.js'));
+const { daemonPaths, DAEMON_NODE_OPTIONS } = await import(dist('src/daemon/paths.js'));
 const { EmbeddedEngine } = await import(dist('src/engine/embedded/client.js'));
 const { probeSocket } = await import(dist('src/engine/embedded/probe.js'));
 const { purgeHost, leftovers } = await import(dist('test/helpers/embedded-daemon.js'));
@@ -60,7 +60,8 @@ await withCleanup(
   },
   async () => {
     const FLOTILLA = snapshotFlotilla(root, dir);
-    daemon = spawn(process.execPath, [FLOTILLA, 'daemon'], { env, stdio: 'ignore' });
+    // Started as the CLI starts it (src/engine/embedded/autostart.ts).
+    daemon = spawn(process.execPath, [...DAEMON_NODE_OPTIONS, FLOTILLA, 'daemon'], { env, stdio: 'ignore' });
     for (let i = 0; (await probeSocket(paths.socket, 500)) !== null; i++) {
       if (i > 200 || daemon.exitCode !== null) throw new Error(`flotilla daemon did not start; see ${paths.log}`);
       await sleep(50);

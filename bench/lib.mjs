@@ -136,7 +136,7 @@ export function printComparison(title, results, baselineName, targets = {}) {
 }
 
 /**
- * A private copy of the built CLI (bin/, dist/bundle/, dist/schemas/, schemas/, package.json;
+ * A private copy of the built CLI (bin/, dist/bundle/, dist/schemas/, schemas/, proto/, package.json;
  * node_modules linked) in `dir`: other engineers rebuilding dist/ mid-run (the build deletes it
  * first) would otherwise break or change what is measured. Returns the copy's executable.
  */
@@ -152,6 +152,8 @@ export function snapshotFlotilla(root, dir) {
       cpSync(join(root, 'dist', 'schemas'), join(snap, 'dist', 'schemas'), { recursive: true });
       cpSync(join(root, 'schemas'), join(snap, 'schemas'), { recursive: true });
       cpSync(join(root, 'package.json'), join(snap, 'package.json'));
+      // The embedded engine's daemon and client read the API's protos at run time.
+      if (existsSync(join(root, 'proto'))) cpSync(join(root, 'proto'), join(snap, 'proto'), { recursive: true });
       symlinkSync(join(root, 'node_modules'), join(snap, 'node_modules'));
       return join(snap, 'bin', 'flotilla.js');
     } catch (e) {

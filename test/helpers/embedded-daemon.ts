@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDaemonProcess } from '../../src/daemon/lock.js';
-import { daemonPaths, type DaemonPaths } from '../../src/daemon/paths.js';
+import { DAEMON_NODE_OPTIONS, daemonPaths, type DaemonPaths } from '../../src/daemon/paths.js';
 import { EmbeddedEngine } from '../../src/engine/embedded/client.js';
 import { probeSocket } from '../../src/engine/embedded/probe.js';
 import { FLOTILLA } from './cli.js';
@@ -43,7 +43,7 @@ export async function startTestDaemon(options: { importBusybox?: boolean } = {})
     },
     process: null,
     async start() {
-      const child = spawn(process.execPath, [FLOTILLA, 'daemon'], { env, stdio: 'ignore', cwd: '/' });
+      const child = spawn(process.execPath, [...DAEMON_NODE_OPTIONS, FLOTILLA, 'daemon'], { env, stdio: 'ignore', cwd: '/' });
       daemon.process = child;
       let exited: string | null = null;
       child.once('exit', (code, signal) => (exited = `${code ?? signal}`));

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readSync, fstatSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { daemonPaths, type DaemonPaths } from '../../daemon/paths.js';
+import { DAEMON_NODE_OPTIONS, daemonPaths, type DaemonPaths } from '../../daemon/paths.js';
 import { packageRoot } from '../../util/package-root.js';
 import { EngineError } from '../errors.js';
 import { EmbeddedEngine } from './client.js';
@@ -66,7 +66,7 @@ async function startDaemon(paths: DaemonPaths, options: OpenEmbeddedOptions): Pr
   const logStart = fstatSync(logFd).size;
   let exit: string | undefined;
   try {
-    const child = spawn(process.execPath, [entry, 'daemon'], {
+    const child = spawn(process.execPath, [...DAEMON_NODE_OPTIONS, entry, 'daemon'], {
       detached: true,
       stdio: ['ignore', logFd, logFd],
       env: { ...options.env },
