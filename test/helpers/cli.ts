@@ -15,7 +15,8 @@ export interface CliResult {
 export function flotilla(args: string[], options: { cwd: string; env?: Record<string, string>; input?: string; timeoutMs?: number }): CliResult {
   const r = spawnSync(FLOTILLA, args, {
     cwd: options.cwd,
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: options.cwd, LANG: 'C.UTF-8', ...options.env },
+    // Docker unless a test says otherwise: a test must never start the machine's own embedded daemon.
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: options.cwd, LANG: 'C.UTF-8', FLOTILLA_ENGINE: 'docker', ...options.env },
     input: options.input ?? '',
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 30_000,

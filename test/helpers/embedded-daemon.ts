@@ -97,6 +97,21 @@ export async function startTestDaemon(options: { importBusybox?: boolean } = {})
       return left;
     },
   };
+  // If the test process ends without its `after` hooks (a crash, a promise never settled), the
+  // daemon and what it made must not outlive it.
+  let destroyed = false;
+  const destroy = daemon.destroy;
+  daemon.destroy = async () => {
+    destroyed = true;
+    return destroy();
+  };
+  process.once('exit', () => {
+    if (destroyed) return;
+    const pid = Number(sh(`cat '${paths.pidFile}' 2>/dev/null`).trim());
+    if (pid > 0) sh(`kill -KILL ${pid}`);
+    purgeHost(paths);
+    rmSync(root, { recursive: true, force: true });
+  });
   await daemon.start();
   if (options.importBusybox !== false) {
     await engine.loadImages(createReadStream(await busyboxImageTar()));
