@@ -11,7 +11,7 @@ import { parseLabels } from './merge.js';
 import { expandPath, expandUser, pyNormpath } from './syntax/volumes.js';
 import { isPlainObject } from './yaml/read.js';
 import { posix } from 'node:path';
-import { isIP } from 'node:net';
+import { isIP } from '../util/ip.js';
 
 type Dict = Record<string, unknown>;
 export type ResourceSection = 'networks' | 'volumes' | 'secrets' | 'configs';

@@ -4,7 +4,6 @@
  * scale and events. Containers are found by label; services named on the command line narrow the
  * set; stop and restart go in reverse dependency order.
  */
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { ContainerInfo } from '../../engine/engine.js';
@@ -397,6 +396,8 @@ async function confirm(ctx: CliContext, question: string): Promise<boolean> {
     ctx.stdout.write(`${question}\n`);
     return false;
   }
+  // Loaded only to ask: every command pays for what is imported up front.
+  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
     return /^y(es)?$/i.test((await rl.question(question)).trim());

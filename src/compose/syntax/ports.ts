@@ -7,7 +7,7 @@
  * reads "80:80:80" as host "80"), ports must be 1-65535 (0 allowed for the host side) and a range
  * must not run backwards (1.29.2 silently drops "90-80").
  */
-import { isIP } from 'node:net';
+import { isIP } from '../../util/ip.js';
 import type { PortConfig } from '../../model/project.js';
 
 export class PortSyntaxError extends Error {}
