@@ -8,6 +8,9 @@
  *   networks PROJECT     names of its networks
  *   volumes PROJECT      names of its labelled volumes
  *   mounted ID...        names of the volumes those containers mount
+ *   image-id REF         the image's id
+ *   remove-container N   removes a stopped container
+ *   restart NAME         restarts the container, no grace period
  *   all-volumes          names of every volume
  *   remove PROJECT VOL.. removes the project's containers, networks and the volumes named
  */
@@ -52,6 +55,17 @@ async function answer(engine: EmbeddedEngine, op: string, args: string[]): Promi
       for (const id of args) for (const m of (await engine.inspectContainer(id))?.mounts ?? []) if (m.type === 'volume' && m.name) names.add(m.name);
       return [...names];
     }
+    case 'image-id': {
+      const image = await engine.inspectImage(project);
+      if (!image) throw new Error(`no such image: ${project}`);
+      return image.id;
+    }
+    case 'remove-container':
+      await engine.removeContainer(project, {});
+      return null;
+    case 'restart':
+      await engine.restartContainer(project, 0);
+      return null;
     case 'all-volumes':
       return (await engine.listVolumes({})).map((v) => v.name);
     case 'remove': {

@@ -235,6 +235,24 @@ export class E2EProject {
     return lines(out).sort();
   }
 
+  /** The id of an image on the engine. */
+  imageId(reference: string): string {
+    if (E2E_ENGINE === 'embedded') return query<string>('image-id', reference);
+    return docker(['image', 'inspect', '--format', '{{.Id}}', reference]).trim();
+  }
+
+  /** Removes one (stopped) container. */
+  removeContainer(container: string): void {
+    if (E2E_ENGINE === 'embedded') query('remove-container', container);
+    else docker(['rm', container]);
+  }
+
+  /** Restarts one container (not its whole service) with no grace period. */
+  restartContainer(container: string): void {
+    if (E2E_ENGINE === 'embedded') query('restart', container);
+    else docker(['restart', '-t', '0', container]);
+  }
+
   /** `<project>_<service>_<n>`. */
   c(service: string, n = 1): string {
     return `${this.name}_${service}_${n}`;

@@ -395,15 +395,17 @@ export class ContainerManager {
       await this.save(record);
       const exited = this.exited(record.id);
       if (record.state.status === 'paused') await this.deps.runtime.resume(record.id).catch(() => undefined);
-      await this.signal(record, seconds > 0 ? record.stopSignal : 'SIGKILL');
-      this.emit(record, 'kill', { signal: signalNumber(seconds > 0 ? record.stopSignal : 'SIGKILL') });
+      // As Docker does, the stop signal goes first even with no grace period (`stop -t 0`): a
+      // process that exits on it at once reports its own code rather than 137.
+      await this.signal(record, record.stopSignal);
+      this.emit(record, 'kill', { signal: signalNumber(record.stopSignal) });
       // Wrapped: an async function returning the promise itself would wait for the exit here,
       // holding the lock, and the SIGKILL below would never be sent.
       return { exited };
     });
     if (!waiting) return;
     const done = waiting.exited;
-    if (seconds > 0 && !(await within(done, seconds * 1000))) {
+    if (!(await within(done, seconds * 1000))) {
       await this.signal(record, 'SIGKILL');
     }
     if (!(await within(done, KILL_WAIT_MS))) throw new EngineError('engine', `container ${record.id} did not exit after SIGKILL`);
