@@ -66,8 +66,9 @@ export function daemonPaths(env: Readonly<Record<string, string | undefined>> = 
 }
 
 /**
- * Node options `flotilla daemon` is started with: a small young generation keeps a long-lived,
- * mostly idle daemon's memory low (about 10 MB less with 30 containers than Node's default; the
- * CLI's own larger one is for short bursts of parsing).
+ * Node options `flotilla daemon` is started with: a small young generation and V8's
+ * optimize-for-size keep a long-lived, mostly idle daemon's memory low (about 19 MB less with 30
+ * containers than Node's defaults, docs/benchmarks.md); the CLI's larger young generation is for
+ * short bursts of parsing.
  */
-export const DAEMON_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=1'];
+export const DAEMON_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=1', '--optimize-for-size'];
