@@ -20,6 +20,7 @@ import { ConfigError } from '../errors.js';
 import { jsonHash } from '../util/python-json.js';
 import { isPlainObject } from './yaml/read.js';
 import { parsePort, portKey, PortSyntaxError } from './syntax/ports.js';
+import { canonicalSecurityOpt } from './syntax/security-opt.js';
 import { splitPathMapping } from './syntax/volumes.js';
 import type { PortConfig } from '../model/project.js';
 
@@ -353,7 +354,7 @@ export function mergeServiceDicts(base: Dict, override: Dict, legacy: boolean): 
   m.keyed('links', parseLink, (l) => l.alias, (l) => (l.target === l.alias ? l.target : `${l.target}:${l.alias}`), (l) => `${l.target}\0${l.alias}`);
   m.keyed('secrets', parseFileRef, (r) => String(r['source']), (r) => r, (r) => String(r['source']));
   m.keyed('configs', parseFileRef, (r) => String(r['source']), (r) => r, (r) => String(r['source']));
-  m.keyed('security_opt', (i) => String(i), (s) => s, (s) => s, (s) => s);
+  m.keyed('security_opt', (i) => canonicalSecurityOpt(String(i)), (s) => s, (s) => s, (s) => s);
   m.mapping('extra_hosts', parseExtraHosts);
   m.field('networks', mergeNetworks, () => ({}));
   m.field('volumes', mergePathMappings);

@@ -83,3 +83,8 @@ test('inputs are not modified', () => {
   mergeServiceDicts(base, { environment: { B: '2' } }, false);
   assert.equal(JSON.stringify(base), snapshot);
 });
+
+test('security_opt: the two spellings of one seccomp option are one option after a merge', () => {
+  const m = mergeServiceDicts({ security_opt: ['seccomp:./p.json', 'label:a'] }, { security_opt: ['seccomp=./p.json', 'seccomp=unconfined'] }, false);
+  assert.deepEqual([...(m['security_opt'] as string[])].sort(), ['label:a', 'seccomp:./p.json', 'seccomp=unconfined']);
+});

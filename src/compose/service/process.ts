@@ -4,6 +4,7 @@
  * absolute, ports parsed, labels/sysctls/depends_on made mappings, healthcheck durations read.
  * Mirrors docker-compose 1.29.2's process_service; the result may be merged again (extends).
  */
+import { canonicalSecurityOpt } from '../syntax/security-opt.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseBytes } from '../syntax/bytes.js';
@@ -149,9 +150,7 @@ function processBlkio(cfg: Dict): Dict {
 
 /** Validates a security option; a seccomp profile must be a readable JSON file. */
 function checkSecurityOpt(value: string, cwd: string, index: number): string {
-  value = checkSecurityOptValue(value, cwd, index);
-  const m = /^seccomp[:=](.*)$/.exec(value);
-  return m && m[1] !== 'unconfined' ? `seccomp:${m[1]}` : value;
+  return canonicalSecurityOpt(checkSecurityOptValue(value, cwd, index));
 }
 
 function checkSecurityOptValue(value: string, cwd: string, index: number): string {
