@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { run } from '../../../src/daemon/command.js';
 import { daemonPaths, type DaemonPaths } from '../../../src/daemon/paths.js';
@@ -97,7 +97,17 @@ async function wipe(paths: DaemonPaths, base: string): Promise<void> {
   // Links a test made itself (flx<inst>...), e.g. a fake upstream's address.
   const links = JSON.parse((await run(['ip', '-j', 'link', 'show'])).stdout) as { ifname: string }[];
   for (const l of links) if (l.ifname.startsWith(`flx${paths.instance}`)) await run(['ip', 'link', 'del', 'dev', l.ifname], { allowFailure: true });
-  if (failure === null) rmSync(base, { recursive: true, force: true });
+  if (failure === null) {
+    rmSync(base, { recursive: true, force: true });
+    // The per-checkout folder and its parent go too once no test of any run is using them.
+    for (const dir of [TEST_BASE, dirname(TEST_BASE)]) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        break; // not empty (another test's root is in it) or already gone
+      }
+    }
+  }
   if (failure !== null) throw failure;
 }
 
