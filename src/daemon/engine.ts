@@ -25,6 +25,7 @@ import type {
   VolumeSpec,
 } from '../engine/engine.js';
 import { EngineError } from '../engine/errors.js';
+import { imageConfigInfo } from '../engine/image-config.js';
 import { VERSION } from '../version.js';
 import type { DaemonBackend, DaemonStatus, ImageRef } from './backend.js';
 import type { ImageView, NetworkView } from './containers/collaborators.js';
@@ -328,27 +329,7 @@ export class DaemonEngine implements DaemonBackend {
 }
 
 function imageInfo(i: ImageView): ImageInfo {
-  const c = i.config;
-  const hc = c.Healthcheck;
-  return {
-    id: i.id,
-    repoTags: i.repoTags,
-    repoDigests: i.repoDigests,
-    created: i.created,
-    size: i.size,
-    labels: c.Labels ?? {},
-    config: {
-      env: c.Env ?? [],
-      cmd: c.Cmd ?? null,
-      entrypoint: c.Entrypoint ?? null,
-      workingDir: c.WorkingDir ?? '',
-      user: c.User ?? '',
-      exposedPorts: Object.keys(c.ExposedPorts ?? {}),
-      volumes: Object.keys(c.Volumes ?? {}),
-      ...(c.StopSignal ? { stopSignal: c.StopSignal } : {}),
-      ...(hc?.Test ? { healthcheck: { test: hc.Test, interval: hc.Interval ?? 0, timeout: hc.Timeout ?? 0, startPeriod: hc.StartPeriod ?? 0, retries: hc.Retries ?? 0 } } : {}),
-    },
-  };
+  return { id: i.id, repoTags: i.repoTags, repoDigests: i.repoDigests, created: i.created, size: i.size, labels: i.config.Labels ?? {}, config: imageConfigInfo(i.config) };
 }
 
 function networkInfo(n: NetworkView): NetworkInfo {

@@ -5,19 +5,13 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { ContainerSpec, ExecSpec, LogChunk, LogOptions, NetworkSpec } from '../../engine/engine.js';
+import type { ImageConfigJson } from '../../engine/image-config.js';
 
-export interface ImageConfigView {
-  Env?: string[];
-  Cmd?: string[] | null;
-  Entrypoint?: string[] | null;
-  WorkingDir?: string;
-  User?: string;
-  ExposedPorts?: Record<string, object>;
-  Volumes?: Record<string, object>;
-  StopSignal?: string;
-  Labels?: Record<string, string> | null;
-  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number };
-}
+/** The network a container joins when it names none (Docker's default bridge network). */
+export const DEFAULT_NETWORK = 'bridge';
+
+/** An image's config as the store keeps it (Docker's and OCI's field names). */
+export type ImageConfigView = ImageConfigJson;
 
 export interface ImageView {
   id: string;

@@ -5,10 +5,9 @@
  * good; a restart by policy keeps it, and with it the container's addresses.
  */
 import { EngineError } from '../../engine/errors.js';
-import type { NetworkPort, PortRequest } from './collaborators.js';
+import { DEFAULT_NETWORK, type NetworkPort, type PortRequest } from './collaborators.js';
 import type { ContainerRecord, EndpointState } from './record.js';
 
-export const DEFAULT_NETWORK = 'bridge';
 
 export interface NetworkContext {
   network: NetworkPort;

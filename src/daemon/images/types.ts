@@ -1,18 +1,9 @@
 /** The image store's public shapes and its limits. */
 
+import type { ImageConfigView } from '../containers/collaborators.js';
+
 /** The OCI/Docker image config's "config" object: the fields the embedded engine honours. */
-export interface ImageConfig {
-  Env?: string[];
-  Cmd?: string[] | null;
-  Entrypoint?: string[] | null;
-  WorkingDir?: string;
-  User?: string;
-  ExposedPorts?: Record<string, object>;
-  Volumes?: Record<string, object>;
-  StopSignal?: string;
-  Labels?: Record<string, string> | null;
-  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number };
-}
+export type ImageConfig = ImageConfigView;
 
 export interface StoredImage {
   /** "sha256:<64 hex>": the sha256 of the stored config JSON bytes (docker's id for a loaded image). */

@@ -4,11 +4,11 @@
  * other queries go (its own dns: servers, else the host's; nowhere when it is only on internal
  * networks).
  */
+import { DEFAULT_NETWORK } from '../containers/collaborators.js';
 import type { NameSource } from './dns/resolver.js';
 import { parseUpstream, type Upstream } from './dns/upstreams.js';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from './types.js';
 
-export const DEFAULT_NETWORK = 'bridge';
 
 export interface DirectoryState {
   networks(): Iterable<NetworkRecord>;

@@ -3,15 +3,9 @@
  * fields may be null or missing depending on the API version and the object's state).
  */
 
-export type DockerLabels = Record<string, string> | null;
+import type { ImageConfigJson } from '../image-config.js';
 
-export interface DockerHealthConfig {
-  Test?: string[] | null;
-  Interval?: number;
-  Timeout?: number;
-  StartPeriod?: number;
-  Retries?: number;
-}
+export type DockerLabels = Record<string, string> | null;
 
 export interface DockerImageInspect {
   Id: string;
@@ -19,18 +13,7 @@ export interface DockerImageInspect {
   RepoDigests: string[] | null;
   Created: string;
   Size: number;
-  Config: {
-    Env?: string[] | null;
-    Cmd?: string[] | null;
-    Entrypoint?: string[] | null;
-    WorkingDir?: string;
-    User?: string;
-    ExposedPorts?: Record<string, object> | null;
-    Volumes?: Record<string, object> | null;
-    StopSignal?: string;
-    Healthcheck?: DockerHealthConfig | null;
-    Labels?: DockerLabels;
-  } | null;
+  Config: ImageConfigJson | null;
 }
 
 export interface DockerImageSummary {

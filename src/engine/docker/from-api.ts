@@ -4,7 +4,6 @@ import type {
   ContainerState,
   ContainerSummary,
   EngineEvent,
-  HealthcheckSpec,
   ImageInfo,
   ImageSummary,
   NetworkInfo,
@@ -15,13 +14,13 @@ import type {
   DockerContainerInspect,
   DockerContainerSummary,
   DockerEvent,
-  DockerHealthConfig,
   DockerImageInspect,
   DockerImageSummary,
   DockerNetwork,
   DockerPortBinding,
   DockerVolume,
 } from './api-types.js';
+import { imageConfigInfo } from '../image-config.js';
 
 const STATES: readonly ContainerState[] = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
 
@@ -34,25 +33,8 @@ function realRefs(refs: string[] | null | undefined): string[] {
   return (refs ?? []).filter((r) => r !== '<none>:<none>' && r !== '<none>@<none>');
 }
 
-function healthcheck(h: DockerHealthConfig | null | undefined): HealthcheckSpec | undefined {
-  if (!h || !h.Test || h.Test.length === 0) return undefined;
-  return { test: h.Test, interval: h.Interval ?? 0, timeout: h.Timeout ?? 0, startPeriod: h.StartPeriod ?? 0, retries: h.Retries ?? 0 };
-}
-
 export function imageInfo(j: DockerImageInspect): ImageInfo {
   const c = j.Config ?? {};
-  const config: ImageInfo['config'] = {
-    env: c.Env ?? [],
-    cmd: c.Cmd ?? null,
-    entrypoint: c.Entrypoint ?? null,
-    workingDir: c.WorkingDir ?? '',
-    user: c.User ?? '',
-    exposedPorts: Object.keys(c.ExposedPorts ?? {}),
-    volumes: Object.keys(c.Volumes ?? {}),
-  };
-  if (c.StopSignal) config.stopSignal = c.StopSignal;
-  const hc = healthcheck(c.Healthcheck);
-  if (hc) config.healthcheck = hc;
   return {
     id: j.Id,
     repoTags: realRefs(j.RepoTags),
@@ -60,7 +42,7 @@ export function imageInfo(j: DockerImageInspect): ImageInfo {
     created: j.Created,
     size: j.Size,
     labels: c.Labels ?? {},
-    config,
+    config: imageConfigInfo(c),
   };
 }
 
