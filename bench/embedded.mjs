@@ -31,6 +31,7 @@ const { daemonPaths, DAEMON_NODE_OPTIONS } = await import(dist('src/daemon/paths
 const { EmbeddedEngine } = await import(dist('src/engine/embedded/client.js'));
 const { probeSocket } = await import(dist('src/engine/embedded/probe.js'));
 const { purgeHost, leftovers } = await import(dist('test/helpers/embedded-daemon.js'));
+const { bareSpec } = await import(dist('test/helpers/container-spec.js'));
 
 function composeFile(count) {
   let y = 'services:\n';
@@ -117,12 +118,7 @@ await withCleanup(
     const latencies = [];
     for (let i = 0; i < 10; i++) {
       const name = `fbemb-latency-${i}`;
-      const spec = {
-        name, image: 'busybox:latest', command: ['sleep', '3600'], labels: {}, env: [], tty: false, openStdin: false, exposedPorts: [],
-        networkMode: 'bridge', networks: {}, portBindings: {}, binds: [], mounts: [], volumesFrom: [], tmpfs: {}, links: [],
-        privileged: false, readOnlyRootfs: false, capAdd: [], capDrop: [], devices: [], deviceCgroupRules: [], dns: [], dnsSearch: [],
-        dnsOptions: [], extraHosts: [], securityOpt: [], sysctls: {}, ulimits: [], groupAdd: [],
-      };
+      const spec = bareSpec(name, { command: ['sleep', '3600'] });
       const t0 = process.hrtime.bigint();
       const id = await engine.createContainer(spec);
       await engine.startContainer(id);

@@ -12,11 +12,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, type TestContext } from 'node:test';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FLOTILLA, type CliResult } from '../helpers/cli.js';
 import { requireDocker } from '../helpers/docker.js';
-import { startTestDaemon, type TestDaemon } from '../helpers/embedded-daemon.js';
+import { useTestDaemon } from '../helpers/embedded-daemon.js';
 import { requireRoot } from '../helpers/root.js';
 import { ensureBusybox } from '../helpers/images.js';
 import { projectDir } from '../helpers/tmp.js';
@@ -25,22 +25,13 @@ export const LABEL_PROJECT = 'com.docker.compose.project';
 
 /** The engine these tests run on: dockerd (with docker-compose to compare), or the embedded one. */
 export const E2E_ENGINE: 'docker' | 'embedded' = process.env['FLOTILLA_E2E_ENGINE'] === 'embedded' ? 'embedded' : 'docker';
-const rooted = process.getuid?.() === 0 || process.env['FLOTILLA_CI'] === '1';
-let daemon: TestDaemon | undefined;
-if (E2E_ENGINE === 'embedded' && rooted) {
-  before(async () => {
-    daemon = await startTestDaemon();
-  });
-  after(async () => {
-    const left = await daemon?.destroy();
-    if (left && left.length > 0) throw new Error(`the embedded engine left on the host: ${left.join('; ')}`);
-  });
-}
+const testDaemon = E2E_ENGINE === 'embedded' ? useTestDaemon() : () => undefined;
 
 const QUERY = fileURLToPath(new URL('./embedded-query.js', import.meta.url));
 
 /** Asks the test daemon (see embedded-query.ts). */
 function query<T>(op: string, ...args: string[]): T {
+  const daemon = testDaemon();
   if (!daemon) throw new Error('no embedded test daemon');
   const r = spawnSync(process.execPath, [QUERY, daemon.paths.socket, op, ...args], { encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) throw new Error(`embedded query ${op} ${args.join(' ')} failed: ${r.stderr}`);
@@ -63,6 +54,7 @@ export interface RunOptions {
 function baseEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
   // These tests compare Flotilla with docker-compose on dockerd: Flotilla's default engine is its own.
   const engine: Record<string, string> = { FLOTILLA_ENGINE: E2E_ENGINE };
+  const daemon = testDaemon();
   if (daemon) engine['FLOTILLA_ROOT'] = daemon.paths.root;
   return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8', ...engine, ...extra };
 }
@@ -301,7 +293,7 @@ export class E2EProject {
     await Promise.all(this.children.map((c) => c.exit(5_000).catch(() => null)));
     this.noteVolumes();
     if (E2E_ENGINE === 'embedded') {
-      if (daemon) query('remove', this.name, ...this.volumes(), ...this.seenVolumes);
+      if (testDaemon()) query('remove', this.name, ...this.volumes(), ...this.seenVolumes);
       return;
     }
     const ids = [...this.containers().values()];
@@ -321,7 +313,7 @@ export class E2EProject {
 export function e2eProject(t: TestContext, topic: string, files: Record<string, string>): E2EProject | null {
   if (E2E_ENGINE === 'embedded') {
     if (!requireRoot(t)) return null;
-    if (!daemon) throw new Error('the embedded test daemon did not start');
+    if (!testDaemon()) throw new Error('the embedded test daemon did not start');
     return new E2EProject(t, topic, files);
   }
   if (!requireDocker(t)) return null;

@@ -4,26 +4,23 @@
  * registry pulls are the next issue's; those two tests are skipped with that reason. When the
  * file ends, everything is removed and the host is checked for anything the daemon left.
  */
-import { after } from 'node:test';
 import { EmbeddedEngine } from '../../src/engine/embedded/client.js';
 import { requireRoot } from '../helpers/root.js';
-import { startTestDaemon, type TestDaemon } from '../helpers/embedded-daemon.js';
+import { useTestDaemon } from '../helpers/embedded-daemon.js';
 import { engineContract } from '../engine/contract.js';
 
-let daemon: Promise<TestDaemon> | undefined;
+const testDaemon = useTestDaemon();
 
 engineContract(
   'embedded',
-  async () => (await (daemon ??= startTestDaemon())).engine,
+  async () => {
+    const daemon = testDaemon();
+    if (!daemon) throw new Error('the test daemon did not start');
+    return daemon.engine;
+  },
   {
     available: (t) => requireRoot(t),
     makeUnreachable: async () => new EmbeddedEngine('/nonexistent/flotilla-ct/engine.sock'),
     noBuilder: 'the embedded engine builds no images yet (Dockerfile builds come with the registry client)',
   },
 );
-
-after(async () => {
-  if (!daemon) return;
-  const left = await (await daemon).destroy();
-  if (left.length > 0) throw new Error(`the embedded engine left on the host: ${left.join('; ')}`);
-});

@@ -6,28 +6,19 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerSpec } from '../../src/engine/engine.js';
 import { FLOTILLA, flotilla } from '../helpers/cli.js';
-import { startTestDaemon, type TestDaemon } from '../helpers/embedded-daemon.js';
+import { useTestDaemon } from '../helpers/embedded-daemon.js';
 import { requireRoot } from '../helpers/root.js';
 import { projectDir } from '../helpers/tmp.js';
 import { containerSpec } from '../engine/contract.js';
 
-const rooted = process.getuid?.() === 0 || process.env['FLOTILLA_CI'] === '1';
-let daemon: TestDaemon | undefined;
-
-before(async () => {
-  if (rooted) daemon = await startTestDaemon();
-});
-after(async () => {
-  if (!daemon) return;
-  const left = await daemon.destroy();
-  if (left.length > 0) throw new Error(`the embedded engine left on the host: ${left.join('; ')}`);
-});
+const testDaemon = useTestDaemon();
 
 async function run(name: string, overrides: Partial<ContainerSpec>): Promise<string> {
+  const daemon = testDaemon();
   assert.ok(daemon);
   const id = await daemon.engine.createContainer(containerSpec(name, overrides));
   await daemon.engine.startContainer(id);
@@ -45,6 +36,7 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
 }
 
 async function stopAndWait(id: string): Promise<number> {
+  const daemon = testDaemon();
   assert.ok(daemon);
   await daemon.engine.stopContainer(id, 1);
   return (await daemon.engine.inspectContainer(id))?.state.exitCode ?? -1;
@@ -61,8 +53,8 @@ function alive(pid: number): boolean {
 
 describe('embedded engine faults', { concurrency: false }, () => {
   it('keeps containers running when the daemon is killed, and adopts them', async (t) => {
-    if (!requireRoot(t) || !daemon) return;
-    const d = daemon;
+    const d = testDaemon();
+    if (!requireRoot(t) || !d) return;
     const keeper = await run('flt-f-keeper', { command: ['sleep', '3600'] });
     const pid = (await d.engine.inspectContainer(keeper))?.state.pid ?? 0;
     assert.ok(pid > 0);
@@ -79,8 +71,8 @@ describe('embedded engine faults', { concurrency: false }, () => {
   });
 
   it('records an exit that happened while no daemon ran and applies the restart policy', async (t) => {
-    if (!requireRoot(t) || !daemon) return;
-    const d = daemon;
+    const d = testDaemon();
+    if (!requireRoot(t) || !d) return;
     const id = await run('flt-f-offline', { command: ['sh', '-c', 'sleep 2; exit 5'], restartPolicy: { name: 'on-failure', maximumRetryCount: 1 } });
     await d.kill();
     await sleep(3000);
@@ -95,8 +87,8 @@ describe('embedded engine faults', { concurrency: false }, () => {
   });
 
   it('backs off a crash-looping container', async (t) => {
-    if (!requireRoot(t) || !daemon) return;
-    const d = daemon;
+    const d = testDaemon();
+    if (!requireRoot(t) || !d) return;
     const id = await run('flt-f-crash', { command: ['false'], restartPolicy: { name: 'always', maximumRetryCount: 0 } });
     await sleep(4000);
     const info = await d.engine.inspectContainer(id);
@@ -106,8 +98,8 @@ describe('embedded engine faults', { concurrency: false }, () => {
   });
 
   it('marks a health check that times out unhealthy', async (t) => {
-    if (!requireRoot(t) || !daemon) return;
-    const d = daemon;
+    const d = testDaemon();
+    if (!requireRoot(t) || !d) return;
     const id = await run('flt-f-health', {
       command: ['sleep', '3600'],
       healthcheck: { test: ['CMD', 'sleep', '10'], interval: 500_000_000, timeout: 300_000_000, retries: 2, startPeriod: 0 },
@@ -122,8 +114,8 @@ describe('embedded engine faults', { concurrency: false }, () => {
   });
 
   it('reports an OOM kill', async (t) => {
-    if (!requireRoot(t) || !daemon) return;
-    const d = daemon;
+    const d = testDaemon();
+    if (!requireRoot(t) || !d) return;
     const id = await run('flt-f-oom', {
       command: ['sh', '-c', 'x=a; while :; do x="$x$x"; done'],
       memory: 16 * 1024 * 1024,
@@ -137,8 +129,8 @@ describe('embedded engine faults', { concurrency: false }, () => {
   });
 
   it('converges when the daemon is killed in the middle of up', async (t) => {
-    if (!requireRoot(t) || !daemon) return;
-    const d = daemon;
+    const d = testDaemon();
+    if (!requireRoot(t) || !d) return;
     const services = Array.from({ length: 8 }, (_, i) => `  s${i}:\n    image: busybox:latest\n    command: ["sleep", "3600"]\n`).join('');
     const dir = projectDir(t, { 'compose.yaml': `services:\n${services}` }, 'midup');
     const env = { ...d.env, FLOTILLA_ENGINE: 'embedded', PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir };

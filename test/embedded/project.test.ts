@@ -4,27 +4,18 @@
  * another project, and `down -v` leaving nothing on the host.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { flotilla, type CliResult } from '../helpers/cli.js';
-import { startTestDaemon, type TestDaemon } from '../helpers/embedded-daemon.js';
+import { useTestDaemon } from '../helpers/embedded-daemon.js';
 import { requireRoot } from '../helpers/root.js';
 import { projectDir } from '../helpers/tmp.js';
 
-const rooted = process.getuid?.() === 0 || process.env['FLOTILLA_CI'] === '1';
-let daemon: TestDaemon | undefined;
-
-before(async () => {
-  if (rooted) daemon = await startTestDaemon();
-});
-after(async () => {
-  if (!daemon) return;
-  const left = await daemon.destroy();
-  if (left.length > 0) throw new Error(`the embedded engine left on the host: ${left.join('; ')}`);
-});
+const testDaemon = useTestDaemon();
 
 function cli(cwd: string, args: string[], timeoutMs = 120_000): CliResult {
+  const daemon = testDaemon();
   assert.ok(daemon);
   return flotilla(args, { cwd, env: { ...daemon.env, FLOTILLA_ENGINE: 'embedded' }, timeoutMs });
 }
@@ -126,7 +117,8 @@ describe('a project on the embedded engine', { concurrency: false }, () => {
     ok(cli(other, ['down', '-t', '0']), 'down other');
 
     ok(cli(dir, ['down', '-v', '-t', '0']), 'down -v');
-    assert.ok(daemon);
+    const daemon = testDaemon();
+  assert.ok(daemon);
     assert.deepEqual(await daemon.engine.listContainers({ labels: {}, all: true }), []);
     assert.deepEqual((await daemon.engine.listVolumes({})).map((v) => v.name), []);
     assert.deepEqual((await daemon.engine.listNetworks({})).map((n) => n.name), ['bridge']);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import type { ContainerSpec, Engine, EngineEvent, LogChunk, ProgressEvent, StreamSession } from '../../src/engine/engine.js';
 import { EngineError, type EngineErrorKind } from '../../src/engine/errors.js';
+import { bareSpec } from '../helpers/container-spec.js';
 import { projectDir } from '../helpers/tmp.js';
 
 export interface ContractOptions {
@@ -37,38 +38,7 @@ export function uniqueName(what: string): string {
 
 /** A ContainerSpec with nothing set but the name, the image and the run label. */
 export function containerSpec(name: string, overrides: Partial<ContainerSpec> = {}): ContainerSpec {
-  return {
-    name,
-    image: IMAGE,
-    labels: { [RUN_LABEL]: RUN, ...overrides.labels },
-    env: [],
-    tty: false,
-    openStdin: false,
-    exposedPorts: [],
-    networkMode: 'bridge',
-    networks: {},
-    portBindings: {},
-    binds: [],
-    mounts: [],
-    volumesFrom: [],
-    tmpfs: {},
-    links: [],
-    privileged: false,
-    readOnlyRootfs: false,
-    capAdd: [],
-    capDrop: [],
-    devices: [],
-    deviceCgroupRules: [],
-    dns: [],
-    dnsSearch: [],
-    dnsOptions: [],
-    extraHosts: [],
-    groupAdd: [],
-    sysctls: {},
-    ulimits: [],
-    securityOpt: [],
-    ...overrides,
-  } as ContainerSpec;
+  return bareSpec(name, { image: IMAGE, ...overrides, labels: { [RUN_LABEL]: RUN, ...overrides.labels } });
 }
 
 /** What a test made, removed when it ends (containers first, then what they used). */

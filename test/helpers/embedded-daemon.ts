@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDaemonProcess } from '../../src/daemon/lock.js';
 import { DAEMON_NODE_OPTIONS, daemonPaths, type DaemonPaths } from '../../src/daemon/paths.js';
@@ -30,11 +31,32 @@ export interface TestDaemon {
   destroy(): Promise<string[]>;
 }
 
+/**
+ * A test daemon for the file that calls this (at its top level): started before the file's tests
+ * when running as root (in CI, FLOTILLA_CI=1, always: without root the file fails rather than
+ * skips), destroyed after them, and the file fails if the daemon left anything on the host.
+ * Returns the daemon, or undefined when none was started.
+ */
+export function useTestDaemon(): () => TestDaemon | undefined {
+  let daemon: TestDaemon | undefined;
+  if (process.getuid?.() === 0 || process.env['FLOTILLA_CI'] === '1') {
+    before(async () => {
+      daemon = await startTestDaemon();
+    });
+    after(async () => {
+      const left = await daemon?.destroy();
+      if (left && left.length > 0) throw new Error(`the embedded engine left on the host: ${left.join('; ')}`);
+    });
+  }
+  return () => daemon;
+}
+
 export async function startTestDaemon(options: { importBusybox?: boolean } = {}): Promise<TestDaemon> {
   const root = mkdtempSync(join(tmpdir(), 'flt-daemon-'));
   const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', FLOTILLA_ROOT: root, HOME: root };
   const paths = daemonPaths(env);
   let engine = new EmbeddedEngine(paths.socket);
+  let destroyed = false;
   const daemon: TestDaemon = {
     env,
     paths,
@@ -65,24 +87,21 @@ export async function startTestDaemon(options: { importBusybox?: boolean } = {})
       await gone;
     },
     async destroy() {
+      destroyed = true;
       let defaultBridge: string | null = null;
       const quietly = (p: Promise<unknown>) => p.catch(() => undefined);
+      const orNone = <T>(p: Promise<T[]>) => p.catch((): T[] => []);
       // The daemon may be this harness's child or one a CLI call started: reach it by its socket.
       if ((await probeSocket(paths.socket, 1000)) === null) {
-        const all = await quietly(engine.listContainers({ labels: {}, all: true }));
-        if (Array.isArray(all)) await Promise.all(all.map((c) => quietly(engine.removeContainer(c.id, { force: true, volumes: true }))));
-        const nets = await quietly(engine.listNetworks({}));
-        if (Array.isArray(nets)) {
-          for (const n of nets) {
-            if (n.name === 'bridge') defaultBridge = `flt${paths.instance}${n.id.slice(0, 6)}`;
-            else await quietly(engine.removeNetwork(n.id));
-          }
+        const all = await orNone(engine.listContainers({ labels: {}, all: true }));
+        await Promise.all(all.map((c) => quietly(engine.removeContainer(c.id, { force: true, volumes: true }))));
+        for (const n of await orNone(engine.listNetworks({}))) {
+          if (n.name === 'bridge') defaultBridge = `flt${paths.instance}${n.id.slice(0, 6)}`;
+          else await quietly(engine.removeNetwork(n.id));
         }
-        const vols = await quietly(engine.listVolumes({}));
-        if (Array.isArray(vols)) for (const v of vols) await quietly(engine.removeVolume(v.name, true));
-        const status = await quietly(engine.status());
+        for (const v of await orNone(engine.listVolumes({}))) await quietly(engine.removeVolume(v.name, true));
+        const pid = await engine.status().then((st) => st.pid, () => 0);
         await quietly(engine.shutdown());
-        const pid = status && typeof status === 'object' && 'pid' in status ? (status as { pid: number }).pid : 0;
         const deadline = Date.now() + 15_000;
         while (pid > 0 && isDaemonProcess(pid) && Date.now() < deadline) await sleep(50);
         if (pid > 0 && isDaemonProcess(pid)) process.kill(pid, 'SIGKILL');
@@ -99,16 +118,15 @@ export async function startTestDaemon(options: { importBusybox?: boolean } = {})
   };
   // If the test process ends without its `after` hooks (a crash, a promise never settled), the
   // daemon and what it made must not outlive it.
-  let destroyed = false;
-  const destroy = daemon.destroy;
-  daemon.destroy = async () => {
-    destroyed = true;
-    return destroy();
-  };
   process.once('exit', () => {
     if (destroyed) return;
-    const pid = Number(sh(`cat '${paths.pidFile}' 2>/dev/null`).trim());
-    if (pid > 0) sh(`kill -KILL ${pid}`);
+    let pid = 0;
+    try {
+      pid = Number(readFileSync(paths.pidFile, 'utf8').trim());
+    } catch {
+      // no pid file: no daemon is running
+    }
+    if (pid > 0 && isDaemonProcess(pid)) process.kill(pid, 'SIGKILL');
     purgeHost(paths);
     rmSync(root, { recursive: true, force: true });
   });

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { ContainerSpec } from '../../../src/engine/engine.js';
+import { bareSpec } from '../../helpers/container-spec.js';
 import { daemonPaths, type DaemonPaths } from '../../../src/daemon/paths.js';
 import { Runtime } from '../../../src/daemon/runtime/runtime.js';
 import type { BundleRequest, ExecSession } from '../../../src/daemon/runtime/types.js';
@@ -19,38 +20,7 @@ import type { BundleRequest, ExecSession } from '../../../src/daemon/runtime/typ
 export const RUNTIME_TOOLS = ['runc', 'conmon', 'tini-static', 'script', 'stty', 'ps', 'mount', 'unshare'];
 
 export function containerSpec(overrides: Partial<ContainerSpec> = {}): ContainerSpec {
-  return {
-    name: 'test',
-    image: 'busybox',
-    labels: {},
-    env: [],
-    tty: false,
-    openStdin: false,
-    exposedPorts: [],
-    networkMode: 'host',
-    networks: {},
-    portBindings: {},
-    binds: [],
-    mounts: [],
-    volumesFrom: [],
-    tmpfs: {},
-    links: [],
-    privileged: false,
-    readOnlyRootfs: false,
-    capAdd: [],
-    capDrop: [],
-    devices: [],
-    deviceCgroupRules: [],
-    dns: [],
-    dnsSearch: [],
-    dnsOptions: [],
-    extraHosts: [],
-    groupAdd: [],
-    sysctls: {},
-    ulimits: [],
-    securityOpt: [],
-    ...overrides,
-  };
+  return bareSpec('test', { image: 'busybox', networkMode: 'host', ...overrides });
 }
 
 /** A busybox root filesystem: the static binary, a link per applet, users root, nobody and app. */

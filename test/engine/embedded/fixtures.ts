@@ -3,6 +3,7 @@
  * here fails to compile), and their sparse counterparts (optional fields left out, lists empty,
  * nulls): a round trip must give each back exactly.
  */
+import { bareSpec } from '../../helpers/container-spec.js';
 import type { DaemonStatus } from '../../../src/daemon/backend.js';
 import type {
   BuildRequest,
@@ -126,37 +127,7 @@ export function fullSpec(name: string): Required<ContainerSpec> {
 
 /** As the contract's containerSpec(): nothing optional set. */
 export function sparseSpec(name: string): ContainerSpec {
-  return {
-    name,
-    image: 'busybox:latest',
-    labels: {},
-    env: [],
-    tty: false,
-    openStdin: false,
-    exposedPorts: [],
-    networkMode: 'bridge',
-    networks: {},
-    portBindings: {},
-    binds: [],
-    mounts: [],
-    volumesFrom: [],
-    tmpfs: {},
-    links: [],
-    privileged: false,
-    readOnlyRootfs: false,
-    capAdd: [],
-    capDrop: [],
-    devices: [],
-    deviceCgroupRules: [],
-    dns: [],
-    dnsSearch: [],
-    dnsOptions: [],
-    extraHosts: [],
-    groupAdd: [],
-    sysctls: {},
-    ulimits: [],
-    securityOpt: [],
-  };
+  return bareSpec(name);
 }
 
 export const fullContainerInfo: Required<ContainerInfo> = {

@@ -1,0 +1,37 @@
+/** A ContainerSpec for tests: every field at its empty value, busybox:latest on the default network. */
+import type { ContainerSpec } from '../../src/engine/engine.js';
+
+export function bareSpec(name: string, overrides: Partial<ContainerSpec> = {}): ContainerSpec {
+  return {
+    name,
+    image: 'busybox:latest',
+    labels: {},
+    env: [],
+    tty: false,
+    openStdin: false,
+    exposedPorts: [],
+    networkMode: 'bridge',
+    networks: {},
+    portBindings: {},
+    binds: [],
+    mounts: [],
+    volumesFrom: [],
+    tmpfs: {},
+    links: [],
+    privileged: false,
+    readOnlyRootfs: false,
+    capAdd: [],
+    capDrop: [],
+    devices: [],
+    deviceCgroupRules: [],
+    dns: [],
+    dnsSearch: [],
+    dnsOptions: [],
+    extraHosts: [],
+    groupAdd: [],
+    sysctls: {},
+    ulimits: [],
+    securityOpt: [],
+    ...overrides,
+  };
+}
