@@ -28,10 +28,17 @@ export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => 
   await volumes.open();
   await network.init();
   const containers = new ContainerManager({ paths, images, network, runtime, volumes, events, log });
-  await containers.open();
-  const adopted = await adoptContainers(containers, rebooted);
-  log(`adopted ${adopted.adopted} running containers, recorded ${adopted.exited} exits, restarted ${adopted.restarted}`);
-  await recordBoot(paths);
+  try {
+    await containers.open();
+    const adopted = await adoptContainers(containers, rebooted);
+    log(`adopted ${adopted.adopted} running containers, recorded ${adopted.exited} exits, restarted ${adopted.restarted}`);
+    await recordBoot(paths);
+  } catch (e) {
+    // What was opened is closed again, so the failed daemon exits (containers keep running).
+    containers.close();
+    await network.close();
+    throw e;
+  }
   const backend = new DaemonEngine({ paths, images, containers, volumes, events, startedAt: new Date().toISOString(), requestShutdown });
   return {
     backend,

@@ -2,6 +2,7 @@
  * One daemon per state root: the pid file is created exclusively (O_EXCL); a pid file whose
  * process is gone, or is not a Flotilla daemon any more (pids get reused), is stale and taken over.
  */
+import { DaemonStartError } from './errors.js';
 import { readFileSync } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 
@@ -27,7 +28,7 @@ export async function acquirePidLock(path: string): Promise<LockResult> {
     if (Number.isInteger(holder) && holder > 0 && isDaemonProcess(holder)) return { acquired: false, holder };
     await rm(path, { force: true });
   }
-  throw new Error(`cannot take the daemon's pid file ${path}`);
+  throw new DaemonStartError(`cannot take the daemon's pid file ${path}`);
 }
 
 /** Whether `pid` is a live `flotilla daemon` process. */

@@ -6,10 +6,10 @@
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import type { DaemonBackend } from './backend.js';
+import { DaemonStartError } from './errors.js';
 import { acquirePidLock } from './lock.js';
 import { daemonPaths, type DaemonPaths } from './paths.js';
 
-export class DaemonStartError extends Error {}
 
 /** What the daemon runs: built by ./assemble.ts from the real parts. */
 export interface AssembledDaemon {
@@ -50,7 +50,12 @@ export async function runDaemon(env: Readonly<Record<string, string | undefined>
     const stopped = new Promise<void>((resolve) => (stopping = resolve));
     const requestShutdown = () => stopping?.();
     const daemon = await hooks.assemble(paths, log, requestShutdown);
-    const server = await hooks.serve(daemon.backend, paths.socket);
+    // A daemon that cannot serve must not keep its DNS listeners and watchers (the process would
+    // stay up with nothing to answer).
+    const server = await hooks.serve(daemon.backend, paths.socket).catch(async (e: unknown) => {
+      await daemon.close();
+      throw e;
+    });
     log(`flotilla daemon ${process.pid} serving ${paths.socket} (state ${paths.root})`);
 
     process.once('SIGTERM', requestShutdown);

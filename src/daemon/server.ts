@@ -6,6 +6,7 @@
  * group root, can drive the engine. A socket file left by a daemon that died is removed first;
  * one that still answers is another daemon's, and serving fails.
  */
+import { DaemonStartError } from './errors.js';
 import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
@@ -46,7 +47,7 @@ export async function serveDaemon(backend: DaemonBackend, socketPath: string, op
     });
   } catch (e) {
     server.forceShutdown();
-    throw new Error(`cannot serve on ${socketPath}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new DaemonStartError(`cannot serve on ${socketPath}: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
     process.umask(umask);
   }
@@ -82,8 +83,8 @@ async function removeStaleSocket(path: string): Promise<void> {
   } catch {
     return;
   }
-  if (!isSocket) throw new Error(`cannot serve on ${path}: it exists and is not a socket`);
+  if (!isSocket) throw new DaemonStartError(`cannot serve on ${path}: it exists and is not a socket`);
   const refused = await probeSocket(path);
-  if (refused === null || refused === 'ETIMEDOUT') throw new Error(`cannot serve on ${path}: another daemon answers on it`);
+  if (refused === null || refused === 'ETIMEDOUT') throw new DaemonStartError(`cannot serve on ${path}: another daemon answers on it`);
   unlinkSync(path);
 }

@@ -28,8 +28,11 @@ export function engineKind(options: EngineOptions): EngineKind {
 export async function openEngine(options: EngineOptions): Promise<Engine> {
   const kind = engineKind(options);
   if (kind === 'embedded') {
-    const { openEmbeddedEngine, connectEmbeddedEngine } = await import('./embedded/index.js');
-    return options.autostart === false ? connectEmbeddedEngine({ env: options.env }) : openEmbeddedEngine({ env: options.env });
+    const { openEmbeddedEngine, connectEmbeddedEngine, daemonNotRunning } = await import('./embedded/index.js');
+    if (options.autostart !== false) return openEmbeddedEngine({ env: options.env });
+    const running = await connectEmbeddedEngine({ env: options.env });
+    if (!running) throw daemonNotRunning(options.env);
+    return running;
   }
   const { openDockerEngine } = await import('./docker/index.js');
   return openDockerEngine({ host: options.host, env: options.env });

@@ -13,38 +13,32 @@ import type { CliContext, GlobalOptions } from '../context.js';
 
 const STOP_WAIT_MS = 30_000;
 
-/** The client is loaded only when needed: gRPC is a large module other commands do without. */
-const client = () => import('../../engine/embedded/index.js');
-const probe = () => import('../../engine/embedded/probe.js');
+/** The running daemon's client, or null; loaded only here: gRPC is a large module other commands do without. */
+async function runningDaemon(ctx: CliContext) {
+  const { connectEmbeddedEngine } = await import('../../engine/embedded/index.js');
+  return connectEmbeddedEngine({ env: ctx.env });
+}
 
 export function registerDaemon(program: Command, ctx: CliContext, _global: () => GlobalOptions): void {
   const daemon = program
     .command('daemon')
     .description("Run the embedded engine's daemon in the foreground (status and stop manage a running one)")
     .action(async () => {
-      const { runDaemon, DaemonStartError } = await import('../../daemon/main.js');
+      const { runDaemon } = await import('../../daemon/main.js');
       const { daemonHooks } = await import('../../daemon/assemble.js');
-      try {
-        const code = await runDaemon(ctx.env, daemonHooks);
-        if (code !== 0) throw new ExitCode(code);
-      } catch (e) {
-        if (e instanceof DaemonStartError) throw new FlotillaError(e.message);
-        throw e;
-      }
+      const code = await runDaemon(ctx.env, daemonHooks);
+      if (code !== 0) throw new ExitCode(code);
     });
 
   daemon
     .command('status')
     .description("Show the embedded engine daemon's state (exit status 1 when it is not running)")
     .action(async () => {
-      const paths = daemonPaths(ctx.env);
-      const { probeSocket } = await probe();
-      const { EmbeddedEngine } = await client();
-      if ((await probeSocket(paths.socket)) !== null) {
-        ctx.stdout.write(`not running (no answer on ${paths.socket})\n`);
+      const engine = await runningDaemon(ctx);
+      if (!engine) {
+        ctx.stdout.write(`not running (no answer on ${daemonPaths(ctx.env).socket})\n`);
         throw new ExitCode(1);
       }
-      const engine = new EmbeddedEngine(paths.socket);
       try {
         const s = await engine.status();
         const rows: [string, string][] = [
@@ -69,14 +63,11 @@ export function registerDaemon(program: Command, ctx: CliContext, _global: () =>
     .command('stop')
     .description('Stop the embedded engine daemon; containers keep running')
     .action(async () => {
-      const paths = daemonPaths(ctx.env);
-      const { probeSocket } = await probe();
-      const { EmbeddedEngine } = await client();
-      if ((await probeSocket(paths.socket)) !== null) {
+      const engine = await runningDaemon(ctx);
+      if (!engine) {
         ctx.stdout.write('not running\n');
         return;
       }
-      const engine = new EmbeddedEngine(paths.socket);
       let pid: number;
       try {
         pid = (await engine.status()).pid;

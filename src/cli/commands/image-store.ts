@@ -9,12 +9,12 @@ import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { UsageError } from '../../errors.js';
 import type { DaemonBackend } from '../../daemon/backend.js';
+import { engineKind } from '../../engine/select.js';
 import { formatTable, humanSize } from '../table.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 
 async function withStore<T>(ctx: CliContext, global: GlobalOptions, fn: (engine: DaemonBackend) => Promise<T>): Promise<T> {
-  const chosen = global.engine ?? ctx.env['FLOTILLA_ENGINE'];
-  if (global.host !== undefined || (chosen !== undefined && chosen !== '' && chosen !== 'embedded')) {
+  if (engineKind({ engine: global.engine, host: global.host, env: ctx.env }) !== 'embedded') {
     throw new UsageError("`flotilla image` manages the embedded engine's images; for dockerd use `docker image`");
   }
   // Loaded only here: gRPC is a large module other commands do without.

@@ -36,13 +36,9 @@ export const DAEMON_ENTRY_VARIABLE = 'FLOTILLA_DAEMON_ENTRY';
 const NEEDS_ROOT = 'the embedded engine needs root; run with sudo or use --engine docker';
 
 export async function openEmbeddedEngine(options: OpenEmbeddedOptions): Promise<EmbeddedEngine> {
+  const running = await connectEmbeddedEngine(options);
+  if (running) return running;
   const paths = daemonPaths(options.env);
-  const refused = await probeSocket(paths.socket);
-  // ETIMEDOUT: a daemon is there but slow to accept; its calls will tell.
-  if (refused === null || refused === 'ETIMEDOUT') return new EmbeddedEngine(paths.socket);
-  if (refused === 'EACCES' || refused === 'EPERM') {
-    throw new EngineError('unreachable', `cannot reach the Flotilla daemon at ${paths.socket}: permission denied; ${NEEDS_ROOT}`);
-  }
   if ((options.uid ?? process.getuid?.()) !== 0) {
     throw new EngineError('unreachable', `${NEEDS_ROOT} (no Flotilla daemon answers at ${paths.socket}, and only root can start one)`);
   }
@@ -50,12 +46,24 @@ export async function openEmbeddedEngine(options: OpenEmbeddedOptions): Promise<
   return new EmbeddedEngine(paths.socket);
 }
 
-/** The running daemon, never a new one: an unreachable error when none answers. */
-export async function connectEmbeddedEngine(options: { env: Readonly<Record<string, string | undefined>> }): Promise<EmbeddedEngine> {
+/**
+ * The running daemon, never a new one: null when none answers. A socket this user may not open
+ * is an error, not "not running".
+ */
+export async function connectEmbeddedEngine(options: { env: Readonly<Record<string, string | undefined>> }): Promise<EmbeddedEngine | null> {
   const paths = daemonPaths(options.env);
   const refused = await probeSocket(paths.socket);
+  // ETIMEDOUT: a daemon is there but slow to accept; its calls will tell.
   if (refused === null || refused === 'ETIMEDOUT') return new EmbeddedEngine(paths.socket);
-  throw new EngineError('unreachable', `the Flotilla daemon is not running (no answer on ${paths.socket})`);
+  if (refused === 'EACCES' || refused === 'EPERM') {
+    throw new EngineError('unreachable', `cannot reach the Flotilla daemon at ${paths.socket}: permission denied; ${NEEDS_ROOT}`);
+  }
+  return null;
+}
+
+/** What a command that will not start the daemon says when none runs. */
+export function daemonNotRunning(env: Readonly<Record<string, string | undefined>>): EngineError {
+  return new EngineError('unreachable', `the Flotilla daemon is not running (no answer on ${daemonPaths(env).socket})`);
 }
 
 async function startDaemon(paths: DaemonPaths, options: OpenEmbeddedOptions): Promise<void> {

@@ -3,4 +3,4 @@
  * engine never load gRPC): the CLI's client of `flotilla daemon`.
  */
 export { EmbeddedEngine } from './client.js';
-export { openEmbeddedEngine, connectEmbeddedEngine, DAEMON_ENTRY_VARIABLE, type OpenEmbeddedOptions } from './autostart.js';
+export { openEmbeddedEngine, connectEmbeddedEngine, daemonNotRunning, DAEMON_ENTRY_VARIABLE, type OpenEmbeddedOptions } from './autostart.js';
