@@ -95,7 +95,7 @@ export class LogFollower {
     else if (this.options.tail !== undefined) logOptions.tail = this.options.tail;
     const run = (async () => {
       try {
-        await this.printer.print(short, this.stamped(c.id, this.engine.containerLogs(c.id, logOptions)));
+        await this.printer.print(short, this.lines(c.id, this.engine.containerLogs(c.id, logOptions)));
         if (this.options.follow && !this.abort.signal.aborted) {
           const code = await this.engine.waitContainer(c.id, this.abort.signal);
           this.printer.note(short, `${c.name} exited with code ${code}`);
@@ -121,11 +121,12 @@ export class LogFollower {
   }
 
   /**
-   * Output with the engine's timestamps noted (and removed unless they were asked for). Only the
-   * last line's time matters (where a restart's output begins), so only that one is parsed: a
-   * Date.parse per line was most of the time `logs` took on big logs.
+   * Output as batches of complete lines (a last line without its newline ends it), with the
+   * engine's timestamps noted and removed unless they were asked for. Only a batch's last line
+   * has its time parsed (where a restart's output begins): a Date.parse per line was most of the
+   * time `logs` took on big logs.
    */
-  private async *stamped(id: string, chunks: AsyncIterable<LogChunk>): AsyncGenerator<LogChunk> {
+  private async *lines(id: string, chunks: AsyncIterable<LogChunk>): AsyncGenerator<string[]> {
     const keep = this.options.timestamps;
     let partial = '';
     const decoder = new TextDecoder();
@@ -150,12 +151,12 @@ export class LogFollower {
       partial = text.slice(last + 1);
       const raw = text.slice(0, last).split('\n');
       note(raw[raw.length - 1] as string);
-      yield { stream: chunk.stream, data: Buffer.from(`${raw.map(strip).join('\n')}\n`) };
+      yield raw.map(strip);
     }
     const rest = partial + decoder.decode();
     if (rest !== '') {
       note(rest);
-      yield { stream: 'stdout', data: Buffer.from(strip(rest)) };
+      yield [strip(rest)];
     }
   }
 

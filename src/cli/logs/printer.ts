@@ -2,10 +2,9 @@
  * Printing many containers' output to one stream, as docker-compose does: each line prefixed with
  * the container's name without the project (`web_1  | ...`), padded to the longest service name
  * plus 3, the prefix coloured (cyan, yellow, green, magenta, blue, then their bright forms) when
- * colours are on. Lines are written whole, so containers never interleave mid-line; each chunk's
- * lines go out in one write.
+ * colours are on. Lines are written whole, so containers never interleave mid-line; each batch
+ * of lines goes out in one write.
  */
-import type { LogChunk } from '../../engine/engine.js';
 
 const RAINBOW = ['36', '33', '32', '35', '34', '36;1', '33;1', '32;1', '35;1', '34;1'];
 
@@ -45,23 +44,12 @@ export class LogPrinter {
     this.out.write(this.options.color ? `\x1b[${this.colour(name)}m${text}\x1b[0m\n` : `${text}\n`);
   }
 
-  /** Prints a container's output until it ends. */
-  async print(name: string, chunks: AsyncIterable<LogChunk>): Promise<void> {
+  /** Prints a container's output, given as batches of complete lines, until it ends. */
+  async print(name: string, batches: AsyncIterable<string[]>): Promise<void> {
     const prefix = this.prefixFor(name);
-    const decoder = new TextDecoder();
-    let partial = '';
-    for await (const chunk of chunks) {
-      const text = partial + decoder.decode(chunk.data, { stream: true });
-      const last = text.lastIndexOf('\n');
-      if (last === -1) {
-        partial = text;
-        continue;
-      }
-      partial = text.slice(last + 1);
-      const complete = text.slice(0, last);
-      this.out.write(prefix === '' ? `${complete}\n` : `${prefix}${complete.split('\n').join(`\n${prefix}`)}\n`);
+    for await (const lines of batches) {
+      this.out.write(prefix === '' ? `${lines.join('\n')}\n` : `${prefix}${lines.join(`\n${prefix}`)}\n`);
     }
-    const rest = partial + decoder.decode();
-    if (rest !== '') this.out.write(`${prefix}${rest}\n`);
   }
+
 }
