@@ -4,10 +4,10 @@
  * the leftover of an interrupted load or removal, and open() deletes it. The file is replaced
  * atomically (temporary file, fsync, rename).
  */
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError } from '../../engine/errors.js';
+import { writeJsonAtomic } from '../state/json-file.js';
 
 export const TEMP_PREFIX = '.tmp-';
 
@@ -52,24 +52,11 @@ export async function readRefs(dir: string): Promise<RefsFile> {
 }
 
 export async function writeRefs(dir: string, refs: RefsFile): Promise<void> {
-  const tmp = join(dir, `${TEMP_PREFIX}refs-${randomBytes(6).toString('hex')}.json`);
   const sorted: RefsFile = {
     version: 1,
     images: [...refs.images].sort(),
     tags: Object.fromEntries(Object.entries(refs.tags).sort(([a], [b]) => (a < b ? -1 : 1))),
     digests: Object.fromEntries(Object.entries(refs.digests).sort(([a], [b]) => (a < b ? -1 : 1))),
   };
-  try {
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(`${JSON.stringify(sorted, null, 2)}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, join(dir, 'refs.json'));
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  await writeJsonAtomic(join(dir, 'refs.json'), sorted);
 }

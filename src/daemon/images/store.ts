@@ -13,6 +13,7 @@
  * temporaries and image folders that refs.json does not list. Image folders are 0700: their
  * setuid binaries must not be reachable by the host's other users.
  */
+import { isStateTemporary } from '../state/json-file.js';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -94,7 +95,7 @@ export class ImageStore implements ImagesPort {
     const refs = await readRefs(this.dir);
     const present = new Set<string>();
     for (const name of await readdir(this.dir)) {
-      if (name.startsWith(TEMP_PREFIX)) {
+      if (name.startsWith(TEMP_PREFIX) || isStateTemporary(name)) {
         await rm(join(this.dir, name), { recursive: true, force: true });
       } else if (HEX_ID.test(name)) {
         const id = `sha256:${name}`;

@@ -1,9 +1,10 @@
 /**
  * The manager's files under paths.networks: `<network id>.json` per network and
- * `sandboxes/<container id>.json` per container, each written atomically (temporary file, then
- * rename) so a crash leaves either the old or the new content.
+ * `sandboxes/<container id>.json` per container, each written atomically (state/json-file.ts)
+ * so a crash leaves either the old or the new content.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { writeJsonAtomic } from '../state/json-file.js';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NetworkRecord, SandboxRecord } from './types.js';
 
@@ -16,12 +17,6 @@ export class NetworkStore {
 
   async init(): Promise<void> {
     await mkdir(this.sandboxes, { recursive: true });
-  }
-
-  private async writeJson(path: string, value: unknown): Promise<void> {
-    const temp = `${path}.${process.pid}.tmp`;
-    await writeFile(temp, JSON.stringify(value, null, 2) + '\n');
-    await rename(temp, path);
   }
 
   private async readAll<T>(dir: string, isName: (file: string) => boolean, log: (line: string) => void): Promise<T[]> {
@@ -47,7 +42,7 @@ export class NetworkStore {
   }
 
   saveNetwork(n: NetworkRecord): Promise<void> {
-    return this.writeJson(join(this.dir, `${n.id}.json`), n);
+    return writeJsonAtomic(join(this.dir, `${n.id}.json`), n);
   }
 
   async removeNetwork(id: string): Promise<void> {
@@ -55,7 +50,7 @@ export class NetworkStore {
   }
 
   saveSandbox(s: SandboxRecord): Promise<void> {
-    return this.writeJson(join(this.sandboxes, `${s.containerId}.json`), s);
+    return writeJsonAtomic(join(this.sandboxes, `${s.containerId}.json`), s);
   }
 
   async removeSandbox(containerId: string): Promise<void> {

@@ -4,8 +4,9 @@
  * restart policies, health checks) is built on this API; it keeps no state of its own beyond
  * files on disk, so a new daemon picks up where a dead one left off.
  */
+import { writeJsonAtomic } from '../state/json-file.js';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ExecSpec } from '../../engine/engine.js';
 import { EngineError } from '../../engine/errors.js';
@@ -36,12 +37,6 @@ const ID = /^[0-9a-f]{64}$/;
 
 function checkId(id: string): void {
   if (!ID.test(id)) throw new EngineError('invalid', `invalid container id ${JSON.stringify(id)}: expected 64 hex digits`);
-}
-
-async function writeAtomic(path: string, content: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, content);
-  await rename(tmp, path);
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -143,7 +138,7 @@ export class Runtime implements RuntimePort {
       }
       for (const note of built.notes) this.log(`${req.id.slice(0, 12)}: ${note}`);
       await mkdirInRoot(files.rootfs, built.config.process.cwd);
-      await writeAtomic(files.config, JSON.stringify(built.config, null, 2));
+      await writeJsonAtomic(files.config, built.config);
       const meta: BundleMeta = {
         id: req.id,
         tty: spec.tty,
@@ -153,7 +148,7 @@ export class Runtime implements RuntimePort {
         groupAdd: spec.groupAdd,
         lowerdir: req.image.rootfs,
       };
-      await writeAtomic(files.meta, JSON.stringify(meta, null, 2));
+      await writeJsonAtomic(files.meta, meta);
     } catch (e) {
       if (mountedNow) await unmountAll(files.rootfs).catch(() => undefined);
       throw e;
