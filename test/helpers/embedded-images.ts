@@ -14,63 +14,46 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // From dist/test/helpers/ (or test/helpers/) up to the repository.
-const SCRIPT = fileURLToPath(new URL('../../../scripts/busybox-rootfs', import.meta.url));
-const IMAGE_SCRIPT = fileURLToPath(new URL('../../../scripts/busybox-image', import.meta.url));
+const scriptPath = (name: string) => fileURLToPath(new URL(`../../../scripts/${name}`, import.meta.url));
 
-let cached: Promise<string> | undefined;
-
-async function build(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'flotilla-busybox-rootfs-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  const out = join(dir, 'busybox-rootfs.tar');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      execFile('bash', [SCRIPT, out], { encoding: 'utf8', timeout: 60_000 }, (error, _stdout, stderr) => {
-        if (error) reject(new Error(`scripts/busybox-rootfs failed: ${(stderr.trim() || error.message).split('\n')[0]}`));
-        else resolve();
-      });
-    });
-  } catch (e) {
-    await rm(dir, { recursive: true, force: true });
-    throw e;
-  }
-  return out;
-}
-
-/** The busybox root filesystem tarball's path; a failed build is retried on the next call. */
-export function busyboxRootfsTar(): Promise<string> {
-  if (cached === undefined) {
-    cached = build();
-    cached.catch(() => {
-      cached = undefined;
-    });
-  }
-  return cached;
-}
-
-let cachedImage: Promise<string> | undefined;
+const cache = new Map<string, Promise<string>>();
 
 /**
- * A `docker save` archive of busybox:latest with Cmd ["sh"], as the Engine contract expects (made
- * by scripts/busybox-image once per process, removed on exit).
+ * The tarball scripts/<script> writes, built once per process in a temporary folder removed when
+ * the process exits; a failed build is retried on the next call.
  */
-export function busyboxImageTar(): Promise<string> {
-  if (cachedImage === undefined) {
-    cachedImage = (async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'flotilla-busybox-image-'));
+function built(script: string): Promise<string> {
+  let pending = cache.get(script);
+  if (pending === undefined) {
+    pending = (async () => {
+      const dir = await mkdtemp(join(tmpdir(), `flotilla-${script}-`));
       process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-      const out = join(dir, 'busybox-image.tar');
-      await new Promise<void>((resolve, reject) => {
-        execFile('bash', [IMAGE_SCRIPT, out], { encoding: 'utf8', timeout: 60_000 }, (error, _stdout, stderr) => {
-          if (error) reject(new Error(`scripts/busybox-image failed: ${(stderr.trim() || error.message).split('\n')[0]}`));
-          else resolve();
+      const out = join(dir, `${script}.tar`);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          execFile('bash', [scriptPath(script), out], { encoding: 'utf8', timeout: 60_000 }, (error, _stdout, stderr) => {
+            if (error) reject(new Error(`scripts/${script} failed: ${(stderr.trim() || error.message).split('\n')[0]}`));
+            else resolve();
+          });
         });
-      });
+      } catch (e) {
+        await rm(dir, { recursive: true, force: true });
+        throw e;
+      }
       return out;
     })();
-    cachedImage.catch(() => {
-      cachedImage = undefined;
-    });
+    cache.set(script, pending);
+    pending.catch(() => cache.delete(script));
   }
-  return cachedImage;
+  return pending;
+}
+
+/** The busybox root filesystem tarball (scripts/busybox-rootfs). */
+export function busyboxRootfsTar(): Promise<string> {
+  return built('busybox-rootfs');
+}
+
+/** A `docker save` archive of busybox:latest with Cmd ["sh"], as the Engine contract expects (scripts/busybox-image). */
+export function busyboxImageTar(): Promise<string> {
+  return built('busybox-image');
 }
