@@ -69,7 +69,7 @@ test('a host port already in use fails that service, naming it; the others start
   const r = p.flotilla(['up', '-d']);
   assertCleanFailure(r, new RegExp(`ERROR: for ${p.c('web')}: cannot start service web: .*127\\.0\\.0\\.1:${port}.*address already in use`));
   assert.match(r.stderr, /Encountered errors while bringing up the project/);
-  assert.deepEqual(p.running(), [p.c('other')]);
+  assert.deepEqual(p.running(), [p.c('other')], `stderr: ${r.stderr}\nstdout: ${r.stdout}`);
 });
 
 test('an invalid project (unknown dependency) creates nothing', (t) => {

@@ -51,13 +51,9 @@ async function removeTree(dir: string): Promise<void> {
   }
 }
 
-/**
- * Removes the container's cgroup in every hierarchy, then its parent where empty (EBUSY or
- * ENOTEMPTY: another container still uses it). Returns the directories that could not go.
- */
+/** Removes the container's cgroup in every hierarchy. Returns the directories that could not go. */
 export async function removeCgroups(cgroupsPath: string): Promise<string[]> {
   const left: string[] = [];
-  const parent = posix.dirname(cgroupsPath);
   for (const root of cgroupMountPoints()) {
     const dir = posix.join(root, cgroupsPath);
     try {
@@ -65,13 +61,47 @@ export async function removeCgroups(cgroupsPath: string): Promise<string[]> {
     } catch (e) {
       left.push(`${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    if (parent !== '/') {
-      try {
-        await rmdir(posix.join(root, parent));
-      } catch {
-        // not empty, or not there: both fine
-      }
-    }
   }
   return left;
+}
+
+/**
+ * The daemon's parent cgroup goes when its last container's does, but each `runc create` makes it
+ * again (mkdir -p) before its own: removed in between, the new container's cgroup cannot be made
+ * and runc fails with "unable to get oom kill count". So creates hold the gate, the parent is
+ * removed only while none runs, and a create waits for a removal under way.
+ */
+export class CgroupParentGate {
+  private creating = 0;
+  private removal: Promise<void> = Promise.resolve();
+
+  constructor(private readonly parent: string) {}
+
+  async whileCreating<T>(create: () => Promise<T>): Promise<T> {
+    for (let r = this.removal; ; r = this.removal) {
+      await r;
+      if (r === this.removal) break; // no removal began while this one was awaited
+    }
+    this.creating++;
+    try {
+      return await create();
+    } finally {
+      this.creating--;
+    }
+  }
+
+  /** Removes the parent in every hierarchy where it is empty, unless a create is running. */
+  removeIfUnused(): Promise<void> {
+    if (this.creating > 0 || this.parent === '/' || this.parent === '') return Promise.resolve();
+    this.removal = this.removal.then(async () => {
+      for (const root of cgroupMountPoints()) {
+        try {
+          await rmdir(posix.join(root, this.parent));
+        } catch {
+          // not empty (another container's cgroup is in it), or not there: both fine
+        }
+      }
+    });
+    return this.removal;
+  }
 }

@@ -13,7 +13,7 @@ import { EngineError } from '../../engine/errors.js';
 import type { RuntimePort } from '../containers/collaborators.js';
 import type { DaemonPaths } from '../paths.js';
 import { startAttached } from './attached.js';
-import { removeCgroups } from './cgroups.js';
+import { CgroupParentGate, removeCgroups } from './cgroups.js';
 import { spawnConmon } from './conmon.js';
 import { allHostDevices, mappedDevices } from './devices.js';
 import { startExec } from './exec.js';
@@ -53,11 +53,13 @@ export class Runtime implements RuntimePort {
   private readonly writers = new Map<string, K8sLogWriter>();
   private facts: Promise<HostFacts> | null = null;
   private runcPath: Promise<string> | null = null;
+  private readonly cgroupParent: CgroupParentGate;
 
   constructor(
     readonly paths: DaemonPaths,
     private readonly log: (line: string) => void,
   ) {
+    this.cgroupParent = new CgroupParentGate(paths.cgroupParent);
     this.exitWatcher = new ExitWatcher(paths.exits, (id) => containerFiles(paths, id).oomFlags, log);
   }
 
@@ -188,17 +190,21 @@ export class Runtime implements RuntimePort {
     };
     let pid: number;
     try {
-      pid = await spawnConmon({
-        id,
-        files,
-        runcRoot: this.paths.runcRoot,
-        runcPath: await this.runcPath,
-        exitDir: this.paths.exits,
-        socketDir: this.paths.sockets,
-        logPath: meta.logPath,
-        tty: meta.tty,
-        openStdin: meta.openStdin,
-      });
+      // conmon returns once `runc create` has, which makes the container's cgroup.
+      const runcPath = await this.runcPath;
+      pid = await this.cgroupParent.whileCreating(() =>
+        spawnConmon({
+          id,
+          files,
+          runcRoot: this.paths.runcRoot,
+          runcPath,
+          exitDir: this.paths.exits,
+          socketDir: this.paths.sockets,
+          logPath: meta.logPath,
+          tty: meta.tty,
+          openStdin: meta.openStdin,
+        }),
+      );
     } catch (e) {
       await undo();
       throw e;
@@ -262,6 +268,7 @@ export class Runtime implements RuntimePort {
     await rm(files.socketLink, { force: true });
     const left = await removeCgroups(meta?.cgroupsPath ?? `${this.paths.cgroupParent}/${id}`);
     for (const dir of left) this.log(`${id.slice(0, 12)}: cgroup left behind: ${dir}`);
+    await this.cgroupParent.removeIfUnused();
   }
 
   /** release() plus the container's changes, logs and exit file: nothing of it is left. */
