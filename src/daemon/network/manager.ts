@@ -6,7 +6,8 @@
  * The in-memory records are the truth while the daemon runs; every change is saved to
  * paths.networks at once. Kernel objects outlive the daemon (containers keep their networking
  * while it is down); init() rebuilds what is missing from the files and leaves what survived
- * working, without duplicates. Every public method that changes something runs alone (one queue).
+ * working, without duplicates. Changes to what containers share (networks, addresses, names,
+ * port rules) run one at a time (one queue); a container's own sandbox is not queued.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -291,29 +292,32 @@ export class NetworkManager implements NetworkPort {
 
   // ---- sandboxes and endpoints -----------------------------------------------------------------
 
-  createSandbox(containerId: string): Promise<string> {
-    return this.exclusive(async () => {
-      const path = join(this.paths.netns, containerId);
-      await createNetns(path);
-      const record = this.sandboxes.get(containerId) ?? { containerId, path };
-      record.path = path;
-      this.sandboxes.set(containerId, record);
-      await this.store.saveSandbox(record);
-      return path;
-    });
+  // A container's own namespace, veths and name files are its own: the container manager's lock on
+  // that container orders the calls about it, so only what containers share (addresses, names,
+  // the networks' records, the port rules) is changed in the queue. Done in the queue, the
+  // commands each container start runs (unshare, ip) made 30 starting containers wait in line.
+
+  async createSandbox(containerId: string): Promise<string> {
+    const path = join(this.paths.netns, containerId);
+    await createNetns(path);
+    const record = this.sandboxes.get(containerId) ?? { containerId, path };
+    record.path = path;
+    this.sandboxes.set(containerId, record);
+    await this.store.saveSandbox(record);
+    return path;
   }
 
-  removeSandbox(containerId: string): Promise<void> {
-    return this.exclusive(async () => {
-      for (const { network } of endpointsOf(this.networks.values(), containerId)) await this.disconnectEndpoint(network, containerId, false);
-      await removeNetns(this.sandboxes.get(containerId)?.path ?? join(this.paths.netns, containerId));
-      this.sandboxes.delete(containerId);
-      await this.store.removeSandbox(containerId);
-    });
+  async removeSandbox(containerId: string): Promise<void> {
+    for (const { network, endpoint } of endpointsOf(this.networks.values(), containerId)) await this.releaseEndpoint(network, endpoint);
+    await removeNetns(this.sandboxes.get(containerId)?.path ?? join(this.paths.netns, containerId));
+    this.sandboxes.delete(containerId);
+    await this.store.removeSandbox(containerId);
   }
 
-  connect(network: string, containerId: string, sandbox: string, endpoint: { containerName: string; aliases: string[]; ipv4Address?: string }): Promise<EndpointRecord> {
-    return this.exclusive(async () => {
+  async connect(network: string, containerId: string, sandbox: string, endpoint: { containerName: string; aliases: string[]; ipv4Address?: string }): Promise<EndpointRecord> {
+    // The address and the name are taken in the queue (the record is in the network from then on,
+    // so no other container gets them); the veth is made outside it.
+    const { n, record, providesDefault } = await this.exclusive(async () => {
       const n = this.mustFind(network);
       if (n.endpoints[containerId]) throw new EngineError('conflict', `endpoint with name ${endpoint.containerName} already exists in network ${n.name}`);
       if (Object.values(n.endpoints).some((e) => e.containerName === endpoint.containerName)) {
@@ -322,68 +326,67 @@ export class NetworkManager implements NetworkPort {
       const ip = allocateAddress(n, endpoint.ipv4Address); // its errors name the network
       const mine = endpointsOf(this.networks.values(), containerId);
       const index = mine.length === 0 ? 0 : Math.max(...mine.map((x) => ifaceIndex(x.endpoint))) + 1;
-      const prefixLength = Number(n.subnet.split('/')[1]);
       const record: EndpointRecord = {
         containerId,
         containerName: endpoint.containerName,
         network: n.name,
         aliases: [...new Set(endpoint.aliases)],
         ip,
-        prefixLength,
+        prefixLength: Number(n.subnet.split('/')[1]),
         gateway: n.gateway,
         mac: macFor(parseIpv4(ip)!),
         iface: `eth${index}`,
         hostVeth: this.names.newVeth(),
       };
+      n.endpoints[containerId] = record;
       // The first network (not internal) gives the default route; later ones only their subnet.
-      const providesDefault = !n.internal && !mine.some((x) => !x.network.internal);
+      return { n, record, providesDefault: !n.internal && !mine.some((x) => !x.network.internal) };
+    });
+    const sandboxRecord = this.sandboxes.get(containerId) ?? { containerId, path: sandbox };
+    try {
       await addVeth({
         netns: sandbox,
         iface: record.iface,
         mac: record.mac,
         hostVeth: record.hostVeth,
         bridge: n.bridge,
-        address: `${ip}/${prefixLength}`,
+        address: `${record.ip}/${record.prefixLength}`,
         defaultVia: providesDefault ? n.gateway : null,
         mtu: bridgeOptions(n.name, n.options).mtu,
       });
-      n.endpoints[containerId] = record;
-      const sandboxRecord = this.sandboxes.get(containerId) ?? { containerId, path: sandbox };
       this.sandboxes.set(containerId, sandboxRecord);
-      try {
-        await this.store.saveNetwork(n);
-        await this.store.saveSandbox(sandboxRecord);
-      } catch (e) {
-        delete n.endpoints[containerId];
-        await deleteLink(record.hostVeth).catch(() => undefined);
-        throw e;
-      }
-      this.resolver.reset();
-      await this.rewriteNameFiles(containerId);
-      return record;
-    });
-  }
-
-  disconnect(network: string, containerId: string): Promise<void> {
-    return this.exclusive(async () => {
-      const n = this.mustFind(network);
-      await this.disconnectEndpoint(n, containerId, true);
-    });
-  }
-
-  private async disconnectEndpoint(n: NetworkRecord, containerId: string, mustExist: boolean): Promise<void> {
-    const e = n.endpoints[containerId];
-    if (!e) {
-      if (mustExist) throw new EngineError('not-found', `container ${containerId} is not connected to network ${n.name}`);
-      return;
+      await this.store.saveNetwork(n);
+      await this.store.saveSandbox(sandboxRecord);
+    } catch (e) {
+      await deleteLink(record.hostVeth).catch(() => undefined);
+      if (n.endpoints[containerId] === record) delete n.endpoints[containerId];
+      await this.store.saveNetwork(n).catch(() => undefined);
+      throw e;
     }
-    await this.unpublishEndpoint(n, e);
+    this.resolver.reset();
+    await this.rewriteNameFiles(containerId);
+    return record;
+  }
+
+  async disconnect(network: string, containerId: string): Promise<void> {
+    const n = this.mustFind(network);
+    const e = n.endpoints[containerId];
+    if (!e) throw new EngineError('not-found', `container ${containerId} is not connected to network ${n.name}`);
+    await this.releaseEndpoint(n, e);
+  }
+
+  private async releaseEndpoint(n: NetworkRecord, e: EndpointRecord): Promise<void> {
+    const containerId = e.containerId;
+    if (e.published?.length || this.reservations.has(`${n.id}/${containerId}`)) {
+      await this.exclusive(() => this.unpublishEndpoint(n, e)); // the port rules are shared chains
+    }
     const before = endpointsOf(this.networks.values(), containerId);
     const defaultHolder = before.find((x) => !x.network.internal);
+    // The link goes first: until the record does, its address and MAC stay taken.
     await deleteLink(e.hostVeth); // takes the container's end with it
-    delete n.endpoints[containerId];
-    await this.store.saveNetwork(n);
+    if (n.endpoints[containerId] === e) delete n.endpoints[containerId];
     this.resolver.reset();
+    await this.store.saveNetwork(n);
     // Hand the default route to the next network, as the first one's is gone.
     if (defaultHolder?.network.id === n.id) {
       const next = before.find((x) => x.network.id !== n.id && !x.network.internal);
@@ -436,7 +439,9 @@ export class NetworkManager implements NetworkPort {
     });
   }
 
-  unpublish(containerId: string): Promise<void> {
+  async unpublish(containerId: string): Promise<void> {
+    const mine = endpointsOf(this.networks.values(), containerId);
+    if (!mine.some(({ network, endpoint }) => endpoint.published?.length || this.reservations.has(`${network.id}/${containerId}`))) return;
     return this.exclusive(async () => {
       for (const { network, endpoint } of endpointsOf(this.networks.values(), containerId)) {
         if (await this.unpublishEndpoint(network, endpoint)) await this.store.saveNetwork(network);
@@ -458,15 +463,13 @@ export class NetworkManager implements NetworkPort {
 
   // ---- /etc/hosts and resolv.conf --------------------------------------------------------------
 
-  writeNameFiles(containerId: string, files: NameFiles, settings: NameSettings): Promise<void> {
-    return this.exclusive(async () => {
-      const record = this.sandboxes.get(containerId) ?? { containerId, path: null };
-      record.nameFiles = { ...files };
-      record.nameSettings = structuredClone(settings);
-      this.sandboxes.set(containerId, record);
-      await this.store.saveSandbox(record);
-      await this.rewriteNameFiles(containerId);
-    });
+  async writeNameFiles(containerId: string, files: NameFiles, settings: NameSettings): Promise<void> {
+    const record = this.sandboxes.get(containerId) ?? { containerId, path: null };
+    record.nameFiles = { ...files };
+    record.nameSettings = structuredClone(settings);
+    this.sandboxes.set(containerId, record);
+    await this.store.saveSandbox(record);
+    await this.rewriteNameFiles(containerId);
   }
 
   private async rewriteNameFiles(containerId: string): Promise<void> {

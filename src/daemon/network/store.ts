@@ -1,15 +1,17 @@
 /**
  * The manager's files under paths.networks: `<network id>.json` per network and
  * `sandboxes/<container id>.json` per container, each written atomically (state/json-file.ts)
- * so a crash leaves either the old or the new content.
+ * so a crash leaves either the old or the new content. A network's file is saved by containers
+ * connecting and leaving at the same time: its saves are folded (LatestJsonFile).
  */
-import { writeJsonAtomic } from '../state/json-file.js';
+import { LatestJsonFile, writeJsonAtomic } from '../state/json-file.js';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NetworkRecord, SandboxRecord } from './types.js';
 
 export class NetworkStore {
   private readonly sandboxes: string;
+  private readonly networkFiles = new Map<string, LatestJsonFile>();
 
   constructor(private readonly dir: string) {
     this.sandboxes = join(dir, 'sandboxes');
@@ -42,10 +44,16 @@ export class NetworkStore {
   }
 
   saveNetwork(n: NetworkRecord): Promise<void> {
-    return writeJsonAtomic(join(this.dir, `${n.id}.json`), n);
+    let file = this.networkFiles.get(n.id);
+    if (!file) this.networkFiles.set(n.id, (file = new LatestJsonFile(join(this.dir, `${n.id}.json`))));
+    return file.save(n);
   }
 
+  /** Removes the network's file; saves of it still under way finish first, later ones are dropped. */
   async removeNetwork(id: string): Promise<void> {
+    const file = this.networkFiles.get(id) ?? new LatestJsonFile(join(this.dir, `${id}.json`));
+    this.networkFiles.set(id, file);
+    await file.close();
     await rm(join(this.dir, `${id}.json`), { force: true });
   }
 
@@ -59,6 +67,7 @@ export class NetworkStore {
 
   /** Every file of the manager (purge). */
   async removeAll(): Promise<void> {
+    for (const file of this.networkFiles.values()) await file.close();
     await rm(this.sandboxes, { recursive: true, force: true });
     for (const file of await readdir(this.dir).catch(() => [] as string[])) {
       if (file.endsWith('.json') || file.endsWith('.tmp')) await rm(join(this.dir, file), { force: true });

@@ -3,6 +3,7 @@
  * EngineErrors in runc's own words. `--log /dev/null` makes runc print its error as a plain line
  * on stderr instead of a logrus record.
  */
+import { readRuncState } from './runc-state.js';
 import { CommandError, run, type RunOptions, type RunResult } from '../command.js';
 import { EngineError, type EngineErrorKind } from '../../engine/errors.js';
 import type { RuncEntry } from './types.js';
@@ -66,14 +67,5 @@ export async function runcList(runcRoot: string): Promise<RuncEntry[]> {
   return (parsed ?? []).map((e) => ({ id: e.id, status: e.status as RuncEntry['status'], pid: e.pid }));
 }
 
-/** runc's view of one container; null when runc does not know it. */
-export async function runcState(runcRoot: string, id: string): Promise<RuncEntry | null> {
-  const r = await run(runcArgv(runcRoot, ['state', id]), { allowFailure: true, timeout: 30_000 });
-  if (r.code !== 0) {
-    const message = runcMessage(r.stderr);
-    if (runcErrorKind(message) === 'not-found') return null;
-    throw new EngineError('engine', `runc state ${id}: ${message}`);
-  }
-  const s = JSON.parse(r.stdout) as RuncListEntry;
-  return { id: s.id, status: s.status as RuncEntry['status'], pid: s.pid };
-}
+/** runc's view of one container; null when runc does not know it (read from its files: runc-state.ts). */
+export const runcState = readRuncState;

@@ -64,3 +64,47 @@ export function ensureDirSync(path: string, mode = 0o700): void {
 export function isStateTemporary(name: string): boolean {
   return /^\..+\.[0-9a-f]{8}\.tmp$/.test(name);
 }
+
+/**
+ * One state file written from many places at once: one write at a time, each of the latest value.
+ * A save while a write is under way is folded with the saves after it into one more write; every
+ * caller's promise settles once a write that began after its call has. (Concurrent
+ * writeJsonAtomic calls on one path could finish out of order and leave an older version.)
+ */
+export class LatestJsonFile {
+  private latest: unknown;
+  private writing: Promise<void> | null = null;
+  private next: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(private readonly path: string) {}
+
+  save(value: unknown): Promise<void> {
+    this.latest = value;
+    if (this.closed) return Promise.resolve();
+    if (this.next) return this.next;
+    if (!this.writing) return this.begin();
+    this.next = this.writing
+      .catch(() => undefined)
+      .then(() => {
+        this.next = null;
+        return this.begin();
+      });
+    return this.next;
+  }
+
+  /** Waits for the writes under way, then refuses further saves (the file is about to be removed). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([this.writing, this.next]);
+  }
+
+  private begin(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const write: Promise<void> = writeJsonAtomic(this.path, this.latest).finally(() => {
+      if (this.writing === write) this.writing = null;
+    });
+    this.writing = write;
+    return write;
+  }
+}

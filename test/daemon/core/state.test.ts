@@ -9,7 +9,7 @@ import { humanDuration, statusText } from '../../../src/daemon/containers/status
 import { freshState } from '../../../src/daemon/containers/record.js';
 import { EventBus } from '../../../src/daemon/events.js';
 import { daemonPaths } from '../../../src/daemon/paths.js';
-import { readJson, writeJsonAtomic } from '../../../src/daemon/state/json-file.js';
+import { LatestJsonFile, readJson, writeJsonAtomic } from '../../../src/daemon/state/json-file.js';
 import { KeyedMutex } from '../../../src/daemon/state/mutex.js';
 import { VolumeStore } from '../../../src/daemon/volumes/store.js';
 import { EngineError } from '../../../src/engine/errors.js';
@@ -26,6 +26,26 @@ test('state files are replaced whole and read back', async (t) => {
   assert.equal(await readJson(join(dir, 'missing.json')), null);
   writeFileSync(join(dir, 'bad.json'), '{');
   await assert.rejects(readJson(join(dir, 'bad.json')), /state file .*bad\.json is corrupt/);
+});
+
+test('a file saved from many places at once ends with the latest value, each save settling with its value or a later one on disk; after close nothing is written', async (t) => {
+  const dir = projectDir(t, {});
+  const path = join(dir, 'net.json');
+  const file = new LatestJsonFile(path);
+  const seen = new Map<number, number>();
+  const saves = Array.from({ length: 20 }, (_, n) =>
+    file.save({ n }).then(async () => {
+      // Each save has settled only once a write begun after it has: the file holds its value or a later one.
+      seen.set(n, ((await readJson<{ n: number }>(path)) as { n: number }).n);
+    }),
+  );
+  await Promise.all(saves);
+  assert.deepEqual(await readJson(path), { n: 19 });
+  for (let n = 0; n < 20; n++) assert.ok((seen.get(n) ?? -1) >= n, `save ${n} settled with ${seen.get(n)} on disk`);
+  assert.deepEqual(readdirSync(dir), ['net.json'], 'no temporary left');
+  await file.close();
+  await file.save({ n: 20 });
+  assert.deepEqual(await readJson(path), { n: 19 }, 'a save after close writes nothing');
 });
 
 test('the mutex serialises one key and lets others run', async () => {

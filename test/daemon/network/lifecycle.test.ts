@@ -7,6 +7,7 @@ import { NetworkManager } from '../../../src/daemon/network/manager.js';
 import { requireRoot } from '../../helpers/root.js';
 import {
   attach,
+  BUSYBOX,
   dnsQuery,
   freePort,
   harness,
@@ -121,4 +122,29 @@ test('a daemon restart (close, then init of a new manager, twice) keeps everythi
   assert.notEqual(newcomer.ip, web.endpoint.ip);
   assert.deepEqual((await nslookupIn(newcomerNs, 'web', net.gateway)).addresses, [web.endpoint.ip]);
   assert.equal(await httpFrom(newcomerNs, web.endpoint.ip, 80), 'after reboot');
+});
+
+test('containers joining and leaving a network all at once: one address each, every one reachable, the saved record complete, nothing left', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
+  if (!requireRoot(t, NET_TOOLS)) return;
+  const h = await harness(t, 'lifecycle-3');
+  const net = await h.manager.create(spec('crowd_default'));
+  const bridgeOnly = await instanceLinks(h.paths.instance);
+  const saved = () => JSON.parse(readFileSync(join(h.paths.networks, `${net.id}.json`), 'utf8')) as { endpoints: Record<string, { ip: string }> };
+  const crowd = await Promise.all(Array.from({ length: 12 }, (_, i) => attach(h, 'crowd_default', `crowd_c_${i + 1}`)));
+  const ips = crowd.map((c) => c.endpoint.ip);
+  assert.equal(new Set(ips).size, 12, `distinct addresses: ${ips.join(' ')}`);
+  assert.deepEqual(Object.keys(saved().endpoints).sort(), crowd.map((c) => c.id).sort(), 'the saved record lists every endpoint');
+  assert.equal((await instanceLinks(h.paths.instance)).length, bridgeOnly.length + 12, 'one veth each');
+  // Every container reaches the first and the last one through the bridge.
+  for (const c of crowd) {
+    for (const target of [ips[0], ips[11]]) {
+      const r = await runIn(c.netns, [BUSYBOX, 'ping', '-c', '1', '-W', '2', target as string]);
+      assert.equal(r.code, 0, `${c.endpoint.ip} -> ${target}: ${r.stdout}${r.stderr}`);
+    }
+  }
+  await Promise.all(crowd.map((c) => h.manager.removeSandbox(c.id)));
+  assert.deepEqual(saved().endpoints, {}, 'the saved record is empty again');
+  assert.deepEqual(await instanceLinks(h.paths.instance), bridgeOnly);
+  assert.deepEqual(netnsMounts(h.paths.netns), []);
+  await h.manager.remove('crowd_default');
 });
