@@ -303,7 +303,8 @@ export class NetworkManager implements NetworkPort {
     const record = this.sandboxes.get(containerId) ?? { containerId, path };
     record.path = path;
     this.sandboxes.set(containerId, record);
-    await this.store.saveSandbox(record);
+    // Saved with its name files (writeNameFiles), before the container runs: a daemon killed
+    // before that finds a namespace no record owns and removes it (dropStaleSandboxes).
     return path;
   }
 
@@ -342,7 +343,8 @@ export class NetworkManager implements NetworkPort {
       // The first network (not internal) gives the default route; later ones only their subnet.
       return { n, record, providesDefault: !n.internal && !mine.some((x) => !x.network.internal) };
     });
-    const sandboxRecord = this.sandboxes.get(containerId) ?? { containerId, path: sandbox };
+    const known = this.sandboxes.get(containerId);
+    const sandboxRecord = known ?? { containerId, path: sandbox };
     try {
       await addVeth({
         netns: sandbox,
@@ -356,7 +358,7 @@ export class NetworkManager implements NetworkPort {
       });
       this.sandboxes.set(containerId, sandboxRecord);
       await this.store.saveNetwork(n);
-      await this.store.saveSandbox(sandboxRecord);
+      if (!known) await this.store.saveSandbox(sandboxRecord);
     } catch (e) {
       await deleteLink(record.hostVeth).catch(() => undefined);
       if (n.endpoints[containerId] === record) delete n.endpoints[containerId];
