@@ -66,6 +66,8 @@ export class NetworkManager implements NetworkPort {
   private readonly resolver: Resolver;
   private readonly networks = new Map<string, NetworkRecord>();
   private readonly sandboxes = new Map<string, SandboxRecord>();
+  /** Sandboxes made since the last save of their record (createSandbox does not save). */
+  private readonly unsavedSandboxes = new Set<string>();
   private readonly listeners = new Map<string, DnsListener>();
   /** `${networkId}/${containerId}` → the sockets holding that endpoint's published ports. */
   private readonly reservations = new Map<string, Reservation[]>();
@@ -153,6 +155,7 @@ export class NetworkManager implements NetworkPort {
       await step(() => this.store.removeAll());
       this.networks.clear();
       this.sandboxes.clear();
+      this.unsavedSandboxes.clear();
       this.resolver.reset();
       if (failures.length > 0) throw new EngineError('engine', `purging the networking of instance ${this.paths.instance}: ${failures.map((f) => f.message).join('; ')}`);
     });
@@ -303,8 +306,9 @@ export class NetworkManager implements NetworkPort {
     const record = this.sandboxes.get(containerId) ?? { containerId, path };
     record.path = path;
     this.sandboxes.set(containerId, record);
-    // Saved with its name files (writeNameFiles), before the container runs: a daemon killed
-    // before that finds a namespace no record owns and removes it (dropStaleSandboxes).
+    // Saved by the first connect or writeNameFiles, whichever comes first: a daemon killed before
+    // that finds a namespace no record owns, and removes it (dropStaleSandboxes).
+    this.unsavedSandboxes.add(containerId);
     return path;
   }
 
@@ -312,6 +316,7 @@ export class NetworkManager implements NetworkPort {
     for (const { network, endpoint } of endpointsOf(this.networks.values(), containerId)) await this.releaseEndpoint(network, endpoint);
     await removeNetns(this.sandboxes.get(containerId)?.path ?? join(this.paths.netns, containerId));
     this.sandboxes.delete(containerId);
+    this.unsavedSandboxes.delete(containerId);
     await this.store.removeSandbox(containerId);
   }
 
@@ -343,8 +348,8 @@ export class NetworkManager implements NetworkPort {
       // The first network (not internal) gives the default route; later ones only their subnet.
       return { n, record, providesDefault: !n.internal && !mine.some((x) => !x.network.internal) };
     });
-    const known = this.sandboxes.get(containerId);
-    const sandboxRecord = known ?? { containerId, path: sandbox };
+    const sandboxRecord = this.sandboxes.get(containerId) ?? { containerId, path: sandbox };
+    const unsaved = this.unsavedSandboxes.has(containerId) || !this.sandboxes.has(containerId);
     try {
       await addVeth({
         netns: sandbox,
@@ -358,7 +363,7 @@ export class NetworkManager implements NetworkPort {
       });
       this.sandboxes.set(containerId, sandboxRecord);
       await this.store.saveNetwork(n);
-      if (!known) await this.store.saveSandbox(sandboxRecord);
+      if (unsaved) await this.saveSandbox(sandboxRecord);
     } catch (e) {
       await deleteLink(record.hostVeth).catch(() => undefined);
       if (n.endpoints[containerId] === record) delete n.endpoints[containerId];
@@ -470,8 +475,13 @@ export class NetworkManager implements NetworkPort {
     record.nameFiles = { ...files };
     record.nameSettings = structuredClone(settings);
     this.sandboxes.set(containerId, record);
-    await this.store.saveSandbox(record);
+    await this.saveSandbox(record);
     await this.rewriteNameFiles(containerId);
+  }
+
+  private async saveSandbox(record: SandboxRecord): Promise<void> {
+    this.unsavedSandboxes.delete(record.containerId);
+    await this.store.saveSandbox(record);
   }
 
   private async rewriteNameFiles(containerId: string): Promise<void> {
