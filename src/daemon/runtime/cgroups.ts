@@ -7,23 +7,42 @@ import { readdir, readFile, rmdir } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { mounts } from './rootfs.js';
 
-/** Mount points of every cgroup hierarchy (v1 and v2). */
-export function cgroupMountPoints(): string[] {
-  return [...new Set(mounts().filter((m) => m.fsType === 'cgroup' || m.fsType === 'cgroup2').map((m) => m.mountPoint))];
+interface Hierarchies {
+  /** Mount points of every cgroup hierarchy (v1 and v2). */
+  all: readonly string[];
+  /** The v1 memory controller's, if any. */
+  memory: string | null;
+  /** The v2 unified hierarchy's, if any. */
+  unified: string | null;
 }
 
-/** The memory hierarchy's directory of a cgroup path, or null without a v1 memory controller. */
-export function memoryCgroupDir(cgroupsPath: string): string | null {
-  const m = mounts().find((x) => x.fsType === 'cgroup' && x.superOptions.split(',').includes('memory'));
-  return m ? posix.join(m.mountPoint, cgroupsPath) : null;
+let hierarchiesFound: Hierarchies | null = null;
+
+/**
+ * The host's cgroup hierarchies, read once: they do not change while the daemon runs, while
+ * mountinfo (read synchronously) grows by an overlay and a netns with every container.
+ */
+function hierarchies(): Hierarchies {
+  if (!hierarchiesFound) {
+    const all = mounts().filter((m) => m.fsType === 'cgroup' || m.fsType === 'cgroup2');
+    hierarchiesFound = {
+      all: [...new Set(all.map((m) => m.mountPoint))],
+      memory: all.find((m) => m.fsType === 'cgroup' && m.superOptions.split(',').includes('memory'))?.mountPoint ?? null,
+      unified: all.find((m) => m.fsType === 'cgroup2')?.mountPoint ?? null,
+    };
+  }
+  return hierarchiesFound;
+}
+
+export function cgroupMountPoints(): readonly string[] {
+  return hierarchies().all;
 }
 
 /** The number of OOM kills in a cgroup so far (cgroup v1 memory.oom_control, v2 memory.events). */
 export async function oomKills(cgroupsPath: string): Promise<number> {
-  const v1 = memoryCgroupDir(cgroupsPath);
-  const candidates = v1 ? [posix.join(v1, 'memory.oom_control')] : [];
-  const unified = mounts().find((x) => x.fsType === 'cgroup2');
-  if (unified) candidates.push(posix.join(unified.mountPoint, cgroupsPath, 'memory.events'));
+  const { memory, unified } = hierarchies();
+  const candidates = memory ? [posix.join(memory, cgroupsPath, 'memory.oom_control')] : [];
+  if (unified) candidates.push(posix.join(unified, cgroupsPath, 'memory.events'));
   for (const file of candidates) {
     try {
       const m = /^oom_kill (\d+)$/m.exec(await readFile(file, 'utf8'));

@@ -3,7 +3,6 @@
  * EngineErrors in runc's own words. `--log /dev/null` makes runc print its error as a plain line
  * on stderr instead of a logrus record.
  */
-import { readRuncState } from './runc-state.js';
 import { CommandError, run, type RunOptions, type RunResult } from '../command.js';
 import { EngineError, type EngineErrorKind } from '../../engine/errors.js';
 import type { RuncEntry } from './types.js';
@@ -67,5 +66,3 @@ export async function runcList(runcRoot: string): Promise<RuncEntry[]> {
   return (parsed ?? []).map((e) => ({ id: e.id, status: e.status as RuncEntry['status'], pid: e.pid }));
 }
 
-/** runc's view of one container; null when runc does not know it (read from its files: runc-state.ts). */
-export const runcState = readRuncState;

@@ -25,7 +25,8 @@ import type { K8sLogWriter } from './log-writer.js';
 import { resolveUser } from './process-config.js';
 import { isMountPoint, mkdirInRoot, mountOverlay, readContainerFile, unmountAll } from './rootfs.js';
 import { requestReopen, rotateLog } from './rotate.js';
-import { runc, runcList, runcState, toEngineError } from './runc.js';
+import { runc, runcList, toEngineError } from './runc.js';
+import { readRuncState } from './runc-state.js';
 import { runningConmon, waitConmonGone, waitForExec } from './processes.js';
 import { parseSecurityOpt } from './security-opt.js';
 import { parseSignal } from './signals.js';
@@ -161,7 +162,7 @@ export class Runtime implements RuntimePort {
 
   /** Clears what a previous run left (runc state, exit file, conmon files) before a new run. */
   private async clearStale(id: string, files: ContainerFiles): Promise<void> {
-    const state = await runcState(this.paths.runcRoot, id);
+    const state = await readRuncState(this.paths.runcRoot, id);
     if (state && (state.status === 'running' || state.status === 'paused')) {
       throw new EngineError('conflict', `container ${id} is already ${state.status}`);
     }
@@ -223,7 +224,7 @@ export class Runtime implements RuntimePort {
   async kill(id: string, signal: string): Promise<void> {
     checkId(id);
     const sig = parseSignal(signal);
-    const state = await runcState(this.paths.runcRoot, id);
+    const state = await readRuncState(this.paths.runcRoot, id);
     if (!state) throw new EngineError('not-found', `container ${id} does not exist`);
     if (state.status === 'stopped') throw new EngineError('conflict', `container ${id} is not running`);
     await runc(this.paths.runcRoot, ['kill', id, String(sig.number)], `kill ${id}`);
@@ -241,7 +242,7 @@ export class Runtime implements RuntimePort {
 
   async delete(id: string): Promise<void> {
     checkId(id);
-    const state = await runcState(this.paths.runcRoot, id);
+    const state = await readRuncState(this.paths.runcRoot, id);
     if (!state) return;
     try {
       await runc(this.paths.runcRoot, state.status === 'stopped' ? ['delete', id] : ['delete', '--force', id], `delete ${id}`);
@@ -257,7 +258,7 @@ export class Runtime implements RuntimePort {
   async release(id: string): Promise<void> {
     const files = this.files(id);
     const meta = await this.metaIfAny(id);
-    const state = await runcState(this.paths.runcRoot, id);
+    const state = await readRuncState(this.paths.runcRoot, id);
     if (state && (state.status === 'running' || state.status === 'paused')) {
       throw new EngineError('conflict', `container ${id} is ${state.status}: stop it first`);
     }
@@ -320,7 +321,7 @@ export class Runtime implements RuntimePort {
   // ---- processes --------------------------------------------------------------------------------
 
   private async requireRunning(id: string): Promise<void> {
-    const state = await runcState(this.paths.runcRoot, id);
+    const state = await readRuncState(this.paths.runcRoot, id);
     if (!state) throw new EngineError('not-found', `container ${id} does not exist`);
     if (state.status === 'paused') throw new EngineError('conflict', `container ${id} is paused: unpause it first`);
     if (state.status !== 'running') throw new EngineError('conflict', `container ${id} is not running`);
