@@ -325,8 +325,7 @@ export class NetworkManager implements NetworkPort {
     // so no other container gets them); the veth is made outside it.
     const { n, record, providesDefault } = await this.exclusive(async () => {
       const n = this.mustFind(network);
-      if (n.endpoints[containerId]) throw new EngineError('conflict', `endpoint with name ${endpoint.containerName} already exists in network ${n.name}`);
-      if (Object.values(n.endpoints).some((e) => e.containerName === endpoint.containerName)) {
+      if (n.endpoints[containerId] || Object.values(n.endpoints).some((e) => e.containerName === endpoint.containerName)) {
         throw new EngineError('conflict', `endpoint with name ${endpoint.containerName} already exists in network ${n.name}`);
       }
       const ip = allocateAddress(n, endpoint.ipv4Address); // its errors name the network
@@ -384,7 +383,7 @@ export class NetworkManager implements NetworkPort {
 
   private async releaseEndpoint(n: NetworkRecord, e: EndpointRecord): Promise<void> {
     const containerId = e.containerId;
-    if (e.published?.length || this.reservations.has(`${n.id}/${containerId}`)) {
+    if (this.hasPorts(n, e)) {
       await this.exclusive(() => this.unpublishEndpoint(n, e)); // the port rules are shared chains
     }
     const before = endpointsOf(this.networks.values(), containerId);
@@ -448,12 +447,17 @@ export class NetworkManager implements NetworkPort {
 
   async unpublish(containerId: string): Promise<void> {
     const mine = endpointsOf(this.networks.values(), containerId);
-    if (!mine.some(({ network, endpoint }) => endpoint.published?.length || this.reservations.has(`${network.id}/${containerId}`))) return;
+    if (!mine.some(({ network, endpoint }) => this.hasPorts(network, endpoint))) return;
     return this.exclusive(async () => {
       for (const { network, endpoint } of endpointsOf(this.networks.values(), containerId)) {
         if (await this.unpublishEndpoint(network, endpoint)) await this.store.saveNetwork(network);
       }
     });
+  }
+
+  /** Whether the endpoint has port rules or reservations to remove (else unpublishing needs no turn in the queue). */
+  private hasPorts(n: NetworkRecord, e: EndpointRecord): boolean {
+    return (e.published?.length ?? 0) > 0 || this.reservations.has(`${n.id}/${e.containerId}`);
   }
 
   /** Removes an endpoint's port rules and reservations; true when it had any. */
