@@ -5,17 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import type { CliResult } from '../helpers/cli.js';
-import { dockerOnly, e2eProject, poll } from './lib.js';
-
-const SERVE = `["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]`;
-
-function assertCleanFailure(r: CliResult, pattern: RegExp): void {
-  assert.equal(r.status, 1, `exit status 1 expected\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  assert.match(r.stderr, pattern);
-  assert.ok(!/\n\s+at /.test(r.stderr), `no stack trace:\n${r.stderr}`);
-  assert.doesNotMatch(r.stderr, /internal error|this is a bug/);
-}
+import { assertCleanFailure, dockerOnly, e2eProject, poll, SERVE } from './lib.js';
 
 test('an unreachable engine is one line naming the socket, exit 1', (t) => {
   if (!dockerOnly(t, 'DOCKER_HOST names an unreachable dockerd (test/engine/embedded covers an unreachable daemon)')) return;

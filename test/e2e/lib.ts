@@ -14,6 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { FLOTILLA, type CliResult } from '../helpers/cli.js';
 import { requireDocker } from '../helpers/docker.js';
 import { useTestDaemon } from '../helpers/embedded-daemon.js';
@@ -22,6 +23,17 @@ import { ensureBusybox } from '../helpers/images.js';
 import { projectDir } from '../helpers/tmp.js';
 
 export const LABEL_PROJECT = 'com.docker.compose.project';
+
+/** A service command that runs until stopped and exits 0 on SIGTERM. */
+export const SERVE = `["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]`;
+
+/** A failure as users must see it: exit status 1, the message, no stack trace, no internal error. */
+export function assertCleanFailure(r: CliResult, pattern: RegExp): void {
+  assert.equal(r.status, 1, `exit status 1 expected\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  assert.match(r.stderr, pattern);
+  assert.ok(!/\n\s+at /.test(r.stderr), `no stack trace:\n${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /internal error|this is a bug/);
+}
 
 /** The engine these tests run on: dockerd (with docker-compose to compare), or the embedded one. */
 export const E2E_ENGINE: 'docker' | 'embedded' = process.env['FLOTILLA_E2E_ENGINE'] === 'embedded' ? 'embedded' : 'docker';

@@ -4,9 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { e2eProject } from './lib.js';
+import { e2eProject, SERVE } from './lib.js';
 
-const SERVE = `["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]`;
 
 test('up --scale w=3 then w=1 removes the highest numbers; the scale command scales back up', (t) => {
   const p = e2eProject(t, 'scale', {

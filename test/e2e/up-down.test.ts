@@ -5,10 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { docker, dockerOnly, dockerSucceeds, e2eProject, lines } from './lib.js';
+import { docker, dockerOnly, dockerSucceeds, e2eProject, lines, SERVE } from './lib.js';
 
 /** A service that stops at once on SIGTERM. */
-const SERVE = `["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]`;
 
 function twoServices(x: string, dbEnv = '1'): string {
   return `services:

@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { posix } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { CgroupParentGate, cgroupMountPoints, removeCgroups } from '../../../src/daemon/runtime/cgroups.js';
 import { requireRoot } from '../../helpers/root.js';
 
-function parentFor(t: { after(fn: () => Promise<void>): void }): string {
+/** A parent cgroup of this test's own, removed (with what is in it) when the test ends. */
+function parentFor(t: TestContext): string {
   const parent = `/flotilla-gate-test-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
   t.after(async () => {
     await removeCgroups(parent);
