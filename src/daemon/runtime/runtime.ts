@@ -17,6 +17,7 @@ import { CgroupParentGate, removeCgroups } from './cgroups.js';
 import { spawnConmon } from './conmon.js';
 import { allHostDevices, mappedDevices } from './devices.js';
 import { startExec } from './exec.js';
+import { startCreated } from './exec-fifo.js';
 import { ExitWatcher, readExitInfo, type ExitListener } from './exits.js';
 import { checkHost, daemonCapabilities, hostFacts, which } from './host.js';
 import { containerFiles, type ContainerFiles } from './layout.js';
@@ -211,12 +212,12 @@ export class Runtime implements RuntimePort {
       throw e;
     }
     try {
-      await runc(this.paths.runcRoot, ['start', id], `start ${id}`);
+      await startCreated(this.paths.runcRoot, id);
     } catch (e) {
       await undo();
       throw e;
     }
-    // `runc start` returns before `runc init` has become the container's command.
+    // The fifo closes when `runc init` execs the command, which may still fail.
     await waitForExec(pid, 2000);
     return { pid };
   }
