@@ -2,7 +2,9 @@
 //  1. dist/src, dist/test: TypeScript compiled by tsc (the tests import these modules);
 //  2. dist/schemas/*.cjs: every JSON Schema in schemas/ compiled once into a standalone validator,
 //     so the CLI never compiles schemas at run time;
-//  3. dist/bundle/: the CLI bundled by esbuild (bin/flotilla.js runs dist/bundle/main.mjs):
+//  3. dist/proto/engine.json: the Engine service's .proto in protobufjs's JSON form, which the CLI and
+//     the daemon load without a .proto parser (src/engine/embedded/protocol/service.ts);
+//  4. dist/bundle/: the CLI bundled by esbuild (bin/flotilla.js runs dist/bundle/main.mjs):
 //     loading a few files instead of ~100 modules is most of a fast start.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
@@ -28,6 +30,12 @@ for (const file of readdirSync(join(root, 'schemas')).filter((f) => f.endsWith('
   const validate = ajv.compile(schema);
   writeFileSync(join(outDir, file.replace(/\.json$/, '.cjs')), standaloneCode(ajv, validate));
 }
+
+const protobuf = require('protobufjs');
+const engineProto = new protobuf.Root().loadSync(join(root, 'proto', 'flotilla', 'engine', 'v1', 'engine.proto'), { keepCase: false });
+engineProto.resolveAll();
+mkdirSync(join(root, 'dist', 'proto'), { recursive: true });
+writeFileSync(join(root, 'dist', 'proto', 'engine.json'), JSON.stringify(engineProto.toJSON()));
 
 const esbuild = require('esbuild');
 esbuild.buildSync({

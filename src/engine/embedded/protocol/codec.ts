@@ -1,12 +1,12 @@
 /**
  * Codecs between the TypeScript values of the Engine interface and the plain objects
- * @grpc/proto-loader reads and writes. The proto messages have the TypeScript types' own field
+ * the protobuf layer (./service.ts) reads and writes. The proto messages have the TypeScript types' own field
  * names and shapes (engine.proto says how), so most of a value crosses as it is; a codec names
  * only the fields that differ on the wire: a list or a map whose absence means something (wrapped
  * in a message), a bigint (a decimal string), a label query. Both directions are written once,
  * here, and used by the client and the server alike.
  *
- * Decoded objects have had their absent message fields (null from proto-loader) removed first
+ * Decoded objects have had their absent message fields (null from protobufjs) removed first
  * (withoutNulls, in ./service.ts), so a codec sees undefined for "absent".
  */
 
@@ -162,7 +162,7 @@ export function single<T>(inner: Codec<T> = same<T>()): Codec<[T]> {
 export const none: Codec<[]> = { encode: () => ({}), decode: () => [] };
 export const empty: Codec<void> = { encode: () => ({}), decode: () => undefined };
 
-/** Removes the null proto-loader gives an absent message field, at every depth. */
+/** Removes the null protobufjs gives an absent message field, at every depth. */
 export function withoutNulls(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return value;
   if (Array.isArray(value)) {

@@ -1,12 +1,15 @@
 /**
- * The Engine service of proto/flotilla/engine/v1/engine.proto, loaded once per process with
- * @grpc/proto-loader (from the installed package: packageRoot()/proto), as typed method
- * definitions both the client and the server use. proto-loader's objects are loosely typed; this
- * is the one place that looks inside them.
+ * The Engine service of proto/flotilla/engine/v1/engine.proto as typed method definitions both the
+ * client and the server use, each with its protobuf codecs. The build turns the .proto into
+ * protobufjs's JSON form (dist/proto/engine.json, scripts/build.mjs), so a process loads it
+ * without parsing; messages map to objects the way @grpc/proto-loader maps them: camelCase fields,
+ * int64 as numbers, absent scalars as their zero value, empty lists and maps present, oneof
+ * members only when set. This is the one place that looks inside protobufjs's objects.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { loadSync, type MethodDefinition as LoaderMethod } from '@grpc/proto-loader';
+import protobuf from 'protobufjs/light.js';
 import { packageRoot } from '../../../util/package-root.js';
 import { withoutNulls } from './codec.js';
 
@@ -33,35 +36,50 @@ export interface EngineService {
   definition: ServiceDefinition;
 }
 
-/**
- * How proto-loader maps messages to objects: camelCase fields, int64 as numbers, absent scalars
- * as their zero value, empty lists and maps present, oneof members only when set.
- */
-const LOAD_OPTIONS = { keepCase: false, longs: Number, enums: String, defaults: true, arrays: true, objects: true, oneofs: false } as const;
+const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, arrays: true, objects: true, oneofs: false };
 
 export function protoFile(): string {
   return join(packageRoot(), 'proto', 'flotilla', 'engine', 'v1', 'engine.proto');
+}
+
+/** protoFile() in protobufjs's JSON form, written by the build. */
+export function protoDescriptorFile(): string {
+  return join(packageRoot(), 'dist', 'proto', 'engine.json');
+}
+
+function serializer(type: protobuf.Type): (message: unknown) => Buffer {
+  return (message) => Buffer.from(type.encode(type.fromObject(message as Record<string, unknown>)).finish());
+}
+
+function deserializer(type: protobuf.Type): (bytes: Buffer) => unknown {
+  return (bytes) => withoutNulls(type.toObject(type.decode(bytes), TO_OBJECT));
 }
 
 let loaded: EngineService | undefined;
 
 export function engineService(): EngineService {
   if (loaded) return loaded;
-  const definitions = loadSync(protoFile(), LOAD_OPTIONS);
-  // A ServiceDefinition is the only definition whose entries are methods (they have a path).
-  const service = definitions[SERVICE_NAME] as Record<string, LoaderMethod<unknown, unknown> | undefined> | undefined;
-  if (service === undefined) throw new Error(`${protoFile()} has no service ${SERVICE_NAME}`);
+  let root: protobuf.Root;
+  try {
+    root = protobuf.Root.fromJSON(JSON.parse(readFileSync(protoDescriptorFile(), 'utf8')) as protobuf.INamespace);
+  } catch (e) {
+    throw new Error(`cannot load the Engine service from ${protoDescriptorFile()} (made from ${protoFile()} by the build): ${(e as Error).message}`);
+  }
+  const service = root.lookupService(SERVICE_NAME);
   const methods = new Map<string, RpcMethod>();
-  for (const [name, m] of Object.entries(service)) {
-    if (m === undefined || typeof m.path !== 'string') continue;
-    methods.set(name, {
-      path: m.path,
-      requestStream: m.requestStream,
-      responseStream: m.responseStream,
-      serializeRequest: m.requestSerialize,
-      deserializeRequest: (bytes) => withoutNulls(m.requestDeserialize(bytes)),
-      serializeResponse: m.responseSerialize,
-      deserializeResponse: (bytes) => withoutNulls(m.responseDeserialize(bytes)),
+  for (const m of service.methodsArray) {
+    m.resolve();
+    const request = m.resolvedRequestType;
+    const response = m.resolvedResponseType;
+    if (!request || !response) throw new Error(`${protoFile()}: ${SERVICE_NAME}.${m.name}: unresolved message type`);
+    methods.set(m.name, {
+      path: `/${SERVICE_NAME}/${m.name}`,
+      requestStream: m.requestStream === true,
+      responseStream: m.responseStream === true,
+      serializeRequest: serializer(request),
+      deserializeRequest: deserializer(request),
+      serializeResponse: serializer(response),
+      deserializeResponse: deserializer(response),
     });
   }
   const definition: ServiceDefinition = Object.fromEntries(
