@@ -5,7 +5,7 @@
  * good; a restart by policy keeps it, and with it the container's addresses.
  */
 import { EngineError } from '../../engine/errors.js';
-import { DEFAULT_NETWORK, type NetworkPort, type PortRequest } from './collaborators.js';
+import { DEFAULT_NETWORK, type EndpointView, type NetworkPort, type PortRequest } from './collaborators.js';
 import type { ContainerRecord, EndpointState } from './record.js';
 
 
@@ -57,18 +57,30 @@ export async function attachNetworks(record: ContainerRecord, ctx: NetworkContex
     return;
   }
   if (state.sandbox && Object.keys(state.endpoints).length > 0) return; // kept across a restart by policy
-  state.sandbox = await ctx.network.createSandbox(record.id);
-  if (plan.kind === 'none') return;
+  if (plan.kind === 'none') {
+    state.sandbox = await ctx.network.createSandbox(record.id);
+    return;
+  }
   try {
+    let sandbox: string | null = null;
     for (const name of plan.names) {
       const net = ctx.network.get(name);
       if (!net) throw new EngineError('not-found', `network ${name} not found`);
       const wanted = record.spec.networks[name];
-      const endpoint = await ctx.network.connect(net.name, record.id, state.sandbox, {
+      const request = {
         containerName: record.name,
         aliases: wanted?.aliases ?? [],
         ...(wanted?.ipv4Address ? { ipv4Address: wanted.ipv4Address } : {}),
-      });
+      };
+      let endpoint: EndpointView;
+      if (sandbox === null) {
+        // The first network's veth is made by the process that makes the namespace.
+        const made = await ctx.network.createConnectedSandbox(record.id, net.name, request);
+        sandbox = state.sandbox = made.sandbox;
+        endpoint = made.endpoint;
+      } else {
+        endpoint = await ctx.network.connect(net.name, record.id, sandbox, request);
+      }
       state.endpoints[net.name] = { ...endpoint, networkId: net.id } satisfies EndpointState;
     }
     const requests = portRequests(record);

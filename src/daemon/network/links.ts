@@ -120,24 +120,30 @@ export interface VethPlan {
 /**
  * A veth pair: `iface` inside the sandbox (address, up, maybe the default route), its peer
  * `hostVeth` in the daemon's netns as a port of the bridge, with hairpin on (a container can
- * reach its own published port through the host).
+ * reach its own published port through the host). `inside` runs the sandbox's half (an `ip
+ * -batch` in the netns; sandbox.ts's createNetns makes the netns and runs them at once).
  */
-export async function addVeth(plan: VethPlan): Promise<void> {
-  const mtu = plan.mtu ? ` mtu ${plan.mtu}` : '';
-  const inside = [
-    `link add ${plan.iface} address ${plan.mac}${mtu} type veth peer name ${plan.hostVeth}${mtu} netns ${process.pid}`,
-    `addr add ${plan.address} dev ${plan.iface}`,
-    `link set dev ${plan.iface} up`,
-  ];
-  if (plan.defaultVia) inside.push(`route replace default via ${plan.defaultVia} dev ${plan.iface}`);
+export async function addVeth(plan: VethPlan, inside: (lines: string[]) => Promise<void> = (lines) => ipBatch(lines, plan.netns)): Promise<void> {
   try {
-    await ipBatch(inside, plan.netns);
+    await inside(vethInside(plan));
     await attachPort(plan.hostVeth, plan.bridge);
   } catch (e) {
     // Deleting the host end removes the pair, wherever the batch stopped.
     await deleteLink(plan.hostVeth).catch(() => undefined);
     throw e;
   }
+}
+
+/** The sandbox's half of a veth pair, made from inside: the peer goes to the daemon's netns. */
+function vethInside(plan: VethPlan): string[] {
+  const mtu = plan.mtu ? ` mtu ${plan.mtu}` : '';
+  const lines = [
+    `link add ${plan.iface} address ${plan.mac}${mtu} type veth peer name ${plan.hostVeth}${mtu} netns ${process.pid}`,
+    `addr add ${plan.address} dev ${plan.iface}`,
+    `link set dev ${plan.iface} up`,
+  ];
+  if (plan.defaultVia) lines.push(`route replace default via ${plan.defaultVia} dev ${plan.iface}`);
+  return lines;
 }
 
 /** Makes a host veth a port of the bridge, up, hairpin on. Idempotent. */

@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError } from '../../engine/errors.js';
 import type { NetworkSpec } from '../../engine/engine.js';
-import type { NetworkPort } from '../containers/collaborators.js';
+import type { EndpointRequest, NetworkPort } from '../containers/collaborators.js';
 import type { DaemonPaths } from '../paths.js';
 import { DEFAULT_NETWORK } from '../containers/collaborators.js';
 import { Directory, endpointsOf, hasEmbeddedDns, ifaceIndex } from './directory.js';
@@ -301,8 +301,28 @@ export class NetworkManager implements NetworkPort {
   // commands each container start runs (unshare, ip) made 30 starting containers wait in line.
 
   async createSandbox(containerId: string): Promise<string> {
-    const path = join(this.paths.netns, containerId);
+    const path = this.registerSandbox(containerId);
     await createNetns(path);
+    return path;
+  }
+
+  /**
+   * createSandbox and connect to the first network in one: the namespace is made by the process
+   * that configures its end of the veth (a container start runs one process fewer). On failure
+   * nothing of it is left.
+   */
+  async createConnectedSandbox(containerId: string, network: string, endpoint: EndpointRequest): Promise<{ sandbox: string; endpoint: EndpointRecord }> {
+    const path = this.registerSandbox(containerId);
+    try {
+      return { sandbox: path, endpoint: await this.connectIn(network, containerId, path, endpoint, (lines) => createNetns(path, lines)) };
+    } catch (e) {
+      await this.removeSandbox(containerId).catch((err: Error) => this.log(`container ${endpoint.containerName}: cannot remove its network namespace: ${err.message}`));
+      throw e;
+    }
+  }
+
+  private registerSandbox(containerId: string): string {
+    const path = join(this.paths.netns, containerId);
     const record = this.sandboxes.get(containerId) ?? { containerId, path };
     record.path = path;
     this.sandboxes.set(containerId, record);
@@ -320,7 +340,12 @@ export class NetworkManager implements NetworkPort {
     await this.store.removeSandbox(containerId);
   }
 
-  async connect(network: string, containerId: string, sandbox: string, endpoint: { containerName: string; aliases: string[]; ipv4Address?: string }): Promise<EndpointRecord> {
+  connect(network: string, containerId: string, sandbox: string, endpoint: EndpointRequest): Promise<EndpointRecord> {
+    return this.connectIn(network, containerId, sandbox, endpoint);
+  }
+
+  /** connect; `inside` runs the sandbox's half of the veth (by default in the existing netns). */
+  private async connectIn(network: string, containerId: string, sandbox: string, endpoint: EndpointRequest, inside?: (lines: string[]) => Promise<void>): Promise<EndpointRecord> {
     // The address and the name are taken in the queue (the record is in the network from then on,
     // so no other container gets them); the veth is made outside it.
     const { n, record, providesDefault } = await this.exclusive(async () => {
@@ -350,16 +375,19 @@ export class NetworkManager implements NetworkPort {
     const sandboxRecord = this.sandboxes.get(containerId) ?? { containerId, path: sandbox };
     const unsaved = this.unsavedSandboxes.has(containerId) || !this.sandboxes.has(containerId);
     try {
-      await addVeth({
-        netns: sandbox,
-        iface: record.iface,
-        mac: record.mac,
-        hostVeth: record.hostVeth,
-        bridge: n.bridge,
-        address: `${record.ip}/${record.prefixLength}`,
-        defaultVia: providesDefault ? n.gateway : null,
-        mtu: bridgeOptions(n.name, n.options).mtu,
-      });
+      await addVeth(
+        {
+          netns: sandbox,
+          iface: record.iface,
+          mac: record.mac,
+          hostVeth: record.hostVeth,
+          bridge: n.bridge,
+          address: `${record.ip}/${record.prefixLength}`,
+          defaultVia: providesDefault ? n.gateway : null,
+          mtu: bridgeOptions(n.name, n.options).mtu,
+        },
+        inside,
+      );
       this.sandboxes.set(containerId, sandboxRecord);
       await this.store.saveNetwork(n);
       if (unsaved) await this.saveSandbox(sandboxRecord);

@@ -6,7 +6,7 @@
 import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { run } from '../command.js';
-import { hostError } from './links.js';
+import { hostError, ipBatch } from './links.js';
 
 /** nsfs mount points (paths) of this process's mount namespace under `dir`. */
 export async function nsfsMounts(dir: string): Promise<string[]> {
@@ -30,13 +30,19 @@ export async function isNetnsMounted(path: string): Promise<boolean> {
   return (await nsfsMounts(dirname(path))).includes(path);
 }
 
-/** Creates the netns file with lo up; an existing mounted one is kept (idempotent). */
-export async function createNetns(path: string): Promise<void> {
-  if (await isNetnsMounted(path)) return;
+/**
+ * Creates the netns file with lo up, and runs `inside` (`ip -batch` lines) in it: one process for
+ * both. An existing mounted one is kept (idempotent) and `inside` then runs in it.
+ */
+export async function createNetns(path: string, inside: string[] = []): Promise<void> {
+  if (await isNetnsMounted(path)) {
+    await ipBatch(inside, path);
+    return;
+  }
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, '');
   try {
-    await run(['unshare', `--net=${path}`, 'ip', 'link', 'set', 'dev', 'lo', 'up']);
+    await run(['unshare', `--net=${path}`, 'ip', '-batch', '-'], { input: ['link set dev lo up', ...inside].join('\n') + '\n' });
   } catch (e) {
     await removeNetns(path).catch(() => undefined);
     throw hostError(e);
