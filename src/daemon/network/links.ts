@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { CommandError, run } from '../command.js';
 import { EngineError } from '../../engine/errors.js';
+import { IpSession } from './ip-session.js';
 import { parseCidr, type Cidr } from './ipv4.js';
 
 interface IpLink {
@@ -54,6 +55,8 @@ export async function linkExists(name: string): Promise<boolean> {
 
 /** Deletes a link; a missing one is fine. */
 export async function deleteLink(name: string): Promise<void> {
+  // A process of its own, not hostIp: deleting a veth waits for the kernel to let go of it, and
+  // one ip doing them in turn made `down` of 30 containers slower by a sixth.
   const r = await run(['ip', 'link', 'del', 'dev', name], { allowFailure: true });
   if (r.code !== 0 && (await linkExists(name))) throw hostError(new CommandError(['ip', 'link', 'del', 'dev', name], r.code, r.stderr));
 }
@@ -146,9 +149,12 @@ function vethInside(plan: VethPlan): string[] {
   return lines;
 }
 
+/** The daemon's own `ip -batch` for the host's side of container starts. */
+const hostIp = new IpSession();
+
 /** Makes a host veth a port of the bridge, up, hairpin on. Idempotent. */
 export async function attachPort(hostVeth: string, bridge: string): Promise<void> {
-  await ipBatch([`link set dev ${hostVeth} master ${bridge} up`, `link set dev ${hostVeth} type bridge_slave hairpin on`]);
+  await hostIp.run([`link set dev ${hostVeth} master ${bridge} up`, `link set dev ${hostVeth} type bridge_slave hairpin on`]);
 }
 
 /** Sets (or replaces) the default route of a sandbox. */
