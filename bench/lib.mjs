@@ -152,8 +152,9 @@ export function snapshotFlotilla(root, dir) {
       cpSync(join(root, 'dist', 'schemas'), join(snap, 'dist', 'schemas'), { recursive: true });
       cpSync(join(root, 'schemas'), join(snap, 'schemas'), { recursive: true });
       cpSync(join(root, 'package.json'), join(snap, 'package.json'));
-      // The embedded engine's daemon and client read the API's protos at run time.
-      if (existsSync(join(root, 'proto'))) cpSync(join(root, 'proto'), join(snap, 'proto'), { recursive: true });
+      // The embedded engine's daemon and client load the API's service from the build's JSON form of its proto.
+      cpSync(join(root, 'dist', 'proto'), join(snap, 'dist', 'proto'), { recursive: true });
+      cpSync(join(root, 'proto'), join(snap, 'proto'), { recursive: true });
       symlinkSync(join(root, 'node_modules'), join(snap, 'node_modules'));
       return join(snap, 'bin', 'flotilla.js');
     } catch (e) {
