@@ -3,7 +3,7 @@
  * the namespace and bind-mounts it (an nsfs mount) on FILE, which keeps it alive with no process
  * in it; runc then joins it by path. Removing is umount + unlink.
  */
-import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, rm, statfs, writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { run } from '../command.js';
 import { hostError, ipBatch } from './links.js';
@@ -26,8 +26,16 @@ function unescapeMountinfo(text: string): string {
   return text.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
+const NSFS_MAGIC = 0x6e736673;
+
+/** Whether a namespace is mounted on `path` (statfs there says nsfs: one system call, not a read of mountinfo). */
 export async function isNetnsMounted(path: string): Promise<boolean> {
-  return (await nsfsMounts(dirname(path))).includes(path);
+  try {
+    return (await statfs(path)).type === NSFS_MAGIC;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
 }
 
 /**

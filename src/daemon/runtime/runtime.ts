@@ -24,7 +24,7 @@ import { containerFiles, type ContainerFiles } from './layout.js';
 import { readLogFile, logFiles } from './log-reader.js';
 import type { K8sLogWriter } from './log-writer.js';
 import { resolveUser } from './process-config.js';
-import { isMountPoint, mkdirInRoot, mountOverlay, readContainerFile, unmountAll } from './rootfs.js';
+import { mkdirInRoot, mountOverlay, overlayMounted, readContainerFile, unmountAll } from './rootfs.js';
 import { requestReopen, rotateLog } from './rotate.js';
 import { runc, runcList, toEngineError } from './runc.js';
 import { readRuncState } from './runc-state.js';
@@ -168,7 +168,7 @@ export class Runtime implements RuntimePort {
       throw new EngineError('conflict', `container ${id} is already ${state.status}`);
     }
     if (state) await runc(this.paths.runcRoot, ['delete', '--force', id], `delete stale ${id}`);
-    if (!isMountPoint(files.rootfs)) throw new EngineError('conflict', `container ${id}'s root filesystem is not mounted: prepare it first`);
+    if (!(await overlayMounted(files.rootfs))) throw new EngineError('conflict', `container ${id}'s root filesystem is not mounted: prepare it first`);
     await rm(files.exit, { force: true });
     await rm(files.persist, { recursive: true, force: true });
     await rm(files.pid, { force: true });
