@@ -7,8 +7,8 @@
  * digits of the root path's hash, so a test daemon with its own root never touches the objects of
  * the machine's main daemon, and two daemons never share a chain.
  */
-import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { sha256Hex } from '../util/sha256.js';
 
 export interface DaemonPaths {
   root: string;
@@ -43,7 +43,7 @@ export const DEFAULT_RUN = '/run/flotilla';
 export function daemonPaths(env: Readonly<Record<string, string | undefined>> = process.env): DaemonPaths {
   const root = resolve(env['FLOTILLA_ROOT'] || DEFAULT_ROOT);
   const run = resolve(env['FLOTILLA_RUN'] || (root === DEFAULT_ROOT ? DEFAULT_RUN : join(root, 'run')));
-  const instance = createHash('sha256').update(root).digest('hex').slice(0, 4);
+  const instance = sha256Hex(root).slice(0, 4);
   return {
     root,
     run,

@@ -3,7 +3,7 @@
  * hashes that text (config-hash labels, ordering merged lists), so matching it lets Flotilla and
  * docker-compose agree on hashes.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from './sha256.js';
 import { pythonFloatRepr } from './python-float.js';
 
 /** Marks a number that Python holds as a float, so it prints as "1.0" rather than "1". */
@@ -62,7 +62,7 @@ export function pythonJsonDefault(value: unknown): string {
 
 /** docker-compose's json_hash: SHA-256 of the canonical JSON, hex. */
 export function jsonHash(value: unknown): string {
-  return createHash('sha256').update(pythonJsonDumps(value)).digest('hex');
+  return sha256Hex(pythonJsonDumps(value));
 }
 
 /** Python's `json.dumps(obj, indent=indent, sort_keys=True)`, as docker-compose wrote bundles. */

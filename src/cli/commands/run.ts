@@ -7,7 +7,6 @@
  * given on the command line. Attached by default (stdin included, a TTY when stdin is one and -T
  * is not given); the container's exit status is flotilla's; --rm removes it afterwards.
  */
-import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { UsageError, FlotillaError } from '../../errors.js';
 import type { Service } from '../../model/project.js';
@@ -155,7 +154,8 @@ export function registerRun(program: Command, ctx: CliContext, global: () => Glo
         const home = ctx.env['HOME'] ?? '/';
         const oneOff = oneOffService(service, command, flags, ctx, home);
         const registry = new ContainerRegistry(await observeContainers(rt.engine, rt.project.name));
-        const slug = randomBytes(32).toString('hex');
+        const { randomBytes } = await import('node:crypto');
+    const slug = randomBytes(32).toString('hex');
         const spec = containerSpec(oneOff, {
           project: rt.project,
           cwd: ctx.cwd,
