@@ -14,11 +14,20 @@ import { NetworkManager } from './network/manager.js';
 import type { DaemonPaths } from './paths.js';
 import { Runtime } from './runtime/runtime.js';
 import { serveDaemon } from './server.js';
+import { spreadSubdirectories } from './state/spread-dirs.js';
 import { VolumeStore } from './volumes/store.js';
 
 export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => void, requestShutdown: () => void): Promise<AssembledDaemon> {
   const rebooted = bootChanged(paths);
   if (rebooted) log('the machine restarted since the last daemon ran: cleaning runtime state');
+  await spreadSubdirectories(
+    [
+      { path: paths.containers, mode: 0o700 },
+      { path: paths.runcRoot, mode: 0o700 },
+      { path: paths.ctr, mode: 0o755 },
+    ],
+    log,
+  );
   const images = new ImageStore(paths, { warn: (m) => log(`images: ${m}`) });
   const volumes = new VolumeStore(paths);
   const events = new EventBus();
