@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { DaemonPaths } from '../paths.js';
 import { ensureJump, purgeChains, rebuildChains } from './iptables.js';
 import { macFor, parseIpv4 } from './ipv4.js';
-import { deleteLink, ensureBridge, ipBatch, listLinks, setSysctl } from './links.js';
+import { attachPort, deleteLink, ensureBridge, linkExists, listLinks, setSysctl } from './links.js';
 import type { HostNames } from './names.js';
 import { bridgeOptions } from './options.js';
 import type { PortTarget, RuleBook } from './rules.js';
@@ -70,28 +70,38 @@ export async function dropStaleSandboxes(s: HostState): Promise<void> {
   }
 }
 
+/** Makes the veth a port of the bridge again; false when the veth no longer exists. */
+async function reattach(hostVeth: string, bridge: string): Promise<boolean> {
+  try {
+    await attachPort(hostVeth, bridge);
+    return true;
+  } catch (e) {
+    if (await linkExists(hostVeth)) throw e;
+    return false;
+  }
+}
+
 /** Bridges back (or completed), endpoint veths re-attached, stale endpoints and orphan links dropped. */
 export async function restoreLinks(s: HostState): Promise<void> {
   const present = new Set((await listLinks()).map((l) => l.ifname));
   const wanted = new Set<string>();
-  const attach: string[] = [];
   for (const n of s.networks.values()) {
     wanted.add(n.bridge);
     await bridgeUp(n, present.has(n.bridge));
     let changed = false;
     for (const e of Object.values(n.endpoints)) {
-      if (!present.has(e.hostVeth)) {
+      // A namespace unmounted just before is torn down by the kernel a moment later, its veth
+      // with it: a veth listed above may be gone by the time it is attached.
+      if (!present.has(e.hostVeth) || !(await reattach(e.hostVeth, n.bridge))) {
         s.log(`network ${n.name}: endpoint of container ${e.containerName} is gone (its namespace no longer exists); released ${e.ip}`);
         delete n.endpoints[e.containerId];
         changed = true;
         continue;
       }
       wanted.add(e.hostVeth);
-      attach.push(`link set dev ${e.hostVeth} master ${n.bridge} up`, `link set dev ${e.hostVeth} type bridge_slave hairpin on`);
     }
     if (changed) await s.store.saveNetwork(n);
   }
-  await ipBatch(attach);
   for (const name of present) {
     if (s.names.owns(name) && !wanted.has(name)) {
       s.log(`removing ${name}: no network record owns it`);
