@@ -8,7 +8,6 @@ import { EngineError } from '../../engine/errors.js';
 import { DEFAULT_NETWORK, type EndpointView, type NetworkPort, type PortRequest } from './collaborators.js';
 import type { ContainerRecord, EndpointState } from './record.js';
 
-
 export interface NetworkContext {
   network: NetworkPort;
   container(ref: string): ContainerRecord | null;

@@ -3,9 +3,10 @@
  * the namespace and bind-mounts it (an nsfs mount) on FILE, which keeps it alive with no process
  * in it; runc then joins it by path. Removing is umount + unlink.
  */
-import { readFile, rm, statfs, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { run } from '../command.js';
+import { FS_MAGIC, hasFilesystemType } from '../fs-type.js';
 import { hostError, ipBatch } from './links.js';
 
 /** nsfs mount points (paths) of this process's mount namespace under `dir`. */
@@ -26,16 +27,9 @@ function unescapeMountinfo(text: string): string {
   return text.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
-const NSFS_MAGIC = 0x6e736673;
-
-/** Whether a namespace is mounted on `path` (statfs there says nsfs: one system call, not a read of mountinfo). */
-export async function isNetnsMounted(path: string): Promise<boolean> {
-  try {
-    return (await statfs(path)).type === NSFS_MAGIC;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw e;
-  }
+/** Whether a namespace is mounted on `path`. */
+export function isNetnsMounted(path: string): Promise<boolean> {
+  return hasFilesystemType(path, FS_MAGIC.nsfs);
 }
 
 /**

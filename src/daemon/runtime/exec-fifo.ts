@@ -9,7 +9,8 @@
  * The fifo is opened non-blocking and read through libuv, so a process that never opens its end
  * ties up no thread.
  */
-import { constants, open, unlink } from 'node:fs';
+import { constants, open } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -70,7 +71,7 @@ export async function startCreated(runcRoot: string, id: string, timeoutMs = 60_
     throw new EngineError('engine', `${what}: ${(e as Error).message}`);
   }
   if (bytes === 0) throw new EngineError('conflict', `${what}: container process is already dead`);
-  await promisify(unlink)(path).catch((e: NodeJS.ErrnoException) => {
+  await unlink(path).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw new EngineError('engine', `${what}: ${path}: ${e.message}`);
   });
 }

@@ -3,10 +3,11 @@
  * written) with the container's own upper and work dirs, mounted on bundle/rootfs; and safe
  * access to files inside it (symlinks resolved within the container's root, never the host's).
  */
-import { lstat, mkdir, readFile, readlink, statfs } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readlink } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { run } from '../command.js';
+import { FS_MAGIC, hasFilesystemType } from '../fs-type.js';
 import { EngineError } from '../../engine/errors.js';
 
 export interface MountInfo {
@@ -40,23 +41,12 @@ export function isMountPoint(path: string): boolean {
   return mounts().some((m) => m.mountPoint === path);
 }
 
-const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
-
-/**
- * Whether an overlay is mounted on `path`: the filesystem type statfs reports there, which costs
- * one system call where reading mountinfo grows with every mount on the host (and a container
- * start asked twice).
- */
-export async function overlayMounted(path: string): Promise<boolean> {
-  try {
-    return (await statfs(path)).type === OVERLAYFS_SUPER_MAGIC;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw e;
-  }
+/** Whether an overlay is mounted on `path` (a container start asks twice). */
+export function overlayMounted(path: string): Promise<boolean> {
+  return hasFilesystemType(path, FS_MAGIC.overlay);
 }
 
-/** Mounts the overlay unless something is mounted there already. Returns whether it mounted. */
+/** Mounts the overlay unless one is mounted there already. Returns whether it mounted. */
 export async function mountOverlay(lower: string, upper: string, work: string, target: string): Promise<boolean> {
   if (await overlayMounted(target)) return false;
   for (const p of [lower, upper, work]) {

@@ -4,7 +4,6 @@
  * restart policies, health checks) is built on this API; it keeps no state of its own beyond
  * files on disk, so a new daemon picks up where a dead one left off.
  */
-import { writeJsonAtomic } from '../state/json-file.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -12,6 +11,7 @@ import type { ExecSpec } from '../../engine/engine.js';
 import { EngineError } from '../../engine/errors.js';
 import type { RuntimePort } from '../containers/collaborators.js';
 import type { DaemonPaths } from '../paths.js';
+import { writeJsonAtomic } from '../state/json-file.js';
 import { startAttached } from './attached.js';
 import { CgroupParentGate, removeCgroups } from './cgroups.js';
 import { spawnConmon } from './conmon.js';

@@ -5,9 +5,8 @@ import { mkdtempSync, rmSync, statSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { FS_MAGIC } from '../../../src/daemon/fs-type.js';
 import { spreadSubdirectories } from '../../../src/daemon/state/spread-dirs.js';
-
-const EXT4_SUPER_MAGIC = 0xef53;
 
 function attributes(path: string): string {
   const r = spawnSync('lsattr', ['-d', path], { encoding: 'utf8' });
@@ -25,7 +24,7 @@ test('makes the directories with their modes, and marks them T on ext4', { timeo
   ];
   await spreadSubdirectories(dirs, (l) => lines.push(l));
   for (const d of dirs) assert.equal(statSync(d.path).mode & 0o777, d.mode, d.path);
-  if (statfsSync(base).type === EXT4_SUPER_MAGIC) {
+  if (statfsSync(base).type === FS_MAGIC.ext4) {
     for (const d of dirs) assert.match(attributes(d.path), /T/, `${d.path} has the T attribute`);
     assert.deepEqual(lines, []);
   } else {
@@ -36,7 +35,7 @@ test('makes the directories with their modes, and marks them T on ext4', { timeo
 });
 
 test('a filesystem without the attribute (tmpfs) is logged once and left alone', { timeout: 10_000 }, async (t) => {
-  if (statfsSync('/dev/shm', { bigint: false }).type === EXT4_SUPER_MAGIC) return t.skip('/dev/shm is not a tmpfs here');
+  if (statfsSync('/dev/shm', { bigint: false }).type === FS_MAGIC.ext4) return t.skip('/dev/shm is not a tmpfs here');
   const base = mkdtempSync('/dev/shm/flt-spread-');
   t.after(() => rmSync(base, { recursive: true, force: true }));
   const lines: string[] = [];

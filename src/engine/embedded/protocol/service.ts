@@ -63,7 +63,7 @@ export function engineService(): EngineService {
   try {
     root = protobuf.Root.fromJSON(JSON.parse(readFileSync(protoDescriptorFile(), 'utf8')) as protobuf.INamespace);
   } catch (e) {
-    throw new Error(`cannot load the Engine service from ${protoDescriptorFile()} (made from ${protoFile()} by the build): ${(e as Error).message}`);
+    throw new Error(`cannot load the Engine service from ${protoDescriptorFile()}: ${(e as Error).message} (the build makes it from ${protoFile()}: run npm run build)`);
   }
   const service = root.lookupService(SERVICE_NAME);
   const methods = new Map<string, RpcMethod>();
