@@ -4,9 +4,9 @@
  * so a crash leaves either the old or the new content. A network's file is saved by containers
  * connecting and leaving at the same time: its saves are folded (LatestJsonFile).
  */
-import { LatestJsonFile, writeJsonAtomic } from '../state/json-file.js';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LatestJsonFile, writeJsonAtomic } from '../state/json-file.js';
 import type { NetworkRecord, SandboxRecord } from './types.js';
 
 export class NetworkStore {
