@@ -73,13 +73,31 @@ export function projectToCompose(project: Project, options: SerializeOptions): D
 
 const escape = (s: string): string => (s.includes('$') ? s.replace(/\$/g, '$$$$') : s);
 
+/** `v` with every `$` doubled; parts without one are shared, not copied (the output is only printed). */
 function escapeDollars(v: unknown): unknown {
   if (typeof v === 'string') return escape(v);
-  if (Array.isArray(v)) return v.map(escapeDollars);
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const item = escapeDollars(v[i]);
+      if (item !== v[i]) (out ??= [...v])[i] = item;
+    }
+    return out ?? v;
+  }
   if (v && typeof v === 'object') {
-    const out: Dict = {};
-    for (const k of Object.keys(v)) out[escape(k)] = escapeDollars((v as Dict)[k]);
-    return out;
+    const entries = Object.entries(v);
+    // Anything but a plain mapping is copied into one, as it always was.
+    let changed = Object.getPrototypeOf(v) !== Object.prototype;
+    for (const entry of entries) {
+      const key = escape(entry[0]);
+      const item = escapeDollars(entry[1]);
+      if (key !== entry[0] || item !== entry[1]) {
+        changed = true;
+        entry[0] = key;
+        entry[1] = item;
+      }
+    }
+    return changed ? Object.fromEntries(entries) : v;
   }
   return v;
 }

@@ -20,7 +20,16 @@ const AMBIGUOUS = [
 // Characters that may start a plain scalar, and what may follow, conservatively.
 const SAFE_PLAIN = /^[A-Za-z0-9_./$^()+=\\~][A-Za-z0-9_./$%^&()+=\\~ :@,;'"!?*<>{}[\]|`-]*$/;
 
+// Most keys and many values are words or paths: when a string starts with a letter other than
+// e/E (which could begin a float such as "e5") or "/" and holds only [A-Za-z0-9_./-], none of the
+// patterns above can match except a keyword. Checked first, it saves the eight tests.
+const WORDLIKE = /^[A-DF-Za-df-z/][A-Za-z0-9_./-]*$/;
+const KEYWORDS = new Set(
+  'null Null NULL y Y yes Yes YES n N no No NO true True TRUE false False FALSE on On ON off Off OFF'.split(' '),
+);
+
 function needsQuotes(s: string): boolean {
+  if (WORDLIKE.test(s)) return KEYWORDS.has(s);
   if (!SAFE_PLAIN.test(s)) return true;
   if (s.endsWith(' ') || s.endsWith(':') || s.includes(': ') || s.includes(' #')) return true;
   if (/[{}[\],]/.test(s)) return true;
@@ -78,10 +87,10 @@ function emit(v: unknown, indent: string, out: string[]): void {
   if (Array.isArray(v)) {
     for (const item of v) {
       if ((isMapping(item) && Object.keys(item).length > 0) || (Array.isArray(item) && item.length > 0)) {
-        const nested: string[] = [];
-        emit(item, `${indent}  `, nested);
-        const first = nested[0] ?? '';
-        out.push(`${indent}- ${first.slice(indent.length + 2)}`, ...nested.slice(1));
+        // Written one level deeper, then its first line gets the dash.
+        const first = out.length;
+        emit(item, `${indent}  `, out);
+        out[first] = `${indent}- ${(out[first] as string).slice(indent.length + 2)}`;
       } else {
         out.push(`${indent}- ${inline(item)}`);
       }

@@ -152,6 +152,17 @@ const TABLE: [string, Converter][] = [
 
 const COMPILED: [string[], Converter][] = TABLE.map(([p, c]) => [p.split('.'), c]);
 
+// Every pattern names its section and then one entry ("*"); a scalar is converted once, so the
+// patterns are grouped by section and third segment, the only ones worth trying for a path.
+const BY_HEAD = new Map<string, [string[], Converter][]>();
+for (const entry of COMPILED) {
+  if (entry[0][1] !== '*' || entry[0][2] === undefined || entry[0][2].includes('*')) {
+    throw new Error(`conversion pattern ${entry[0].join('.')} must be section.*.key...`);
+  }
+  const head = `${entry[0][0]}.${entry[0][2]}`;
+  BY_HEAD.set(head, [...(BY_HEAD.get(head) ?? []), entry]);
+}
+
 function matches(pattern: readonly string[], path: readonly string[]): boolean {
   const last = pattern[pattern.length - 1];
   if (last === '**') {
@@ -169,6 +180,8 @@ function matches(pattern: readonly string[], path: readonly string[]): boolean {
 
 /** The converter for a config path (`["service", "web", "ports", "target"]`), if any. */
 export function converterFor(path: readonly string[]): Converter | undefined {
-  for (const [pattern, conv] of COMPILED) if (matches(pattern, path)) return conv;
+  if (path.length < 3) return undefined;
+  const candidates = BY_HEAD.get(`${path[0]}.${path[2]}`);
+  if (candidates) for (const [pattern, conv] of candidates) if (matches(pattern, path)) return conv;
   return undefined;
 }
