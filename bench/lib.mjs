@@ -136,7 +136,8 @@ export function printComparison(title, results, baselineName, targets = {}) {
 }
 
 /**
- * A private copy of the built CLI (bin/, dist/bundle/, dist/schemas/, schemas/, proto/, package.json;
+ * A private copy of the built CLI (bin/, dist/bundle/ with its code caches, the code-cache loader
+ * bin/ imports, dist/schemas/, schemas/, proto/, package.json;
  * node_modules linked) in `dir`: other engineers rebuilding dist/ mid-run (the build deletes it
  * first) would otherwise break or change what is measured. Returns the copy's executable.
  */
@@ -145,9 +146,10 @@ export function snapshotFlotilla(root, dir) {
   for (let attempt = 1; ; attempt++) {
     try {
       const bundle = join(root, 'dist', 'bundle');
-      if (!existsSync(join(bundle, 'main.mjs'))) throw new Error(`${bundle}/main.mjs is missing: run node scripts/build.mjs`);
-      mkdirSync(join(snap, 'dist'), { recursive: true });
+      if (!existsSync(join(bundle, 'main.cjs'))) throw new Error(`${bundle}/main.cjs is missing: run node scripts/build.mjs`);
+      mkdirSync(join(snap, 'dist', 'src', 'util'), { recursive: true });
       cpSync(join(root, 'bin'), join(snap, 'bin'), { recursive: true });
+      cpSync(join(root, 'dist', 'src', 'util', 'code-cache.js'), join(snap, 'dist', 'src', 'util', 'code-cache.js'));
       cpSync(bundle, join(snap, 'dist', 'bundle'), { recursive: true });
       cpSync(join(root, 'dist', 'schemas'), join(snap, 'dist', 'schemas'), { recursive: true });
       cpSync(join(root, 'schemas'), join(snap, 'schemas'), { recursive: true });

@@ -1,11 +1,11 @@
 /**
  * JSON Schema validation with the schemas in schemas/. The build compiles each schema once into a
  * standalone validator (dist/schemas/<name>.cjs, see scripts/build.mjs), so a run loads ready code
- * instead of compiling schemas at start-up.
+ * instead of compiling schemas at start-up, through V8's code cache (../../util/code-cache.ts).
  */
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { ErrorObject } from 'ajv';
+import { loadWithCodeCache } from '../../util/code-cache.js';
 import { packageRoot } from '../../util/package-root.js';
 import { explainSchemaErrors, type SchemaProblem } from './schema-errors.js';
 
@@ -16,13 +16,12 @@ interface CompiledValidator {
   errors?: ErrorObject[] | null;
 }
 
-const require = createRequire(import.meta.url);
 const cache = new Map<SchemaName, CompiledValidator>();
 
 function validator(name: SchemaName): CompiledValidator {
   let v = cache.get(name);
   if (!v) {
-    v = require(join(packageRoot(), 'dist', 'schemas', `${name}.cjs`)) as CompiledValidator;
+    v = loadWithCodeCache(join(packageRoot(), 'dist', 'schemas', `${name}.cjs`)) as CompiledValidator;
     cache.set(name, v);
   }
   return v;
