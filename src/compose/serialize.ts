@@ -85,19 +85,17 @@ function escapeDollars(v: unknown): unknown {
     return out ?? v;
   }
   if (v && typeof v === 'object') {
-    const entries = Object.entries(v);
+    const source = v as Dict;
     // Anything but a plain mapping is copied into one, as it always was.
     let changed = Object.getPrototypeOf(v) !== Object.prototype;
-    for (const entry of entries) {
-      const key = escape(entry[0]);
-      const item = escapeDollars(entry[1]);
-      if (key !== entry[0] || item !== entry[1]) {
-        changed = true;
-        entry[0] = key;
-        entry[1] = item;
-      }
+    for (const k in source) {
+      if (changed) break;
+      changed = k.includes('$') || escapeDollars(source[k]) !== source[k];
     }
-    return changed ? Object.fromEntries(entries) : v;
+    if (!changed) return v;
+    const out: Dict = {};
+    for (const k of Object.keys(source)) out[escape(k)] = escapeDollars(source[k]);
+    return out;
   }
   return v;
 }

@@ -89,16 +89,23 @@ const CORE = 'tag:yaml.org,2002:';
 interface ScalarRule {
   name: string;
   test: RegExp;
+  /** The characters a match can start with ("" for the empty string): most scalars fail this cheap test. */
+  starts: string;
   resolve: (text: string) => unknown;
 }
 
+const DIGITS = '0123456789';
 const RULES: ScalarRule[] = [
-  { name: 'null', test: NULL, resolve: () => null },
-  { name: 'bool', test: BOOL, resolve: resolveBool },
-  { name: 'int', test: INT, resolve: resolveInt },
-  { name: 'float', test: FLOAT, resolve: resolveFloat },
-  { name: 'timestamp', test: TIMESTAMP, resolve: (s) => new YamlTimestamp(s) },
+  { name: 'null', test: NULL, starts: '~nN', resolve: () => null },
+  { name: 'bool', test: BOOL, starts: 'yYnNtTfFoO', resolve: resolveBool },
+  { name: 'int', test: INT, starts: `-+${DIGITS}`, resolve: resolveInt },
+  { name: 'float', test: FLOAT, starts: `-+.${DIGITS}`, resolve: resolveFloat },
+  { name: 'timestamp', test: TIMESTAMP, starts: DIGITS, resolve: (s) => new YamlTimestamp(s) },
 ];
+
+function mayMatch(rule: ScalarRule, text: string): boolean {
+  return text === '' ? rule.test.test('') : rule.starts.includes(text.charAt(0)) && rule.test.test(text);
+}
 
 // js-yaml exports its built-in types at run time; @types/js-yaml does not declare them.
 const mergeType = (jsyaml as unknown as { types: { merge: jsyaml.Type } }).types.merge;
@@ -114,7 +121,7 @@ export const pyyamlSchema = jsyaml.FAILSAFE_SCHEMA.extend({
       (r) =>
         new jsyaml.Type(CORE + r.name, {
           kind: 'scalar',
-          resolve: (data: string | null) => r.test.test(data ?? ''),
+          resolve: (data: string | null) => mayMatch(r, data ?? ''),
           construct: (data: string | null) => r.resolve(data ?? ''),
         }),
     ),
