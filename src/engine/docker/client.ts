@@ -12,6 +12,7 @@ import DockerModem from 'docker-modem';
 import { EngineError } from '../errors.js';
 import { errorFromConnection, errorFromStatus, messageOfBody } from './errors.js';
 import { modemOptions, type DockerEndpoint } from './endpoint.js';
+import { streamGet, type StreamedResponse } from './stream-get.js';
 
 export const MIN_API_VERSION = '1.25';
 /** The newest API this backend speaks; a newer engine is asked for this one. */
@@ -138,6 +139,12 @@ export class DockerClient {
     const status = res.statusCode ?? 500;
     if (status >= 400) throw errorFromStatus(status, messageOfBody(await readBody(res)));
     return res;
+  }
+
+  /** A GET whose body is a long stream (logs), read off a connection of its own (./stream-get.ts). */
+  async streamGet(path: string, options: Pick<CallOptions, 'query' | 'signal'> = {}): Promise<StreamedResponse> {
+    const api = await this.apiVersion();
+    return streamGet(this.endpoint, `/v${api}${path}${queryString(options.query)}`, options.signal);
   }
 
   /** A hijacked connection (attach, exec start): the raw socket once the engine has upgraded it. */

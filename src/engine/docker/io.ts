@@ -27,7 +27,7 @@ export async function* containerLogs(client: DockerClient, id: string, options: 
   let res;
   let tty: boolean;
   try {
-    const request = client.response('GET', `/containers/${seg(id)}/logs`, signal ? { query, signal } : { query });
+    const request = client.streamGet(`/containers/${seg(id)}/logs`, signal ? { query, signal } : { query });
     if (labelled) {
       res = await request;
       tty = res.headers['content-type'] !== MULTIPLEXED;
@@ -40,8 +40,8 @@ export async function* containerLogs(client: DockerClient, id: string, options: 
     if (signal?.aborted) return;
     throw e;
   }
-  const body = res;
-  yield* untilAborted(tty ? raw(body) : demultiplex(body), signal, () => body.destroy());
+  const body = res.body;
+  yield* untilAborted(tty ? raw(body) : demultiplex(body), signal, () => res.destroy());
 }
 
 /**

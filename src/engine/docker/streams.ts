@@ -18,26 +18,29 @@ export async function* demultiplex(source: ByteSource): AsyncGenerator<LogChunk>
   let pending: Buffer = Buffer.alloc(0);
   for await (const chunk of source) {
     pending = pending.length === 0 ? asBuffer(chunk) : Buffer.concat([pending, asBuffer(chunk)]);
+    // Docker sends one frame per line: the payloads of consecutive frames of one stream from one
+    // read are copied into one buffer and yielded as one chunk, so a reader writes once per read.
+    const out = Buffer.allocUnsafe(pending.length);
+    let start = 0;
+    let end = 0;
+    let stream: LogChunk['stream'] | undefined;
     let offset = 0;
-    // Docker sends one frame per line: consecutive frames of one stream from one read are
-    // yielded as one chunk, so a reader writes once per read, not once per line.
-    let run: { stream: LogChunk['stream']; parts: Buffer[] } | undefined;
-    const flush = function* () {
-      if (run) yield { stream: run.stream, data: run.parts.length === 1 ? Buffer.from(run.parts[0] as Buffer) : Buffer.concat(run.parts) };
-      run = undefined;
-    };
     while (pending.length - offset >= 8) {
       const size = pending.readUInt32BE(offset + 4);
       if (pending.length - offset - 8 < size) break;
-      const stream: LogChunk['stream'] = pending[offset] === 2 ? 'stderr' : 'stdout';
-      const data = pending.subarray(offset + 8, offset + 8 + size);
-      offset += 8 + size;
+      const frameStream: LogChunk['stream'] = pending[offset] === 2 ? 'stderr' : 'stdout';
+      const from = offset + 8;
+      offset = from + size;
       if (size === 0) continue;
-      if (run && run.stream !== stream) yield* flush();
-      run ??= { stream, parts: [] };
-      run.parts.push(data);
+      if (stream !== undefined && stream !== frameStream && end > start) {
+        yield { stream, data: out.subarray(start, end) };
+        start = end;
+      }
+      stream = frameStream;
+      if (size < 64) for (let k = 0; k < size; k++) out[end++] = pending[from + k] as number;
+      else end += pending.copy(out, end, from, from + size);
     }
-    yield* flush();
+    if (stream !== undefined && end > start) yield { stream, data: out.subarray(start, end) };
     pending = offset === 0 ? pending : pending.subarray(offset);
   }
 }
