@@ -64,8 +64,10 @@ export class ChunkedDecoder {
         continue;
       }
       // A size line: hex digits, perhaps ";extensions", then CRLF (read as bytes: no strings).
-      const eol = buf.indexOf(10, i);
-      if (eol < 0) {
+      // Scanned here, not with indexOf: the line is a few bytes, a native call costs more.
+      let eol = i;
+      while (eol < buf.length && buf[eol] !== 10) eol++;
+      if (eol === buf.length) {
         if (buf.length - i > 1024) throw new Error('malformed chunked encoding from the Docker engine (chunk size line too long)');
         this.pending = Buffer.from(buf.subarray(i));
         buf = Buffer.alloc(0);
