@@ -33,7 +33,7 @@ import {
 } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-// Run as users run it: the executable, so its shebang's Node options apply. By default a private
+// Run as users run it: the executable (bin/flotilla.js, with its code caches). By default a private
 // copy of the current build (--flotilla PATH runs another executable).
 let FLOTILLA = option('flotilla', undefined);
 const runs = Number(option('runs', '5'));

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { compare, printTable } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-// Run as users run it: the executable, so its shebang's Node options apply.
+// Run as users run it: the executable (bin/flotilla.js, with its code caches).
 const flotilla = [join(root, 'bin', 'flotilla.js')];
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 11;

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { compare, machineLoad, option, printComparison, projectContainers, removeProject, run, snapshotFlotilla, withCleanup } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-// Run as users run it: the executable, so its shebang's Node options apply. By default a private
+// Run as users run it: the executable (bin/flotilla.js, with its code caches). By default a private
 // copy of the current build (--flotilla PATH runs another executable).
 let FLOTILLA = option('flotilla', undefined);
 const runs = Number(option('runs', '5'));
