@@ -54,6 +54,9 @@ esbuild.buildSync({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
+  // vm.Script runs the bundle without a module loader: every import() (node:crypto, listr2, ...)
+  // becomes a require() behind a promise, and the check below makes sure none is left.
+  supported: { 'dynamic-import': false },
   logLevel: 'warning',
   // docker-modem requires ssh2, whose native bindings cannot be bundled; we never dial ssh://.
   alias: { ssh2: join(root, 'dist', 'src', 'engine', 'docker', 'ssh2-stub.js') },
@@ -67,6 +70,11 @@ esbuild.buildSync({
 // in a comment, a string, a template or a regular expression.
 const bundleFile = join(bundleDir, 'main.cjs');
 const bundled = readFileSync(bundleFile, 'utf8');
+const dynamicImport = /(?<![\w$.])import\(/.exec(bundled);
+if (dynamicImport) {
+  const line = bundled.slice(0, dynamicImport.index).split('\n').length;
+  throw new Error(`dist/bundle/main.cjs:${line}: an import() is left, which fails where the bundle runs (vm.Script)`);
+}
 writeFileSync(
   bundleFile,
   bundled.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
