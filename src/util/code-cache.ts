@@ -3,12 +3,12 @@
  * a run deserialises compiled code instead of parsing and compiling the source again: for the
  * bundle that is most of a short command's start-up (Node 20 has no compile cache of its own).
  *
- * The cache lives next to the file, one per Node version and V8 flags (a cache made under other
- * flags is rejected by V8). When there is none, or V8 rejects it, this run writes a new one as it
+ * The cache lives next to the file, one per Node version, V8 flags (a cache made under other
+ * flags is rejected by V8) and version of the file. When there is none, or V8 rejects it, this run writes a new one as it
  * exits, holding everything the run compiled. Writing is best effort: a read-only installation
  * just runs without a cache.
  */
-import { readFileSync, renameSync, writeFileSync, unlinkSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
@@ -17,17 +17,24 @@ interface CommonJsModule {
   exports: unknown;
 }
 
-/** What the cache depends on besides the source: Node's (and so V8's) version and V8's flags. */
-function cacheKey(): string {
-  const text = [process.version, process.arch, ...process.execArgv, process.env['NODE_OPTIONS'] ?? ''].join('\0');
-  // FNV-1a: enough to tell configurations apart, and node:crypto is not worth loading for it.
+/** What a cache depends on besides its source: Node's (and so V8's) version and V8's flags. */
+let runtimeKey: string | undefined;
+
+function fnv1a(text: string): string {
+  // Enough to tell configurations apart, and node:crypto is not worth loading for it.
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
-export function codeCachePath(file: string): string {
-  return `${file}.${cacheKey()}.v8cache`;
+/**
+ * Where the cache of `file` is. V8 checks a cache against its source's length only: an edited
+ * file of the same length would run the old code, so the file's size and time are in the name.
+ */
+function codeCachePath(file: string): string {
+  runtimeKey ??= [process.version, process.arch, ...process.execArgv, process.env['NODE_OPTIONS'] ?? ''].join('\0');
+  const { size, mtimeMs } = statSync(file);
+  return `${file}.${fnv1a(`${runtimeKey}\0${size}\0${mtimeMs}`)}.v8cache`;
 }
 
 /** How the code cache served a load: used, absent, or refused by V8 (both of which rewrite it at exit). */
