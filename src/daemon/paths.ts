@@ -8,7 +8,7 @@
  * the machine's main daemon, and two daemons never share a chain.
  */
 import { join, resolve } from 'node:path';
-import { sha256Hex } from '../util/sha256.js';
+import { sha256Hex } from '../util/lazy-crypto.js';
 
 export interface DaemonPaths {
   root: string;

@@ -3,7 +3,7 @@
  * hashes that text (config-hash labels, ordering merged lists), so matching it lets Flotilla and
  * docker-compose agree on hashes.
  */
-import { sha256Hex } from './sha256.js';
+import { sha256Hex } from './lazy-crypto.js';
 import { pythonFloatRepr } from './python-float.js';
 
 /** Marks a number that Python holds as a float, so it prints as "1.0" rather than "1". */

@@ -22,6 +22,7 @@ import { observeContainers } from '../../plan/observe.js';
 import { parsePort, PortSyntaxError } from '../../compose/syntax/ports.js';
 import { parseShortVolume, resolveShortVolume } from '../../compose/syntax/volumes.js';
 import { isPlainObject } from '../../compose/yaml/read.js';
+import { randomHex } from '../../util/lazy-crypto.js';
 import { withRuntime } from '../project.js';
 import { ExitCode } from '../exit.js';
 import { connectTerminal } from '../terminal-session.js';
@@ -154,8 +155,7 @@ export function registerRun(program: Command, ctx: CliContext, global: () => Glo
         const home = ctx.env['HOME'] ?? '/';
         const oneOff = oneOffService(service, command, flags, ctx, home);
         const registry = new ContainerRegistry(await observeContainers(rt.engine, rt.project.name));
-        const { randomBytes } = await import('node:crypto');
-    const slug = randomBytes(32).toString('hex');
+        const slug = randomHex(32);
         const spec = containerSpec(oneOff, {
           project: rt.project,
           cwd: ctx.cwd,
