@@ -86,16 +86,21 @@ function escapeDollars(v: unknown): unknown {
   }
   if (v && typeof v === 'object') {
     const source = v as Dict;
-    // Anything but a plain mapping is copied into one, as it always was.
-    let changed = Object.getPrototypeOf(v) !== Object.prototype;
-    for (const k in source) {
-      if (changed) break;
-      changed = k.includes('$') || escapeDollars(source[k]) !== source[k];
+    const keys = Object.keys(source);
+    // Anything but a plain mapping is copied into one, as it always was; a plain one only from
+    // its first key or value that changes.
+    let out: Dict | undefined = Object.getPrototypeOf(v) === Object.prototype ? undefined : {};
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
+      const key = escape(k);
+      const item = escapeDollars(source[k]);
+      if (!out && (key !== k || item !== source[k])) {
+        out = {};
+        for (const earlier of keys.slice(0, i)) out[earlier] = source[earlier];
+      }
+      if (out) out[key] = item;
     }
-    if (!changed) return v;
-    const out: Dict = {};
-    for (const k of Object.keys(source)) out[escape(k)] = escapeDollars(source[k]);
-    return out;
+    return out ?? v;
   }
   return v;
 }
