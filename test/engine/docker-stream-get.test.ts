@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,4 +117,46 @@ test('streamGet: no engine at the socket is an unreachable engine, naming it', a
     assert.ok(e.message.includes(socketPath), e.message);
     return true;
   });
+});
+
+test('streamGet: a tcp endpoint with an IPv6 address (kept in brackets by the endpoint)', async (t) => {
+  const server = createServer((_req, res) => res.end('over ipv6'));
+  await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+  t.after(() => new Promise((resolve) => server.close(resolve)));
+  const { port } = server.address() as AddressInfo;
+  const r = await streamGet({ address: `tcp://[::1]:${port}`, transport: 'http', host: '[::1]', port }, '/x');
+  assert.equal((await all(r.body)).toString(), 'over ipv6');
+});
+
+/** A TCP server that answers every connection with `reply` (its sockets destroyed at the end). */
+async function rawServer(t: { after: (fn: () => Promise<void>) => void }, reply: string): Promise<{ address: string; port: number }> {
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.end(reply);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  const { port } = server.address() as AddressInfo;
+  return { address: `tcp://127.0.0.1:${port}`, port };
+}
+
+test('streamGet: an answer that breaks HTTP is an engine error, not an unreachable engine', async (t) => {
+  const broken = await rawServer(t, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n');
+  const r = await streamGet({ address: broken.address, transport: 'http', host: '127.0.0.1', port: broken.port }, '/x');
+  await assert.rejects(all(r.body), (e: unknown) => {
+    assert.ok(e instanceof EngineError);
+    assert.equal(e.kind, 'engine');
+    assert.ok(e.message.includes(broken.address), e.message);
+    assert.match(e.message, /malformed chunked encoding \(chunk size "zz"\)/);
+    return true;
+  });
+  const other = await rawServer(t, 'SSH-2.0-OpenSSH\r\n\r\n');
+  await assert.rejects(
+    streamGet({ address: other.address, transport: 'http', host: '127.0.0.1', port: other.port }, '/x'),
+    /answered outside HTTP\/1\.1: not HTTP\/1\.1: "SSH-2\.0-OpenSSH"/,
+  );
 });

@@ -9,7 +9,9 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { DockerEndpoint } from './endpoint.js';
+import { EngineError } from '../errors.js';
 import { errorFromConnection, errorFromStatus, messageOfBody } from './errors.js';
+import { copyBytes } from './streams.js';
 
 export interface StreamedResponse {
   status: number;
@@ -23,12 +25,21 @@ export interface StreamedResponse {
 
 const MAX_HEADER_BYTES = 64 * 1024;
 
+/** The engine answered, but not in HTTP/1.1 as it should: not a connection problem. */
+export class MalformedResponse extends Error {}
+
+function failure(e: unknown, address: string): Error {
+  if (e instanceof MalformedResponse) return new EngineError('engine', `the Docker engine at ${address} answered outside HTTP/1.1: ${e.message}`);
+  return errorFromConnection(e as Error, address);
+}
+
 function open(endpoint: DockerEndpoint): Socket {
   if (endpoint.transport === 'unix') return netConnect({ path: endpoint.socketPath as string });
-  if (endpoint.transport === 'https') {
-    return tlsConnect({ host: endpoint.host, port: endpoint.port, servername: endpoint.host, ...endpoint.tls });
-  }
-  return netConnect({ host: endpoint.host as string, port: endpoint.port as number });
+  // The endpoint keeps an IPv6 address in brackets, for URLs; a socket wants it bare.
+  const host = (endpoint.host as string).replace(/^\[(.*)\]$/, '$1');
+  const port = endpoint.port as number;
+  if (endpoint.transport === 'https') return tlsConnect({ host, port, servername: host, ...endpoint.tls });
+  return netConnect({ host, port });
 }
 
 /** Undoes HTTP/1.1's chunked transfer coding, across reads that split it anywhere. */
@@ -50,9 +61,7 @@ export class ChunkedDecoder {
     while (i < buf.length && !this.done) {
       if (this.dataLeft > 0) {
         const n = Math.min(this.dataLeft, buf.length - i);
-        // Log chunks are a line each: a plain loop beats Buffer#copy's call on so few bytes.
-        if (n < 64) for (let k = 0; k < n; k++) out[written++] = buf[i + k] as number;
-        else written += buf.copy(out, written, i, i + n);
+        written += copyBytes(buf, i, i + n, out, written);
         this.dataLeft -= n;
         i += n;
         continue;
@@ -68,7 +77,7 @@ export class ChunkedDecoder {
       let eol = i;
       while (eol < buf.length && buf[eol] !== 10) eol++;
       if (eol === buf.length) {
-        if (buf.length - i > 1024) throw new Error('malformed chunked encoding from the Docker engine (chunk size line too long)');
+        if (buf.length - i > 1024) throw new MalformedResponse('malformed chunked encoding (chunk size line too long)');
         this.pending = Buffer.from(buf.subarray(i));
         buf = Buffer.alloc(0);
         break;
@@ -83,7 +92,7 @@ export class ChunkedDecoder {
         digits++;
       }
       if (digits === 0 || digits > 12) {
-        throw new Error(`malformed chunked encoding from the Docker engine (chunk size "${buf.toString('latin1', i, Math.min(eol, i + 40))}")`);
+        throw new MalformedResponse(`malformed chunked encoding (chunk size "${buf.toString('latin1', i, Math.min(eol, i + 40)).replace(/\r$/, '')}")`);
       }
       i = eol + 1;
       // The last chunk: trailers, if any, are not read (the connection closes).
@@ -99,12 +108,12 @@ export class ChunkedDecoder {
 function parseHead(buf: Buffer): { status: number; headers: Record<string, string>; rest: Buffer } | undefined {
   const end = buf.indexOf('\r\n\r\n');
   if (end < 0) {
-    if (buf.length > MAX_HEADER_BYTES) throw new Error('the Docker engine sent an HTTP header over 64 KiB');
+    if (buf.length > MAX_HEADER_BYTES) throw new MalformedResponse('an HTTP header over 64 KiB');
     return undefined;
   }
   const [statusLine, ...fields] = buf.toString('latin1', 0, end).split('\r\n');
   const m = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? '');
-  if (!m) throw new Error(`the Docker engine answered with something other than HTTP/1.1: "${(statusLine ?? '').slice(0, 60)}"`);
+  if (!m) throw new MalformedResponse(`not HTTP/1.1: "${(statusLine ?? '').slice(0, 60)}"`);
   const headers: Record<string, string> = {};
   for (const field of fields) {
     const colon = field.indexOf(':');
@@ -137,7 +146,7 @@ export async function streamGet(endpoint: DockerEndpoint, path: string, signal?:
     socket.destroy();
     signal?.removeEventListener('abort', onAbort);
     if (signal?.aborted) throw signal.reason;
-    throw errorFromConnection(e as Error, endpoint.address);
+    throw failure(e, endpoint.address);
   }
   const { status, headers, rest } = head;
   const chunked = /chunked/i.test(headers['transfer-encoding'] ?? '');
@@ -155,7 +164,7 @@ export async function streamGet(endpoint: DockerEndpoint, path: string, signal?:
       }
     } catch (e) {
       if (signal?.aborted) return;
-      throw errorFromConnection(e as Error, endpoint.address);
+      throw failure(e, endpoint.address);
     } finally {
       socket.destroy();
       signal?.removeEventListener('abort', onAbort);
