@@ -65,9 +65,6 @@ esbuild.buildSync({
   banner: { js: "const __flotillaModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 
-// Pure ASCII, so Node reads the bundle without a UTF-8 decoding pass (esbuild escapes strings, but
-// leaves some comments and regular expressions as written). A \u escape means the same character
-// in a comment, a string, a template or a regular expression.
 const bundleFile = join(bundleDir, 'main.cjs');
 const bundled = readFileSync(bundleFile, 'utf8');
 const dynamicImport = /(?<![\w$.])import\(/.exec(bundled);
@@ -75,13 +72,18 @@ if (dynamicImport) {
   const line = bundled.slice(0, dynamicImport.index).split('\n').length;
   throw new Error(`dist/bundle/main.cjs:${line}: an import() is left, which fails where the bundle runs (vm.Script)`);
 }
+
+// Pure ASCII, so Node reads the bundle without a UTF-8 decoding pass (esbuild escapes strings, but
+// leaves some comments and regular expressions as written). A \u escape means the same character
+// in a comment, a string, a template or a regular expression.
 writeFileSync(
   bundleFile,
   bundled.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
 );
 
 // A first run writes the code caches (the bundle's, and the validators' it loads) for this Node.
-execFileSync(process.execPath, [join(root, 'bin', 'flotilla.js'), 'config', '-q'], {
+// The file is named: a COMPOSE_FILE or -f habit in the builder's environment must not matter.
+execFileSync(process.execPath, [join(root, 'bin', 'flotilla.js'), '-f', 'compose.yaml', 'config', '-q'], {
   cwd: join(root, 'examples', 'hello'),
   stdio: ['ignore', 'ignore', 'inherit'],
 });
