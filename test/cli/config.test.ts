@@ -3,18 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { load as parseYaml } from 'js-yaml';
-import { flotilla, type CliResult } from '../helpers/cli.js';
+import { assertCleanError, flotilla } from '../helpers/cli.js';
 import { projectDir } from '../helpers/tmp.js';
-
-/** One clean error: every stderr line starts with ERROR: or WARNING:, and no stack trace. */
-function assertCleanError(r: CliResult, pattern: RegExp): void {
-  assert.equal(r.status, 1, `exit status (stderr: ${r.stderr})`);
-  assert.equal(r.stdout, '');
-  const lines = r.stderr.trimEnd().split('\n');
-  for (const line of lines) assert.match(line, /^(ERROR|WARNING): /, `unexpected output line: ${line}`);
-  assert.ok(!/\n\s+at /.test(r.stderr), 'no stack trace');
-  assert.match(r.stderr, pattern);
-}
 
 test('config prints the resolved project as YAML and as JSON', (t) => {
   const dir = projectDir(t, {

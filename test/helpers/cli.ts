@@ -1,4 +1,5 @@
 /** Runs the built `flotilla` executable, as a user would. */
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -23,4 +24,14 @@ export function flotilla(args: string[], options: { cwd: string; env?: Record<st
     maxBuffer: 64 * 1024 * 1024,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** One clean error: exit 1, every stderr line starts with ERROR: or WARNING:, and no stack trace. */
+export function assertCleanError(r: CliResult, pattern: RegExp): void {
+  assert.equal(r.status, 1, `exit status (stderr: ${r.stderr})`);
+  assert.equal(r.stdout, '');
+  const lines = r.stderr.trimEnd().split('\n');
+  for (const line of lines) assert.match(line, /^(ERROR|WARNING): /, `unexpected output line: ${line}`);
+  assert.ok(!/\n\s+at /.test(r.stderr), 'no stack trace');
+  assert.match(r.stderr, pattern);
 }
