@@ -19,6 +19,7 @@ import { goArch } from './config.js';
 import { describeBytes } from './extract.js';
 import { normaliseEntryName, parentOf } from './paths.js';
 import { normaliseReference } from './reference.js';
+import { DiskGuard } from './disk.js';
 import { decompressed } from './tar/decompress.js';
 import { TarFormatError } from './tar/header.js';
 import { TarReader } from './tar/reader.js';
@@ -55,12 +56,16 @@ class Spool {
   ) {}
 
   async read(input: AsyncIterable<unknown>): Promise<void> {
-    const tar = new TarReader(this.counted(decompressed(input)), { maxPathBytes: this.limits.maxPathBytes, maxPaxBytes: this.limits.maxPaxBytes });
+    const disk = new DiskGuard(this.dir, this.limits.minFreeBytes);
+    await disk.check();
+    const bomb = { maxRatio: this.limits.maxCompressionRatio, bombFloor: this.limits.bombFloorBytes };
+    const tar = new TarReader(this.counted(decompressed(input, bomb)), { maxPathBytes: this.limits.maxPathBytes, maxPaxBytes: this.limits.maxPaxBytes });
     try {
       for (let entry = await tar.next(); entry; entry = await tar.next()) {
         const name = normaliseEntryName(entry.path);
         if (name === null || name === '') continue; // never used as a path; such a member simply cannot be referred to
         if (entry.type === 'file') {
+          if (entry.sparse) throw invalid(`member ${JSON.stringify(entry.path)} is a sparse file (image archives hold none)`);
           const file = join(this.dir, `m${this.count++}`);
           const hash = createHash('sha256');
           const fh = await open(file, 'wx', 0o600);
@@ -69,6 +74,7 @@ class Spool {
               hash.update(chunk);
               let done = 0;
               while (done < chunk.length) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
+              await disk.wrote(chunk.length);
             }
           } finally {
             await fh.close();
@@ -220,7 +226,6 @@ async function ociImage(spool: Spool, d: Descriptor, tags: string[], depth: numb
   }
   if (!isObject(doc['config']) || !Array.isArray(doc['layers'])) throw invalid(`${name} is not an image manifest`);
   const layers = doc['layers'].map((l, i) => descriptor(l, `${name} layer ${i + 1}`));
-  for (const l of layers) if (l.mediaType.includes('zstd')) throw invalid(`${tags[0] ?? name} has zstd-compressed layers, which are not supported`);
   return {
     config: await spool.bytes(blob(spool, descriptor(doc['config'], `${name} config`)), 'image config'),
     layers: layers.map((l) => spool.file(blob(spool, l), 'layer').file),

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { CommandError, run } from '../command.js';
 import { EngineError, type EngineErrorKind } from '../../engine/errors.js';
 import { ancestorsOf, baseOf, isInside, normaliseEntryName, parentOf, symlinkEscapes } from './paths.js';
+import { DiskGuard } from './disk.js';
 import { decompressed } from './tar/decompress.js';
 import { TarFormatError } from './tar/header.js';
 import { TarReader, type TarEntry } from './tar/reader.js';
@@ -80,6 +81,7 @@ export class RootfsBuilder {
   /** Where the failure happened, for messages. */
   private context = '';
   private entryName: string | null = null;
+  private readonly disk: DiskGuard;
 
   /** `rootfs` must be an empty directory. */
   constructor(
@@ -87,14 +89,18 @@ export class RootfsBuilder {
     private readonly label: string,
     private readonly limits: ImageLimits,
     private readonly warn: (message: string) => void,
-  ) {}
+  ) {
+    this.disk = new DiskGuard(rootfs, limits.minFreeBytes);
+  }
 
   /** Applies one layer (plain or gzip tar, bottom layer first); resolves to its diff id. */
   async applyLayer(index: number, input: AsyncIterable<unknown>): Promise<string> {
     this.context = `layer ${index} of ${this.label}`;
     this.entryName = null;
     const hash = createHash('sha256');
-    const tar = new TarReader(this.counted(decompressed(input), hash), { maxPathBytes: this.limits.maxPathBytes, maxPaxBytes: this.limits.maxPaxBytes });
+    await this.disk.check();
+    const bomb = { maxRatio: this.limits.maxCompressionRatio, bombFloor: this.limits.bombFloorBytes };
+    const tar = new TarReader(this.counted(decompressed(input, bomb), hash), { maxPathBytes: this.limits.maxPathBytes, maxPaxBytes: this.limits.maxPaxBytes });
     const layer: LayerState = { kept: new Set(['']), deferred: new Map() };
     try {
       for (let entry = await tar.next(); entry; entry = await tar.next()) {
@@ -140,15 +146,18 @@ export class RootfsBuilder {
   private async apply(entry: TarEntry, tar: TarReader, layer: LayerState): Promise<void> {
     const name = normaliseEntryName(entry.path);
     if (name === null) throw this.refuse(entry.path, 'escapes the root filesystem');
-    if (entry.xattrs.length > 0 && !this.xattrsWarned) {
+    if (entry.xattrs.size > 0 && !this.xattrsWarned) {
       this.xattrsWarned = true;
-      this.warn(`${this.label}: extended attributes are not kept (Node cannot set them): ${entry.xattrs.join(', ')} on ${JSON.stringify(entry.path)}, and maybe others`);
+      this.warn(`${this.label}: extended attributes are not kept (Node cannot set them): ${[...entry.xattrs.keys()].join(', ')} on ${JSON.stringify(entry.path)}, and maybe others`);
     }
     const base = baseOf(name);
     if (base.startsWith(WHITEOUT)) return this.whiteout(entry.path, name, base, layer);
     if (name === '') return this.applyRoot(entry, layer);
     if (entry.type === 'file' && entry.size > this.limits.maxImageBytes - this.used) {
       throw this.refuse(entry.path, `(${entry.size} bytes) would make the image larger than the limit of ${describeBytes(this.limits.maxImageBytes)}`);
+    }
+    if (entry.sparse && entry.sparse.realSize > this.limits.maxImageBytes) {
+      throw this.refuse(entry.path, `is a sparse file of ${entry.sparse.realSize} bytes, over the image limit of ${describeBytes(this.limits.maxImageBytes)}`);
     }
     await this.ensureParents(entry.path, name);
     const full = this.abs(name);
@@ -209,10 +218,13 @@ export class RootfsBuilder {
   private async writeFile(full: string, entry: TarEntry, tar: TarReader): Promise<void> {
     const fh = await open(full, CREATE_FILE, 0o600);
     try {
-      for await (const chunk of tar.body()) {
+      for await (const { position, data } of tar.chunks()) {
         let done = 0;
-        while (done < chunk.length) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
+        while (done < data.length) done += (await fh.write(data, done, data.length - done, position + done)).bytesWritten;
+        await this.disk.wrote(data.length);
       }
+      // A sparse file's holes: its length is set, nothing is written there.
+      if (entry.sparse) await fh.truncate(entry.sparse.realSize);
       const owner = async (): Promise<void> => {
         if (this.asRoot) await fh.chown(entry.uid, entry.gid);
         await fh.chmod(entry.mode); // after chown, which clears setuid/setgid

@@ -31,6 +31,11 @@ export interface ImageLimits {
   maxPaxBytes: number;
   /** Largest image config, manifest or index JSON read into memory. */
   maxJsonBytes: number;
+  /** A compressed layer may expand at most this many times (past bombFloorBytes): the decompression-bomb guard. */
+  maxCompressionRatio: number;
+  bombFloorBytes: number;
+  /** Unpacking stops, and the image is refused, when the store's file system has less free space than this. */
+  minFreeBytes: number;
 }
 
 export const DEFAULT_LIMITS: ImageLimits = {
@@ -38,6 +43,9 @@ export const DEFAULT_LIMITS: ImageLimits = {
   maxPathBytes: 4096,
   maxPaxBytes: 1024 * 1024,
   maxJsonBytes: 16 * 1024 * 1024,
+  maxCompressionRatio: 200,
+  bombFloorBytes: 256 * 1024 * 1024,
+  minFreeBytes: 256 * 1024 * 1024,
 };
 
 export interface ImageStoreOptions {

@@ -10,9 +10,17 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { EngineError } from '../errors.js';
 import { IgnoreMatcher, readDockerignore } from './dockerignore.js';
-import { entryHeader, padding, trailer, type TarEntry } from './tar.js';
+import { packTar, type PackEntry, type PackItem } from '../../util/tar-pack.js';
 
-export interface ContextEntry extends TarEntry {
+export interface ContextEntry {
+  /** Relative path with "/" separators, no leading "./"; directories without a trailing "/". */
+  name: string;
+  type: 'file' | 'directory' | 'symlink';
+  mode: number;
+  /** Seconds since the epoch. */
+  mtime: number;
+  size?: number;
+  linkName?: string;
   /** Absolute path of a file's contents; undefined for `extra` entries. */
   source?: string;
   content?: Buffer;
@@ -112,22 +120,19 @@ async function* fileBytes(entry: ContextEntry): AsyncGenerator<Buffer> {
   }
   // A file that shrank since it was walked is padded to the size its header announced.
   if (sent < size) yield Buffer.alloc(size - sent);
-  yield padding(size);
 }
 
-async function* tarStream(entries: ContextEntry[]): AsyncGenerator<Buffer> {
+function* packItems(entries: ContextEntry[]): Generator<PackItem> {
   for (const entry of entries) {
     const { name, type, mode, mtime, size, linkName } = entry;
-    const tarEntry: TarEntry = { name, type, mode, mtime };
-    if (size !== undefined) tarEntry.size = size;
-    if (linkName !== undefined) tarEntry.linkName = linkName;
-    yield entryHeader(tarEntry);
-    if (type === 'file') yield* fileBytes(entry);
+    const packEntry: PackEntry = { name, type, mode, mtime };
+    if (size !== undefined) packEntry.size = size;
+    if (linkName !== undefined) packEntry.linkName = linkName;
+    yield type === 'file' ? { entry: packEntry, body: fileBytes(entry) } : { entry: packEntry };
   }
-  yield trailer();
 }
 
 /** The tar of walked entries, streamed. */
 export function contextTar(entries: ContextEntry[]): Readable {
-  return Readable.from(tarStream(entries), { objectMode: false });
+  return packTar(packItems(entries));
 }

@@ -4,6 +4,7 @@
  * holding a "secret" (reached by the right number of "..", or by its absolute path), and /etc.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
@@ -169,4 +170,44 @@ test('hostile: not a tar, and header sizes the archive cannot back', async (t) =
   await refusedImport(sb, [{ name: 'vast', data: 'x', size: 2 ** 52, base256: ['size'], format: 'gnu' }], /^layer 1 of evil:1: entry "vast" \(4503599627370496 bytes\) would make the image larger than the limit of 64 GiB$/);
   // A size the limit allows, with the bytes missing.
   await refusedImport(sb, [{ name: 'short', data: 'x', size: 10_000 }], /^layer 1 of evil:1: truncated archive: entry "short" /);
+});
+
+test('hostile: decompression bombs are refused by their ratio, gzip and zstd alike', async (t) => {
+  const sb = await sandbox(t, { limits: { bombFloorBytes: 4 * 1024 * 1024, maxCompressionRatio: 50 } });
+  const zeros = tar([file('zeros', Buffer.alloc(32 * 1024 * 1024))]);
+  await refusedImport(sb, gzipSync(zeros), /^layer 1 of evil:1: decompression bomb refused: \d+ bytes of gzip data expanded past 4\.\d MiB \(more than 50 times its size\)$/);
+  const zst = spawnSync('zstd', ['-q', '-c', '-19'], { input: zeros, maxBuffer: 1 << 30 });
+  assert.equal(zst.status, 0, zst.stderr?.toString());
+  await refusedImport(sb, zst.stdout, /^layer 1 of evil:1: decompression bomb refused: \d+ bytes of zstd data expanded past 4\.\d MiB/);
+  // A layer that compresses only tenfold passes the same limits.
+  const text = Buffer.from(Array.from({ length: 600_000 }, (_, i) => `line ${i * 7919 % 100_003}\n`).join(''));
+  const image = await sb.store.importRootfs(stream(gzipSync(tar([file('text', text)]))), { reference: 'fine:1' });
+  assert.equal(readFileSync(join(image.rootfs, 'text')).equals(text), true);
+});
+
+test('hostile: a layer is refused when the disk would be left with less than the reserve', async (t) => {
+  const sb = await sandbox(t, { limits: { minFreeBytes: Number.MAX_SAFE_INTEGER } });
+  await rejectsWith(sb.store.importRootfs(stream(tar([file('a', 'x')])), { reference: 'full:1' }), 'resource', /^not enough free space to unpack the image: \d+ MiB free on the file system of .*, \d+ MiB needed/);
+  assertStoreEmpty(sb);
+});
+
+test('hostile: sparse maps that overlap, run past the file, or claim more data than they carry', async (t) => {
+  const sb = await sandbox(t, { limits: { maxImageBytes: 64 * 1024 * 1024 } });
+  const sparse = (map: string, size: string, data: string): Item => ({ name: 'holes', data, pax: { 'GNU.sparse.map': map, 'GNU.sparse.size': size } });
+  await refusedImport(sb, [sparse('0,4,2,4', '100', 'abcdefgh')], /entry "holes": invalid GNU sparse map$/);
+  await refusedImport(sb, [sparse('96,8', '100', 'abcdefgh')], /entry "holes": invalid GNU sparse map$/);
+  await refusedImport(sb, [sparse('0,4', '100', 'abcdefgh')], /entry "holes": its GNU sparse map holds 4 bytes of data, the archive 8$/);
+  await refusedImport(sb, [sparse('0,1', 'many', 'a')], /PAX GNU\.sparse\.size="many" is not a valid number/);
+  // Holes cost no disk, but a sparse file still may not be larger than an image may be.
+  await refusedImport(sb, [sparse(`${2 ** 40},1`, String(2 ** 40 + 1), 'a')], /entry "holes" is a sparse file of 1099511627777 bytes, over the image limit of 64 MiB$/);
+});
+
+test('hostile: a path 2,000 directories deep imports, and stays inside the image', async (t) => {
+  const sb = await sandbox(t);
+  // Deeper than PATH_MAX is refused by name length, before anything is made.
+  await refusedImport(sb, [{ name: 'x', pax: { path: `${'d/'.repeat(2100)}f` }, data: 'deep' }], /entry name "d\/d\/.*"\.\.\. is longer than 4096 bytes$/, 'deeper:1');
+  const deep = `${'d/'.repeat(2000)}f`;
+  const image = await sb.store.importRootfs(stream(tar([{ name: 'x', pax: { path: deep }, data: 'deep' }])), { reference: 'deep:1' });
+  assert.equal(image.repoTags[0], 'deep:1');
+  assertNothingOutside(sb);
 });

@@ -125,9 +125,9 @@ export function parseHeader(block: Buffer): RawHeader {
   };
 }
 
-/** PAX records ("<length> <key>=<value>\n"), values kept as bytes (xattr values are binary). */
-export function parsePax(data: Buffer): Map<string, Buffer> {
-  const records = new Map<string, Buffer>();
+/** PAX records ("<length> <key>=<value>\n") in order, repeats kept, values as bytes (xattr values are binary). */
+export function parsePaxRecords(data: Buffer): [string, Buffer][] {
+  const records: [string, Buffer][] = [];
   let pos = 0;
   while (pos < data.length) {
     const space = data.indexOf(0x20, pos);
@@ -138,10 +138,15 @@ export function parsePax(data: Buffer): Map<string, Buffer> {
     const record = data.subarray(space + 1, end - 1);
     const eq = record.indexOf(0x3d);
     if (eq <= 0) throw new TarFormatError('malformed PAX extended header (record without a key)');
-    records.set(record.toString('utf8', 0, eq), record.subarray(eq + 1));
+    records.push([record.toString('utf8', 0, eq), record.subarray(eq + 1)]);
     pos = end;
   }
   return records;
+}
+
+/** The records as a map: a later record of a key replaces an earlier one. */
+export function parsePax(data: Buffer): Map<string, Buffer> {
+  return new Map(parsePaxRecords(data));
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
