@@ -11,6 +11,7 @@
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { isLegacy, locationIn, serviceDicts, servicePath, type ComposeFile } from './compose-file.js';
+import { InputFileError } from './files.js';
 import { mergeServiceDicts } from './merge.js';
 import { processService, type ProcessContext } from './service/process.js';
 import { serviceReference } from './service/validate.js';
@@ -59,7 +60,13 @@ export function resolveExtends(origin: Origin, dict: Dict, ctx: ExtendsContext, 
   if (basePath === ctx.mainFile.path) {
     baseFile = ctx.mainFile;
   } else {
-    baseFile = ctx.loadFile(basePath);
+    try {
+      baseFile = ctx.loadFile(basePath);
+    } catch (e) {
+      // A file that cannot be read at all is reported at the `extends` that names it.
+      if (e instanceof InputFileError) throw new ConfigError(`cannot extend service '${baseName}': ${e.message}`, where);
+      throw e;
+    }
     if (isLegacy(baseFile) !== isLegacy(ctx.mainFile)) {
       throw new ConfigError(
         `cannot extend a service in ${basePath}: its format (${baseFile.format.family}) does not match ${ctx.mainFile.path} (${ctx.mainFile.format.family})`,

@@ -11,13 +11,13 @@
  * Nothing is printed: warnings go to the Diagnostics, errors are thrown as ConfigError.
  */
 import { homedir } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { ConfigError, type SourceLocation } from '../errors.js';
 import { Diagnostics } from '../diagnostics.js';
 import type { Project, Service } from '../model/project.js';
 import { dependencyOrder, DependencyCycleError } from '../graph/dependencies.js';
 import { isLegacy, locationIn, readComposeFile, serviceDicts, servicePath, type ComposeFile, type FileContext } from './compose-file.js';
 import { resolveInputs, type ProjectInputs } from './discover.js';
+import { readTextFile } from './files.js';
 import type { Environment } from './environment.js';
 import { resolveExtends } from './extends.js';
 import { MergeProblem, mergeServiceFromFiles } from './merge.js';
@@ -58,7 +58,7 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
     environment: inputs.environment,
     diagnostics,
     interpolate,
-    readStdin: options.readStdin ?? (() => readFileSync(0, 'utf8')),
+    readStdin: options.readStdin ?? (() => readTextFile('-', 'Compose file')),
   };
   const cache = new Map<string, ComposeFile>();
   const loadFile = (path: string): ComposeFile => {

@@ -17,7 +17,7 @@
  * volumes are objects. Computing the very same hash is what makes each tool see the other's
  * containers as up to date.
  */
-import { readFileSync } from 'node:fs';
+import { readSeccompProfile } from '../compose/syntax/security-opt.js';
 import { resolve } from 'node:path';
 import { jsonHash, PyFloat, pythonJsonDefault } from '../util/python-json.js';
 import type { PortConfig, Project, Service, ServiceVolume } from '../model/project.js';
@@ -77,7 +77,7 @@ function securityOptTuple(value: string, cwd: string): unknown[] {
   if (!m || m[1] === 'unconfined' || m[1] === undefined) return [value, null];
   const file = m[1].replace(/^"(.*)"$/, '$1');
   try {
-    return [`seccomp=${pythonJsonDefault(JSON.parse(readFileSync(resolve(cwd, file), 'utf8')))}`, m[1]];
+    return [`seccomp=${pythonJsonDefault(readSeccompProfile(resolve(cwd, file)))}`, m[1]];
   } catch {
     return [value, m[1]];
   }

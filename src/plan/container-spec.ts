@@ -10,7 +10,7 @@
  * disconnects and reconnects it at start to add the container's short id as an alias, which
  * dockerd adds by itself).
  */
-import { readFileSync } from 'node:fs';
+import { readSeccompProfile } from '../compose/syntax/security-opt.js';
 import { resolve } from 'node:path';
 import type { ContainerSpec, EndpointSpec, HealthcheckSpec, MountSpec, PortBinding } from '../engine/engine.js';
 import type { Project, Service } from '../model/project.js';
@@ -182,7 +182,7 @@ function securityOpts(service: Service, cwd: string): string[] {
   return (service.security_opt ?? []).map((o) => {
     const m = /^seccomp[:=](.*)$/.exec(o);
     if (!m || m[1] === 'unconfined' || m[1] === undefined) return o;
-    return `seccomp=${pythonJsonDefault(JSON.parse(readFileSync(resolve(cwd, m[1].replace(/^"(.*)"$/, '$1')), 'utf8')))}`;
+    return `seccomp=${pythonJsonDefault(readSeccompProfile(resolve(cwd, m[1].replace(/^"(.*)"$/, '$1'))))}`;
   });
 }
 

@@ -64,7 +64,7 @@ test('bad input: broken YAML, binary, directory, missing, empty, huge, wrong typ
   symlinkSync('/nonexistent/target', join(dir, 'dangling.yml'));
   const cases: [string, RegExp][] = [
     ['broken.yml', /^ERROR: broken\.yml:4:1: /m],
-    ['binary.yml', /binary\.yml: Compose file is not UTF-8 text|unacceptable character/],
+    ['binary.yml', /binary\.yml: Compose file \S+ is not UTF-8 text|unacceptable character/],
     ['adir.yml', /is a directory/],
     ['missing.yml', /missing\.yml does not exist/],
     ['dangling.yml', /dangling\.yml does not exist/],

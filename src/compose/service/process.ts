@@ -4,8 +4,7 @@
  * absolute, ports parsed, labels/sysctls/depends_on made mappings, healthcheck durations read.
  * Mirrors docker-compose 1.29.2's process_service; the result may be merged again (extends).
  */
-import { canonicalSecurityOpt } from '../syntax/security-opt.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { canonicalSecurityOpt, readSeccompProfile } from '../syntax/security-opt.js';
 import { resolve } from 'node:path';
 import { parseBytes } from '../syntax/bytes.js';
 import { parseDurationNanos } from '../syntax/duration.js';
@@ -14,6 +13,7 @@ import { expandPath, resolveShortVolume } from '../syntax/volumes.js';
 import { parseDependsOn, parseLabels, parseSysctls } from '../merge.js';
 import { isPlainObject } from '../yaml/read.js';
 import { pythonStr } from '../interpolate/conversions.js';
+import { ConfigError } from '../../errors.js';
 
 type Dict = Record<string, unknown>;
 
@@ -163,10 +163,10 @@ function checkSecurityOptValue(value: string, cwd: string, index: number): strin
     const rest = value.slice(value.indexOf(parts[0]) + parts[0].length + 1);
     const file = resolve(cwd, rest.replace(/^"(.*)"$/, '$1'));
     try {
-      if (!existsSync(file)) throw new Error('no such file');
-      JSON.parse(readFileSync(file, 'utf8'));
+      readSeccompProfile(file);
     } catch (e) {
-      throw new ServiceProblem(`cannot read seccomp profile ${file}: ${(e as Error).message}`, ['security_opt', index]);
+      if (e instanceof ConfigError) throw new ServiceProblem(e.message, ['security_opt', index]);
+      throw e;
     }
   }
   return value;

@@ -4,10 +4,11 @@
  * in lexical order. The directory is walked first, so unreadable files fail before anything is
  * sent; file contents are streamed.
  */
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { createReadStream, existsSync } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { readTextFile } from '../../compose/files.js';
 import { EngineError } from '../errors.js';
 import { IgnoreMatcher, readDockerignore } from './dockerignore.js';
 import { packTar, type PackEntry, type PackItem } from '../../util/tar-pack.js';
@@ -31,11 +32,12 @@ function contextError(path: string, e: unknown): EngineError {
 }
 
 async function readIgnoreFile(dir: string): Promise<string[]> {
+  const path = join(dir, '.dockerignore');
+  if (!existsSync(path)) return [];
   try {
-    return readDockerignore(await readFile(join(dir, '.dockerignore'), 'utf8'));
+    return readDockerignore(readTextFile(path, '.dockerignore'));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw contextError(join(dir, '.dockerignore'), e);
+    throw contextError(path, e);
   }
 }
 

@@ -2,10 +2,11 @@
  * Where the Docker engine is: `-H` / DOCKER_HOST (unix://, tcp://, host:port) and the TLS
  * variables (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), resolved into docker-modem's options.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type DockerModem from 'docker-modem';
+import { readInputFile } from '../../compose/files.js';
 import { EngineError } from '../errors.js';
 
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
@@ -58,10 +59,10 @@ export function resolveEndpoint(options: EndpointOptions = {}): DockerEndpoint {
 
 function readCertificates(dir: string, address: string): NonNullable<DockerEndpoint['tls']> {
   const read = (name: string, required: boolean): Buffer | undefined => {
+    if (!required && !existsSync(join(dir, name))) return undefined;
     try {
-      return readFileSync(join(dir, name));
+      return readInputFile(join(dir, name), 'TLS file');
     } catch (e) {
-      if (!required && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new EngineError('unreachable', `cannot connect to the Docker engine at ${address}: cannot read ${join(dir, name)} (DOCKER_CERT_PATH): ${(e as Error).message}`);
     }
   };

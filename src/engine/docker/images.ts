@@ -1,7 +1,7 @@
 /** Images: inspect, list, pull, push, tag, remove, build. */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { readInputFile } from '../../compose/files.js';
 import type { BuildRequest, ImageInfo, ImageSummary, ProgressSink } from '../engine.js';
 import { EngineError } from '../errors.js';
 import type { DockerImageInspect, DockerImageSummary } from './api-types.js';
@@ -89,7 +89,7 @@ export async function buildImage(client: DockerClient, request: BuildRequest, pr
       // A Dockerfile outside the context travels inside it under a random name, as the CLI does.
       let content: Buffer;
       try {
-        content = await readFile(path);
+        content = readInputFile(path, 'Dockerfile');
       } catch (e) {
         throw new EngineError('invalid', `cannot read the Dockerfile ${path}: ${(e as Error).message}`);
       }
