@@ -42,10 +42,12 @@ test('IgnoreMatcher follows the CLI rules', () => {
   assert.equal(order.excludes('dir/keep/drop'), true);
   assert.equal(order.mayIncludeUnder('dir'), true);
   assert.equal(order.mayIncludeUnder('other'), false);
-  // Regular-expression characters are plain characters in patterns.
+  // As in Docker, a pattern is a Go regular expression in which only "." and "$" are escaped:
+  // "c+d" excludes "ccd", not "c+d" (test/engine/dockerignore-buildkit.test.ts shows dockerd agrees).
   const plain = new IgnoreMatcher(['a.b', 'c+d', '(e)', 'f$']);
-  for (const p of ['a.b', 'c+d', '(e)', 'f$']) assert.equal(plain.excludes(p), true, p);
-  for (const p of ['axb', 'ccd', 'e']) assert.equal(plain.excludes(p), false, p);
+  for (const p of ['a.b', 'ccd', 'e', 'f$']) assert.equal(plain.excludes(p), true, p);
+  for (const p of ['axb', 'c+d', '(e)']) assert.equal(plain.excludes(p), false, p);
+  assert.equal(new IgnoreMatcher(['xy']).excludes('Xy'), false, 'case matters');
   assert.throws(() => new IgnoreMatcher(['!']), EngineError);
   assert.throws(() => new IgnoreMatcher(['[ab']), EngineError);
 });

@@ -1,9 +1,11 @@
 /**
- * .dockerignore, as the Docker CLI reads and applies it: one pattern per line, `#` comments, `!`
- * exceptions, paths cleaned like Go's filepath.Clean with a leading "/" dropped; `*` and `?` do
- * not cross "/", `**` matches any number of directories (zero included), `\` escapes; a path is
- * excluded when the last pattern matching it or one of its parent directories is not an exception.
+ * .dockerignore, as Docker reads and applies it: one pattern per line, `#` comments, `!`
+ * exceptions, paths cleaned like Go's filepath.Clean with a leading "/" dropped. Matching is
+ * @balena/dockerignore, a port of Docker's matcher: a pattern becomes a Go regular expression in
+ * which only `.` and `$` are escaped, so `c+d` excludes `ccd` and not `c+d`, exactly as dockerd
+ * 20.10's BuildKit does (test/engine/docker-dockerignore.test.ts checks it side by side).
  */
+import dockerignoreModule, { type Ignore } from '@balena/dockerignore';
 import { EngineError } from '../errors.js';
 
 /** Go's path.Clean. */
@@ -42,97 +44,54 @@ export function readDockerignore(text: string): string[] {
   return patterns;
 }
 
-interface Pattern {
-  text: string;
-  exclusion: boolean;
-  regex: RegExp;
-}
-
-/** Characters with a meaning in a JavaScript RegExp that are plain in a pattern. */
-const REGEX_SPECIAL = /[$^.+(){}|\/]/;
-
-function compile(pattern: string): RegExp {
-  const chars = [...pattern];
-  let re = '^';
-  let inClass = false;
-  for (let i = 0; i < chars.length; i++) {
-    const ch = chars[i]!;
-    if (inClass) {
-      // Inside [...] the syntax is the same in Go and JavaScript ("^" negates, "\" escapes).
-      if (ch === '\\' && i + 1 < chars.length) re += ch + chars[++i]!;
-      else {
-        re += ch;
-        if (ch === ']') inClass = false;
-      }
-    } else if (ch === '*') {
-      if (chars[i + 1] === '*') {
-        i++;
-        if (chars[i + 1] === '/') i++;
-        re += i + 1 >= chars.length ? '.*' : '(.*/)?';
-      } else {
-        re += '[^/]*';
-      }
-    } else if (ch === '?') {
-      re += '[^/]';
-    } else if (ch === '\\') {
-      const next = chars[++i];
-      re += next === undefined ? '\\\\' : next.replace(/[\\^$.*+?()[\]{}|/]/, '\\$&');
-    } else if (ch === '[') {
-      inClass = true;
-      re += ch;
-    } else if (ch === ']') {
-      re += '\\]';
-    } else {
-      re += REGEX_SPECIAL.test(ch) ? `\\${ch}` : ch;
-    }
-  }
-  try {
-    if (inClass) throw new Error('unterminated [');
-    return new RegExp(`${re}$`);
-  } catch {
-    throw new EngineError('invalid', `.dockerignore: syntax error in pattern "${pattern}"`);
-  }
-}
+// A CommonJS module whose exports are the factory, with a `default` pointing to itself; its
+// typings declare an ES default export, which TypeScript then sees as the module object.
+const ignore = (dockerignoreModule as unknown as { default: (options?: { ignorecase?: boolean }) => Ignore }).default;
 
 export class IgnoreMatcher {
-  private readonly patterns: Pattern[];
+  private readonly matcher: Ignore;
+  /** Exception patterns without their "!", cleaned. */
+  private readonly exceptions: string[];
+  readonly empty: boolean;
 
   constructor(patterns: readonly string[]) {
-    this.patterns = patterns.map((raw) => {
-      const exclusion = raw.startsWith('!');
-      const text = cleanPath(exclusion ? raw.slice(1) : raw);
-      if (exclusion && raw.slice(1) === '') throw new EngineError('invalid', '.dockerignore: illegal exclusion pattern: "!"');
-      return { text, exclusion, regex: compile(text) };
-    });
-  }
-
-  get empty(): boolean {
-    return this.patterns.length === 0;
+    this.exceptions = [];
+    for (const raw of patterns) {
+      if (raw.startsWith('!')) {
+        if (raw.slice(1).trim() === '') throw new EngineError('invalid', '.dockerignore: illegal exclusion pattern: "!"');
+        this.exceptions.push(cleanPath(raw.slice(1)));
+      }
+      checkSyntax(raw.replace(/^(!?)#/, '$1\\#'));
+    }
+    // The library takes a pattern starting with "#" for a comment line; here comments are gone
+    // already, and " #x" in the file is the pattern "#x" (as Docker reads it): escape the "#".
+    this.matcher = ignore({ ignorecase: false }).add(patterns.map((p) => p.replace(/^(!?)#/, '$1\\#')));
+    this.empty = patterns.length === 0;
   }
 
   get hasExceptions(): boolean {
-    return this.patterns.some((p) => p.exclusion);
+    return this.exceptions.length > 0;
   }
 
   /** Whether `path` (relative, "/"-separated) is excluded from the context. */
   excludes(path: string): boolean {
-    const slash = path.lastIndexOf('/');
-    const parents = slash < 0 ? [] : path.slice(0, slash).split('/');
-    let matched = false;
-    for (const p of this.patterns) {
-      if (p.exclusion !== matched) continue;
-      let match = p.regex.test(path);
-      for (let i = 0; !match && i < parents.length; i++) match = p.regex.test(parents.slice(0, i + 1).join('/'));
-      if (match) matched = !p.exclusion;
-    }
-    return matched;
+    return this.matcher.ignores(path);
   }
 
   /**
    * Whether an excluded directory must still be walked, because an exception names something
-   * inside it (the CLI's test: an exception pattern starting with "dir/").
+   * inside it (the walker's test: an exception pattern starting with "dir/").
    */
   mayIncludeUnder(dir: string): boolean {
-    return this.patterns.some((p) => p.exclusion && `${p.text}/`.startsWith(`${dir}/`));
+    return this.exceptions.some((p) => `${p}/`.startsWith(`${dir}/`));
+  }
+}
+
+/** Docker refuses a pattern whose regular expression does not compile (an unclosed `[`); the library compiles on first use. */
+function checkSyntax(pattern: string): void {
+  try {
+    ignore({ ignorecase: false }).add(pattern).ignores('probe');
+  } catch {
+    throw new EngineError('invalid', `.dockerignore: syntax error in pattern "${pattern}"`);
   }
 }
