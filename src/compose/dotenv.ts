@@ -15,6 +15,8 @@
  * The npm `dotenv` package disagrees on several of these (it cuts `abc#123` to `abc`, keeps `\"`,
  * strips backticks, does not expand), so Flotilla does not use it.
  */
+import { ConfigError } from '../errors.js';
+import { EXPANDED_LIMIT_TEXT, MAX_EXPANDED_BYTES } from './limits.js';
 
 export interface DotenvEntry {
   key: string;
@@ -147,19 +149,28 @@ const POSIX_VARIABLE = /\$\{([^}:]*)(?::-([^}]*))?\}/g;
 export function expandDotenv(
   entries: readonly DotenvEntry[],
   outside: Readonly<Record<string, string | undefined>>,
+  file?: string,
 ): Map<string, string | null> {
   const values = new Map<string, string | null>();
   const lookup = (name: string): string | null | undefined => (values.has(name) ? values.get(name) : outside[name]);
-  for (const { key, value } of entries) {
+  // Each line can double the one above (`B=${A}${A}`): the text made is counted as it is made.
+  let budget = MAX_EXPANDED_BYTES;
+  for (const { key, value, line } of entries) {
     if (value === null) {
       values.set(key, null);
       continue;
     }
+    const spend = (text: string): string => {
+      budget -= text.length;
+      if (budget < 0) throw new ConfigError(`the values expand to ${EXPANDED_LIMIT_TEXT} of text through variables; refusing the file`, { file, line });
+      return text;
+    };
+    spend(value);
     values.set(
       key,
       value.replace(POSIX_VARIABLE, (_m, name: string, dflt: string | undefined) => {
         const v = lookup(name);
-        return v === undefined ? (dflt ?? '') : (v ?? '');
+        return spend(v === undefined ? (dflt ?? '') : (v ?? ''));
       }),
     );
   }

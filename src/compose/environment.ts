@@ -63,5 +63,5 @@ export function readEnvFile(path: string, shell: EnvSource, diagnostics: Diagnos
       });
     }
   }
-  return expandDotenv(parsed.entries, shell);
+  return expandDotenv(parsed.entries, shell, path);
 }

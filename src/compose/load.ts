@@ -21,6 +21,7 @@ import { readTextFile } from './files.js';
 import type { Environment } from './environment.js';
 import { resolveExtends } from './extends.js';
 import { MergeProblem, mergeServiceFromFiles } from './merge.js';
+import { checkProjectSize } from './project-size.js';
 import { loadResources } from './resources.js';
 import { finalizeService } from './service/finalize.js';
 import { processService, ServiceProblem } from './service/process.js';
@@ -150,6 +151,7 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
     configs: loadResources(files, 'configs', paths),
   };
   if (inputs.envFile !== undefined) project.environmentFile = inputs.envFile;
+  checkProjectSize(project, (service) => locateInFiles(files, service, []));
   const profiles = options.profiles?.length
     ? options.profiles
     : (inputs.environment.get('COMPOSE_PROFILES') ?? '').split(',').filter((p) => p !== '');

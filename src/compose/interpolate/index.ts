@@ -8,6 +8,7 @@ import { ConfigError, formatKeyPath } from '../../errors.js';
 import type { Diagnostics } from '../../diagnostics.js';
 import type { Environment } from '../environment.js';
 import { isPlainObject, type YamlFile } from '../yaml/read.js';
+import { EXPANDED_LIMIT_TEXT, MAX_EXPANDED_BYTES } from '../limits.js';
 import { ConversionError, converterFor, type Section } from './conversions.js';
 import { substitute, TemplateError, type TemplateContext } from './template.js';
 
@@ -53,6 +54,8 @@ class Walker {
   /** Where the walk is: the key path in the file (with list indexes) and the config path (without). */
   private readonly keyPath: (string | number)[] = [];
   private readonly configPath: string[] = [];
+  /** Characters of keys and strings the sections may still expand to (aliases, variables). */
+  private budget = MAX_EXPANDED_BYTES;
 
   constructor(
     private readonly ctx: TemplateContext,
@@ -80,7 +83,7 @@ class Walker {
   }
 
   private value(v: unknown): unknown {
-    if (typeof v === 'string') return this.convert(v.includes('$') ? this.interpolate(v) : v);
+    if (typeof v === 'string') return this.convert(this.spend(v.includes('$') ? this.interpolate(v) : v));
     if (Array.isArray(v)) {
       const out = new Array<unknown>(v.length);
       for (let i = 0; i < v.length; i++) {
@@ -93,6 +96,7 @@ class Walker {
     if (isPlainObject(v)) {
       const out: Record<string, unknown> = {};
       for (const k of Object.keys(v)) {
+        this.spend(k);
         this.keyPath.push(k);
         this.configPath.push(k);
         const item = this.value(v[k]);
@@ -108,11 +112,21 @@ class Walker {
 
   private interpolate(template: string): string {
     try {
-      return substitute(template, this.ctx);
+      return substitute(template, this.ctx, this.budget);
     } catch (e) {
-      if (e instanceof TemplateError) throw this.error(e.message);
+      if (e instanceof TemplateError) throw e.kind === 'too-long' ? this.tooLarge() : this.error(e.message);
       throw e;
     }
+  }
+
+  private spend(text: string): string {
+    this.budget -= text.length;
+    if (this.budget < 0) throw this.tooLarge();
+    return text;
+  }
+
+  private tooLarge(): ConfigError {
+    return this.error(`the file expands to ${EXPANDED_LIMIT_TEXT} of text through aliases and variables; refusing it`);
   }
 
   private convert(v: unknown): unknown {

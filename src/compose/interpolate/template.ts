@@ -21,12 +21,15 @@ export type Lookup = (name: string) => string | undefined;
 
 export class TemplateError extends Error {
   constructor(
-    readonly kind: 'invalid' | 'required',
+    readonly kind: 'invalid' | 'required' | 'too-long',
     message: string,
   ) {
     super(message);
   }
 }
+
+/** Templates nested deeper than this (`${A:-${B:-...}}`) are refused: each level costs stack. */
+export const MAX_NESTING = 64;
 
 const NAME_START = /[_a-zA-Z]/;
 const NAME_CHAR = /[_a-zA-Z0-9]/;
@@ -40,9 +43,27 @@ export interface TemplateContext {
   onUnset: (name: string) => void;
 }
 
-/** Substitutes every variable in `template`; throws TemplateError on bad syntax or a required variable. */
-export function substitute(template: string, ctx: TemplateContext): string {
+/** Where a substitution is: its context, how deep in nested templates, and the longest result allowed. */
+interface Walk {
+  ctx: TemplateContext;
+  depth: number;
+  maxLength: number;
+}
+
+/**
+ * Substitutes every variable in `template`; throws TemplateError on bad syntax, a required
+ * variable, nesting past MAX_NESTING, or a result longer than `maxLength`.
+ */
+export function substitute(template: string, ctx: TemplateContext, maxLength = Infinity): string {
+  return substituteIn(template, { ctx, depth: 0, maxLength });
+}
+
+function substituteIn(template: string, walk: Walk): string {
   if (!template.includes('$')) return template;
+  if (walk.depth >= MAX_NESTING) {
+    throw new TemplateError('invalid', `variables nest more than ${MAX_NESTING} levels deep in ${shown(template)}`);
+  }
+  const { ctx } = walk;
   let out = '';
   let i = 0;
   while (i < template.length) {
@@ -57,7 +78,7 @@ export function substitute(template: string, ctx: TemplateContext): string {
       out += '$';
       i = dollar + 2;
     } else if (next === '{') {
-      const { value, end } = braced(template, dollar, ctx);
+      const { value, end } = braced(template, dollar, walk);
       out += value;
       i = end;
     } else if (NAME_START.test(next)) {
@@ -68,12 +89,18 @@ export function substitute(template: string, ctx: TemplateContext): string {
     } else {
       throw invalid(template);
     }
+    if (out.length > walk.maxLength) throw new TemplateError('too-long', `variables make ${shown(template)} longer than ${walk.maxLength} characters`);
   }
   return out;
 }
 
+/** A template as messages quote it: whole when short, else its start (one line, one error). */
+function shown(template: string): string {
+  return JSON.stringify(template.length > 200 ? `${template.slice(0, 200)}...` : template);
+}
+
 function invalid(template: string): TemplateError {
-  return new TemplateError('invalid', `invalid interpolation format in "${template}" (write a literal $ as $$)`);
+  return new TemplateError('invalid', `invalid interpolation format in ${shown(template)} (write a literal $ as $$)`);
 }
 
 function plainVariable(name: string, ctx: TemplateContext): string {
@@ -101,7 +128,8 @@ function closingBrace(s: string, from: number, nested: boolean): number {
   return -1;
 }
 
-function braced(template: string, dollar: number, ctx: TemplateContext): { value: string; end: number } {
+function braced(template: string, dollar: number, walk: Walk): { value: string; end: number } {
+  const { ctx } = walk;
   const start = dollar + 2;
   let nameEnd = start;
   if (!NAME_START.test(template.charAt(nameEnd))) throw invalid(template);
@@ -116,14 +144,14 @@ function braced(template: string, dollar: number, ctx: TemplateContext): { value
   const close = closingBrace(template, argStart, true);
   if (close === -1) throw invalid(template);
   const arg = template.slice(argStart, close);
-  return { value: applyOperator(name, op, arg, ctx), end: close + 1 };
+  return { value: applyOperator(name, op, arg, walk), end: close + 1 };
 }
 
-function applyOperator(name: string, op: Operator, arg: string, ctx: TemplateContext): string {
-  const value = ctx.lookup(name);
+function applyOperator(name: string, op: Operator, arg: string, walk: Walk): string {
+  const value = walk.ctx.lookup(name);
   const set = value !== undefined;
   const nonEmpty = set && value !== '';
-  const expand = (s: string): string => substitute(s, ctx);
+  const expand = (s: string): string => substituteIn(s, { ...walk, depth: walk.depth + 1 });
   switch (op) {
     case ':-':
       return nonEmpty ? value : expand(arg);
