@@ -43,6 +43,14 @@ export function serviceDicts(file: ComposeFile): Record<string, Record<string, u
   return out;
 }
 
+/** One service definition of a file, without building the whole table (extends looks up one at a time). */
+export function serviceDict(file: ComposeFile, name: string): Record<string, unknown> | undefined {
+  const raw = isLegacy(file) ? file.doc : file.doc['services'];
+  if (!isPlainObject(raw) || !Object.hasOwn(raw, name)) return undefined;
+  const body = raw[name];
+  return isPlainObject(body) ? body : {};
+}
+
 /** Key path of something inside a service of this file, for error locations. */
 export function servicePath(file: ComposeFile, service: string, ...rest: (string | number)[]): (string | number)[] {
   return isLegacy(file) ? [service, ...rest] : ['services', service, ...rest];

@@ -9,16 +9,17 @@
  *   cannot be extended; cycles are refused with the whole chain.
  */
 import { dirname } from 'node:path';
-import { ConfigError } from '../errors.js';
-import { isLegacy, locationIn, serviceDicts, servicePath, type ComposeFile } from './compose-file.js';
+import { ConfigError, type SourceLocation } from '../errors.js';
+import { isLegacy, locationIn, serviceDict, servicePath, type ComposeFile } from './compose-file.js';
 import { InputFileError } from './files.js';
 import { mergeServiceDicts } from './merge.js';
-import { processService, type ProcessContext } from './service/process.js';
+import { processService } from './service/process.js';
 import { serviceReference } from './service/validate.js';
 import { expandPath } from './syntax/volumes.js';
 import { isPlainObject } from './yaml/read.js';
 
 type Dict = Record<string, unknown>;
+type Where = () => SourceLocation;
 
 export interface ExtendsContext {
   mainFile: ComposeFile;
@@ -26,6 +27,11 @@ export interface ExtendsContext {
   loadFile(path: string): ComposeFile;
   home: string;
   cwd: string;
+  /**
+   * Bases already resolved and normalised, by file and service: each is worked out once per
+   * project, however many services extend it or how long the chain is (it was once per step).
+   */
+  bases: Map<string, Dict>;
 }
 
 interface Origin {
@@ -35,23 +41,66 @@ interface Origin {
   name: string;
 }
 
-/** The definition of `name` with its whole extends chain merged in (not yet normalised). */
-export function resolveExtends(origin: Origin, dict: Dict, ctx: ExtendsContext, seen: Origin[] = []): Dict {
-  if (seen.some((o) => o.file.path === origin.file.path && o.name === origin.name)) {
-    const chain = [...seen, origin].map((o, i) => `${i === 0 ? '' : 'extends '}${o.name} in ${o.file.path}`);
-    throw new ConfigError(`circular extends: ${chain.join(', ')}`, locationIn(origin.file, servicePath(origin.file, origin.name, 'extends')));
-  }
-  if (!('extends' in dict)) return dict;
+/** One definition in an extends chain, and what its `extends` names. */
+interface Link {
+  origin: Origin;
+  dict: Dict;
+  base?: { origin: Origin; path: string; where: Where };
+}
 
-  const ext = dict['extends'];
+const keyOf = (o: Origin): string => `${o.file.path}\0${o.name}`;
+
+/**
+ * The definition of `name` with its whole extends chain merged in (not yet normalised). The chain
+ * is followed with a loop, not recursion, down to a definition without `extends` or a base
+ * resolved before, then merged back up.
+ */
+export function resolveExtends(origin: Origin, dict: Dict, ctx: ExtendsContext): Dict {
+  const chain: Link[] = [{ origin, dict }];
+  const onChain = new Set([keyOf(origin)]);
+  let below: Dict | undefined;
+  for (let link = chain[0] as Link; 'extends' in link.dict; ) {
+    const base = findBase(link, ctx);
+    link.base = base;
+    const key = keyOf(base.origin);
+    if (onChain.has(key)) {
+      const names = [...chain.map((l) => l.origin), base.origin].map((o, i) => `${i === 0 ? '' : 'extends '}${o.name} in ${o.file.path}`);
+      throw new ConfigError(`circular extends: ${names.join(', ')}`, locationIn(base.origin.file, servicePath(base.origin.file, base.origin.name, 'extends')));
+    }
+    below = ctx.bases.get(key);
+    if (below) break;
+    onChain.add(key);
+    link = { origin: base.origin, dict: serviceDict(base.origin.file, base.origin.name) as Dict };
+    chain.push(link);
+  }
+  let resolved: Dict = dict;
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const link = chain[i] as Link;
+    resolved = link.dict;
+    if (link.base && below) {
+      checkExtendable(below, link.base.origin.name, link.base.path, link.base.where);
+      resolved = mergeServiceDicts(below, link.dict, isLegacy(ctx.mainFile));
+    }
+    if (i > 0) {
+      below = processService(resolved, { dir: link.origin.dir, home: ctx.home, cwd: ctx.cwd });
+      ctx.bases.set(keyOf(link.origin), below);
+    }
+  }
+  return resolved;
+}
+
+/** The file and service a definition's `extends` names, read and checked. */
+function findBase(link: Link, ctx: ExtendsContext): { origin: Origin; path: string; where: Where } {
+  const { origin } = link;
+  const ext = link.dict['extends'];
   const spec = isPlainObject(ext) ? ext : { service: ext };
   const baseName = String(spec['service']);
-  const where = locationIn(origin.file, servicePath(origin.file, origin.name, 'extends'));
+  const where: Where = () => locationIn(origin.file, servicePath(origin.file, origin.name, 'extends'));
   let basePath: string;
   if (typeof spec['file'] === 'string') {
     basePath = expandPath(origin.dir, spec['file'], ctx.home);
   } else if (origin.file.path === '-') {
-    throw new ConfigError(`extends in a file read from standard input needs 'file' (e.g. file: common.yml)`, where);
+    throw new ConfigError(`extends in a file read from standard input needs 'file' (e.g. file: common.yml)`, where());
   } else {
     basePath = origin.file.path;
   }
@@ -64,30 +113,23 @@ export function resolveExtends(origin: Origin, dict: Dict, ctx: ExtendsContext, 
       baseFile = ctx.loadFile(basePath);
     } catch (e) {
       // A file that cannot be read at all is reported at the `extends` that names it.
-      if (e instanceof InputFileError) throw new ConfigError(`cannot extend service '${baseName}': ${e.message}`, where);
+      if (e instanceof InputFileError) throw new ConfigError(`cannot extend service '${baseName}': ${e.message}`, where());
       throw e;
     }
     if (isLegacy(baseFile) !== isLegacy(ctx.mainFile)) {
       throw new ConfigError(
         `cannot extend a service in ${basePath}: its format (${baseFile.format.family}) does not match ${ctx.mainFile.path} (${ctx.mainFile.format.family})`,
-        where,
+        where(),
       );
     }
   }
-  const baseDict = serviceDicts(baseFile)[baseName];
-  if (!baseDict) throw new ConfigError(`cannot extend service '${baseName}' in ${basePath}: no such service`, where);
-
-  const baseOrigin: Origin = { file: baseFile, dir: dirname(basePath), name: baseName };
-  const resolvedBase = resolveExtends(baseOrigin, baseDict, ctx, [...seen, origin]);
-  const processCtx: ProcessContext = { dir: baseOrigin.dir, home: ctx.home, cwd: ctx.cwd };
-  const base = processService(resolvedBase, processCtx);
-  checkExtendable(base, baseName, basePath, where);
-  return mergeServiceDicts(base, dict, isLegacy(ctx.mainFile));
+  if (!serviceDict(baseFile, baseName)) throw new ConfigError(`cannot extend service '${baseName}' in ${basePath}: no such service`, where());
+  return { origin: { file: baseFile, dir: dirname(basePath), name: baseName }, path: basePath, where };
 }
 
-function checkExtendable(base: Dict, name: string, path: string, where: ReturnType<typeof locationIn>): void {
+function checkExtendable(base: Dict, name: string, path: string, where: Where): void {
   const refuse = (what: string) => {
-    throw new ConfigError(`cannot extend service '${name}' in ${path}: services with ${what} cannot be extended`, where);
+    throw new ConfigError(`cannot extend service '${name}' in ${path}: services with ${what} cannot be extended`, where());
   };
   if ('links' in base) refuse("'links'");
   if ('volumes_from' in base) refuse("'volumes_from'");

@@ -19,7 +19,7 @@ import { isLegacy, locationIn, readComposeFile, serviceDicts, servicePath, type 
 import { resolveInputs, type ProjectInputs } from './discover.js';
 import { readTextFile } from './files.js';
 import type { Environment } from './environment.js';
-import { resolveExtends } from './extends.js';
+import { resolveExtends, type ExtendsContext } from './extends.js';
 import { MergeProblem, mergeServiceFromFiles } from './merge.js';
 import { checkProjectSize } from './project-size.js';
 import { loadResources } from './resources.js';
@@ -100,10 +100,11 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
   }
   const serviceNames = new Set(Object.keys(merged));
   const services: Service[] = [];
+  const extendsCtx: ExtendsContext = { mainFile: main, loadFile, home, cwd: options.cwd, bases: new Map() };
   for (const [name, dict] of Object.entries(merged)) {
     const where = (keyPath: (string | number)[]) => locateInFiles(files, name, keyPath);
     try {
-      const resolved = resolveExtends({ file: main, dir: inputs.workingDir, name }, dict, { mainFile: main, loadFile, home, cwd: options.cwd });
+      const resolved = resolveExtends({ file: main, dir: inputs.workingDir, name }, dict, extendsCtx);
       const processed = processService(resolved, { dir: inputs.workingDir, home, cwd: options.cwd });
       validateService(name, processed, { serviceNames, legacy, checkBuildContext: options.checkBuildContext ?? true });
       services.push(

@@ -181,3 +181,20 @@ test('"~user" paths expand from /etc/passwd, as Python does', (t) => {
   const vols = load(dir).project.services[0]?.volumes?.map((v) => v.source);
   assert.deepEqual(vols, ['/root/data', '~nosuchuser/x']);
 });
+
+test('extends at scale: a 3,000-service chain and a 2,000-service star resolve correctly', (t) => {
+  const n = 3000;
+  const chain =
+    'services:\n  s0:\n    image: x\n    environment: [A=0]\n    volumes: ["./d:/d"]\n' +
+    Array.from({ length: n - 1 }, (_, i) => `  s${i + 1}:\n    extends: s${i}\n${i === 1500 ? '    environment: [B=1]\n' : ''}`).join('');
+  const star = 'services:\n  base:\n    image: x\n    environment: [A=0]\n' + Array.from({ length: 2000 }, (_, i) => `  s${i}:\n    extends: base\n    environment: [I=${i}]\n`).join('');
+  const dir = projectDir(t, { 'chain.yml': chain, 'star.yml': star });
+  const services = new Map(load(dir, { files: ['chain.yml'] }).project.services.map((s) => [s.name, s]));
+  assert.equal(services.size, n);
+  assert.deepEqual(services.get(`s${n - 1}`)?.environment, { A: '0', B: '1' });
+  assert.deepEqual(services.get('s1500')?.environment, { A: '0' });
+  assert.deepEqual(services.get(`s${n - 1}`)?.volumes?.map((v) => v.source), [join(dir, 'd')]);
+  const starred = load(dir, { files: ['star.yml'] }).project.services;
+  assert.equal(starred.length, 2001);
+  assert.deepEqual(starred.find((s) => s.name === 's1999')?.environment, { A: '0', I: '1999' });
+});
