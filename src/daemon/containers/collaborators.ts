@@ -20,7 +20,8 @@ export interface ImageView {
   created: string;
   size: number;
   config: ImageConfigView;
-  rootfs: string;
+  /** The image's layer snapshots, bottom first: the overlay lower dirs of its containers; never written. */
+  layers: string[];
 }
 
 export interface ImagesPort {
@@ -96,7 +97,8 @@ export type HostMount =
 export interface BundleRequest {
   id: string;
   spec: ContainerSpec;
-  image: { rootfs: string; config: ImageConfigView };
+  /** The image's layers (overlay lower dirs, bottom first) and config. */
+  image: { layers: string[]; config: ImageConfigView };
   network: { path: string } | 'host';
   ipc?: 'private' | 'shareable' | 'host' | { path: string };
   pid?: 'private' | 'host' | { path: string };
@@ -104,6 +106,8 @@ export interface BundleRequest {
   files: { hosts: string; resolvConf: string; hostname: string };
   cgroupsPath: string;
   log: { path: string; maxSize?: number; maxFiles?: number } | null;
+  /** Called with the container's root once it is mounted (empty volumes are filled from it). */
+  withRootfs?: (rootfs: string) => Promise<void>;
 }
 
 export interface ExitInfo {

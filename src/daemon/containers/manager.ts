@@ -256,18 +256,18 @@ export class ContainerManager {
         await writeHostFiles(files, record);
       }
       await writeFile(this.files(record.id).hostname, `${record.spec.hostname ?? record.id.slice(0, 12)}\n`);
-      await copyUpVolumes(record.mounts, image.rootfs);
       const log = logSettings(record.spec);
       await this.deps.runtime.prepare({
         id: record.id,
         spec: record.spec,
-        image: { rootfs: image.rootfs, config: image.config },
+        image: { layers: image.layers, config: image.config },
         network: s.sandbox === 'host' || s.sandbox === undefined ? 'host' : { path: s.sandbox },
         ...namespaceModes(record, (ref) => this.find(ref)),
         mounts: hostMounts(record.mounts),
         files: { ...files, hostname: this.files(record.id).hostname },
         cgroupsPath: `${this.deps.paths.cgroupParent}/${record.id}`,
         log: log ? { path: this.logPath(record.id), ...log } : null,
+        withRootfs: (rootfs) => copyUpVolumes(record.mounts, rootfs),
       });
       const started = (await this.startHook?.(record)) ?? (await this.deps.runtime.start(record.id));
       Object.assign(s, { status: 'running', pid: started.pid, exitCode: 0, oomKilled: false, error: '', startedAt: new Date().toISOString() });

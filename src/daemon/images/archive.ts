@@ -16,7 +16,7 @@ import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError } from '../../engine/errors.js';
 import { goArch } from './config.js';
-import { describeBytes } from './extract.js';
+import { describeBytes } from './unpack.js';
 import { normaliseEntryName, parentOf } from './paths.js';
 import { normaliseReference } from './reference.js';
 import { DiskGuard } from './disk.js';
@@ -27,8 +27,8 @@ import type { ImageLimits } from './types.js';
 
 export interface ArchiveImage {
   config: Buffer;
-  /** Spooled layer files, bottom first (plain or gzip tars). */
-  layers: string[];
+  /** Spooled layer files, bottom first (plain or compressed tars), with their sha256 (hex). */
+  layers: { file: string; sha256: string }[];
   tags: string[];
 }
 
@@ -158,7 +158,7 @@ async function dockerArchive(spool: Spool): Promise<ArchiveImage[]> {
     }
     out.push({
       config: await spool.bytes(m['Config'], 'image config'),
-      layers: (m['Layers'] as string[]).map((l) => spool.file(l, 'layer').file),
+      layers: (m['Layers'] as string[]).map((l) => spool.file(l, 'layer')),
       tags: tagsOf(m['RepoTags'], `RepoTags of manifest.json entry ${i + 1}`),
     });
   }
@@ -228,7 +228,7 @@ async function ociImage(spool: Spool, d: Descriptor, tags: string[], depth: numb
   const layers = doc['layers'].map((l, i) => descriptor(l, `${name} layer ${i + 1}`));
   return {
     config: await spool.bytes(blob(spool, descriptor(doc['config'], `${name} config`)), 'image config'),
-    layers: layers.map((l) => spool.file(blob(spool, l), 'layer').file),
+    layers: layers.map((l) => spool.file(blob(spool, l), 'layer')),
     tags,
   };
 }

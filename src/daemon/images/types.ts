@@ -18,8 +18,8 @@ export interface StoredImage {
   architecture: string;
   os: string;
   config: ImageConfig;
-  /** Absolute path of the flattened root filesystem: the overlay lowerdir; never modified once created. */
-  rootfs: string;
+  /** The layer snapshots, bottom first: the overlay lower dirs of the image's containers; never modified. */
+  layers: string[];
 }
 
 export interface ImageLimits {

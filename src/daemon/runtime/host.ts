@@ -71,7 +71,10 @@ export const HOST_TOOLS: readonly (readonly [tool: string, debianPackage: string
   ['ps', 'procps'],
   ['mount', 'mount'],
   ['umount', 'mount'],
+  ['setfattr', 'attr'],
+  ['getfattr', 'attr'],
 ];
+
 
 /** One line per host command that cannot be found, naming the Debian package that provides it. */
 export async function missingTools(find: (command: string) => Promise<string | null> = which): Promise<string[]> {

@@ -46,18 +46,45 @@ export function overlayMounted(path: string): Promise<boolean> {
   return hasFilesystemType(path, FS_MAGIC.overlay);
 }
 
-/** Mounts the overlay unless one is mounted there already. Returns whether it mounted. */
-export async function mountOverlay(lower: string, upper: string, work: string, target: string): Promise<boolean> {
+/** The mount options fit a page; past this, lower dirs are named relative to their common parent. */
+const MAX_OPTIONS = 3800;
+
+/**
+ * Mounts the overlay of `lowers` (bottom first) unless one is mounted there already. Returns
+ * whether it mounted.
+ */
+export async function mountOverlay(lowers: string[], upper: string, work: string, target: string): Promise<boolean> {
   if (await overlayMounted(target)) return false;
-  for (const p of [lower, upper, work]) {
+  if (lowers.length === 0) throw new EngineError('invalid', 'an overlay needs at least one lower dir');
+  for (const p of [...lowers, upper, work]) {
     if (/[,:]/.test(p)) throw new EngineError('invalid', `cannot use ${p} in an overlay mount: the path contains "," or ":"`);
   }
+  const top = [...lowers].reverse();
+  let options = `lowerdir=${top.join(':')},upperdir=${upper},workdir=${work}`;
+  let cwd: string | undefined;
+  if (options.length > MAX_OPTIONS) {
+    cwd = commonParent(top);
+    const base = cwd;
+    options = `lowerdir=${top.map((l) => posix.relative(base, l)).join(':')},upperdir=${upper},workdir=${work}`;
+    if (options.length > MAX_OPTIONS) throw new EngineError('invalid', `the image has too many layers to mount (${lowers.length})`);
+  }
   try {
-    await run(['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, target], { timeout: 30_000 });
+    await run(['mount', '-t', 'overlay', 'overlay', '-o', options, target], { timeout: 30_000, ...(cwd ? { cwd } : {}) });
   } catch (e) {
     throw new EngineError('engine', `cannot mount the container's root filesystem: ${(e as Error).message}`);
   }
   return true;
+}
+
+function commonParent(paths: string[]): string {
+  let parts = posix.dirname(paths[0] ?? '/').split('/');
+  for (const p of paths.slice(1)) {
+    const q = p.split('/');
+    let i = 0;
+    while (i < parts.length && parts[i] === q[i]) i++;
+    parts = parts.slice(0, i);
+  }
+  return parts.join('/') || '/';
 }
 
 /** Unmounts everything mounted at `target` (stacked mounts too); lazily when busy. */

@@ -114,10 +114,13 @@ export class Runtime implements RuntimePort {
     for (const [what, path] of Object.entries(req.files)) {
       if (!(await exists(path))) throw new EngineError('engine', `the container's ${what} file ${path} does not exist`);
     }
-    if (!(await exists(req.image.rootfs))) throw new EngineError('not-found', `the image's root filesystem ${req.image.rootfs} does not exist`);
+    for (const layer of req.image.layers) {
+      if (!(await exists(layer))) throw new EngineError('not-found', `the image's layer ${layer} does not exist`);
+    }
     await Promise.all([files.upper, files.work, files.rootfs].map((d) => mkdir(d, { recursive: true })));
-    const mountedNow = await mountOverlay(req.image.rootfs, files.upper, files.work, files.rootfs);
+    const mountedNow = await mountOverlay(req.image.layers, files.upper, files.work, files.rootfs);
     try {
+      await req.withRootfs?.(files.rootfs);
       const host = await this.hostFacts();
       const [passwd, group] = await Promise.all([readContainerFile(files.rootfs, '/etc/passwd'), readContainerFile(files.rootfs, '/etc/group')]);
       const user = resolveUser(spec.user || req.image.config.User || '', { passwd, group }, spec.groupAdd);
@@ -150,7 +153,7 @@ export class Runtime implements RuntimePort {
         logPath: req.log?.path ?? null,
         cgroupsPath: req.cgroupsPath,
         groupAdd: spec.groupAdd,
-        lowerdir: req.image.rootfs,
+        lowerdirs: req.image.layers,
       };
       await writeJsonAtomic(files.meta, meta);
     } catch (e) {

@@ -37,5 +37,6 @@ export interface BundleMeta {
   logPath: string | null;
   cgroupsPath: string;
   groupAdd: string[];
-  lowerdir: string;
+  /** The image's layers, bottom first. */
+  lowerdirs: string[];
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -31,7 +31,10 @@ export interface Sandbox {
 export async function sandbox(t: TestContext, options: ImageStoreOptions = {}): Promise<Sandbox> {
   const base = mkdtempSync(join(tmpdir(), 'flotilla-images-'));
   // rm -rf walks by directory descriptors: a tree deeper than PATH_MAX goes too.
-  t.after(() => void spawnSync('rm', ['-rf', base]));
+  t.after(() => {
+    unmountViews();
+    spawnSync('rm', ['-rf', base]);
+  });
   const outside = join(base, 'outside');
   mkdirSync(outside);
   writeFileSync(join(outside, 'secret'), 'secret\n');
@@ -72,10 +75,48 @@ export function assertNothingOutside(sb: Sandbox): void {
   assert.deepEqual(readdirSync(sb.base).sort(), ['outside', 'root']);
 }
 
-/** The store holds no image and no temporary. */
+/** The store holds no image, blob, snapshot or temporary. */
 export function assertStoreEmpty(sb: Sandbox): void {
-  const left = readdirSync(sb.paths.images).filter((n) => n !== 'refs.json');
+  const images = sb.paths.images;
+  const left = [
+    ...readdirSync(images).filter((n) => !['index.json', 'blobs', 'ingest', 'snapshots'].includes(n)),
+    ...readdirSync(join(images, 'blobs', 'sha256')).map((n) => `blobs/sha256/${n}`),
+    ...readdirSync(join(images, 'ingest')).map((n) => `ingest/${n}`),
+    ...readdirSync(join(images, 'snapshots')).filter((n) => n !== 'empty').map((n) => `snapshots/${n}`),
+  ];
   assert.deepEqual(left, [], `left in the store: ${left.join(', ')}`);
+  if (existsSync(join(images, 'index.json'))) {
+    const index = JSON.parse(readFileSync(join(images, 'index.json'), 'utf8')) as { images: Record<string, unknown> };
+    assert.deepEqual(Object.keys(index.images), []);
+  }
+}
+
+const views = new Map<string, string>();
+
+/**
+ * What a container of `image` sees: its layers mounted as a read-only overlay (whiteouts hiding
+ * what they hide), on a folder outside the sandbox; unmounted when the test file's sandboxes go.
+ */
+export function rootfsOf(image: { id: string; layers: string[] }): string {
+  const key = image.layers.join(':');
+  const known = views.get(key);
+  if (known) return known;
+  const target = mkdtempSync(join(tmpdir(), 'flotilla-view-'));
+  const lowers = [...image.layers].reverse();
+  if (lowers.length === 1) lowers.push(mkdtempSync(join(tmpdir(), 'flotilla-view-empty-')));
+  const r = spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowers.join(':')}`, target]);
+  assert.equal(r.status, 0, r.stderr?.toString());
+  views.set(key, target);
+  return target;
+}
+
+/** Unmounts the views rootfsOf made. */
+export function unmountViews(): void {
+  for (const [key, target] of views) {
+    spawnSync('umount', [target]);
+    spawnSync('rmdir', [target]);
+    views.delete(key);
+  }
 }
 
 export function stream(bytes: Buffer, chunk = 64 * 1024): Readable {

@@ -5,15 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { assertNothingOutside, assertStoreEmpty, dockerArchive, rejectsWith, sandbox, stream, type Sandbox } from './fixtures.js';
+import { assertNothingOutside, assertStoreEmpty, dockerArchive, rejectsWith, sandbox, stream, type Sandbox, rootfsOf } from './fixtures.js';
 import { dir, file, hardlink, opaque, symlink, tar, whiteout, type Item } from './tarball.js';
 
-/** From an image's rootfs (images/.tmp-x/rootfs) up to the sandbox's base folder. */
-const UP = '../../../..';
+/** From a layer being unpacked (root/images/snapshots/.tmp-x/fs) up to the sandbox's base folder. */
+const UP = '../../../../..';
 
 async function refusedImport(sb: Sandbox, items: Item[] | Buffer, message: RegExp, reference = 'evil:1'): Promise<void> {
   const bytes = Buffer.isBuffer(items) ? items : tar(items);
@@ -32,8 +32,8 @@ async function refusedLoad(sb: Sandbox, layers: Item[][], message: RegExp): Prom
 test('hostile: ../ traversal, however spelled', async (t) => {
   const sb = await sandbox(t);
   // UP really leads from a rootfs being built to the outside folder's parent.
-  assert.equal(relative(join(sb.paths.images, '.tmp-x', 'rootfs'), sb.outside), `${UP}/outside`);
-  await refusedImport(sb, [file(`${UP}/outside/pwned`, 'x')], /^layer 1 of evil:1: entry "\.\.\/\.\.\/\.\.\/\.\.\/outside\/pwned" escapes the root filesystem$/);
+  assert.equal(relative(join(sb.paths.images, 'snapshots', '.tmp-x', 'fs'), sb.outside), `${UP}/outside`);
+  await refusedImport(sb, [file(`${UP}/outside/pwned`, 'x')], /^layer 1 of evil:1: entry "\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/outside\/pwned" escapes the root filesystem$/);
   await refusedImport(sb, [file(`etc/${UP}/${UP}/outside/pwned`, 'x')], /entry "etc\/\.\.\/.*" escapes the root filesystem$/);
   await refusedImport(sb, [file(`./../outside/pwned`, 'x')], /entry "\.\/\.\.\/outside\/pwned" escapes the root filesystem$/);
   await refusedImport(sb, [dir('a'), file('a/../../x', 'x')], /entry "a\/\.\.\/\.\.\/x" escapes the root filesystem$/);
@@ -48,8 +48,8 @@ test('hostile: absolute names are made relative to the root (as docker load does
   await refusedImport(sb, [file('/../etc/passwd', 'x')], /entry "\/\.\.\/etc\/passwd" escapes the root filesystem$/);
   // An absolute name pointing at the real outside folder lands inside the image instead.
   const image = await sb.store.importRootfs(stream(tar([file(`${sb.outside}/pwned`, 'inside'), file('/etc/flotilla-test-absolute', 'inside')])), { reference: 'abs:1' });
-  assert.equal(readFileSync(join(image.rootfs, sb.outside, 'pwned'), 'utf8'), 'inside');
-  assert.equal(readFileSync(join(image.rootfs, 'etc/flotilla-test-absolute'), 'utf8'), 'inside');
+  assert.equal(readFileSync(join(rootfsOf(image), sb.outside, 'pwned'), 'utf8'), 'inside');
+  assert.equal(readFileSync(join(rootfsOf(image), 'etc/flotilla-test-absolute'), 'utf8'), 'inside');
   assert.equal(existsSync('/etc/flotilla-test-absolute'), false);
   assertNothingOutside(sb);
 });
@@ -61,16 +61,21 @@ test('hostile: a symlink, then a write through it', async (t) => {
   await refusedImport(sb, [dir('a'), symlink('a/b', sb.outside), dir('a/b/c'), file('a/b/c/pwned', 'x')], /entry "a\/b\/c\/" goes through symlink "a\/b"$/);
   // Relative links that stay inside are fine as links, but never as a way through.
   await refusedImport(sb, [dir('real'), symlink('alias', 'real'), file('alias/x', 'x')], /entry "alias\/x" goes through symlink "alias"$/);
-  // The same across layers.
-  await refusedLoad(sb, [[symlink('evil', sb.outside)], [file('evil/pwned', 'x')]], /^layer 2 of evil:load: entry "evil\/pwned" goes through symlink "evil"$/);
+  // Across layers each layer has a directory of its own: the upper "evil" is a directory that
+  // hides the lower symlink, and the file lands in it.
+  const [image] = await sb.store.load(stream(dockerArchive([{ layers: [tar([symlink('evil', sb.outside)]), tar([file('evil/pwned', 'x')])], tags: ['across:1'] }])));
+  assert.equal(readFileSync(join(rootfsOf(image!), 'evil', 'pwned'), 'utf8'), 'x');
+  assertNothingOutside(sb);
 });
 
 test('hostile: a directory replaced by a symlink, then written through', async (t) => {
   const sb = await sandbox(t);
   await refusedImport(sb, [dir('d'), file('d/ok', 'ok'), symlink('d', sb.outside), file('d/pwned', 'x')], /entry "d\/pwned" goes through symlink "d"$/);
-  await refusedLoad(sb, [[dir('d'), file('d/ok', 'ok')], [whiteout('', 'd'), symlink('d', sb.outside)], [file('d/pwned', 'x')]], /^layer 3 of evil:load: entry "d\/pwned" goes through symlink "d"$/);
   // And through a hard link named by way of it.
-  await refusedImport(sb, [symlink('ln', sb.outside), hardlink('grab', 'ln/secret')], /entry "grab" is a hard link to "ln\/secret", which goes through symlink "ln"$/);
+  await refusedImport(sb, [symlink('ln', sb.outside), hardlink('grab', 'ln/secret')], /entry "grab" is a hard link to "ln\/secret", which is not an earlier regular file of this layer$/);
+  const [image] = await sb.store.load(stream(dockerArchive([{ layers: [tar([dir('d'), file('d/ok', 'ok')]), tar([whiteout('', 'd'), symlink('d', sb.outside)]), tar([file('d/pwned', 'x')])], tags: ['across:1'] }])));
+  assert.deepEqual(readdirSync(join(rootfsOf(image!), 'd')), ['pwned']);
+  assertNothingOutside(sb);
 });
 
 test('hostile: relative symlinks that climb above the root', async (t) => {
@@ -81,7 +86,7 @@ test('hostile: relative symlinks that climb above the root', async (t) => {
   await refusedImport(sb, [symlink('empty', '')], /entry "empty" is a symlink with an empty target$/);
   // Links that stay inside, and absolute ones, are kept as they are.
   const image = await sb.store.importRootfs(stream(tar([dir('a/b'), symlink('a/b/ok', '../../etc/x'), symlink('a/abs', '/etc/shadow'), symlink('a/dots', './././b/..')])), { reference: 'links:1' });
-  assert.equal(lstatSync(join(image.rootfs, 'a/abs')).isSymbolicLink(), true);
+  assert.equal(lstatSync(join(rootfsOf(image), 'a/abs')).isSymbolicLink(), true);
   assertNothingOutside(sb);
 });
 
@@ -90,15 +95,18 @@ test('hostile: hard links to /etc/shadow, to ../x, to what is not an earlier reg
   await refusedImport(sb, [hardlink('shadow', '/etc/shadow')], /^layer 1 of evil:1: entry "shadow" is a hard link to the absolute path "\/etc\/shadow" \(hard link names must be relative to the root\)$/);
   await refusedImport(sb, [hardlink('x', '../x')], /entry "x" is a hard link to "\.\.\/x", which escapes the root filesystem$/);
   await refusedImport(sb, [hardlink('grab', `${UP}/outside/secret`)], /entry "grab" is a hard link to "\.\.\/.*\/outside\/secret", which escapes/);
-  await refusedImport(sb, [hardlink('later', 'nothing-yet'), file('nothing-yet', 'x')], /entry "later" is a hard link to "nothing-yet", which is not an earlier regular file$/);
-  await refusedImport(sb, [dir('d'), hardlink('h', 'd')], /entry "h" is a hard link to "d", which is not an earlier regular file$/);
-  await refusedImport(sb, [symlink('s', '/etc/shadow'), hardlink('h', 's')], /entry "h" is a hard link to "s", which is not an earlier regular file$/);
-  await refusedImport(sb, [file('f', 'x'), hardlink('f', 'f')], /entry "f" is a hard link to "f", which is not an earlier regular file$/);
-  // A hard link to an earlier file, in this layer or a lower one, is fine.
-  const [image] = await sb.store.load(stream(dockerArchive([{ layers: [tar([file('bin/tool', 'tool')]), tar([hardlink('bin/alias', 'bin/tool'), hardlink('bin/alias2', './bin/alias')])], tags: ['links:2'] }])));
+  await refusedImport(sb, [hardlink('later', 'nothing-yet'), file('nothing-yet', 'x')], /entry "later" is a hard link to "nothing-yet", which is not an earlier regular file of this layer$/);
+  await refusedImport(sb, [dir('d'), hardlink('h', 'd')], /entry "h" is a hard link to "d", which is not an earlier regular file of this layer$/);
+  await refusedImport(sb, [symlink('s', '/etc/shadow'), hardlink('h', 's')], /entry "h" is a hard link to "s", which is not an earlier regular file of this layer$/);
+  await refusedImport(sb, [file('f', 'x'), hardlink('f', 'f')], /entry "f" is a hard link to "f", which is not an earlier regular file of this layer$/);
+  // A hard link to a lower layer's file is refused, as Docker's overlay2 refuses it (a layer
+  // made from an overlay upper dir has the linked file itself, copied up).
+  await refusedLoad(sb, [[file('bin/tool', 'tool')], [hardlink('bin/alias', 'bin/tool')]], /^layer 2 of evil:load: entry "bin\/alias" is a hard link to "bin\/tool", which is not an earlier regular file of this layer$/);
+  // A hard link to an earlier file of its layer is fine.
+  const [image] = await sb.store.load(stream(dockerArchive([{ layers: [tar([file('bin/tool', 'tool'), hardlink('bin/alias', 'bin/tool'), hardlink('bin/alias2', './bin/alias')])], tags: ['links:2'] }])));
   assert.ok(image);
-  assert.equal(lstatSync(join(image.rootfs, 'bin/alias')).ino, lstatSync(join(image.rootfs, 'bin/tool')).ino);
-  assert.equal(lstatSync(join(image.rootfs, 'bin/alias2')).nlink, 3);
+  assert.equal(lstatSync(join(rootfsOf(image), 'bin/alias')).ino, lstatSync(join(rootfsOf(image), 'bin/tool')).ino);
+  assert.equal(lstatSync(join(rootfsOf(image), 'bin/alias2')).nlink, 3);
   assertNothingOutside(sb);
 });
 
@@ -111,22 +119,33 @@ test('hostile: device nodes outside dev/', async (t) => {
   await refusedImport(sb, [{ name: 'devices/kmem', type: '3', devmajor: 1, devminor: 2 }], /is a character device outside \/dev$/);
 });
 
-test('hostile: whiteouts through a symlink do not delete outside', async (t) => {
+test('hostile: whiteouts under a lower layer symlink do not delete outside', async (t) => {
   const sb = await sandbox(t);
-  await refusedLoad(sb, [[symlink('evil', sb.outside)], [whiteout('evil', 'secret')]], /^layer 2 of evil:load: entry "evil\/\.wh\.secret" goes through symlink "evil"$/);
-  await refusedLoad(sb, [[symlink('evil', sb.outside)], [opaque('evil')]], /^layer 2 of evil:load: entry "evil\/\.wh\.\.wh\.\.opq" goes through symlink "evil"$/);
   await refusedImport(sb, [file('.wh...', '')], /entry "\.wh\.\.\." is a malformed whiteout$/);
+  await refusedImport(sb, [symlink('evil', sb.outside), whiteout('evil', 'secret')], /^layer 1 of evil:1: entry "evil\/\.wh\.secret" goes through symlink "evil"$/);
+  // Each layer is unpacked into a directory of its own: the upper layer's "evil" is a directory
+  // of that layer, which hides the lower symlink, and the whiteout is made in it.
+  for (const upper of [[whiteout('evil', 'secret')], [opaque('evil')]]) {
+    const [image] = await sb.store.load(stream(dockerArchive([{ layers: [tar([symlink('evil', sb.outside)]), tar(upper)], tags: ['through:1'] }])));
+    assert.ok(image && lstatSync(join(rootfsOf(image), 'evil')).isDirectory());
+    // What the upper layer's directory holds is at most the whiteout itself (a device 0/0).
+    for (const name of readdirSync(join(rootfsOf(image), 'evil'))) {
+      const path = join(rootfsOf(image), 'evil', name);
+      assert.ok(!existsSync(path) || lstatSync(path).isCharacterDevice(), name);
+    }
+    assertNothingOutside(sb);
+  }
   // A whiteout of the symlink itself removes the link, not what it points to.
   const [image] = await sb.store.load(stream(dockerArchive([{ layers: [tar([symlink('evil', sb.outside)]), tar([whiteout('', 'evil')])], tags: ['wh:1'] }])));
-  assert.ok(image && !existsSync(join(image.rootfs, 'evil')));
+  assert.ok(image && !existsSync(join(rootfsOf(image), 'evil')));
   assertNothingOutside(sb);
 });
 
 test('hostile: a regular file over a symlink replaces the link, it does not write through it', async (t) => {
   const sb = await sandbox(t);
   const image = await sb.store.importRootfs(stream(tar([symlink('x', join(sb.outside, 'secret')), file('x', 'mine'), symlink('y', join(sb.outside, 'secret')), dir('y')])), { reference: 'over:1' });
-  assert.equal(readFileSync(join(image.rootfs, 'x'), 'utf8'), 'mine');
-  assert.ok(lstatSync(join(image.rootfs, 'y')).isDirectory());
+  assert.equal(readFileSync(join(rootfsOf(image), 'x'), 'utf8'), 'mine');
+  assert.ok(lstatSync(join(rootfsOf(image), 'y')).isDirectory());
   assertNothingOutside(sb);
 });
 
@@ -182,7 +201,7 @@ test('hostile: decompression bombs are refused by their ratio, gzip and zstd ali
   // A layer that compresses only tenfold passes the same limits.
   const text = Buffer.from(Array.from({ length: 600_000 }, (_, i) => `line ${i * 7919 % 100_003}\n`).join(''));
   const image = await sb.store.importRootfs(stream(gzipSync(tar([file('text', text)]))), { reference: 'fine:1' });
-  assert.equal(readFileSync(join(image.rootfs, 'text')).equals(text), true);
+  assert.equal(readFileSync(join(rootfsOf(image), 'text')).equals(text), true);
 });
 
 test('hostile: a layer is refused when the disk would be left with less than the reserve', async (t) => {

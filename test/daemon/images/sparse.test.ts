@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { TarReader } from '../../../src/daemon/images/tar/reader.js';
-import { sandbox, stream } from './fixtures.js';
+import { sandbox, stream, rootfsOf } from './fixtures.js';
 
 const SIZE = 20 * 1024 * 1024;
 
@@ -62,7 +62,7 @@ test('an imported sparse file has its content and its holes', async (t) => {
   writeFileSync(join(dir, 'unused'), '');
   for (const [i, [name, args]] of FORMATS.entries()) {
     const image = await sb.store.importRootfs(stream(gnuTar(dir, args)), { reference: `sparse:${i}` });
-    const path = join(image.rootfs, 'holes');
+    const path = join(rootfsOf(image), 'holes');
     assert.ok(readFileSync(path).equals(want), `${name}: same bytes`);
     const st = statSync(path);
     assert.equal(st.size, SIZE, name);

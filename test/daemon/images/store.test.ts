@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import type { ImagesPort } from '../../../src/daemon/containers/collaborators.js';
 import type { ImageStoreLike } from '../../../src/daemon/engine.js';
 import type { ImageStore, StoredImage } from '../../../src/daemon/images/store.js';
-import { configBytes, diffId, dockerArchive, rejectsWith, sandbox, stream } from './fixtures.js';
+import { configBytes, diffId, dockerArchive, rejectsWith, sandbox, stream, rootfsOf } from './fixtures.js';
 import { file, tar } from './tarball.js';
 
 const notUsed = (): boolean => false;
@@ -25,7 +25,7 @@ test('the store is what the daemon engine and the container manager take', async
   const engineSide: ImageStoreLike = store;
   const managerSide: ImagesPort = store;
   const img = await add(store, 'port', ['port:1']);
-  assert.equal((await engineSide.resolve('port:1'))?.rootfs, img.rootfs);
+  assert.deepEqual((await engineSide.resolve('port:1'))?.layers, img.layers);
   assert.deepEqual((await managerSide.resolve('docker.io/library/port:1'))?.config, { Env: ['PATH=/bin'], Cmd: ['sh'] });
   assert.deepEqual((await engineSide.list()).map((i) => i.id), [img.id]);
 });
@@ -79,8 +79,9 @@ test('remove by name: untags; deletes with the last name; an image in use needs 
   assert.deepEqual((await store.resolve(img.id))?.repoTags, ['img:2']);
   assert.deepEqual(await store.remove('docker.io/library/img:2', { force: false, inUse: notUsed }), { untagged: ['img:2'], deleted: [img.id] });
   assert.equal(await store.resolve(img.id), null);
-  assert.equal(existsSync(join(sb.paths.images, img.id.slice(7))), false);
-  assert.deepEqual(readdirSync(sb.paths.images), ['refs.json']);
+  // Its config, layer blob and snapshot went with it.
+  assert.deepEqual(readdirSync(join(sb.paths.images, 'blobs', 'sha256')), []);
+  assert.deepEqual(readdirSync(join(sb.paths.images, 'snapshots')), []);
 
   const used = await add(store, 'used', ['used:1']);
   const asked: string[] = [];
@@ -93,7 +94,7 @@ test('remove by name: untags; deletes with the last name; an image in use needs 
   assert.deepEqual((await store.resolve('used:1'))?.id, used.id);
   assert.deepEqual(await store.remove('used:1', { force: true, inUse }), { untagged: ['used:1'], deleted: [] });
   assert.deepEqual((await store.resolve(used.id))?.repoTags, []);
-  assert.ok(existsSync(used.rootfs), 'the rootfs of an image in use stays');
+  assert.ok(used.layers.every((l) => existsSync(l)), 'the layers of an image in use stay');
   await rejectsWith(store.remove('used:1', { force: true, inUse }), 'not-found', /^no such image: used:1$/);
 });
 
@@ -128,7 +129,7 @@ test('addImage: gzip and plain layers checked against diff_ids, digests recorded
   const image = await store.addImage(config, [stream(l1), stream(l2)], ['docker.io/library/pulled'], { repoDigests: [`pulled@${digest}`] });
   assert.deepEqual([image.repoTags, image.repoDigests], [['pulled:latest'], [`pulled@${digest}`]]);
   assert.equal((await store.resolve(`docker.io/library/pulled@${digest}`))?.id, image.id);
-  assert.deepEqual(readdirSync(image.rootfs).sort(), ['a', 'b']);
+  assert.deepEqual(readdirSync(rootfsOf(image)).sort(), ['a', 'b']);
   // The same config again: its layers are not read (these would fail if they were).
   const poisoned = (): Readable =>
     new Readable({
@@ -148,19 +149,20 @@ test('addImage: gzip and plain layers checked against diff_ids, digests recorded
   assert.deepEqual(await store.remove(`pulled@${digest}`, { force: false, inUse: notUsed }), { untagged: [`pulled@${digest}`], deleted: [image.id] });
 });
 
-test('a reopened store has the same images, names and refs.json', async (t) => {
+test('a reopened store has the same images, names and index.json', async (t) => {
   const sb = await sandbox(t);
   const a = await add(sb.store, 'a', ['keep:1']);
   const b = await add(sb.store, 'b', []);
   await sb.store.tag('keep:1', 'keep:2');
-  const refs = readFileSync(join(sb.paths.images, 'refs.json'), 'utf8');
-  assert.deepEqual(JSON.parse(refs), { version: 1, images: [a.id, b.id].sort(), tags: { 'keep:1': a.id, 'keep:2': a.id }, digests: {} });
+  const refs = readFileSync(join(sb.paths.images, 'index.json'), 'utf8');
+  const index = JSON.parse(refs) as { version: number; images: Record<string, unknown>; tags: unknown; digests: unknown };
+  assert.deepEqual([index.version, Object.keys(index.images), index.tags, index.digests], [2, [a.id, b.id].sort(), { 'keep:1': a.id, 'keep:2': a.id }, {}]);
   const again = await sb.reopen();
   assert.deepEqual(await again.list(), await sb.store.list());
-  assert.equal(readFileSync(join(sb.paths.images, 'refs.json'), 'utf8'), refs, 'open() rewrites nothing');
+  assert.equal(readFileSync(join(sb.paths.images, 'index.json'), 'utf8'), refs, 'open() rewrites nothing');
 });
 
-test('concurrent tags, imports and loads are serialised into refs.json', async (t) => {
+test('concurrent tags, imports and loads are serialised into index.json', async (t) => {
   const sb = await sandbox(t);
   const base = await add(sb.store, 'base', ['base:1']);
   await Promise.all([

@@ -78,7 +78,7 @@ export function request(env: TestEnv, overrides: Partial<ContainerSpec> = {}, ex
   return {
     id,
     spec: containerSpec(overrides),
-    image: { rootfs: env.image, config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] } },
+    image: { layers: [env.image], config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] } },
     network: 'host',
     mounts: [],
     files: { hosts: join(files, 'hosts'), resolvConf: join(files, 'resolv.conf'), hostname: join(files, 'hostname') },

@@ -24,7 +24,7 @@ function images(rootfs: string): ImagesPort {
     created: new Date(0).toISOString(),
     size: 0,
     config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] },
-    rootfs,
+    layers: [rootfs],
   };
   return { resolve: async (ref) => (ref === 'busybox' || ref === image.id ? image : null) };
 }

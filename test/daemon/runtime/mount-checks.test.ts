@@ -20,10 +20,10 @@ test('overlayMounted: true exactly while an overlay is mounted there', { timeout
   const rootfs = join(dir, 'rootfs');
   assert.equal(await overlayMounted(rootfs), false, 'a plain directory');
   assert.equal(await overlayMounted(join(dir, 'missing')), false, 'a missing path');
-  assert.equal(await mountOverlay(join(dir, 'lower'), join(dir, 'upper'), join(dir, 'work'), rootfs), true);
+  assert.equal(await mountOverlay([join(dir, 'lower')], join(dir, 'upper'), join(dir, 'work'), rootfs), true);
   assert.equal(await overlayMounted(rootfs), true);
   assert.equal(isMountPoint(rootfs), true, 'mountinfo agrees');
-  assert.equal(await mountOverlay(join(dir, 'lower'), join(dir, 'upper'), join(dir, 'work'), rootfs), false, 'not mounted twice');
+  assert.equal(await mountOverlay([join(dir, 'lower')], join(dir, 'upper'), join(dir, 'work'), rootfs), false, 'not mounted twice');
   await unmountAll(rootfs);
   assert.equal(await overlayMounted(rootfs), false);
   assert.equal(isMountPoint(rootfs), false, 'mountinfo agrees');

@@ -30,7 +30,7 @@ function input(spec: Partial<ContainerSpec> = {}, extra: Partial<SpecInput['req'
     req: {
       id: ID,
       spec: containerSpec(spec),
-      image: { rootfs: '/img', config: { Env: ['PATH=/bin', 'FROM_IMAGE=1'], Cmd: ['sh'] } },
+      image: { layers: ['/img'], config: { Env: ['PATH=/bin', 'FROM_IMAGE=1'], Cmd: ['sh'] } },
       network: { path: '/run/netns/x' },
       mounts: [],
       files: { hosts: '/f/hosts', resolvConf: '/f/resolv.conf', hostname: '/f/hostname' },
@@ -136,7 +136,7 @@ test('environment: image env overridden by key, PATH default, HOSTNAME, TERM wit
 
 test('working directory: the service, the image, or /; must be absolute', () => {
   assert.equal(buildSpec(input({ workingDir: '/srv' })).config.process.cwd, '/srv');
-  assert.equal(buildSpec(input({}, { image: { rootfs: '/img', config: { Cmd: ['sh'], WorkingDir: '/app' } } })).config.process.cwd, '/app');
+  assert.equal(buildSpec(input({}, { image: { layers: ['/img'], config: { Cmd: ['sh'], WorkingDir: '/app' } } })).config.process.cwd, '/app');
   assert.equal(buildSpec(input()).config.process.cwd, '/');
   rejects(() => buildSpec(input({ workingDir: 'rel' })), 'invalid', /needs to be an absolute path/);
 });
