@@ -8,6 +8,7 @@ import { rotateContainerLogs } from './containers/log-rotation.js';
 import { ContainerManager } from './containers/manager.js';
 import { DaemonEngine } from './engine.js';
 import { EventBus } from './events.js';
+import { RegistryService, readRegistrySettings } from './registry/service.js';
 import { ImageStore } from './images/store.js';
 import type { AssembledDaemon, DaemonHooks } from './main.js';
 import { NetworkManager } from './network/manager.js';
@@ -48,7 +49,8 @@ export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => 
     await network.close();
     throw e;
   }
-  const backend = new DaemonEngine({ paths, images, containers, volumes, events, startedAt: new Date().toISOString(), requestShutdown });
+  const registry = new RegistryService(images, await readRegistrySettings(paths));
+  const backend = new DaemonEngine({ paths, images, registry, containers, volumes, events, startedAt: new Date().toISOString(), requestShutdown });
   return {
     backend,
     tick: () => rotateContainerLogs(containers),

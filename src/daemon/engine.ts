@@ -20,6 +20,8 @@ import type {
   LogOptions,
   NetworkInfo,
   NetworkSpec,
+  ProgressSink,
+  PullOptions,
   StreamSession,
   VolumeInfo,
   VolumeSpec,
@@ -33,6 +35,7 @@ import type { ContainerManager } from './containers/manager.js';
 import { attachTo, containerLogs, execIn, startAttached, type PendingAttach } from './containers/sessions.js';
 import type { EventBus } from './events.js';
 import type { DaemonPaths } from './paths.js';
+import type { RegistryService } from './registry/service.js';
 import type { VolumeStore } from './volumes/store.js';
 
 /** What the engine needs of the image store (src/daemon/images). */
@@ -48,6 +51,7 @@ export interface ImageStoreLike {
 export interface DaemonEngineParts {
   paths: DaemonPaths;
   images: ImageStoreLike;
+  registry: RegistryService;
   containers: ContainerManager;
   volumes: VolumeStore;
   events: EventBus;
@@ -56,8 +60,7 @@ export interface DaemonEngineParts {
   requestShutdown: () => void;
 }
 
-const NO_REGISTRY =
-  'the embedded engine has no registry client yet: load the image with `flotilla image load < image.tar` or `flotilla image import rootfs.tar NAME`, or use --engine docker';
+const NO_PUSH = 'the embedded engine cannot push images yet: push with --engine docker';
 const NO_BUILDER = 'the embedded engine cannot build images yet: build with --engine docker, then `docker save` and `flotilla image load`';
 
 export class DaemonEngine implements DaemonBackend {
@@ -97,8 +100,9 @@ export class DaemonEngine implements DaemonBackend {
     }));
   }
 
-  async pullImage(ref: string): Promise<void> {
-    throw new EngineError('invalid', `cannot pull ${ref}: ${NO_REGISTRY}`);
+  async pullImage(ref: string, progress?: ProgressSink, options: PullOptions = {}): Promise<void> {
+    const image = await this.parts.registry.pull(ref, progress, options);
+    this.parts.events.emit('image', 'pull', ref, { name: image.repoTags[0] ?? ref });
   }
 
   async buildImage(request: BuildRequest): Promise<string> {
@@ -106,7 +110,7 @@ export class DaemonEngine implements DaemonBackend {
   }
 
   async pushImage(ref: string): Promise<string> {
-    throw new EngineError('invalid', `cannot push ${ref}: ${NO_REGISTRY}`);
+    throw new EngineError('invalid', `cannot push ${ref}: ${NO_PUSH}`);
   }
 
   async tagImage(source: string, target: string): Promise<void> {

@@ -77,6 +77,13 @@ export interface ProgressEvent {
 
 export type ProgressSink = (event: ProgressEvent) => void;
 
+export interface PullOptions {
+  /** os/arch[/variant]; the engine's own by default. */
+  platform?: string;
+  /** Registry credentials (the embedded engine's client fills them in from the Docker config). */
+  credentials?: { username?: string; password?: string; identityToken?: string } | null;
+}
+
 // ---- containers --------------------------------------------------------------------------------
 
 export interface HealthcheckSpec {
@@ -330,7 +337,7 @@ export interface Engine {
 
   inspectImage(ref: string): Promise<ImageInfo | null>;
   listImages(): Promise<ImageSummary[]>;
-  pullImage(ref: string, progress?: ProgressSink): Promise<void>;
+  pullImage(ref: string, progress?: ProgressSink, options?: PullOptions): Promise<void>;
   buildImage(request: BuildRequest, progress?: ProgressSink): Promise<string>;
   /** Pushes a tag; resolves to the pushed manifest's digest (sha256:...). */
   pushImage(ref: string, progress?: ProgressSink): Promise<string>;

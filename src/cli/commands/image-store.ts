@@ -1,7 +1,7 @@
 /**
- * `flotilla image import|load|ls|rm`: the embedded engine's own image store. Registry pulls and
- * Dockerfile builds are not there yet, so images come from a root filesystem tarball (`import`)
- * or a `docker save` / OCI archive (`load`).
+ * `flotilla image import|load|pull|ls|rm`: the embedded engine's own image store. Images come
+ * from a registry (`pull`), a root filesystem tarball (`import`) or a `docker save` / OCI archive
+ * (`load`).
  */
 import type { Command } from 'commander';
 import { createReadStream, existsSync, statSync } from 'node:fs';
@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { UsageError } from '../../errors.js';
 import type { DaemonBackend } from '../../daemon/backend.js';
 import { engineKind } from '../../engine/select.js';
+import { pullProgress } from '../pull-progress.js';
 import { formatTable, humanSize } from '../table.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 
@@ -66,6 +67,19 @@ export function registerImageStore(program: Command, ctx: CliContext, global: ()
           if (r.tags.length === 0) ctx.stdout.write(`Loaded image ID: ${r.id}\n`);
           for (const t of r.tags) ctx.stdout.write(`Loaded image: ${t}\n`);
         }
+      }),
+    );
+
+  image
+    .command('pull')
+    .description('Pull an image from a registry (credentials from the Docker config, as `docker login` stores them)')
+    .argument('<reference>', 'NAME[:TAG] or NAME@DIGEST')
+    .option('--platform <platform>', 'os/arch[/variant] of an image with several (default: this machine)')
+    .option('-q, --quiet', 'print only the image name')
+    .action((reference: string, flags: { platform?: string; quiet?: boolean }) =>
+      withStore(ctx, global(), async (engine) => {
+        await engine.pullImage(reference, pullProgress(ctx.stdout, flags.quiet === true), flags.platform ? { platform: flags.platform } : {});
+        if (flags.quiet) ctx.stdout.write(`${reference}\n`);
       }),
     );
 

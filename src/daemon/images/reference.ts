@@ -88,3 +88,13 @@ export function normaliseReference(ref: string): string {
 export function repositoryOf(normalised: string): string {
   return parseReference(normalised).repository;
 }
+
+/** Where a repository lives: "127.0.0.1:5000/team/app" → host and path; Docker Hub's names too. */
+export function registryOf(repository: string): { host: string; apiHost: string; path: string } {
+  const slash = repository.indexOf('/');
+  const first = slash === -1 ? '' : repository.slice(0, slash);
+  if (first.includes('.') || first.includes(':') || first === 'localhost') {
+    return { host: first, apiHost: first, path: repository.slice(slash + 1) };
+  }
+  return { host: 'docker.io', apiHost: 'registry-1.docker.io', path: repository.includes('/') ? repository : `library/${repository}` };
+}

@@ -10,7 +10,7 @@ import { EngineError } from '../../engine/errors.js';
 import type { ProgressSink } from '../../engine/engine.js';
 import type { BlobWriter } from '../images/blobs.js';
 import { goArch, parseImageConfig } from '../images/config.js';
-import { formatReference, parseReference } from '../images/reference.js';
+import { formatReference, parseReference, registryOf } from '../images/reference.js';
 import type { LayerRecord } from '../images/refs.js';
 import type { ImageStore, StoredImage } from '../images/store.js';
 import { SizeBudget } from '../images/unpack.js';
@@ -27,16 +27,6 @@ export interface Descriptor {
 export interface ImageManifest {
   config: Descriptor;
   layers: Descriptor[];
-}
-
-/** Where a repository lives: "127.0.0.1:5000/team/app" → host and path; Docker Hub's names too. */
-export function registryOf(repository: string): { host: string; apiHost: string; path: string } {
-  const slash = repository.indexOf('/');
-  const first = slash === -1 ? '' : repository.slice(0, slash);
-  if (first.includes('.') || first.includes(':') || first === 'localhost') {
-    return { host: first, apiHost: first, path: repository.slice(slash + 1) };
-  }
-  return { host: 'docker.io', apiHost: 'registry-1.docker.io', path: repository.includes('/') ? repository : `library/${repository}` };
 }
 
 const SHA256 = /^sha256:[0-9a-f]{64}$/;

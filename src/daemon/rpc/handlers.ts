@@ -67,7 +67,7 @@ export function engineHandlers(backend: DaemonBackend, log: Log): UntypedService
 
   const { pullImage, buildImage, pushImage } = PROGRESS;
   handlers[rpcName('pullImage')] = (call: ServerWritableStream<unknown, unknown>) =>
-    void serveProgress(call, 'pullImage', log, pullImage, ([ref], sink) => backend.pullImage(ref, sink));
+    void serveProgress(call, 'pullImage', log, pullImage, ([ref, options], sink) => backend.pullImage(ref, sink, options));
   handlers[rpcName('buildImage')] = (call: ServerWritableStream<unknown, unknown>) =>
     void serveProgress(call, 'buildImage', log, buildImage, ([request], sink) => backend.buildImage(request, sink));
   handlers[rpcName('pushImage')] = (call: ServerWritableStream<unknown, unknown>) =>

@@ -23,10 +23,13 @@ import type {
   NetworkSpec,
   ProgressEvent,
   ProgressSink,
+  PullOptions,
   StreamSession,
   VolumeInfo,
   VolumeSpec,
 } from '../engine.js';
+import { parseReference, registryOf } from '../../daemon/images/reference.js';
+import { getCredentials } from '../credentials.js';
 import { EngineError } from '../errors.js';
 import { RpcChannel } from './channel.js';
 import { OUTPUT_STREAMS, PROGRESS, SESSIONS, UNARY, UPLOADS, rpcName, type UnaryMethod, type UnaryRpc } from './protocol/methods.js';
@@ -75,8 +78,10 @@ export class EmbeddedEngine implements DaemonBackend {
     return this.call('listImages');
   }
 
-  async pullImage(ref: string, progress?: ProgressSink): Promise<void> {
-    await this.progress('pullImage', PROGRESS.pullImage.args.encode([ref]), progress);
+  /** The credentials for the image's registry come from the Docker config of this (the CLI's) user. */
+  async pullImage(ref: string, progress?: ProgressSink, options: PullOptions = {}): Promise<void> {
+    const credentials = options.credentials !== undefined ? options.credentials : await getCredentials(registryOf(parseReference(ref).repository).host);
+    await this.progress('pullImage', PROGRESS.pullImage.args.encode([ref, { ...options, credentials }]), progress);
   }
 
   async buildImage(request: BuildRequest, progress?: ProgressSink): Promise<string> {

@@ -6,7 +6,7 @@
  * tie every entry to the method's own signature.
  */
 import type { DaemonBackend, ImageRef } from '../../../daemon/backend.js';
-import type { BuildRequest, EngineEvent, EventFilter, ExecSpec, LogChunk, LogOptions } from '../../engine.js';
+import type { BuildRequest, EngineEvent, EventFilter, ExecSpec, LogChunk, LogOptions, PullOptions } from '../../engine.js';
 import { args, empty, fields, labelQuery, list, mapped, none, nullable, same, single, wrapped, type Codec } from './codec.js';
 import * as m from './messages.js';
 
@@ -111,11 +111,17 @@ export interface ProgressRpc<A extends unknown[], R> {
 }
 
 export const PROGRESS: {
-  pullImage: ProgressRpc<[string], void>;
+  pullImage: ProgressRpc<[string, PullOptions], void>;
   buildImage: ProgressRpc<[BuildRequest], string>;
   pushImage: ProgressRpc<[string], string>;
 } = {
-  pullImage: { args: refOnly, result: mapped(() => '', () => undefined) },
+  pullImage: {
+    args: mapped(
+      ([ref, o]: [string, PullOptions]) => ({ ref, platform: o.platform ?? '', auth: o.credentials ? JSON.stringify(o.credentials) : '' }),
+      (w: { ref: string; platform?: string; auth?: string }): [string, PullOptions] => [w.ref, { ...(w.platform ? { platform: w.platform } : {}), credentials: w.auth ? (JSON.parse(w.auth) as PullOptions['credentials']) : null }],
+    ),
+    result: mapped(() => '', () => undefined),
+  },
   buildImage: { args: single(), result: same() },
   pushImage: { args: refOnly, result: same() },
 };

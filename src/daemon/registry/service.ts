@@ -1,0 +1,58 @@
+/**
+ * The daemon's registry side: one transport (TLS trust from certs.d, plain HTTP where allowed,
+ * both from the daemon's settings) and the pull, push and login operations on the image store.
+ * Credentials come with each request from the CLI, which reads them from its user's Docker
+ * config; the daemon keeps none.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ProgressSink, PullOptions } from '../../engine/engine.js';
+import { EngineError } from '../../engine/errors.js';
+import type { DaemonPaths } from '../paths.js';
+import { parseReference, registryOf } from '../images/reference.js';
+import type { ImageStore, StoredImage } from '../images/store.js';
+import { RegistryClient } from './client.js';
+import { pullImage } from './pull.js';
+import { DEFAULT_CERTS_DIR, RegistryTransport } from './transport.js';
+
+export interface RegistrySettings {
+  /** Registries (host[:port] or CIDR) that may be reached over plain HTTP, as dockerd's setting. */
+  insecureRegistries: string[];
+  /** Per-registry CA certificates, Docker's certs.d layout. */
+  certsDir: string;
+}
+
+/** <root>/daemon.json: {"insecure-registries": [...], "registry-certs-dir": "..."}; absent means defaults. */
+export async function readRegistrySettings(paths: DaemonPaths): Promise<RegistrySettings> {
+  const file = join(paths.root, 'daemon.json');
+  let doc: Record<string, unknown> = {};
+  try {
+    doc = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new EngineError('invalid', `${file}: ${(e as Error).message}`);
+  }
+  const insecure = doc['insecure-registries'] ?? [];
+  if (!Array.isArray(insecure) || !insecure.every((x) => typeof x === 'string')) throw new EngineError('invalid', `${file}: insecure-registries: a list of host[:port] or CIDR strings is expected`);
+  const certs = doc['registry-certs-dir'] ?? DEFAULT_CERTS_DIR;
+  if (typeof certs !== 'string') throw new EngineError('invalid', `${file}: registry-certs-dir: a path is expected`);
+  return { insecureRegistries: insecure, certsDir: certs };
+}
+
+export class RegistryService {
+  private readonly transport: RegistryTransport;
+
+  constructor(
+    private readonly store: ImageStore,
+    settings: RegistrySettings,
+  ) {
+    this.transport = new RegistryTransport({ insecureRegistries: settings.insecureRegistries, certsDir: settings.certsDir });
+  }
+
+  client(repository: string, credentials: PullOptions['credentials']): RegistryClient {
+    return new RegistryClient(this.transport, registryOf(repository).apiHost, credentials ?? null);
+  }
+
+  pull(ref: string, progress: ProgressSink | undefined, options: PullOptions = {}): Promise<StoredImage> {
+    return pullImage(this.store, this.client(parseReference(ref).repository, options.credentials), ref, { ...(options.platform ? { platform: options.platform } : {}), ...(progress ? { progress } : {}) });
+  }
+}

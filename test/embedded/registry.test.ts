@@ -1,0 +1,76 @@
+/**
+ * The CLI and a registry on the embedded engine: `image pull` with the credentials `docker login`
+ * stores (~/.docker/config.json), a one-line error without them, and `up` pulling a service's
+ * missing image from the registry and running it.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { flotilla, type CliResult } from '../helpers/cli.js';
+import { busyboxRootfsTar } from '../helpers/embedded-images.js';
+import { useTestDaemon } from '../helpers/embedded-daemon.js';
+import { digestOf, haveRegistry, seedImage, startRegistry } from '../helpers/registry.js';
+import { requireRoot } from '../helpers/root.js';
+import { projectDir } from '../helpers/tmp.js';
+
+const testDaemon = useTestDaemon();
+
+function cli(cwd: string, args: string[], env: Record<string, string> = {}): CliResult {
+  const daemon = testDaemon();
+  assert.ok(daemon);
+  return flotilla(args, { cwd, env: { ...daemon.env, FLOTILLA_ENGINE: 'embedded', ...env }, timeoutMs: 180_000 });
+}
+
+describe('registries on the embedded engine', () => {
+  it('image pull with stored credentials, refused without; up pulls what is missing and runs it', async (t) => {
+    const daemon = testDaemon();
+    if (!requireRoot(t) || !daemon) return;
+    if (!haveRegistry()) {
+      if (process.env['FLOTILLA_CI'] === '1') assert.fail('docker-registry and curl are needed (scripts/install-deps)');
+      t.skip('needs docker-registry and curl');
+      return;
+    }
+    const reg = await startRegistry(t, { auth: true });
+    const rootfs = readFileSync(await busyboxRootfsTar());
+    const layer = { blob: gzipSync(rootfs), diffId: digestOf(rootfs) };
+    seedImage(reg, 'e2e/bb', '1', [layer], { config: { Cmd: ['sh', '-c', 'echo from-the-registry; sleep 3600'] } });
+    seedImage(reg, 'e2e/bb', '2', [layer], { config: { Cmd: ['sh', '-c', 'echo pulled-by-up; sleep 3600'] } });
+
+    const cwd = projectDir(t, { 'compose.yaml': `services:\n  app:\n    image: ${reg.host}/e2e/bb:2\n` }, `flt-reg-${process.pid}`);
+    // No credentials: one line naming the registry, exit 1.
+    const empty = mkdtempSync(join(tmpdir(), 'flt-docker-config-'));
+    const refused = cli(cwd, ['image', 'pull', `${reg.host}/e2e/bb:1`], { DOCKER_CONFIG: empty });
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /^ERROR: .*unauthorized.*flotilla login 127\.0\.0\.1:\d+\n$/);
+
+    // The credentials as docker login writes them.
+    const config = join(daemon.env['HOME'] ?? '', '.docker');
+    mkdirSync(config, { recursive: true });
+    writeFileSync(join(config, 'config.json'), JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`${reg.user}:${reg.password}`).toString('base64') } } }));
+    const pulled = cli(cwd, ['image', 'pull', `${reg.host}/e2e/bb:1`]);
+    assert.equal(pulled.status, 0, pulled.stderr);
+    assert.match(pulled.stdout, /: Pull complete\n/);
+    assert.match(pulled.stdout, new RegExp(`Status: Downloaded newer image for ${reg.host.replace(/\./g, '\\.')}/e2e/bb:1\\n$`));
+    assert.doesNotMatch(pulled.stdout + pulled.stderr, new RegExp(reg.password ?? 'never'), 'the password is never printed');
+    const quiet = cli(cwd, ['image', 'pull', '-q', `${reg.host}/e2e/bb:1`]);
+    assert.equal(quiet.stdout, `${reg.host}/e2e/bb:1\n`);
+    const listed = cli(cwd, ['image', 'ls']);
+    assert.match(listed.stdout, new RegExp(`${reg.host.replace(/\./g, '\\.')}/e2e/bb +1 `));
+
+    // up pulls the service's image (tag 2 shares the layer: only its config is new).
+    const up = cli(cwd, ['up', '-d']);
+    t.after(() => void cli(cwd, ['down', '-v']));
+    assert.equal(up.status, 0, up.stderr);
+    let logs = '';
+    for (let i = 0; i < 50 && !logs.includes('pulled-by-up'); i++) {
+      logs = cli(cwd, ['logs', '--no-color', 'app']).stdout;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(logs, /pulled-by-up/);
+    const down = cli(cwd, ['down', '-v']);
+    assert.equal(down.status, 0, down.stderr);
+  });
+});
