@@ -20,6 +20,7 @@ import { registerRun } from './commands/run.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerImageStore } from './commands/image-store.js';
+import { registerLogin } from './commands/login.js';
 import { VERSION } from '../version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -56,6 +57,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRun(program, ctx, global);
   registerImageCommands(program, ctx, global);
   registerImageStore(program, ctx, global);
+  registerLogin(program, ctx);
   registerDaemon(program, ctx, global);
   return program;
 }

@@ -60,7 +60,6 @@ export interface DaemonEngineParts {
   requestShutdown: () => void;
 }
 
-const NO_PUSH = 'the embedded engine cannot push images yet: push with --engine docker';
 const NO_BUILDER = 'the embedded engine cannot build images yet: build with --engine docker, then `docker save` and `flotilla image load`';
 
 export class DaemonEngine implements DaemonBackend {
@@ -109,8 +108,10 @@ export class DaemonEngine implements DaemonBackend {
     throw new EngineError('invalid', `cannot build ${request.tags[0] ?? request.context}: ${NO_BUILDER}`);
   }
 
-  async pushImage(ref: string): Promise<string> {
-    throw new EngineError('invalid', `cannot push ${ref}: ${NO_PUSH}`);
+  async pushImage(ref: string, progress?: ProgressSink, options: Pick<PullOptions, 'credentials'> = {}): Promise<string> {
+    const digest = await this.parts.registry.push(ref, progress, options);
+    this.parts.events.emit('image', 'push', ref, { name: ref });
+    return digest;
   }
 
   async tagImage(source: string, target: string): Promise<void> {

@@ -340,7 +340,7 @@ export interface Engine {
   pullImage(ref: string, progress?: ProgressSink, options?: PullOptions): Promise<void>;
   buildImage(request: BuildRequest, progress?: ProgressSink): Promise<string>;
   /** Pushes a tag; resolves to the pushed manifest's digest (sha256:...). */
-  pushImage(ref: string, progress?: ProgressSink): Promise<string>;
+  pushImage(ref: string, progress?: ProgressSink, options?: Pick<PullOptions, 'credentials'>): Promise<string>;
   tagImage(source: string, target: string): Promise<void>;
   removeImage(ref: string, options?: { force?: boolean }): Promise<void>;
   /** The digest a registry has for `ref` (repo@sha256:...), without pulling; null when it has none. Optional. */

@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { flotilla, type CliResult } from '../helpers/cli.js';
 import { busyboxRootfsTar } from '../helpers/embedded-images.js';
 import { useTestDaemon } from '../helpers/embedded-daemon.js';
-import { digestOf, haveRegistry, seedImage, startRegistry } from '../helpers/registry.js';
+import { curl, digestOf, haveRegistry, seedImage, startRegistry, url } from '../helpers/registry.js';
 import { requireRoot } from '../helpers/root.js';
 import { projectDir } from '../helpers/tmp.js';
 
@@ -72,5 +72,44 @@ describe('registries on the embedded engine', () => {
     assert.match(logs, /pulled-by-up/);
     const down = cli(cwd, ['down', '-v']);
     assert.equal(down.status, 0, down.stderr);
+  });
+});
+
+describe('login, push and logout through the CLI', () => {
+  it('login checks and stores the credentials; image push prints the registry digest; logout removes them', async (t) => {
+    const daemon = testDaemon();
+    if (!requireRoot(t) || !daemon) return;
+    if (!haveRegistry()) {
+      if (process.env['FLOTILLA_CI'] === '1') assert.fail('docker-registry and curl are needed (scripts/install-deps)');
+      t.skip('needs docker-registry and curl');
+      return;
+    }
+    const reg = await startRegistry(t, { auth: true });
+    const cwd = projectDir(t, { 'compose.yaml': 'services: {}\n' }, `flt-login-${process.pid}`);
+    const dockerConfig = mkdtempSync(join(tmpdir(), 'flt-docker-config-'));
+    const env = { DOCKER_CONFIG: dockerConfig };
+    const wrong = flotilla(['login', '-u', reg.user ?? '', '--password-stdin', reg.host], { cwd, env: { ...daemon.env, ...env }, input: 'not-the-password\n' });
+    assert.equal(wrong.status, 1, wrong.stderr);
+    assert.match(wrong.stderr, /^ERROR: 127\.0\.0\.1:\d+: unauthorized/);
+    const ok = flotilla(['login', '-u', reg.user ?? '', '--password-stdin', reg.host], { cwd, env: { ...daemon.env, ...env }, input: `${reg.password}\n` });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /^Login Succeeded/);
+    const stored = JSON.parse(readFileSync(join(dockerConfig, 'config.json'), 'utf8')) as { auths: Record<string, { auth: string }> };
+    assert.equal(Buffer.from(stored.auths[reg.host]?.auth ?? '', 'base64').toString(), `${reg.user}:${reg.password}`);
+
+    // busybox (loaded by the test daemon) pushed under the registry's name.
+    assert.equal(cli(cwd, ['image', 'tag', 'busybox:latest', `${reg.host}/e2e/pushed:1`], env).status, 0);
+    const pushed = cli(cwd, ['image', 'push', `${reg.host}/e2e/pushed:1`], env);
+    assert.equal(pushed.status, 0, pushed.stderr);
+    const digest = /1: digest: (sha256:[0-9a-f]{64}) size: \d+/.exec(pushed.stdout)?.[1];
+    assert.ok(digest, pushed.stdout);
+    const head = curl(reg, ['-sS', '-I', '-H', 'Accept: application/vnd.docker.distribution.manifest.v2+json', `${url(reg)}/v2/e2e/pushed/manifests/1`]).stdout.toString();
+    assert.match(head, new RegExp(`docker-content-digest: ${digest}`, 'i'));
+    assert.doesNotMatch(pushed.stdout + pushed.stderr + ok.stdout + ok.stderr, new RegExp(reg.password ?? 'never'));
+
+    const out = flotilla(['logout', reg.host], { cwd, env: { ...daemon.env, ...env } });
+    assert.equal(out.stdout, `Removing login credentials for ${reg.host}\n`);
+    const after = JSON.parse(readFileSync(join(dockerConfig, 'config.json'), 'utf8')) as { auths: Record<string, unknown> };
+    assert.equal(after.auths[reg.host], undefined);
   });
 });

@@ -84,6 +84,25 @@ export function registerImageStore(program: Command, ctx: CliContext, global: ()
     );
 
   image
+    .command('push')
+    .description('Push an image to its registry (credentials from the Docker config); prints the digest as docker push does')
+    .argument('<reference>', 'NAME[:TAG]')
+    .option('-q, --quiet', 'print only the pushed image pinned by digest')
+    .action((reference: string, flags: { quiet?: boolean }) =>
+      withStore(ctx, global(), async (engine) => {
+        const digest = await engine.pushImage(reference, pullProgress(ctx.stdout, flags.quiet === true));
+        if (flags.quiet) ctx.stdout.write(`${reference.replace(/:[^:/]+$/, '')}@${digest}\n`);
+      }),
+    );
+
+  image
+    .command('tag')
+    .description('Give an image another name')
+    .argument('<source>', 'NAME[:TAG], NAME@DIGEST or an image id')
+    .argument('<target>', 'NAME[:TAG]')
+    .action((source: string, target: string) => withStore(ctx, global(), (engine) => engine.tagImage(source, target)));
+
+  image
     .command('ls')
     .alias('list')
     .description('List images')

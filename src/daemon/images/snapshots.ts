@@ -71,7 +71,7 @@ export class SnapshotStore {
       if (have) {
         const diffId = await diffIdOf(source(), limits);
         if (diffId !== expected) throw new EngineError('invalid', `${label}: its content is ${diffId}, but the image config says ${expected}`);
-        return this.addBlob(have, key);
+        return this.noteBlob(have, key);
       }
     }
     const id = expected ?? key;
@@ -86,7 +86,8 @@ export class SnapshotStore {
     }
   }
 
-  private async addBlob(info: SnapshotInfo, blob: string): Promise<SnapshotInfo> {
+  /** Records a blob proven to hold this layer (hashed to its diff id, or made from one that was). */
+  async noteBlob(info: SnapshotInfo, blob: string): Promise<SnapshotInfo> {
     const next: SnapshotInfo = { ...info, blobs: [...new Set([...(info.blobs ?? []), blob])] };
     await writeJsonAtomic(join(this.dir, hexOf(info.diffId), 'layer.json'), next);
     this.infos.set(info.diffId, next);
@@ -110,7 +111,7 @@ export class SnapshotStore {
       if (exists) {
         await removeTree(tmp);
         const have = await this.info(diffId);
-        if (have) return this.addBlob(have, key);
+        if (have) return this.noteBlob(have, key);
       } else {
         await removeTree(final); // a half-removed one, if any
         await rename(tmp, final);

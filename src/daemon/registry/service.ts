@@ -13,6 +13,7 @@ import { parseReference, registryOf } from '../images/reference.js';
 import type { ImageStore, StoredImage } from '../images/store.js';
 import { RegistryClient } from './client.js';
 import { pullImage } from './pull.js';
+import { pushImage } from './push.js';
 import { DEFAULT_CERTS_DIR, RegistryTransport } from './transport.js';
 
 export interface RegistrySettings {
@@ -50,6 +51,10 @@ export class RegistryService {
 
   client(repository: string, credentials: PullOptions['credentials']): RegistryClient {
     return new RegistryClient(this.transport, registryOf(repository).apiHost, credentials ?? null);
+  }
+
+  push(ref: string, progress: ProgressSink | undefined, options: Pick<PullOptions, 'credentials'> = {}): Promise<string> {
+    return pushImage(this.store, this.client(parseReference(ref).repository, options.credentials), ref, progress ? { progress } : {});
   }
 
   pull(ref: string, progress: ProgressSink | undefined, options: PullOptions = {}): Promise<StoredImage> {

@@ -71,7 +71,7 @@ export function engineHandlers(backend: DaemonBackend, log: Log): UntypedService
   handlers[rpcName('buildImage')] = (call: ServerWritableStream<unknown, unknown>) =>
     void serveProgress(call, 'buildImage', log, buildImage, ([request], sink) => backend.buildImage(request, sink));
   handlers[rpcName('pushImage')] = (call: ServerWritableStream<unknown, unknown>) =>
-    void serveProgress(call, 'pushImage', log, pushImage, ([ref], sink) => backend.pushImage(ref, sink));
+    void serveProgress(call, 'pushImage', log, pushImage, ([ref, options], sink) => backend.pushImage(ref, sink, options));
 
   handlers[rpcName('exec')] = (call: ServerDuplexStream<unknown, unknown>) =>
     void serveSession(call, 'exec', log, (open) => backend.exec(...SESSIONS.exec.decode(open)));

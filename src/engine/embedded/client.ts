@@ -88,8 +88,9 @@ export class EmbeddedEngine implements DaemonBackend {
     return (await this.progress('buildImage', PROGRESS.buildImage.args.encode([request]), progress)) as string;
   }
 
-  async pushImage(ref: string, progress?: ProgressSink): Promise<string> {
-    return (await this.progress('pushImage', PROGRESS.pushImage.args.encode([ref]), progress)) as string;
+  async pushImage(ref: string, progress?: ProgressSink, options: Pick<PullOptions, 'credentials'> = {}): Promise<string> {
+    const credentials = options.credentials !== undefined ? options.credentials : await getCredentials(registryOf(parseReference(ref).repository).host);
+    return (await this.progress('pushImage', PROGRESS.pushImage.args.encode([ref, { credentials }]), progress)) as string;
   }
 
   tagImage(source: string, target: string): Promise<void> {

@@ -110,20 +110,20 @@ export interface ProgressRpc<A extends unknown[], R> {
   result: Codec<R>;
 }
 
+/** A reference with a platform and the registry credentials (JSON; the daemon never logs them). */
+const refWithOptions = mapped(
+  ([ref, o]: [string, PullOptions]) => ({ ref, platform: o.platform ?? '', auth: o.credentials ? JSON.stringify(o.credentials) : '' }),
+  (w: { ref: string; platform?: string; auth?: string }): [string, PullOptions] => [w.ref, { ...(w.platform ? { platform: w.platform } : {}), credentials: w.auth ? (JSON.parse(w.auth) as PullOptions['credentials']) : null }],
+);
+
 export const PROGRESS: {
   pullImage: ProgressRpc<[string, PullOptions], void>;
   buildImage: ProgressRpc<[BuildRequest], string>;
-  pushImage: ProgressRpc<[string], string>;
+  pushImage: ProgressRpc<[string, PullOptions], string>;
 } = {
-  pullImage: {
-    args: mapped(
-      ([ref, o]: [string, PullOptions]) => ({ ref, platform: o.platform ?? '', auth: o.credentials ? JSON.stringify(o.credentials) : '' }),
-      (w: { ref: string; platform?: string; auth?: string }): [string, PullOptions] => [w.ref, { ...(w.platform ? { platform: w.platform } : {}), credentials: w.auth ? (JSON.parse(w.auth) as PullOptions['credentials']) : null }],
-    ),
-    result: mapped(() => '', () => undefined),
-  },
+  pullImage: { args: refWithOptions, result: mapped(() => '', () => undefined) },
   buildImage: { args: single(), result: same() },
-  pushImage: { args: refOnly, result: same() },
+  pushImage: { args: refWithOptions, result: same() },
 };
 
 // ---- sessions: exec and attach -----------------------------------------------------------------
