@@ -125,6 +125,17 @@ export class DaemonEngine implements DaemonBackend {
     for (const id of result.deleted) this.parts.events.emit('image', 'delete', id, {});
   }
 
+  async imageDetails(ref: string): Promise<string | null> {
+    const details = await this.parts.registry.details(ref);
+    return details === null ? null : JSON.stringify(details);
+  }
+
+  async pruneImages(all: boolean): Promise<string> {
+    const result = await this.parts.registry.prune(all, (id) => this.containers.usesImage(id));
+    for (const id of result.deleted) this.parts.events.emit('image', 'delete', id, {});
+    return JSON.stringify(result);
+  }
+
   async importImage(input: Readable, reference?: string): Promise<ImageRef> {
     const image = await this.parts.images.importRootfs(input, reference ? { reference } : {});
     this.parts.events.emit('image', 'import', image.id, {});

@@ -72,6 +72,31 @@ describe('registries on the embedded engine', () => {
     assert.match(logs, /pulled-by-up/);
     const down = cli(cwd, ['down', '-v']);
     assert.equal(down.status, 0, down.stderr);
+
+    // inspect and history of what was pulled.
+    const inspected = JSON.parse(cli(cwd, ['image', 'inspect', `${reg.host}/e2e/bb:2`]).stdout) as { Id: string; RepoTags: string[]; RepoDigests: string[]; Config: { Cmd: string[] }; RootFS: { Type: string; Layers: string[] }; Os: string; Size: number }[];
+    assert.equal(inspected.length, 1);
+    const [info] = inspected;
+    assert.deepEqual([info?.RepoTags, info?.Config.Cmd, info?.RootFS, info?.Os], [[`${reg.host}/e2e/bb:2`], ['sh', '-c', 'echo pulled-by-up; sleep 3600'], { Type: 'layers', Layers: [layer.diffId] }, 'linux']);
+    assert.match(info?.RepoDigests[0] ?? '', new RegExp(`^${reg.host.replace(/\./g, '\\.')}/e2e/bb@sha256:[0-9a-f]{64}$`));
+    const missing = cli(cwd, ['image', 'inspect', 'no-such-image:1']);
+    assert.equal(missing.status, 1);
+    assert.equal(missing.stdout, '[]\n');
+    const history = cli(cwd, ['image', 'history', `${reg.host}/e2e/bb:2`]).stdout.trim().split('\n');
+    assert.match(history[0] ?? '', /^IMAGE +CREATED +CREATED BY +SIZE +COMMENT$/);
+    assert.equal(history.length, 2);
+    assert.match(history[1] ?? '', new RegExp(`^${info?.Id.slice(7, 19)} `));
+
+    // A tag moved away leaves the old image dangling: prune removes it, and only it.
+    const old = JSON.parse(cli(cwd, ['image', 'inspect', `${reg.host}/e2e/bb:1`]).stdout) as { Id: string }[];
+    assert.equal(cli(cwd, ['image', 'tag', `${reg.host}/e2e/bb:2`, `${reg.host}/e2e/bb:1`]).status, 0);
+    const unconfirmed = cli(cwd, ['image', 'prune']);
+    assert.equal(unconfirmed.status, 1, 'no TTY: -f is needed');
+    const pruned = cli(cwd, ['image', 'prune', '-f']);
+    assert.equal(pruned.status, 0, pruned.stderr);
+    assert.match(pruned.stdout, new RegExp(`^Deleted Images:\n(untagged: .*\n)*deleted: ${old[0]?.Id}\n\nTotal reclaimed space: `));
+    assert.equal(cli(cwd, ['image', 'inspect', old[0]?.Id ?? '']).status, 1);
+    assert.equal(cli(cwd, ['image', 'inspect', 'busybox:latest']).status, 0, 'named images stay');
   });
 });
 

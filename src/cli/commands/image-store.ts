@@ -8,6 +8,9 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { UsageError } from '../../errors.js';
+import type { HistoryRow } from '../../daemon/images/details.js';
+import { humanDuration } from '../../daemon/containers/status-text.js';
+import { EngineError } from '../../engine/errors.js';
 import type { DaemonBackend } from '../../daemon/backend.js';
 import { engineKind } from '../../engine/select.js';
 import { pullProgress } from '../pull-progress.js';
@@ -103,6 +106,70 @@ export function registerImageStore(program: Command, ctx: CliContext, global: ()
     .action((source: string, target: string) => withStore(ctx, global(), (engine) => engine.tagImage(source, target)));
 
   image
+    .command('inspect')
+    .description('Details of images, as the JSON list docker image inspect prints')
+    .argument('<images...>')
+    .action((refs: string[]) =>
+      withStore(ctx, global(), async (engine) => {
+        const found: unknown[] = [];
+        const missing: string[] = [];
+        for (const r of refs) {
+          const details = await engine.imageDetails(r);
+          if (details === null) missing.push(r);
+          else found.push((JSON.parse(details) as { inspect: unknown }).inspect);
+        }
+        ctx.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
+        if (missing.length > 0) throw new EngineError('not-found', missing.map((m) => `No such image: ${m}`).join('; '));
+      }),
+    );
+
+  image
+    .command('history')
+    .description("An image's layers and the steps that made them, newest first")
+    .argument('<image>')
+    .option('--no-trunc', 'do not shorten ids and commands')
+    .option('-q, --quiet', 'only the ids')
+    .action((ref: string, flags: { trunc: boolean; quiet?: boolean }) =>
+      withStore(ctx, global(), async (engine) => {
+        const details = await engine.imageDetails(ref);
+        if (details === null) throw new EngineError('not-found', `No such image: ${ref}`);
+        const { history } = JSON.parse(details) as { history: HistoryRow[] };
+        const id = (i: string): string => (i === '<missing>' || !flags.trunc ? i : shortId(i));
+        if (flags.quiet) {
+          for (const h of history) ctx.stdout.write(`${id(h.id)}\n`);
+          return;
+        }
+        const cut = (s: string): string => (flags.trunc && s.length > 45 ? `${s.slice(0, 44)}…` : s);
+        const rows = history.map((h) => [id(h.id), h.created ? `${humanDuration(Date.now() - Date.parse(h.created))} ago` : '', cut(h.createdBy), humanSize(h.size), h.comment]);
+        ctx.stdout.write(`${dockerTable(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], rows)}\n`);
+      }),
+    );
+
+  image
+    .command('prune')
+    .description('Remove unnamed images no container uses (-a: every image no container uses), and the layers nothing else has')
+    .option('-a, --all', 'every unused image, not only unnamed ones')
+    .option('-f, --force', 'do not ask')
+    .action((flags: { all?: boolean; force?: boolean }) =>
+      withStore(ctx, global(), async (engine) => {
+        if (!flags.force) {
+          if (!process.stdin.isTTY) throw new UsageError('image prune removes images: confirm with -f');
+          const question = flags.all ? 'all images without at least one container associated to them' : 'all dangling images';
+          const answer = await ask(`WARNING! This will remove ${question}.\nAre you sure you want to continue? [y/N] `);
+          if (!/^y(es)?$/i.test(answer.trim())) return;
+        }
+        const result = JSON.parse(await engine.pruneImages(flags.all === true)) as { deleted: string[]; untagged: string[]; reclaimed: number };
+        if (result.deleted.length > 0 || result.untagged.length > 0) {
+          ctx.stdout.write('Deleted Images:\n');
+          for (const u of result.untagged) ctx.stdout.write(`untagged: ${u}\n`);
+          for (const d of result.deleted) ctx.stdout.write(`deleted: ${d}\n`);
+          ctx.stdout.write('\n');
+        }
+        ctx.stdout.write(`Total reclaimed space: ${humanSize(result.reclaimed)}\n`);
+      }),
+    );
+
+  image
     .command('ls')
     .alias('list')
     .description('List images')
@@ -144,4 +211,20 @@ export function registerImageStore(program: Command, ctx: CliContext, global: ()
 
 function shortId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+async function ask(question: string): Promise<string> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
+}
+
+/** Columns as the Docker CLI aligns them (left, three spaces apart), without docker-compose's rule line. */
+function dockerTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return [headers, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3))).join('').trimEnd()).join('\n');
 }

@@ -526,7 +526,8 @@ export class ImageStore implements ImagesPort {
     const untagged: string[] = [];
     await this.serial.run(async () => {
       const next = copyRefs(this.refs);
-      const named = new Set([...Object.values(next.tags), ...Object.values(next.digests)]);
+      // Dangling, as Docker means it: without a tag (a digest reference alone does not count).
+      const named = new Set(Object.values(next.tags));
       for (const id of Object.keys(next.images)) {
         if (options.inUse(id) || (!options.all && named.has(id))) continue;
         for (const [n, v] of Object.entries(next.tags)) if (v === id) (delete next.tags[n], untagged.push(n));

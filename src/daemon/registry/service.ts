@@ -12,6 +12,7 @@ import type { DaemonPaths } from '../paths.js';
 import { parseReference, registryOf } from '../images/reference.js';
 import type { ImageStore, StoredImage } from '../images/store.js';
 import { RegistryClient } from './client.js';
+import { imageDetails } from '../images/details.js';
 import { pullImage } from './pull.js';
 import { pushImage } from './push.js';
 import { DEFAULT_CERTS_DIR, RegistryTransport } from './transport.js';
@@ -51,6 +52,15 @@ export class RegistryService {
 
   client(repository: string, credentials: PullOptions['credentials']): RegistryClient {
     return new RegistryClient(this.transport, registryOf(repository).apiHost, credentials ?? null);
+  }
+
+  /** inspect and history (the store is reached through here so the engine needs no more of it). */
+  details(ref: string): ReturnType<typeof imageDetails> {
+    return imageDetails(this.store, ref);
+  }
+
+  prune(all: boolean, inUse: (id: string) => boolean): Promise<{ deleted: string[]; untagged: string[]; reclaimed: number }> {
+    return this.store.prune({ all, inUse });
   }
 
   push(ref: string, progress: ProgressSink | undefined, options: Pick<PullOptions, 'credentials'> = {}): Promise<string> {

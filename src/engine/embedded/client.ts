@@ -101,6 +101,14 @@ export class EmbeddedEngine implements DaemonBackend {
     return this.call('removeImage', ref, options);
   }
 
+  imageDetails(ref: string): Promise<string | null> {
+    return this.call('imageDetails', ref);
+  }
+
+  pruneImages(all: boolean): Promise<string> {
+    return this.call('pruneImages', all);
+  }
+
   registryDigest(ref: string): Promise<string | null> {
     return this.call('registryDigest', ref);
   }

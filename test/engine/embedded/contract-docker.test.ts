@@ -29,6 +29,14 @@ class DockerBackend extends DockerEngine implements DaemonBackend {
     throw new EngineError('invalid', 'loadImages is not part of the contract');
   }
 
+  async imageDetails(): Promise<string | null> {
+    throw new EngineError('invalid', 'imageDetails is not part of the contract');
+  }
+
+  async pruneImages(): Promise<string> {
+    throw new EngineError('invalid', 'pruneImages is not part of the contract');
+  }
+
   async status(): Promise<DaemonStatus> {
     throw new EngineError('invalid', 'status is not part of the contract');
   }

@@ -618,6 +618,16 @@ export class MemoryBackend implements DaemonBackend {
 
   // ---- the daemon ----
 
+  /** The image's info as JSON (enough to carry a result across the wire). */
+  async imageDetails(ref: string): Promise<string | null> {
+    const info = await this.inspectImage(ref);
+    return info === null ? null : JSON.stringify({ inspect: { Id: info.id, RepoTags: info.repoTags }, history: [] });
+  }
+
+  async pruneImages(all: boolean): Promise<string> {
+    return JSON.stringify({ deleted: [], untagged: [], reclaimed: all ? 1 : 0 });
+  }
+
   async status(): Promise<DaemonStatus> {
     const all = [...this.containers.values()];
     return {
