@@ -92,6 +92,7 @@ export function assertStoreEmpty(sb: Sandbox): void {
 }
 
 const views = new Map<string, string>();
+const emptyDirs: string[] = [];
 
 /**
  * What a container of `image` sees: its layers mounted as a read-only overlay (whiteouts hiding
@@ -103,7 +104,12 @@ export function rootfsOf(image: { id: string; layers: string[] }): string {
   if (known) return known;
   const target = mkdtempSync(join(tmpdir(), 'flotilla-view-'));
   const lowers = [...image.layers].reverse();
-  if (lowers.length === 1) lowers.push(mkdtempSync(join(tmpdir(), 'flotilla-view-empty-')));
+  if (lowers.length === 1) {
+    // overlayfs wants two lower dirs when there is no upper one: an empty one below.
+    const empty = mkdtempSync(join(tmpdir(), 'flotilla-view-empty-'));
+    emptyDirs.push(empty);
+    lowers.push(empty);
+  }
   const r = spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowers.join(':')}`, target]);
   assert.equal(r.status, 0, r.stderr?.toString());
   views.set(key, target);
@@ -117,6 +123,7 @@ export function unmountViews(): void {
     spawnSync('rmdir', [target]);
     views.delete(key);
   }
+  for (const d of emptyDirs.splice(0)) spawnSync('rmdir', [d]);
 }
 
 export function stream(bytes: Buffer, chunk = 64 * 1024): Readable {
