@@ -4,7 +4,7 @@
  * missing image from the registry and running it.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -42,6 +42,7 @@ describe('registries on the embedded engine', () => {
     const cwd = projectDir(t, { 'compose.yaml': `services:\n  app:\n    image: ${reg.host}/e2e/bb:2\n` }, `flt-reg-${process.pid}`);
     // No credentials: one line naming the registry, exit 1.
     const empty = mkdtempSync(join(tmpdir(), 'flt-docker-config-'));
+    t.after(() => rmSync(empty, { recursive: true, force: true }));
     const refused = cli(cwd, ['image', 'pull', `${reg.host}/e2e/bb:1`], { DOCKER_CONFIG: empty });
     assert.equal(refused.status, 1, refused.stderr);
     assert.match(refused.stderr, /^ERROR: .*unauthorized.*flotilla login 127\.0\.0\.1:\d+\n$/);
@@ -112,6 +113,7 @@ describe('login, push and logout through the CLI', () => {
     const reg = await startRegistry(t, { auth: true });
     const cwd = projectDir(t, { 'compose.yaml': 'services: {}\n' }, `flt-login-${process.pid}`);
     const dockerConfig = mkdtempSync(join(tmpdir(), 'flt-docker-config-'));
+    t.after(() => rmSync(dockerConfig, { recursive: true, force: true }));
     const env = { DOCKER_CONFIG: dockerConfig };
     const wrong = flotilla(['login', '-u', reg.user ?? '', '--password-stdin', reg.host], { cwd, env: { ...daemon.env, ...env }, input: 'not-the-password\n' });
     assert.equal(wrong.status, 1, wrong.stderr);
