@@ -20,22 +20,28 @@ export function displayPath(file: string, cwd: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
 }
 
+/** Control characters (a newline in a service name or a file name) written as escapes, as JSON does. */
+function escapeControls(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
+}
+
 export function formatLocation(loc: SourceLocation | undefined, cwd: string): string {
   if (!loc) return '';
   let out = '';
   if (loc.file) {
-    out += displayPath(loc.file, cwd);
+    out += escapeControls(displayPath(loc.file, cwd));
     if (loc.line !== undefined) out += `:${loc.line}`;
     if (loc.line !== undefined && loc.column !== undefined) out += `:${loc.column}`;
     out += ': ';
   }
-  if (loc.path) out += `${loc.path}: `;
+  if (loc.path) out += `${escapeControls(loc.path)}: `;
   return out;
 }
 
 /** Message lines are kept on one line each: embedded newlines would break "one error, one line". */
 function oneLine(message: string): string {
-  return message.replace(/\s*\n\s*/g, ' ');
+  return escapeControls(message.replace(/\s*\n\s*/g, ' '));
 }
 
 export function errorLines(err: FlotillaError, cwd: string): string[] {

@@ -4,9 +4,11 @@
  * - a service attached to a network the project does not define;
  * - `container_name` with more than one container (names must be unique);
  * - both `scale` and `deploy.replicas`;
- * - a duration that is not one (stop_grace_period, deploy delays and windows).
+ * - a duration that is not one (stop_grace_period, deploy delays and windows);
+ * - a `scale` below 0 or above MAX_SCALE, a memory size that is not a size or is negative.
  */
 import type { Project, Service } from '../model/project.js';
+import { parseBytes } from './syntax/bytes.js';
 import { parseDurationSeconds } from './syntax/duration.js';
 import { isPlainObject } from './yaml/read.js';
 
@@ -27,6 +29,30 @@ export function defaultScale(s: Service): number {
     return typeof max === 'number' ? Math.min(deploy['replicas'] as number, max) : (deploy['replicas'] as number);
   }
   return 1;
+}
+
+/**
+ * More containers than this for one service is a typo (`scale: 1e12` read as a number), not a
+ * plan: each one is a planned action, and a billion of them exhausted memory.
+ */
+export const MAX_SCALE = 10_000;
+
+/** Byte sizes of a service; -1 means "unlimited" only for memswap_limit, as in Docker. */
+const SIZES = ['mem_limit', 'mem_reservation', 'memswap_limit', 'shm_size'] as const;
+
+function scaleProblem(scale: unknown): string | undefined {
+  if (typeof scale !== 'number') return undefined;
+  if (!Number.isInteger(scale) || scale < 0) return `scale ${scale} is not a number of containers (0 or more)`;
+  if (scale > MAX_SCALE) return `scale ${scale} is more than the ${MAX_SCALE} containers one service may run`;
+  return undefined;
+}
+
+function sizeProblem(key: (typeof SIZES)[number], value: unknown): string | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const bytes = parseBytes(value);
+  if (bytes === undefined || Number.isNaN(bytes)) return `${key} "${value}" is not a size (use e.g. "512m", "1g")`;
+  if (bytes < 0 && !(key === 'memswap_limit' && bytes === -1)) return `${key} ${value} must not be negative`;
+  return undefined;
 }
 
 const DEPLOY_DURATIONS: [string, string][] = [
@@ -60,6 +86,12 @@ export function deployProblems(project: Project): DeployProblem[] {
         keyPath: ['container_name'],
         message: `container_name "${s.container_name}" names one container, but the service runs ${defaultScale(s)}; remove container_name to scale it`,
       });
+    }
+    const scale = scaleProblem(s.scale);
+    if (scale) problems.push({ service: s.name, keyPath: ['scale'], message: scale });
+    for (const key of SIZES) {
+      const message = sizeProblem(key, (s as Record<string, unknown>)[key]);
+      if (message) problems.push({ service: s.name, keyPath: [key], message });
     }
     if (s.stop_grace_period !== undefined && parseDurationSeconds(String(s.stop_grace_period)) === undefined) {
       problems.push({ service: s.name, keyPath: ['stop_grace_period'], message: `"${String(s.stop_grace_period)}" is not a valid duration (use e.g. "10s", "1m30s")` });

@@ -14,7 +14,7 @@ import { homedir } from 'node:os';
 import { ConfigError, type SourceLocation } from '../errors.js';
 import { Diagnostics } from '../diagnostics.js';
 import type { Project, Service } from '../model/project.js';
-import { dependencyOrder, DependencyCycleError } from '../graph/dependencies.js';
+import { dependenciesOf, dependencyOrder, DependencyCycleError } from '../graph/dependencies.js';
 import { isLegacy, locationIn, readComposeFile, serviceDicts, servicePath, type ComposeFile, type FileContext } from './compose-file.js';
 import { resolveInputs, type ProjectInputs } from './discover.js';
 import { readTextFile } from './files.js';
@@ -130,8 +130,9 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
     ordered = dependencyOrder(services);
   } catch (e) {
     if (e instanceof DependencyCycleError) {
-      const first = e.cycle[0] as string;
-      throw new ConfigError(e.message, locateInFiles(files, first, ['depends_on']));
+      const [first = '', second = ''] = e.cycle;
+      const service = services.find((s) => s.name === first);
+      throw new ConfigError(e.message, locateInFiles(files, first, service ? dependencyKeyPath(service, second) : []));
     }
     throw e;
   }
@@ -164,6 +165,17 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
     profiles,
     locateService: (service, keyPath) => locateInFiles(files, service, keyPath),
   };
+}
+
+/** The key of `service` that makes it depend on `on` (for a cycle, the key that closes it). */
+function dependencyKeyPath(service: Service, on: string): (string | number)[] {
+  const link = (service.links ?? []).findIndex((l) => (l.split(':')[0] ?? l) === on);
+  const from = (service.volumes_from ?? []).findIndex((v) => v.source === on);
+  const kind = dependenciesOf(service).find((d) => d.on === on)?.kind ?? (from !== -1 ? 'volumes_from' : undefined);
+  if (kind === 'depends_on') return ['depends_on', on];
+  if (kind === 'links') return ['links', link];
+  if (kind === 'volumes_from') return ['volumes_from', from];
+  return kind ? [kind] : [];
 }
 
 /** Named volumes a service mounts must be declared under the top-level `volumes`. */

@@ -97,3 +97,11 @@ test('--version', (t) => {
   assert.equal(r.status, 0);
   assert.match(r.stdout, /^flotilla version \d+\.\d+\.\d+/);
 });
+
+test('control characters in names are escaped: one error, one line', (t) => {
+  const dir = projectDir(t, { 'compose.yml': 'services:\n  "a\\nb":\n    image: x\n  "c\\td":\n    image: x\n' });
+  const r = flotilla(['config'], { cwd: dir });
+  assertCleanError(r, /^ERROR: compose\.yml:2:3: services\.a\\nb: invalid service name "a\\nb": only/m);
+  assert.equal(r.stderr.trimEnd().split('\n').length, 2, r.stderr);
+  assert.match(r.stderr, /services\.c\\td: invalid service name "c\\td"/);
+});

@@ -198,3 +198,49 @@ test('extends at scale: a 3,000-service chain and a 2,000-service star resolve c
   assert.equal(starred.length, 2001);
   assert.deepEqual(starred.find((s) => s.name === 's1999')?.environment, { A: '0', I: '1999' });
 });
+
+test('a dependency cycle is reported at the key that closes it, whichever kind it is', (t) => {
+  const image = '    image: x\n';
+  const dir = projectDir(t, {
+    'links.yml': `services:\n  a:\n${image}    links: [b]\n  b:\n${image}    network_mode: service:a\n`,
+    'from.yml': `services:\n  a:\n${image}    volumes_from: [b]\n  b:\n${image}    depends_on: [a]\n`,
+    'links2.yml': `services:\n  a:\n${image}    links: [c, b]\n  b:\n${image}    links: [a]\n  c:\n${image}`,
+  });
+  const at = (file: string) => {
+    try {
+      load(dir, { files: [file] });
+    } catch (e) {
+      assert.ok(e instanceof ConfigError && /dependency cycle/.test(e.message), String(e));
+      return `${e.location?.path}@${e.location?.line}`;
+    }
+    return 'no error';
+  };
+  assert.equal(at('links.yml'), 'services.b.network_mode@7');
+  assert.equal(at('from.yml'), 'services.b.depends_on.a@7');
+  assert.match(at('links2.yml'), /^services\.(a\.links\[1\]@4|b\.links\[0\]@7)$/);
+});
+
+test('scale and memory sizes out of range are refused by up and warned by config', async (t) => {
+  const { deployProblems } = await import('../../src/compose/deploy-checks.js');
+  const dir = projectDir(t, {
+    'compose.yml':
+      "version: '2.4'\nservices:\n  neg:\n    image: x\n    scale: -1\n  huge:\n    image: x\n    scale: 1000000000000\n" +
+      '  mem:\n    image: x\n    mem_limit: -1\n    mem_reservation: abc\n    memswap_limit: -1\n    shm_size: 64m\n',
+  });
+  const problems = deployProblems(load(dir).project).map((p) => `${p.service}.${p.keyPath.join('.')}: ${p.message}`);
+  assert.deepEqual(problems.sort(), [
+    'huge.scale: scale 1000000000000 is more than the 10000 containers one service may run',
+    'mem.mem_limit: mem_limit -1 must not be negative',
+    'mem.mem_reservation: mem_reservation "abc" is not a size (use e.g. "512m", "1g")',
+    'neg.scale: scale -1 is not a number of containers (0 or more)',
+  ]);
+});
+
+test('cpus: NaN is named as such, and a service name with a newline is docker-compose\'s error', (t) => {
+  const dir = projectDir(t, {
+    'nan.yml': 'services:\n  a:\n    image: x\n    cpus: .nan\n',
+    'nl.yml': 'services:\n  "a\\nb":\n    image: x\n',
+  });
+  assert.throws(() => load(dir, { files: ['nan.yml'] }), /must be a number or a string, not NaN \(not a number\)/);
+  assert.throws(() => load(dir, { files: ['nl.yml'] }), (e: unknown) => e instanceof ConfigError && e.message === 'invalid service name "a\\nb": only [a-zA-Z0-9._-] characters are allowed');
+});

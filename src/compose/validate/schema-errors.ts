@@ -64,6 +64,9 @@ function describe(value: unknown): string {
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'string') return 'a string';
   if (typeof value === 'boolean') return 'a boolean';
+  // The schema's numbers are finite: NaN and infinity are the numbers it refuses.
+  if (typeof value === 'number' && Number.isNaN(value)) return 'NaN (not a number)';
+  if (typeof value === 'number' && !Number.isFinite(value)) return 'infinite';
   if (typeof value === 'number') return Number.isInteger(value) ? 'a number' : 'a decimal number';
   return typeof value;
 }
@@ -118,7 +121,10 @@ export function explainSchemaErrors(errors: readonly ErrorObject[], data: unknow
         const key = String(e.params['additionalProperty']);
         const hint = KEY_HINTS[key];
         const where = path.length === 0 ? 'top-level key' : 'key';
-        push([...path, key], `unsupported ${where} '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}`);
+        if (path.length === 1 && path[0] === 'services') {
+          // docker-compose's own words for a name outside the schema's pattern.
+          push([...path, key], `invalid service name ${JSON.stringify(key)}: only [a-zA-Z0-9._-] characters are allowed`);
+        } else push([...path, key], `unsupported ${where} '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}`);
         break;
       }
       case 'required':
