@@ -19,6 +19,7 @@ import { registerExec } from './commands/exec.js';
 import { registerRun } from './commands/run.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerDaemon } from './commands/daemon.js';
+import { registerImageBuild } from './commands/image-build.js';
 import { registerImageStore } from './commands/image-store.js';
 import { registerLogin } from './commands/login.js';
 import { VERSION } from '../version.js';
@@ -57,6 +58,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRun(program, ctx, global);
   registerImageCommands(program, ctx, global);
   registerImageStore(program, ctx, global);
+  registerImageBuild(program, ctx, global);
   registerLogin(program, ctx);
   registerDaemon(program, ctx, global);
   return program;

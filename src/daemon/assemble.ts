@@ -6,6 +6,7 @@
 import { adoptContainers, bootChanged, recordBoot } from './containers/adopt.js';
 import { rotateContainerLogs } from './containers/log-rotation.js';
 import { ContainerManager } from './containers/manager.js';
+import { BuildService } from './build/service.js';
 import { DaemonEngine } from './engine.js';
 import { EventBus } from './events.js';
 import { RegistryService, readRegistrySettings } from './registry/service.js';
@@ -50,7 +51,8 @@ export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => 
     throw e;
   }
   const registry = new RegistryService(images, await readRegistrySettings(paths));
-  const backend = new DaemonEngine({ paths, images, registry, containers, volumes, events, startedAt: new Date().toISOString(), requestShutdown });
+  const builder = new BuildService(paths, network, images);
+  const backend = new DaemonEngine({ paths, images, registry, containers, volumes, events, builder, startedAt: new Date().toISOString(), requestShutdown });
   return {
     backend,
     tick: () => rotateContainerLogs(containers),

@@ -58,9 +58,10 @@ export interface DaemonEngineParts {
   startedAt: string;
   /** Stops the daemon (the server and the process); containers keep running. */
   requestShutdown: () => void;
+  /** The Dockerfile builder (src/daemon/build). */
+  builder?: { build(request: BuildRequest, progress?: ProgressSink): Promise<string> };
 }
 
-const NO_BUILDER = 'the embedded engine cannot build images yet: build with --engine docker, then `docker save` and `flotilla image load`';
 
 export class DaemonEngine implements DaemonBackend {
   private readonly pendingAttach = new Map<string, PendingAttach>();
@@ -104,8 +105,11 @@ export class DaemonEngine implements DaemonBackend {
     this.parts.events.emit('image', 'pull', ref, { name: image.repoTags[0] ?? ref });
   }
 
-  async buildImage(request: BuildRequest): Promise<string> {
-    throw new EngineError('invalid', `cannot build ${request.tags[0] ?? request.context}: ${NO_BUILDER}`);
+  async buildImage(request: BuildRequest, progress?: ProgressSink): Promise<string> {
+    if (!this.parts.builder) throw new EngineError('invalid', `cannot build ${request.tags[0] ?? request.context}: this daemon has no builder`);
+    const id = await this.parts.builder.build(request, progress);
+    for (const tag of request.tags) this.parts.events.emit('image', 'tag', id, { name: tag });
+    return id;
   }
 
   async pushImage(ref: string, progress?: ProgressSink, options: Pick<PullOptions, 'credentials'> = {}): Promise<string> {

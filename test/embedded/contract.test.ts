@@ -21,6 +21,5 @@ engineContract(
   {
     available: (t) => requireRoot(t),
     makeUnreachable: async () => new EmbeddedEngine('/nonexistent/flotilla-ct/engine.sock'),
-    noBuilder: 'the embedded engine builds no images yet (Dockerfile builds come with the registry client)',
   },
 );

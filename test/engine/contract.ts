@@ -613,7 +613,7 @@ export function engineContract(name: string, makeEngine: () => Promise<Engine>, 
       await expectKind(
         engine.buildImage({ context: broken, dockerfile: 'build.Dockerfile', tags: [], args: {}, labels: {}, cacheFrom: [], extraHosts: [] }),
         'engine',
-        /non-zero code: 3/,
+        /non-zero code: 3|exit code: 3/,
       );
     });
 

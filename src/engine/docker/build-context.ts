@@ -87,15 +87,20 @@ async function walk(root: string, matcher: IgnoreMatcher, rel: string, out: Cont
 }
 
 export interface ContextOptions {
-  /** The Dockerfile's path in the context ("/"-separated). */
-  dockerfile: string;
+  /**
+   * The Dockerfile's path in the context ("/"-separated): kept, with .dockerignore, even when
+   * .dockerignore names them, as the Docker CLI keeps them for dockerd. Undefined: only the
+   * patterns apply (the embedded builder reads the Dockerfile on its own, as BuildKit does).
+   */
+  dockerfile?: string;
   /** Files added at the root of the context (a Dockerfile from outside it). */
   extra?: { name: string; content: Buffer }[];
 }
 
 /** Walks the context; rejects with an EngineError when a file cannot be read. */
 export async function contextEntries(dir: string, options: ContextOptions): Promise<ContextEntry[]> {
-  const matcher = new IgnoreMatcher(keepBuildFiles(await readIgnoreFile(dir), options.dockerfile));
+  const patterns = await readIgnoreFile(dir);
+  const matcher = new IgnoreMatcher(options.dockerfile === undefined ? patterns : keepBuildFiles(patterns, options.dockerfile));
   const entries: ContextEntry[] = [];
   await walk(dir, matcher, '', entries);
   const now = Math.floor(Date.now() / 1000);

@@ -10,6 +10,8 @@ export class DockerfileError extends FlotillaError {
     readonly file: string,
     readonly line?: number,
     readonly instruction?: string,
+    /** The instruction ran and failed (a RUN's command), as opposed to being refused. */
+    readonly failedStep = false,
   ) {
     super(message, {
       file,

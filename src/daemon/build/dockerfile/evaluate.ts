@@ -11,10 +11,9 @@
  */
 import { DockerfileError } from './errors.js';
 import { DEFAULT_PATH, copyConfig, envMap, setEnv, type ContainerConfig, type HealthConfig } from './image-config.js';
-import { interpret, type CommandForm, type Instruction, type InstructionOf, type MountFlag } from './instructions.js';
+import { interpret, interpretAll, type CommandForm, type Instruction, type InstructionOf, type MountFlag } from './instructions.js';
 import type { Heredoc, ParsedDockerfile } from './parse.js';
 import { expand, globalArgValues, platformArgs, resolveBase, resolveCopyFrom, splitStages, targetIndex, type Platform, type StageRef, type StageSet } from './stages.js';
-import { interpretAll } from './instructions.js';
 import { fields } from './words.js';
 
 /** Proxy variables a build arg may set for RUN without an ARG declaring them. */
@@ -211,7 +210,7 @@ class StageEvaluator {
     }
   }
 
-  private runStep(ins: InstructionOf<'RUN'>): void {
+  private async runStep(ins: InstructionOf<'RUN'>): Promise<void> {
     let argv: string[];
     if (ins.heredocs.length === 1 && !ins.command.exec && /^<<-?["']?[^\s"']+["']?$/.test(ins.command.text)) {
       // `RUN <<EOF`: the body is the script
@@ -225,7 +224,20 @@ class StageEvaluator {
     const env = [...this.env].map(([k, v]) => `${k}=${v}`);
     if (!this.env.has('PATH')) env.unshift(`PATH=${DEFAULT_PATH}`);
     for (const name of PROXY_ARGS) if (Object.hasOwn(this.options.buildArgs, name) && !this.env.has(name)) env.push(`${name}=${this.options.buildArgs[name]}`);
-    const mounts = ins.mounts.map((m) => ({ ...m, target: m.target === '' ? m.target : joinPath(this.config.WorkingDir || '/', this.x(m.target, ins)) }));
+    const mounts: MountFlag[] = [];
+    for (const m of ins.mounts) {
+      const options = { ...m.options };
+      if (m.type === 'bind' && options['from'] !== undefined) {
+        // `from` names a stage (by name or index) or an image; a stage becomes its index.
+        const ref = resolveCopyFrom(this.set, options['from']);
+        if ('stage' in ref) {
+          await this.needStage(ref.stage, ins.line);
+          options['from'] = String(ref.stage);
+        }
+      }
+      const target = m.target === '' ? '' : this.x(m.target, ins);
+      mounts.push({ ...m, options, target: target === '' ? '' : joinPath(target.startsWith('/') ? '/' : this.config.WorkingDir || '/', target) });
+    }
     this.steps.push({
       kind: 'run',
       line: ins.line,

@@ -1,0 +1,404 @@
+/**
+ * The embedded engine's image builder: a Dockerfile evaluated (./dockerfile/), then each needed
+ * stage's steps carried out on an overlay of its base and the layers before, each step's upper
+ * dir kept as a layer in the cache (./layer-cache.ts), and the image committed to the store with
+ * its tags in one atomic step at the very end: a failed or interrupted build tags nothing. A base
+ * image's layers enter the built image as the store has them (same blobs and diff ids).
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { run } from '../command.js';
+import { EngineError } from '../../engine/errors.js';
+import { goArch } from '../images/config.js';
+import { unmountAll } from '../runtime/rootfs.js';
+import type { NetworkPort } from '../containers/collaborators.js';
+import type { LayerRecord } from '../images/refs.js';
+import { makeDirectory, performCopy } from './copy.js';
+import { DockerfileError } from './dockerfile/errors.js';
+import { evaluateDockerfile, type EvaluatedStage, type Step } from './dockerfile/evaluate.js';
+import type { ContainerConfig } from './dockerfile/image-config.js';
+import { parseDockerfile } from './dockerfile/parse.js';
+import { LayerCache, stepKey, type CachedLayer } from './layer-cache.js';
+import { writeLayer } from './layer.js';
+import { runStep, type RunMount } from './run-step.js';
+import { expandSource, sourcesChecksum, SourceError } from './sources.js';
+
+/** What the builder needs of the image store (./store-port.ts over ImageStore). */
+export interface BuildImageStore {
+  /** The image `ref` names locally: its id, config bytes, snapshot dirs (bottom first) and layer records. */
+  find(ref: string): Promise<{ id: string; config: Buffer; snapshots: string[]; layers: LayerRecord[] } | null>;
+  /** Keeps these layers from removal while the build uses them; returns the release. */
+  hold(layers: LayerRecord[]): () => void;
+  /** A built layer (a tar file) stored as a blob and snapshot. */
+  addLayer(tar: string, label: string): Promise<LayerRecord>;
+  /** Commits the image (config and layers) with its tags in one step. */
+  create(config: Buffer, layers: LayerRecord[], tags: string[]): Promise<{ id: string }>;
+}
+
+export interface BuildRequest {
+  /** The unpacked context (the CLI has applied .dockerignore). */
+  context: string;
+  /** Relative to the context. */
+  dockerfile: string;
+  dockerfileText: string;
+  tags: string[];
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  target?: string;
+  noCache: boolean;
+  extraHosts: string[];
+  shmSize: number;
+  network?: string;
+  /** Secret id → file contents, for RUN --mount=type=secret. */
+  secrets: Record<string, Buffer>;
+}
+
+export interface BuildEnvironment {
+  /** The builder's own state: cache, scratch space. */
+  dir: string;
+  runcRoot: string;
+  cgroupParent: string;
+  network: NetworkPort;
+  images: BuildImageStore;
+}
+
+export type BuildOutput = (line: string) => void;
+
+/** A layer of the image being built: the base's, as the store has it, or a step's tar. */
+type BuiltLayer = { record: LayerRecord } | { tar: string; diffId: string };
+
+interface StageResult {
+  /** Bottom first: the base image's snapshots, then each step's upper dir. */
+  lowers: string[];
+  layers: BuiltLayer[];
+  key: string;
+  config: ContainerConfig;
+  history: { created: string; created_by: string; empty_layer?: boolean }[];
+}
+
+interface ExternalImage {
+  id: string;
+  snapshots: string[];
+  layers: LayerRecord[];
+  config: Record<string, unknown>;
+}
+
+/**
+ * An overlay of `lowers` (bottom first) on `target`: read-only without `rw`. Overlay's option
+ * string separates lowers with ":" and options with ",", so no path may hold either.
+ */
+async function mountLayers(lowers: string[], rw: { upper: string; work: string } | null, target: string): Promise<void> {
+  const paths = [...lowers, ...(rw ? [rw.upper, rw.work] : [])];
+  const bad = paths.find((p) => /[,:]/.test(p));
+  if (bad) throw new EngineError('engine', `cannot use ${bad} in an overlay mount: the path contains "," or ":"`);
+  const lowerdir = `lowerdir=${[...lowers].reverse().join(':')}`;
+  const options = rw ? `${lowerdir},upperdir=${rw.upper},workdir=${rw.work}` : `ro,${lowerdir}`;
+  try {
+    await run(['mount', '-t', 'overlay', 'overlay', '-o', options, target], { timeout: 30_000 });
+  } catch (e) {
+    throw new EngineError('engine', `cannot mount a build step's root filesystem: ${(e as Error).message}`);
+  }
+}
+
+export class Builder {
+  private readonly cache: LayerCache;
+  private opened = false;
+
+  constructor(private readonly env: BuildEnvironment) {
+    this.cache = new LayerCache(posix.join(env.dir, 'layers'));
+  }
+
+  private async open(): Promise<void> {
+    if (this.opened) return;
+    await this.cache.open();
+    const tmp = posix.join(this.env.dir, 'tmp');
+    await mkdir(tmp, { recursive: true, mode: 0o700 });
+    for (const name of await readdir(tmp)) {
+      await unmountAll(posix.join(tmp, name, 'root')).catch(() => undefined);
+      await rm(posix.join(tmp, name), { recursive: true, force: true });
+    }
+    this.opened = true;
+  }
+
+  /** Builds; `prepareContext` fills a directory with the context (else `req.context` is used as it is). */
+  async build(req: BuildRequest, out: BuildOutput, signal?: AbortSignal, prepareContext?: (dir: string) => Promise<void>): Promise<{ id: string; warnings: string[] }> {
+    await this.open();
+    const work = posix.join(this.env.dir, 'tmp', randomBytes(6).toString('hex'));
+    await mkdir(work, { recursive: true, mode: 0o700 });
+    try {
+      let request = req;
+      if (prepareContext) {
+        const context = posix.join(work, 'context');
+        await prepareContext(context);
+        request = { ...req, context };
+      }
+      const run = new BuildRun(this.env, this.cache, request, work, out, signal);
+      try {
+        return await run.run();
+      } finally {
+        for (const release of run.releases) release();
+      }
+    } finally {
+      await unmountAll(posix.join(work, 'root')).catch(() => undefined);
+      for (const name of await readdir(work).catch(() => [] as string[])) await unmountAll(posix.join(work, name)).catch(() => undefined);
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+}
+
+class BuildRun {
+  private readonly images = new Map<string, ExternalImage>();
+  /** Holds on the base images' layers, released when the build ends. */
+  readonly releases: (() => void)[] = [];
+  private readonly stages = new Map<number, Promise<StageResult>>();
+  private mounts = 0;
+  private counter = 0;
+
+  constructor(
+    private readonly env: BuildEnvironment,
+    private readonly cache: LayerCache,
+    private readonly req: BuildRequest,
+    private readonly work: string,
+    private readonly out: BuildOutput,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  private fail(step: { line: number }, instruction: string, message: string, failedStep = false): never {
+    throw new DockerfileError(message, this.req.dockerfile, step.line, instruction, failedStep);
+  }
+
+  private async image(ref: string, line: number): Promise<ExternalImage> {
+    let image = this.images.get(ref);
+    if (!image) {
+      const found = await this.env.images.find(ref);
+      if (!found) throw new DockerfileError(`${ref}: image not found in the embedded engine (pull or load it first)`, this.req.dockerfile, line, 'FROM');
+      image = { id: found.id, snapshots: found.snapshots, layers: found.layers, config: JSON.parse(found.config.toString('utf8')) as Record<string, unknown> };
+      this.images.set(ref, image);
+      this.releases.push(this.env.images.hold(found.layers));
+    }
+    return image;
+  }
+
+  async run(): Promise<{ id: string; warnings: string[] }> {
+    const doc = parseDockerfile(this.req.dockerfileText, this.req.dockerfile);
+    const evaluation = await evaluateDockerfile(doc, {
+      buildArgs: this.req.buildArgs,
+      ...(this.req.target !== undefined ? { target: this.req.target } : {}),
+      platform: { os: 'linux', architecture: goArch() },
+      baseImage: async (ref, line) => ({ config: ((await this.image(ref, line)).config['config'] ?? {}) as ContainerConfig }),
+    });
+    const warnings = evaluation.unusedArgs.length > 0 ? [`[Warning] One or more build-args [${evaluation.unusedArgs.join(' ')}] were not consumed`] : [];
+    const stage = (index: number): Promise<StageResult> => {
+      let p = this.stages.get(index);
+      if (!p) {
+        p = this.runStage(evaluation.stages.get(index)!, stage);
+        this.stages.set(index, p);
+      }
+      return p;
+    };
+    const result = await stage(evaluation.target);
+    const config = { ...result.config };
+    if (Object.keys(this.req.labels).length > 0) config.Labels = { ...(config.Labels ?? {}), ...this.req.labels };
+    // The last step's time, so a rebuild that finds every step cached makes the same image.
+    const created = result.history[result.history.length - 1]?.created ?? new Date(0).toISOString();
+    const doc2 = {
+      architecture: goArch(),
+      os: 'linux',
+      created,
+      config,
+      rootfs: { type: 'layers', diff_ids: result.layers.map((l) => ('record' in l ? l.record.diffId : l.diffId)) },
+      history: result.history,
+    };
+    this.out('exporting to image');
+    const records: LayerRecord[] = [];
+    for (const [i, l] of result.layers.entries()) records.push('record' in l ? l.record : await this.env.images.addLayer(l.tar, `layer ${i + 1} of the build`));
+    const added = await this.env.images.create(Buffer.from(JSON.stringify(doc2)), records, this.req.tags);
+    for (const w of warnings) this.out(w);
+    return { id: added.id, warnings };
+  }
+
+  private async runStage(stage: EvaluatedStage, dependency: (index: number) => Promise<StageResult>): Promise<StageResult> {
+    let lowers: string[];
+    let layers: BuiltLayer[];
+    let key: string;
+    let history: StageResult['history'];
+    const ref = stage.base.ref;
+    if ('scratch' in ref) {
+      lowers = [];
+      layers = [];
+      key = 'scratch';
+      history = [];
+    } else if ('stage' in ref) {
+      const parent = await dependency(ref.stage);
+      ({ lowers, layers, key } = parent);
+      history = [...parent.history];
+    } else {
+      const image = await this.image(ref.image, stage.steps[0]?.line ?? 1);
+      lowers = [...image.snapshots];
+      layers = image.layers.map((record) => ({ record }));
+      key = `image:${image.id}`;
+      const baseCreated = typeof image.config['created'] === 'string' ? image.config['created'] : new Date(0).toISOString();
+      history = [{ created: baseCreated, created_by: `FROM ${ref.image}` }];
+    }
+    const label = stage.name ?? `stage-${stage.index}`;
+    for (const [i, step] of stage.steps.entries()) {
+      const n = ++this.counter;
+      this.out(`#${n} [${label} ${i + 1}/${stage.steps.length}] ${step.text}`);
+      const { definition, checksums } = await this.identify(step, dependency);
+      const stepKeyValue = stepKey(key, definition, checksums);
+      let layer: CachedLayer | null = this.req.noCache ? null : await this.cache.get(stepKeyValue);
+      if (layer) this.out(`#${n} CACHED`);
+      else layer = await this.execute(step, stepKeyValue, lowers, dependency, (line) => this.out(`#${n} ${line}`));
+      key = stepKeyValue;
+      lowers = [...lowers, layer.diff];
+      if (layer.tar && layer.diffId) layers = [...layers, { tar: layer.tar, diffId: layer.diffId }];
+      history.push({ created: layer.created, created_by: step.text, ...(layer.tar ? {} : { empty_layer: true }) });
+    }
+    return { lowers, layers, key, config: stage.config, history };
+  }
+
+  /** What the step's cache key covers: its definition, and the checksums of what it reads. */
+  private async identify(step: Step, dependency: (index: number) => Promise<StageResult>): Promise<{ definition: unknown; checksums: string[] }> {
+    const { line: _line, text: _text, ...definition } = step;
+    void _line;
+    void _text;
+    if (step.kind !== 'copy') {
+      if (step.kind === 'run') {
+        const binds = step.mounts.filter((m) => m.type === 'bind');
+        const sums: string[] = [];
+        for (const m of binds) sums.push(await this.withSourceRoot(m.options['from'], step, dependency, async (root) => sourcesChecksum(root, [await expandSource(root, m.options['source'] ?? '.')])));
+        return { definition, checksums: sums };
+      }
+      return { definition, checksums: [] };
+    }
+    const from = step.from;
+    const sources = step.sources.filter((s) => !step.heredocs.some((h) => s.replace(/^<<-?["']?([^"']+)["']?$/, '$1') === h.name && s.startsWith('<<')));
+    const checksum = await this.withSourceRoot('context' in from ? undefined : 'stage' in from ? String(from.stage) : from.image, step, dependency, async (root) => {
+      const matched: string[][] = [];
+      for (const s of sources) {
+        try {
+          matched.push(await expandSource(root, s));
+        } catch (e) {
+          if (e instanceof SourceError) this.fail(step, step.add ? 'ADD' : 'COPY', e.message);
+          throw e;
+        }
+      }
+      return sourcesChecksum(root, matched);
+    });
+    return { definition, checksums: [checksum] };
+  }
+
+  /** Calls `fn` with the root a source is read from: the context, a stage's result (mounted read-only) or an image. */
+  private async withSourceRoot<T>(from: string | undefined, step: Step, dependency: (index: number) => Promise<StageResult>, fn: (root: string) => Promise<T>): Promise<T> {
+    if (from === undefined) return fn(this.req.context);
+    let lowers: string[];
+    if (/^\d+$/.test(from)) lowers = (await dependency(Number(from))).lowers;
+    else lowers = [...(await this.image(from, step.line)).snapshots];
+    if (lowers.length === 1) return fn(lowers[0]!);
+    const target = posix.join(this.work, `from-${++this.mounts}`);
+    await mkdir(target, { recursive: true });
+    await mountLayers(lowers, null, target);
+    try {
+      return await fn(target);
+    } finally {
+      await unmountAll(target);
+    }
+  }
+
+
+  private async execute(step: Step, key: string, lowers: string[], dependency: (index: number) => Promise<StageResult>, log: (line: string) => void): Promise<CachedLayer> {
+    const scratch = await this.cache.scratch();
+    const root = posix.join(this.work, 'root');
+    await mkdir(root, { recursive: true });
+    const empty = posix.join(this.work, 'empty');
+    await mkdir(empty, { recursive: true });
+    const lowerdir = lowers.length === 0 ? [empty] : lowers;
+    try {
+      await mountLayers(lowerdir, { upper: posix.join(scratch, 'diff'), work: posix.join(scratch, 'work') }, root);
+      try {
+        await this.apply(step, root, dependency, log);
+      } finally {
+        await unmountAll(root);
+      }
+      const diff = posix.join(scratch, 'diff');
+      const changed = (await readdir(diff)).length > 0;
+      const layer = changed ? await writeLayer(diff, posix.join(scratch, 'layer.tar')) : null;
+      return await this.cache.commit(key, scratch, layer?.diffId ?? null);
+    } catch (e) {
+      await rm(scratch, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  private async apply(step: Step, root: string, dependency: (index: number) => Promise<StageResult>, log: (line: string) => void): Promise<void> {
+    if (step.kind === 'mkdir') {
+      await makeDirectory(root, step.path, step.user).catch((e: unknown) => this.fail(step, 'WORKDIR', (e as Error).message));
+      return;
+    }
+    if (step.kind === 'copy') {
+      const instruction = step.add ? 'ADD' : 'COPY';
+      const from = step.from;
+      const fromName = 'context' in from ? undefined : 'stage' in from ? String(from.stage) : from.image;
+      await this.withSourceRoot(fromName, step, dependency, async (sourceRoot) => {
+        try {
+          await performCopy(
+            { add: step.add, sourceRoot, sources: step.sources, dest: step.dest, heredocs: step.heredocs, ...(step.chown ? { chown: step.chown } : {}), ...(step.chmod !== undefined ? { chmod: step.chmod } : {}) },
+            root,
+          );
+        } catch (e) {
+          if (e instanceof SourceError || (e as NodeJS.ErrnoException).code !== undefined) this.fail(step, instruction, (e as Error).message);
+          throw e;
+        }
+      });
+      return;
+    }
+    const mounts: RunMount[] = [];
+    for (const m of step.mounts) {
+      if (m.type === 'cache') {
+        const id = m.options['id'] ?? m.target;
+        const dir = posix.join(this.env.dir, 'cache-mounts', Buffer.from(id).toString('hex').slice(0, 200));
+        await mkdir(dir, { recursive: true, mode: 0o755 });
+        mounts.push({ type: 'bind', target: m.target, source: dir, readOnly: false });
+      } else if (m.type === 'tmpfs') {
+        mounts.push({ type: 'tmpfs', target: m.target, readOnly: false });
+      } else if (m.type === 'secret') {
+        const id = m.options['id'] ?? posix.basename(m.target);
+        const secret = this.req.secrets[id];
+        if (!secret) {
+          if (m.options['required'] === 'true') this.fail(step, 'RUN', `secret ${id} not found`);
+          continue;
+        }
+        const file = posix.join(this.work, `secret-${++this.mounts}`);
+        await writeFile(file, secret, { mode: 0o400 });
+        await chmod(file, Number.parseInt(m.options['mode'] ?? '0400', 8));
+        mounts.push({ type: 'bind', target: m.target || `/run/secrets/${id}`, source: file, readOnly: true });
+      } else {
+        const from = m.options['from'];
+        const source = m.options['source'] ?? '.';
+        const rw = m.options['rw'] === 'true' || m.options['readwrite'] === 'true';
+        // A bind reads the source where it is; an rw bind gets a throwaway copy.
+        const host = await this.withSourceRoot(from, step, dependency, async (r) => {
+          const copy = posix.join(this.work, `bind-${++this.mounts}`);
+          await mkdir(copy, { recursive: true });
+          await performCopy({ add: false, sourceRoot: r, sources: [source], dest: '/', heredocs: [] }, copy);
+          return copy;
+        });
+        mounts.push({ type: 'bind', target: m.target, source: host, readOnly: !rw });
+      }
+    }
+    const network = (step.network === 'default' ? (this.req.network ?? 'default') : step.network) as 'default' | 'none' | 'host';
+    const result = await runStep(
+      root,
+      { argv: step.argv, env: step.env, user: step.user, workdir: step.workdir, network: network === 'host' || network === 'none' ? network : 'default', mounts, extraHosts: this.req.extraHosts, shmSize: this.req.shmSize },
+      { runcRoot: this.env.runcRoot, cgroupParent: this.env.cgroupParent, network: this.env.network, scratch: this.work },
+      log,
+      this.signal,
+    );
+    if (result.exitCode !== 0) {
+      // BuildKit 0.8's words; the output went to the progress stream, its end is repeated here.
+      const output = result.tail.length > 0 ? `; last output: ${result.tail.slice(-5).join(' | ')}` : '';
+      this.fail(step, 'RUN', `executor failed running [${step.argv.join(' ')}]: exit code: ${result.exitCode}${output}`, true);
+    }
+  }
+}

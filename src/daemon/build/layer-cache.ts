@@ -1,0 +1,79 @@
+/**
+ * The build cache: one directory per step result, `<build>/layers/<key>/`, holding the step's
+ * overlay upper dir (`diff/`, used as a lowerdir by later steps), its layer tar and layer.json
+ * ({diffId, size, empty}). The key is the sha256 of the parent's key, the step's definition and
+ * the checksums of what it reads, so a rebuild with nothing changed finds every step, and a
+ * changed file misses from the first step that reads it. A result is written in a temporary
+ * directory and renamed into place: a crash leaves no half entry under a key.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { posix } from 'node:path';
+
+export interface CachedLayer {
+  key: string;
+  /** The upper dir: a lowerdir for the steps after it. */
+  diff: string;
+  /** The layer tar; null when the step changed nothing (no layer in the image). */
+  tar: string | null;
+  diffId: string | null;
+  /** When the step ran (RFC 3339): a rebuild from the cache gives the same history and image id. */
+  created: string;
+}
+
+export function stepKey(parent: string, definition: unknown, checksums: readonly string[]): string {
+  return createHash('sha256').update(JSON.stringify([parent, definition, checksums])).digest('hex');
+}
+
+export class LayerCache {
+  constructor(private readonly dir: string) {}
+
+  async open(): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    for (const name of await readdir(this.dir)) if (name.startsWith('.tmp-')) await rm(posix.join(this.dir, name), { recursive: true, force: true });
+  }
+
+  private entry(key: string, dir: string, meta: { diffId: string | null; created: string }): CachedLayer {
+    return { key, diff: posix.join(dir, 'diff'), tar: meta.diffId ? posix.join(dir, 'layer.tar') : null, diffId: meta.diffId, created: meta.created };
+  }
+
+  async get(key: string): Promise<CachedLayer | null> {
+    const dir = posix.join(this.dir, key);
+    try {
+      const meta = JSON.parse(await readFile(posix.join(dir, 'layer.json'), 'utf8')) as { diffId: string | null; created: string };
+      return this.entry(key, dir, meta);
+    } catch {
+      return null;
+    }
+  }
+
+  /** A fresh directory for a step's work: `diff/` is the upper dir, `work/` overlay's workdir. */
+  async scratch(): Promise<string> {
+    const dir = posix.join(this.dir, `.tmp-${randomBytes(6).toString('hex')}`);
+    await mkdir(posix.join(dir, 'diff'), { recursive: true, mode: 0o755 });
+    await mkdir(posix.join(dir, 'work'), { recursive: true });
+    return dir;
+  }
+
+  /** Moves a finished scratch dir under its key (replacing an older entry, as --no-cache does). */
+  async commit(key: string, scratch: string, diffId: string | null): Promise<CachedLayer> {
+    await rm(posix.join(scratch, 'work'), { recursive: true, force: true });
+    const created = new Date().toISOString();
+    await writeFile(posix.join(scratch, 'layer.json'), JSON.stringify({ diffId, created }));
+    const dir = posix.join(this.dir, key);
+    const old = posix.join(this.dir, `.tmp-old-${randomBytes(6).toString('hex')}`);
+    await rename(dir, old).catch(() => undefined);
+    try {
+      await rename(scratch, dir);
+    } catch (e) {
+      // Another build committed the same step meanwhile: its result is as good as this one.
+      const existing = await this.get(key);
+      if (!existing) throw e;
+      await rm(scratch, { recursive: true, force: true });
+      return existing;
+    } finally {
+      await rm(old, { recursive: true, force: true });
+    }
+    return this.entry(key, dir, { diffId, created });
+  }
+}
