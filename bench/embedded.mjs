@@ -9,13 +9,11 @@
 //   node bench/embedded.mjs [--runs N] [--no-compose]
 //
 // Targets: up -d <= 0.25 of docker-compose on dockerd; daemon RSS <= 80 MB with 30 containers.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { flag, machineLoad, median, option, printComparison, projectContainers, removeProject, run, snapshotFlotilla, timeRun, withCleanup } from './lib.mjs';
+import { flag, machineLoad, median, option, printComparison, projectContainers, removeProject, run, snapshotFlotilla, timeRun, startEmbeddedDaemon, withCleanup } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const runs = Number(option('runs', '5'));
@@ -62,11 +60,7 @@ await withCleanup(
   async () => {
     const FLOTILLA = snapshotFlotilla(root, dir);
     // Started as the CLI starts it (src/engine/embedded/autostart.ts).
-    daemon = spawn(process.execPath, [...DAEMON_NODE_OPTIONS, FLOTILLA, 'daemon'], { env, stdio: 'ignore' });
-    for (let i = 0; (await probeSocket(paths.socket, 500)) !== null; i++) {
-      if (i > 200 || daemon.exitCode !== null) throw new Error(`flotilla daemon did not start; see ${paths.log}`);
-      await sleep(50);
-    }
+    daemon = await startEmbeddedDaemon(FLOTILLA, env, paths, probeSocket, DAEMON_NODE_OPTIONS);
     run(['sh', '-c', `"${join(root, 'scripts', 'busybox-image')}" - | "${FLOTILLA}" image load -q`], { env });
     if (withCompose) {
       if (run(['docker', 'image', 'ls', '-q', 'busybox:latest']).trim() === '') (await import(dist('test/helpers/images.js'))).ensureBusybox();

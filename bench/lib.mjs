@@ -1,5 +1,5 @@
 // Shared helpers for the benchmarks: time whole commands, take medians, print ratios.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -166,4 +166,18 @@ export function snapshotFlotilla(root, dir) {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000);
     }
   }
+}
+
+/**
+ * Starts `flotilla daemon` (the snapshot's executable) as the CLI starts it and waits for its
+ * socket; `probeSocket` and `nodeOptions` come from the build (dist/src/engine/embedded/probe.js,
+ * dist/src/daemon/paths.js). Returns the child process.
+ */
+export async function startEmbeddedDaemon(flotilla, env, paths, probeSocket, nodeOptions) {
+  const daemon = spawn(process.execPath, [...nodeOptions, flotilla, 'daemon'], { env, stdio: 'ignore' });
+  for (let i = 0; (await probeSocket(paths.socket, 500)) !== null; i++) {
+    if (i > 200 || daemon.exitCode !== null) throw new Error(`flotilla daemon did not start; see ${paths.log}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return daemon;
 }
