@@ -1,6 +1,9 @@
 /** The tar writer: what it writes reads back the same through the image reader and GNU tar. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { TarReader } from '../../src/daemon/images/tar/reader.js';
@@ -54,4 +57,46 @@ test('packTar: every type, mode 0, long and non-ASCII names, streamed bodies; re
 test('packTar: a body shorter than its size fails the stream, it does not write a corrupt archive', async () => {
   const stream = packTar([{ entry: { name: 'f', type: 'file', mode: 0o644, mtime: 0, size: 10 }, body: Buffer.from('short') }]);
   await assert.rejects(collect(stream), /Size mismatch/);
+});
+
+test('packTar: binary extended attributes, owner ids past ustar and PAX names read back byte for byte, by our reader and by GNU tar', async (t) => {
+  const capability = Buffer.from('0100000200040000000000000000000000000000', 'hex');
+  const binary = Buffer.from([0x00, 0xff, 0x0a, 0x3d, 0x80, 0x20]);
+  const name = `caps/${'é'.repeat(70)}`;
+  const items: PackItem[] = [
+    { entry: { name: 'caps', type: 'directory', mode: 0o755, mtime: 1_600_000_000, xattrs: new Map([['user.dir', Buffer.from('d')]]) } },
+    { entry: { name, type: 'file', mode: 0o755, mtime: 1_600_000_001, size: 2, uid: 300_000, gid: 1_000_000, xattrs: new Map([['user.bin', binary], ['security.capability', capability]]) }, body: Buffer.from('ok') },
+    { entry: { name: 'plain', type: 'file', mode: 0o644, mtime: 1_600_000_002, size: 1, pax: { comment: 'ünïcode' } }, body: Buffer.from('p') },
+  ];
+  const archive = await collect(packTar(items));
+  const reader = new TarReader(Readable.from([archive]));
+  const got: unknown[] = [];
+  for (let e = await reader.next(); e; e = await reader.next()) {
+    const parts: Buffer[] = [];
+    for await (const c of reader.body()) parts.push(c);
+    got.push({ path: e.path, uid: e.uid, gid: e.gid, data: Buffer.concat(parts).toString(), xattrs: Object.fromEntries([...e.xattrs].map(([k, v]) => [k, v.toString('hex')])) });
+  }
+  assert.deepEqual(got, [
+    { path: 'caps/', uid: 0, gid: 0, data: '', xattrs: { 'user.dir': '64' } },
+    { path: name, uid: 300_000, gid: 1_000_000, data: 'ok', xattrs: { 'security.capability': capability.toString('hex'), 'user.bin': binary.toString('hex') } },
+    { path: 'plain', uid: 0, gid: 0, data: 'p', xattrs: {} },
+  ]);
+  const listed = spawnSync('tar', ['--numeric-owner', '-tv'], { input: archive, encoding: 'utf8' });
+  assert.equal(listed.status, 0, listed.stderr);
+  assert.match(listed.stdout, new RegExp(`300000/1000000 +2 .* ${name}\\n`));
+  // GNU tar sets what it read: the values on disk are the bytes written (root sets security.*).
+  if (process.getuid?.() !== 0) {
+    if (process.env['FLOTILLA_CI'] === '1') assert.fail('root is needed to extract security.capability');
+    t.diagnostic('not root: the extraction by GNU tar is not checked');
+    return;
+  }
+  const out = mkdtempSync(join(tmpdir(), 'flt-tar-pack-'));
+  t.after(() => rmSync(out, { recursive: true, force: true }));
+  const extracted = spawnSync('tar', ['--xattrs', '--xattrs-include=*', '-x', '-C', out], { input: archive, encoding: 'utf8' });
+  assert.equal(extracted.status, 0, extracted.stderr);
+  const attrs = spawnSync('getfattr', ['-d', '-m', '-', '-e', 'hex', name], { cwd: out, encoding: 'utf8' });
+  assert.equal(attrs.status, 0, attrs.stderr);
+  assert.match(attrs.stdout, new RegExp(`security\\.capability=0x${capability.toString('hex')}\\n`));
+  assert.match(attrs.stdout, new RegExp(`user\\.bin=0x${binary.toString('hex')}\\n`));
+  assert.equal(statSync(join(out, name)).uid, 300_000);
 });

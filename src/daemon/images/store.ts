@@ -12,8 +12,8 @@
  * when the last image using them is (`image rm`), or by prune.
  *
  * What a builder uses (src/daemon/build): resolve() gives an image's layers as lower dirs;
- * addLayer() turns a tar stream (e.g. the diff of a container's upper dir) into a blob and a
- * snapshot; createImage() writes a config and commits the image with its tags atomically.
+ * addLayerFromDir() turns a step's overlay upper dir into a layer (addLayer() a tar stream) as a
+ * blob and a snapshot; createImage() writes a config and commits the image with its tags atomically.
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir } from 'node:fs/promises';
@@ -26,6 +26,7 @@ import { EngineError } from '../../engine/errors.js';
 import { readImageArchive } from './archive.js';
 import { BlobStore, sha256Digest } from './blobs.js';
 import { importedConfig, parseImageConfig } from './config.js';
+import { dirLayerTar } from './dir-layer.js';
 import { formatReference, parseReference, repositoryOf, type Reference } from './reference.js';
 import { TEMP_PREFIX, copyRefs, emptyRefs, readRefs, writeRefs, type ImageRecord, type LayerRecord, type RefsFile } from './refs.js';
 import { removeTree } from './remove-tree.js';
@@ -186,6 +187,14 @@ export class ImageStore implements ImagesPort {
     } finally {
       release();
     }
+  }
+
+  /**
+   * A directory made into a layer (./dir-layer.ts): an overlay upper dir's changes, whiteouts,
+   * opaque directories and extended attributes included. What a builder commits after a step.
+   */
+  async addLayerFromDir(dir: string, options: { label?: string; budget?: SizeBudget } = {}): Promise<LayerRecord> {
+    return this.addLayer(await dirLayerTar(dir), options);
   }
 
   /** Removes blobs and snapshots a failed import or load made, unless an image or a running operation has them. */
