@@ -20,7 +20,7 @@ import { evaluateDockerfile, type EvaluatedStage, type Step } from './dockerfile
 import type { ContainerConfig } from './dockerfile/image-config.js';
 import { parseDockerfile } from './dockerfile/parse.js';
 import { LayerCache, stepKey, type CachedLayer } from './layer-cache.js';
-import { writeLayer } from './layer.js';
+import { writeDirLayer } from '../images/dir-layer.js';
 import { runStep, type RunMount } from './run-step.js';
 import { expandSource, sourcesChecksum, SourceError } from './sources.js';
 
@@ -323,7 +323,7 @@ class BuildRun {
       }
       const diff = posix.join(scratch, 'diff');
       const changed = (await readdir(diff)).length > 0;
-      const layer = changed ? await writeLayer(diff, posix.join(scratch, 'layer.tar')) : null;
+      const layer = changed ? await writeDirLayer(diff, posix.join(scratch, 'layer.tar')) : null;
       return await this.cache.commit(key, scratch, layer?.diffId ?? null);
     } catch (e) {
       await rm(scratch, { recursive: true, force: true });

@@ -8,10 +8,12 @@
  * name in byte order holds the data). Names are in byte order, as Go's walk gives them, so the
  * same tree gives the same tar, and the same diff id. Sockets are not part of a layer.
  */
-import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { packTar, type PackItem } from '../../util/tar-pack.js';
 import { OPAQUE_XATTR, readXattrs, type XattrPlan } from './layer-fs.js';
 
@@ -74,4 +76,19 @@ async function* items(root: string, xattrs: XattrPlan): AsyncGenerator<PackItem>
 export async function dirLayerTar(dir: string): Promise<Readable> {
   const xattrs = await readXattrs(dir);
   return packTar(items(dir, xattrs));
+}
+
+/** Writes the layer tar of `dir` to `file` (a build cache keeps it); resolves to its diff id and size. */
+export async function writeDirLayer(dir: string, file: string): Promise<{ diffId: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  await pipeline(await dirLayerTar(dir), tap, createWriteStream(file, { mode: 0o600 }));
+  return { diffId: `sha256:${hash.digest('hex')}`, size };
 }
