@@ -6,7 +6,7 @@
  */
 import { ConfigError, ErrorList, formatKeyPath } from '../errors.js';
 import type { Diagnostics } from '../diagnostics.js';
-import { readTextFile } from '../compose/files.js';
+import { readTextFile } from '../util/input-files.js';
 import { validateAgainst } from '../compose/validate/schema.js';
 import { readYaml, type KeyPath } from '../compose/yaml/read.js';
 import { BUNDLE_VERSION, type Bundle } from './types.js';

@@ -3,7 +3,7 @@
  * command under ./commands. Errors become one line each and exit 1; anything unexpected is a bug,
  * reported in one line with exit status 70 (FLOTILLA_DEBUG=1 prints the stack).
  */
-import { readTextFile } from '../compose/files.js';
+import { readTextFile } from '../util/input-files.js';
 import { Command, CommanderError, Option } from 'commander';
 import { FlotillaError } from '../errors.js';
 import { errorLines } from './output.js';

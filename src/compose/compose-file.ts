@@ -6,7 +6,7 @@
 import { ConfigError, ErrorList, formatKeyPath } from '../errors.js';
 import type { Diagnostics } from '../diagnostics.js';
 import type { Environment } from './environment.js';
-import { readTextFile } from './files.js';
+import { readTextFile } from '../util/input-files.js';
 import { checkSection, detectFormat, SECTIONS, type FileFormat } from './format.js';
 import { interpolateFile } from './interpolate/index.js';
 import { validateAgainst, type SchemaName } from './validate/schema.js';

@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Diagnostics } from '../diagnostics.js';
 import { Environment, type EnvSource } from './environment.js';
-import { exists } from './files.js';
+import { exists } from '../util/input-files.js';
 
 export const COMPOSE_FILE_NAMES = ['docker-compose.yml', 'docker-compose.yaml', 'compose.yml', 'compose.yaml'];
 export const OVERRIDE_FILE_NAMES = [

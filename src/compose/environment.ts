@@ -5,7 +5,7 @@
 import { ConfigError } from '../errors.js';
 import type { Diagnostics } from '../diagnostics.js';
 import { expandDotenv, parseDotenv } from './dotenv.js';
-import { isFile, readTextFile } from './files.js';
+import { isFile, readTextFile } from '../util/input-files.js';
 
 export type EnvSource = Readonly<Record<string, string | undefined>>;
 

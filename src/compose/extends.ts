@@ -11,7 +11,7 @@
 import { dirname } from 'node:path';
 import { ConfigError, type SourceLocation } from '../errors.js';
 import { isLegacy, locationIn, serviceDict, servicePath, type ComposeFile } from './compose-file.js';
-import { InputFileError } from './files.js';
+import { InputFileError } from '../util/input-files.js';
 import { mergeServiceDicts } from './merge.js';
 import { processService } from './service/process.js';
 import { serviceReference } from './service/validate.js';

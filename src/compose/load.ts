@@ -17,7 +17,7 @@ import type { Project, Service } from '../model/project.js';
 import { dependenciesOf, dependencyOrder, DependencyCycleError } from '../graph/dependencies.js';
 import { isLegacy, locationIn, readComposeFile, serviceDicts, servicePath, type ComposeFile, type FileContext } from './compose-file.js';
 import { resolveInputs, type ProjectInputs } from './discover.js';
-import { readTextFile } from './files.js';
+import { readTextFile } from '../util/input-files.js';
 import type { Environment } from './environment.js';
 import { resolveExtends, type ExtendsContext } from './extends.js';
 import { MergeProblem, mergeServiceFromFiles } from './merge.js';

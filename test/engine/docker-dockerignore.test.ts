@@ -4,10 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync, chmodSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cleanPath, IgnoreMatcher, readDockerignore } from '../../src/engine/docker/dockerignore.js';
-import { contextEntries, contextTar, keepBuildFiles } from '../../src/engine/docker/build-context.js';
+import { cleanPath, IgnoreMatcher, readDockerignore } from '../../src/util/dockerignore.js';
+import { contextEntries, contextTar, keepBuildFiles } from '../../src/util/build-context.js';
 import { readBody } from '../../src/engine/docker/client.js';
-import { EngineError } from '../../src/engine/errors.js';
+import { BuildContextError } from '../../src/util/build-context.js';
 import { projectDir } from '../helpers/tmp.js';
 
 test('cleanPath is Go path.Clean', () => {
@@ -48,8 +48,8 @@ test('IgnoreMatcher follows the CLI rules', () => {
   for (const p of ['a.b', 'ccd', 'e', 'f$']) assert.equal(plain.excludes(p), true, p);
   for (const p of ['axb', 'c+d', '(e)']) assert.equal(plain.excludes(p), false, p);
   assert.equal(new IgnoreMatcher(['xy']).excludes('Xy'), false, 'case matters');
-  assert.throws(() => new IgnoreMatcher(['!']), EngineError);
-  assert.throws(() => new IgnoreMatcher(['[ab']), EngineError);
+  assert.throws(() => new IgnoreMatcher(['!']), BuildContextError);
+  assert.throws(() => new IgnoreMatcher(['[ab']), BuildContextError);
 });
 
 test('the Dockerfile and .dockerignore are always sent', () => {
@@ -118,5 +118,5 @@ test('an unreadable context file fails before anything is sent', async (t) => {
   const dir = projectDir(t, { Dockerfile: 'FROM scratch\n', 'locked/x': 'x' });
   chmodSync(join(dir, 'locked'), 0);
   t.after(() => chmodSync(join(dir, 'locked'), 0o755));
-  await assert.rejects(contextEntries(dir, { dockerfile: 'Dockerfile' }), (e: unknown) => e instanceof EngineError && /locked/.test(e.message));
+  await assert.rejects(contextEntries(dir, { dockerfile: 'Dockerfile' }), (e: unknown) => e instanceof BuildContextError && /locked/.test(e.message));
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { contextEntries } from '../../src/engine/docker/build-context.js';
+import { contextEntries } from '../../src/util/build-context.js';
 import { buildkitBuild, buildkitFiles, requireBuildkit } from '../helpers/buildkit.js';
 import { projectDir } from '../helpers/tmp.js';
 

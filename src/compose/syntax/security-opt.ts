@@ -1,5 +1,5 @@
 import { ConfigError } from '../../errors.js';
-import { readTextFile } from '../files.js';
+import { readTextFile } from '../../util/input-files.js';
 
 /**
  * docker-compose writes a seccomp profile option as `seccomp:FILE` whichever separator the file

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, posix, resolve } from 'node:path';
 import type { BuildRequest, ProgressSink } from '../../engine/engine.js';
 import { EngineError } from '../../engine/errors.js';
-import { contextEntries, contextTar } from '../../engine/docker/build-context.js';
+import { BuildContextError, contextEntries, contextTar } from '../../util/build-context.js';
 import type { NetworkPort } from '../containers/collaborators.js';
 import type { DaemonPaths } from '../paths.js';
 import { Builder } from './builder.js';
@@ -37,7 +37,9 @@ export class BuildService {
     } catch (e) {
       throw new EngineError('invalid', `cannot read the Dockerfile ${dockerfilePath}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
-    const entries = await contextEntries(request.context, {});
+    const entries = await contextEntries(request.context, {}).catch((e: unknown) => {
+      throw e instanceof BuildContextError ? new EngineError('invalid', e.message) : e;
+    });
     const out = (line: string) => progress?.({ status: line });
     try {
       const { id } = await this.builder.build(

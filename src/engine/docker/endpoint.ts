@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type DockerModem from 'docker-modem';
-import { readInputFile } from '../../compose/files.js';
+import { readInputFile } from '../../util/input-files.js';
 import { EngineError } from '../errors.js';
 
 export const DEFAULT_SOCKET = '/var/run/docker.sock';

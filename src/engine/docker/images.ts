@@ -1,11 +1,11 @@
 /** Images: inspect, list, pull, push, tag, remove, build. */
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { readInputFile } from '../../compose/files.js';
+import { readInputFile } from '../../util/input-files.js';
 import type { BuildRequest, ImageInfo, ImageSummary, ProgressSink } from '../engine.js';
 import { EngineError } from '../errors.js';
 import type { DockerImageInspect, DockerImageSummary } from './api-types.js';
-import { contextEntries, contextTar } from './build-context.js';
+import { BuildContextError, contextEntries, contextTar } from '../../util/build-context.js';
 import type { DockerClient, Query } from './client.js';
 import { imageInfo, imageSummary } from './from-api.js';
 import { orNull, seg, splitReference } from './paths.js';
@@ -97,7 +97,10 @@ export async function buildImage(client: DockerClient, request: BuildRequest, pr
       extra.push({ name: dockerfile, content });
     }
     query['dockerfile'] = dockerfile;
-    const tar = contextTar(await contextEntries(request.context, { dockerfile, extra }));
+    const entries = await contextEntries(request.context, { dockerfile, extra }).catch((e: unknown) => {
+      throw e instanceof BuildContextError ? new EngineError('invalid', e.message) : e;
+    });
+    const tar = contextTar(entries);
     let tarError: unknown;
     tar.on('error', (e) => (tarError = e));
     try {

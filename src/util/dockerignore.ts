@@ -6,7 +6,7 @@
  * 20.10's BuildKit does (test/engine/docker-dockerignore.test.ts checks it side by side).
  */
 import dockerignoreModule, { type Ignore } from '@balena/dockerignore';
-import { EngineError } from '../errors.js';
+import { BuildContextError } from './build-context-error.js';
 
 /** Go's path.Clean. */
 export function cleanPath(p: string): string {
@@ -58,7 +58,7 @@ export class IgnoreMatcher {
     this.exceptions = [];
     for (const raw of patterns) {
       if (raw.startsWith('!')) {
-        if (raw.slice(1).trim() === '') throw new EngineError('invalid', '.dockerignore: illegal exclusion pattern: "!"');
+        if (raw.slice(1).trim() === '') throw new BuildContextError('.dockerignore: illegal exclusion pattern: "!"');
         this.exceptions.push(cleanPath(raw.slice(1)));
       }
       checkSyntax(raw.replace(/^(!?)#/, '$1\\#'));
@@ -92,6 +92,6 @@ function checkSyntax(pattern: string): void {
   try {
     ignore({ ignorecase: false }).add(pattern).ignores('probe');
   } catch {
-    throw new EngineError('invalid', `.dockerignore: syntax error in pattern "${pattern}"`);
+    throw new BuildContextError(`.dockerignore: syntax error in pattern "${pattern}"`);
   }
 }

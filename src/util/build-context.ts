@@ -2,16 +2,18 @@
  * The build context as the Docker CLI sends it: a tar of the context directory without what
  * .dockerignore excludes (the Dockerfile and .dockerignore themselves always kept), owned by root,
  * in lexical order. The directory is walked first, so unreadable files fail before anything is
- * sent; file contents are streamed.
+ * sent; file contents are streamed. Shared by the Docker backend (which sends the tar to dockerd)
+ * and the embedded builder (which reads the context where it is).
  */
+export { BuildContextError } from './build-context-error.js';
 import { createReadStream, existsSync } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { readTextFile } from '../../compose/files.js';
-import { EngineError } from '../errors.js';
+import { readTextFile } from './input-files.js';
+import { BuildContextError } from './build-context-error.js';
 import { IgnoreMatcher, readDockerignore } from './dockerignore.js';
-import { packTar, type PackEntry, type PackItem } from '../../util/tar-pack.js';
+import { packTar, type PackEntry, type PackItem } from './tar-pack.js';
 
 export interface ContextEntry {
   /** Relative path with "/" separators, no leading "./"; directories without a trailing "/". */
@@ -27,8 +29,8 @@ export interface ContextEntry {
   content?: Buffer;
 }
 
-function contextError(path: string, e: unknown): EngineError {
-  return new EngineError('invalid', `cannot read the build context: ${path}: ${(e as Error).message}`);
+function contextError(path: string, e: unknown): BuildContextError {
+  return new BuildContextError(`cannot read the build context: ${path}: ${(e as Error).message}`);
 }
 
 async function readIgnoreFile(dir: string): Promise<string[]> {
@@ -97,7 +99,7 @@ export interface ContextOptions {
   extra?: { name: string; content: Buffer }[];
 }
 
-/** Walks the context; rejects with an EngineError when a file cannot be read. */
+/** Walks the context; rejects with a BuildContextError when a file cannot be read. */
 export async function contextEntries(dir: string, options: ContextOptions): Promise<ContextEntry[]> {
   const patterns = await readIgnoreFile(dir);
   const matcher = new IgnoreMatcher(options.dockerfile === undefined ? patterns : keepBuildFiles(patterns, options.dockerfile));
