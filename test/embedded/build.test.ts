@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { assertCleanError } from '../helpers/cli.js';
 import { embeddedCli, succeeded } from '../helpers/embedded-cli.js';
-import { buildkitBuild, buildkitBusybox, buildkitFiles, requireBuildkit, walkTree, type FileRecord } from '../helpers/buildkit.js';
+import { buildkitBuild, buildkitBusybox, buildkitFiles, DOCKER, requireBuildkit, walkTree, type FileRecord } from '../helpers/buildkit.js';
 import { useTestDaemon } from '../helpers/embedded-daemon.js';
 import { requireRoot } from '../helpers/root.js';
 import { projectDir } from '../helpers/tmp.js';
@@ -67,8 +67,9 @@ function allStepsContext(t: Parameters<typeof projectDir>[0]): string {
 function flattened(id: string): Map<string, FileRecord> {
   const images = testDaemon()!.paths.images;
   const config = JSON.parse(readFileSync(join(images, 'blobs', 'sha256', id.slice('sha256:'.length)), 'utf8')) as { rootfs: { diff_ids: string[] } };
-  // Overlay refuses a lower dir listed twice; the same layer twice in a row changes nothing.
-  const ids = config.rootfs.diff_ids.filter((d, i, all) => d !== all[i - 1]);
+  // Overlay refuses a lower dir listed twice: a repeated layer is kept at its topmost place only,
+  // as the store stacks it for containers (the copy above has every file and whiteout of the one below).
+  const ids = config.rootfs.diff_ids.filter((d, i, all) => !all.includes(d, i + 1));
   const lowers = ids.map((d) => join(images, 'snapshots', d.replace(/^sha256:/, ''), 'fs')).reverse();
   const target = mkdtempSync(join(tmpdir(), 'flt-build-view-'));
   try {
@@ -196,6 +197,36 @@ COPY tools/ /opt/
     assert.equal(mine.has('data/drop/d'), false);
     assert.equal(mine.has('usr/bin'), false);
     assert.equal(mine.get('from-bind')?.type, 'file');
+  });
+
+  it('runs a container of an image with the same layer twice, built here or by BuildKit', (t) => {
+    if (!requireRoot(t) || !requireBuildkit(t)) return;
+    const dockerfile = `ARG BASE=busybox:latest
+FROM \${BASE}
+COPY a.txt /a.txt
+RUN rm /a.txt && echo between > /between
+COPY a.txt /a.txt
+COPY a.txt /a.txt
+CMD ["sh", "-c", "cat /a.txt /between"]
+`;
+    const dir = projectDir(t, { Dockerfile: dockerfile, 'a.txt': 'A\n' });
+    const repeated = (layers: string[]) => layers.length === 5 && layers[1] === layers[3] && layers[3] === layers[4] && layers[2] !== layers[1];
+    const ours = ok(cli(dir, ['image', 'build', '-q', '-t', 'flt-build-twice:ours', '.']), 'build').trim();
+    const inspected = JSON.parse(ok(cli(dir, ['image', 'inspect', ours]), 'inspect')) as { RootFS: { Layers: string[] } }[];
+    assert.ok(repeated(inspected[0]!.RootFS.Layers), `the image repeats a layer apart: ${inspected[0]!.RootFS.Layers.join(' ')}`);
+
+    const theirs = buildkitBuild(t, dir, { args: { BASE: buildkitBusybox(t) } });
+    assert.ok(theirs.ok, theirs.ok ? '' : theirs.error);
+    assert.ok(repeated(theirs.inspect.RootFS.Layers ?? []), `BuildKit's image repeats a layer apart: ${(theirs.inspect.RootFS.Layers ?? []).join(' ')}`);
+    const archive = join(dir, '..', 'buildkit-image.tar');
+    const saved = spawnSync(DOCKER, ['save', '-o', archive, theirs.tag], { encoding: 'utf8' });
+    assert.equal(saved.status, 0, saved.stderr);
+    ok(cli(dir, ['image', 'load', '-q', '-i', archive]), 'load');
+
+    for (const image of ['flt-build-twice:ours', theirs.tag]) {
+      const out = inImage(dir, image, 'cat /a.txt /between');
+      assert.equal(out, 'A\nbetween\n', image);
+    }
   });
 
   it('locates errors as Dockerfile:LINE, shows a failing RUN\'s output and exit code, and tags nothing', (t) => {

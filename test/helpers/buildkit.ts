@@ -74,7 +74,7 @@ export interface BuildkitOptions {
   labels?: Record<string, string>;
 }
 
-export type BuildkitResult = { ok: true; id: string; inspect: InspectedImage; output: string } | { ok: false; error: string };
+export type BuildkitResult = { ok: true; id: string; tag: string; inspect: InspectedImage; output: string } | { ok: false; error: string };
 
 export interface InspectedImage {
   Id: string;
@@ -104,7 +104,7 @@ export function buildkitBuild(t: TestContext, dir: string, options: BuildkitOpti
   const inspected = docker(['image', 'inspect', tag]);
   if (inspected.status !== 0) throw new Error(`docker image inspect: ${inspected.stderr}`);
   const [image] = JSON.parse(inspected.stdout) as InspectedImage[];
-  return { ok: true, id: image!.Id, inspect: image!, output: r.stderr };
+  return { ok: true, id: image!.Id, tag, inspect: image!, output: r.stderr };
 }
 
 export interface FileRecord {
