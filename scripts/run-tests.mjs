@@ -1,6 +1,7 @@
 // Runs the test suite: every dist/test/**/*.test.js with node's test runner. Unit tests run in
 // parallel; files under test/e2e (they share dockerd), test/embedded (each runs a daemon with
-// its containers) and the dockerd contract runs run one at a time.
+// its containers), test/swarm (each makes a swarm of dockerds: two at once would starve each
+// other on two cores) and the dockerd contract runs run one at a time.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -23,7 +24,7 @@ const all = find(testRoot).filter((f) => only.length === 0 || only.some((o) => r
 // The two runs of the Engine contract on dockerd (direct, and through the embedded engine's wire)
 // build and remove images: at once, one's cleanup can delete a layer the other's build is using.
 const ONE_AT_A_TIME = [join('dist', 'test', 'engine', 'docker.test.js'), join('dist', 'test', 'engine', 'embedded', 'contract-docker.test.js')];
-const serial = all.filter((f) => ['e2e', 'embedded'].some((d) => f.includes(`${join('dist', 'test', d)}/`)) || ONE_AT_A_TIME.some((o) => f.endsWith(o)));
+const serial = all.filter((f) => ['e2e', 'embedded', 'swarm'].some((d) => f.includes(`${join('dist', 'test', d)}/`)) || ONE_AT_A_TIME.some((o) => f.endsWith(o)));
 const parallel = all.filter((f) => !serial.includes(f));
 
 // These e2e files run a second time on the embedded engine (FLOTILLA_E2E_ENGINE, see test/e2e/lib.ts);
