@@ -12,6 +12,7 @@ import { interpolateFile } from './interpolate/index.js';
 import { validateAgainst, type SchemaName } from './validate/schema.js';
 import { isPlainObject, readYaml, type KeyPath, type YamlFile } from './yaml/read.js';
 import { checkExpose, PortSyntaxError } from './syntax/ports.js';
+import { checkForbiddenKeys, warnIgnoredKeys, type Dialect } from './stack-dialect.js';
 
 export interface ComposeFile {
   /** Absolute path, or "-" for standard input. */
@@ -28,6 +29,8 @@ export interface FileContext {
   interpolate: boolean;
   /** Reads standard input (for `-f -`). */
   readStdin: () => string;
+  /** Whose reading of Compose files: docker-compose's (default), or `docker stack deploy`'s. */
+  dialect?: Dialect;
 }
 
 export function isLegacy(file: ComposeFile): boolean {
@@ -72,18 +75,21 @@ export function readComposeFile(path: string, ctx: FileContext): ComposeFile {
     });
   }
   const raw = yaml.value;
-  const format = detectFormat(raw, yaml, ctx.diagnostics);
+  const dialect = ctx.dialect ?? 'compose';
+  const format = detectFormat(raw, yaml, ctx.diagnostics, dialect);
   const legacy = format.family === 'v1';
-  if (!legacy) {
+  if (!legacy && dialect === 'compose') {
     for (const [section] of SECTIONS) if (Object.hasOwn(raw, section)) checkSection(raw[section], section, yaml, [section]);
   }
+  if (dialect === 'stack') checkForbiddenKeys(raw, yaml);
   const doc = interpolateFile(raw, yaml, legacy, {
     environment: ctx.environment,
     diagnostics: ctx.diagnostics,
     enabled: ctx.interpolate,
   });
   const file: ComposeFile = { path, yaml, format, doc };
-  checkSchema(file, ctx.diagnostics);
+  checkSchema(file, ctx.diagnostics, dialect);
+  if (dialect === 'stack') warnIgnoredKeys(raw, yaml, ctx.diagnostics);
   return file;
 }
 
@@ -99,8 +105,8 @@ function withIntegralFloatsMarked(doc: Record<string, unknown>, yaml: YamlFile):
   return mark(doc, []);
 }
 
-function checkSchema(file: ComposeFile, diagnostics: Diagnostics): void {
-  const schema: SchemaName = isLegacy(file) ? 'compose-v1' : 'compose-spec';
+function checkSchema(file: ComposeFile, diagnostics: Diagnostics, dialect: Dialect): void {
+  const schema: SchemaName = dialect === 'stack' ? 'stack-v3' : isLegacy(file) ? 'compose-v1' : 'compose-spec';
   const data = withIntegralFloatsMarked(file.doc, file.yaml);
   const problems = validateAgainst(schema, data);
   for (const path of file.yaml.integralFloats) {
@@ -120,6 +126,7 @@ function checkSchema(file: ComposeFile, diagnostics: Diagnostics): void {
   // What the declared format does not have (keys, value types, conditions): docker-compose
   // accepts all of it, because it validates every versioned file against one merged schema, and
   // so does Flotilla, but says so.
+  if (dialect === 'stack') return;
   const lint: SchemaName | undefined =
     file.format.family === 'v2' ? 'compose-v2' : file.format.family === 'v3' ? 'compose-v3' : undefined;
   if (!lint) return;

@@ -32,6 +32,8 @@ export interface ProjectInputs {
   projectDirectory?: string;
   projectName?: string;
   envFile?: string;
+  /** false: no `.env` is read unless envFile names one (docker stack deploy reads none). */
+  dotenv?: boolean;
   cwd: string;
   shell: EnvSource;
 }
@@ -52,7 +54,8 @@ export function resolveInputs(inputs: ProjectInputs, diagnostics: Diagnostics): 
   let overrideDir: string | undefined = inputs.projectDirectory;
   if (!overrideDir && early && early.length > 0) overrideDir = early[0] === '-' ? '.' : dirname(early[0] as string);
   const envFile = inputs.envFile ? resolve(cwd, inputs.envFile) : join(resolve(cwd, overrideDir ?? '.'), '.env');
-  const environment = Environment.load(shell, envFile, diagnostics, inputs.envFile !== undefined);
+  const environment =
+    inputs.dotenv === false && !inputs.envFile ? Environment.fromShell(shell) : Environment.load(shell, envFile, diagnostics, inputs.envFile !== undefined);
 
   const given = inputs.files?.length
     ? inputs.files

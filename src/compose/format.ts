@@ -7,11 +7,14 @@
  * - anything else is an error.
  * Also the structural checks docker-compose makes before interpolation: each section a mapping,
  * section entries named by strings and defined by mappings (or left empty).
+ *
+ * The stack dialect (./stack-dialect.ts) knows format 3 only: no `version` means 3.13.
  */
 import { ConfigError } from '../errors.js';
 import type { Diagnostics } from '../diagnostics.js';
 import type { FormatFamily } from '../model/project.js';
 import { isPlainObject, type YamlFile } from './yaml/read.js';
+import { isStackVersion, type Dialect } from './stack-dialect.js';
 
 export interface FileFormat {
   family: FormatFamily;
@@ -39,9 +42,10 @@ function isTruthy(v: unknown): boolean {
   return true;
 }
 
-export function detectFormat(doc: Record<string, unknown>, source: YamlFile, diagnostics: Diagnostics): FileFormat {
+export function detectFormat(doc: Record<string, unknown>, source: YamlFile, diagnostics: Diagnostics, dialect: Dialect = 'compose'): FileFormat {
   const version = doc['version'];
   const at = (path: string[]) => ({ file: source.file, ...source.locate(path), path: path.join('.') });
+  if (dialect === 'stack') return stackFormat(doc, source);
   if (!isTruthy(version)) {
     if (isTruthy(doc['services']) || isTruthy(doc['networks']) || isTruthy(doc['volumes'])) {
       for (const section of ['services', 'networks', 'volumes'] as const) {
@@ -66,6 +70,26 @@ export function detectFormat(doc: Record<string, unknown>, source: YamlFile, dia
     throw new ConfigError(`version "${version}" is not valid: ${VERSION_HINT} (the v1 format has no version key)`, at(['version']));
   }
   return { family: version.startsWith('2') ? 'v2' : 'v3', declared: version };
+}
+
+/** Format 3.0 to 3.13, or no version (3.13), with the services under `services`. */
+function stackFormat(doc: Record<string, unknown>, source: YamlFile): FileFormat {
+  const version = doc['version'];
+  const at = (path: string[]) => ({ file: source.file, ...source.locate(path), path: path.join('.') || undefined });
+  if (version !== undefined && version !== null && version !== '') {
+    const text = typeof version === 'string' || typeof version === 'number' ? String(version) : undefined;
+    if (text === undefined || !isStackVersion(text)) {
+      const shown = text === undefined ? describeType(version) : `"${text}"`;
+      throw new ConfigError(`version ${shown} is not supported by stack deploy: a stack file declares version 3.0 to 3.13, or none`, at(['version']));
+    }
+  }
+  if (!isPlainObject(doc['services'])) {
+    throw new ConfigError('a stack file defines its services under a top-level "services"', at(Object.hasOwn(doc, 'services') ? ['services'] : []));
+  }
+  for (const [section] of SECTIONS) if (Object.hasOwn(doc, section)) checkSection(doc[section], section, source, [section]);
+  const out: FileFormat = { family: 'v3' };
+  if (version !== undefined && version !== null && version !== '') out.declared = String(version);
+  return out;
 }
 
 /** A section (or the whole v1 file) must be a mapping of string names to mappings or nothing. */

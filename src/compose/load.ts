@@ -27,6 +27,7 @@ import { finalizeService } from './service/finalize.js';
 import { processService, ServiceProblem } from './service/process.js';
 import { validateService } from './service/validate.js';
 import { isPlainObject } from './yaml/read.js';
+import type { Dialect } from './stack-dialect.js';
 
 export interface LoadOptions extends ProjectInputs {
   /** --profile values; when absent, COMPOSE_PROFILES (shell or .env) decides. */
@@ -36,6 +37,8 @@ export interface LoadOptions extends ProjectInputs {
   /** Whether a missing build context is an error (commands that do not build pass false). */
   checkBuildContext?: boolean;
   readStdin?: () => string;
+  /** `stack`: read the files as `docker stack deploy` does (./stack-dialect.ts). */
+  dialect?: Dialect;
 }
 
 export interface LoadedProject {
@@ -61,6 +64,7 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
     interpolate,
     readStdin: options.readStdin ?? (() => readTextFile('-', 'Compose file')),
   };
+  if (options.dialect) fileCtx.dialect = options.dialect;
   const cache = new Map<string, ComposeFile>();
   const loadFile = (path: string): ComposeFile => {
     let f = cache.get(path);
@@ -80,6 +84,7 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
       );
     }
   }
+  if (options.dialect === 'stack') checkSameVersion(files);
   const legacy = isLegacy(main);
   const paths = { workingDir: inputs.workingDir, home, cwd: options.cwd };
 
@@ -176,6 +181,20 @@ function dependencyKeyPath(service: Service, on: string): (string | number)[] {
   if (kind === 'links') return ['links', link];
   if (kind === 'volumes_from') return ['volumes_from', from];
   return kind ? [kind] : [];
+}
+
+/** docker stack deploy merges only files of one version (no version counts as 3.13). */
+function checkSameVersion(files: readonly ComposeFile[]): void {
+  const versionOf = (f: ComposeFile) => (f.format.declared === undefined || f.format.declared === '3' ? '3.13' : f.format.declared);
+  const first = files[0] as ComposeFile;
+  for (const f of files.slice(1)) {
+    if (versionOf(f) !== versionOf(first)) {
+      throw new ConfigError(
+        `version mismatch: ${first.path} is version ${versionOf(first)} but ${f.path} is version ${versionOf(f)}; stack files merged together must have one version`,
+        locationIn(f, Object.hasOwn(f.doc, 'version') ? ['version'] : []),
+      );
+    }
+  }
 }
 
 /** Named volumes a service mounts must be declared under the top-level `volumes`. */
