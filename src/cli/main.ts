@@ -22,6 +22,9 @@ import { registerDaemon } from './commands/daemon.js';
 import { registerImageBuild } from './commands/image-build.js';
 import { registerImageStore } from './commands/image-store.js';
 import { registerLogin } from './commands/login.js';
+import { registerStack } from './commands/stack.js';
+import { registerService } from './commands/service.js';
+import { registerNode } from './commands/node.js';
 import { VERSION } from '../version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -61,6 +64,9 @@ export function buildProgram(ctx: CliContext): Command {
   registerImageBuild(program, ctx, global);
   registerLogin(program, ctx);
   registerDaemon(program, ctx, global);
+  registerStack(program, ctx, global);
+  registerService(program, ctx, global);
+  registerNode(program, ctx, global);
   return program;
 }
 

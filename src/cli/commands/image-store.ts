@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { UsageError } from '../../errors.js';
 import type { HistoryRow } from '../../daemon/images/details.js';
-import { humanDuration } from '../../daemon/containers/status-text.js';
+import { humanDuration } from '../../util/human-duration.js';
 import { EngineError } from '../../engine/errors.js';
 import type { DaemonBackend } from '../../daemon/backend.js';
 import { engineKind } from '../../engine/select.js';

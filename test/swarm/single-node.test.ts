@@ -1,0 +1,240 @@
+/**
+ * Stacks on a one-node Docker Swarm (a lab dockerd of this file's own): deploy and --wait, a
+ * rolling update, scale and --keep-scale, rollback, --wait on a failing and on a one-shot service,
+ * --wait-timeout, --prune, a .dab made by `flotilla bundle`, and `stack rm` leaving nothing.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { flotilla, type CliResult } from '../helpers/cli.js';
+import { requireLab, useSwarmLab, LAB_IMAGE, type SwarmLab } from '../helpers/swarm-lab.js';
+
+const lab = useSwarmLab(1);
+const dir = mkdtempSync('/tmp/flotilla-stack-');
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(l: SwarmLab, args: string[], timeoutMs = 180_000): CliResult {
+  return flotilla(args, { cwd: dir, env: l.env(), timeoutMs });
+}
+
+function ok(r: CliResult): CliResult {
+  assert.equal(r.status, 0, `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
+}
+
+function jsonLines(text: string): Record<string, string>[] {
+  return text.trim() === '' ? [] : text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+}
+
+function stackFile(name: string, env: string, extra = '', replicas = 2): void {
+  writeFileSync(
+    join(dir, name),
+    `version: "3.8"
+services:
+  web:
+    image: ${LAB_IMAGE}
+    command: ["sh", "-c", "exec sleep 3600"]
+    init: true
+    stop_grace_period: 1s
+    environment:
+      FOO: "${env}"
+    deploy:
+      replicas: ${replicas}
+      update_config: {parallelism: 1, monitor: 1s}
+  once:
+    image: ${LAB_IMAGE}
+    command: ["sh", "-c", "echo done by once"]
+    deploy:
+      restart_policy: {condition: none}
+      update_config: {monitor: 1s}
+${extra}`,
+  );
+}
+
+function serviceEnv(l: SwarmLab, name: string): string[] {
+  const r = l.docker(['service', 'inspect', name, '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Env}}']);
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as string[];
+}
+
+function replicasOf(l: SwarmLab, name: string): number {
+  const r = l.docker(['service', 'inspect', name, '--format', '{{.Spec.Mode.Replicated.Replicas}}']);
+  assert.equal(r.status, 0, r.stderr);
+  return Number(r.stdout.trim());
+}
+
+test('deploy --wait converges, a one-shot service included; an environment change is a rolling update', { timeout: 600_000 }, (t) => {
+  if (!requireLab(t)) return;
+  const l = lab() as SwarmLab;
+  stackFile('stack.yml', '1');
+  const first = ok(run(l, ['stack', 'deploy', '--wait', '--resolve-image', 'never', '-c', 'stack.yml', 'st']));
+  assert.match(first.stdout, /^Creating network st_default$/m);
+  assert.match(first.stdout, /^Creating service st_web$/m);
+  assert.match(first.stderr, /^web: converged$/m);
+  assert.match(first.stderr, /^once: converged$/m);
+  const services = jsonLines(ok(run(l, ['service', 'ls', '--format', 'json'])).stdout);
+  assert.equal(services.find((s) => s['Name'] === 'st_web')?.['Replicas'], '2/2');
+  assert.deepEqual(jsonLines(ok(run(l, ['stack', 'ls', '--format', 'json'])).stdout), [{ Name: 'st', Services: '2' }]);
+  const logs = ok(run(l, ['service', 'logs', 'st_once']));
+  assert.match(logs.stdout, /^st_once\.1\s+\| done by once$/m);
+
+  // A second deploy of the same file changes nothing.
+  const dry = ok(run(l, ['stack', 'deploy', '--dry-run', '--resolve-image', 'never', '-c', 'stack.yml', 'st']));
+  assert.match(dry.stdout, /^leave service st_web: up to date$/m);
+  assert.match(dry.stdout, /^leave service st_once: up to date$/m);
+
+  stackFile('stack.yml', '2');
+  const plan = ok(run(l, ['stack', 'deploy', '--dry-run', '--resolve-image', 'never', '-c', 'stack.yml', 'st']));
+  assert.match(plan.stdout, /^update service st_web: task\.container\.env: -FOO=1 \+FOO=2$/m);
+  const second = ok(run(l, ['stack', 'deploy', '--wait', '--resolve-image', 'never', '-c', 'stack.yml', 'st']));
+  assert.match(second.stdout, /^Updating service st_web \(id: \w+\)$/m);
+  assert.doesNotMatch(second.stdout, /Updating service st_once/);
+  assert.deepEqual(serviceEnv(l, 'st_web'), ['FOO=2']);
+  const status = l.docker(['service', 'inspect', 'st_web', '--format', '{{.UpdateStatus.State}}']);
+  assert.equal(status.stdout.trim(), 'completed');
+  // Rolled: each slot has its new task running and its old one shut down.
+  const tasks = jsonLines(ok(run(l, ['service', 'ps', 'st_web', '--format', 'json'])).stdout);
+  assert.equal(tasks.filter((x) => x['DesiredState'] === 'Running' && x['CurrentState']?.startsWith('Running')).length, 2);
+  assert.equal(tasks.filter((x) => x['DesiredState'] === 'Shutdown').length, 2);
+  const table = ok(run(l, ['stack', 'ps', 'st'])).stdout;
+  assert.match(table, /^ID\s+NAME\s+IMAGE\s+NODE\s+DESIRED STATE\s+CURRENT STATE\s+ERROR\s+PORTS$/m);
+  assert.match(table, /^\w{12}\s+ \\_ st_web\.1\s+/m);
+});
+
+test('service scale, --keep-scale, and service rollback to the previous spec', { timeout: 600_000 }, (t) => {
+  if (!requireLab(t)) return;
+  const l = lab() as SwarmLab;
+  const scaled = ok(run(l, ['service', 'scale', 'st_web=3']));
+  assert.match(scaled.stdout, /^st_web scaled to 3$/m);
+  assert.match(scaled.stderr, /^st_web: converged$/m);
+  assert.equal(replicasOf(l, 'st_web'), 3);
+
+  const kept = ok(run(l, ['stack', 'deploy', '--keep-scale', '--wait', '--resolve-image', 'never', '-c', 'stack.yml', 'st']));
+  assert.match(kept.stderr, /st_web: replicas kept at 3 \(--keep-scale; the file says 2\)/);
+  assert.equal(replicasOf(l, 'st_web'), 3);
+
+  ok(run(l, ['stack', 'deploy', '--wait', '--resolve-image', 'never', '-c', 'stack.yml', 'st']));
+  assert.equal(replicasOf(l, 'st_web'), 2);
+
+  const back = ok(run(l, ['service', 'rollback', 'st_web']));
+  assert.match(back.stderr, /^st_web: converged$/m);
+  assert.equal(replicasOf(l, 'st_web'), 3);
+});
+
+test('--wait fails with the task error when the swarm gives up on a service; --wait-timeout bounds one that keeps failing', { timeout: 600_000 }, (t) => {
+  if (!requireLab(t)) return;
+  const l = lab() as SwarmLab;
+  stackFile(
+    'failing.yml',
+    '2',
+    `  bad:
+    image: ${LAB_IMAGE}
+    command: ["sh", "-c", "exit 1"]
+    deploy:
+      restart_policy: {condition: on-failure, max_attempts: 1, delay: 1s}
+`,
+  );
+  const failed = run(l, ['stack', 'deploy', '--wait', '--resolve-image', 'never', '-c', 'failing.yml', 'st']);
+  assert.equal(failed.status, 2, failed.stderr);
+  assert.match(failed.stderr, /^bad\.1: task \w+ failed on node1: task: non-zero exit \(1\)$/m);
+  assert.match(failed.stderr, /^ERROR: bad: failed: task: non-zero exit \(1\)$/m);
+
+  stackFile(
+    'flapping.yml',
+    '2',
+    `  flappy:
+    image: ${LAB_IMAGE}
+    command: ["sh", "-c", "exit 3"]
+    deploy:
+      restart_policy: {delay: 1s}
+`,
+  );
+  const started = Date.now();
+  const timedOut = run(l, ['stack', 'deploy', '--wait', '--wait-timeout', '8', '--resolve-image', 'never', '-c', 'flapping.yml', 'st']);
+  assert.equal(timedOut.status, 3, timedOut.stderr);
+  assert.ok(Date.now() - started >= 8000);
+  assert.match(timedOut.stderr, /^flappy\.1: task \w+ failed on node1: task: non-zero exit \(3\)$/m);
+  assert.match(timedOut.stderr, /^ERROR: --wait-timeout reached; not converged yet: flappy$/m);
+});
+
+test('--prune removes the services the file no longer has, and only with --prune', { timeout: 600_000 }, (t) => {
+  if (!requireLab(t)) return;
+  const l = lab() as SwarmLab;
+  const names = () => jsonLines(ok(run(l, ['stack', 'services', 'st', '--format', 'json'])).stdout).map((s) => s['Name']).sort();
+  assert.deepEqual(names(), ['st_bad', 'st_flappy', 'st_once', 'st_web']);
+  ok(run(l, ['stack', 'deploy', '--resolve-image', 'never', '-c', 'stack.yml', 'st']));
+  assert.deepEqual(names(), ['st_bad', 'st_flappy', 'st_once', 'st_web']);
+  const pruned = ok(run(l, ['stack', 'deploy', '--prune', '--resolve-image', 'never', '-c', 'stack.yml', 'st']));
+  assert.match(pruned.stdout, /^Removing service st_bad$/m);
+  assert.match(pruned.stdout, /^Removing service st_flappy$/m);
+  assert.deepEqual(names(), ['st_once', 'st_web']);
+});
+
+test('a bad file changes nothing: one located error, exit 1', { timeout: 120_000 }, (t) => {
+  if (!requireLab(t)) return;
+  const l = lab() as SwarmLab;
+  writeFileSync(join(dir, 'broken.yml'), `version: "3.8"\nservices:\n  web:\n    image: ${LAB_IMAGE}\n    mem_limit: 1g\n`);
+  const r = run(l, ['stack', 'deploy', '-c', 'broken.yml', 'other']);
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr, 'ERROR: broken.yml:5:5: services.web.mem_limit: "mem_limit" is not supported by stack deploy: set resource limits with deploy.resources\n');
+  assert.doesNotMatch(ok(run(l, ['stack', 'ls'])).stdout, /^other/m);
+});
+
+test('a .dab made by flotilla bundle deploys with its image by digest; a changed bundle rolls the service', { timeout: 600_000 }, (t) => {
+  if (!requireLab(t)) return;
+  const l = lab() as SwarmLab;
+  const image = '10.231.0.1:5000/lab/busybox:1';
+  assert.equal(l.docker(['tag', LAB_IMAGE, image]).status, 0);
+  const push = l.docker(['push', image]);
+  assert.equal(push.status, 0, push.stderr);
+  writeFileSync(
+    join(dir, 'docker-compose.yml'),
+    `version: "3.8"\nservices:\n  api:\n    image: ${image}\n    command: ["sh", "-c", "exec sleep 3600"]\n    environment: {MODE: one}\n    labels: {tier: back}\n    ports: ["8080"]\n`,
+  );
+  const bundled = ok(flotilla(['-p', 'app', 'bundle'], { cwd: dir, env: { ...l.env(), FLOTILLA_ENGINE: 'docker' } }));
+  assert.match(bundled.stderr, /Wrote bundle to app\.dab/);
+  const bundle = JSON.parse(readFileSync(join(dir, 'app.dab'), 'utf8')) as { Services: { api: { Image: string; Env: string[] } } };
+  assert.match(bundle.Services.api.Image, /^10\.231\.0\.1:5000\/lab\/busybox@sha256:[0-9a-f]{64}$/);
+
+  ok(run(l, ['deploy', '--wait', 'app']));
+  const spec = JSON.parse(l.docker(['service', 'inspect', 'app_api', '--format', '{{json .Spec}}']).stdout) as {
+    Labels: Record<string, string>;
+    TaskTemplate: { ContainerSpec: { Image: string; Env: string[]; Args: string[]; Labels: Record<string, string> }; Networks: { Aliases: string[] }[] };
+    EndpointSpec: { Ports: { TargetPort: number; Protocol: string }[] };
+  };
+  assert.equal(spec.TaskTemplate.ContainerSpec.Image, bundle.Services.api.Image);
+  assert.deepEqual(spec.TaskTemplate.ContainerSpec.Env, ['MODE=one']);
+  assert.deepEqual(spec.TaskTemplate.ContainerSpec.Args, ['sh', '-c', 'exec sleep 3600']);
+  assert.deepEqual(spec.Labels, { tier: 'back', 'com.docker.stack.namespace': 'app' });
+  assert.deepEqual(spec.TaskTemplate.ContainerSpec.Labels, { 'com.docker.stack.namespace': 'app' });
+  assert.deepEqual(spec.TaskTemplate.Networks[0]?.Aliases, ['api']);
+  assert.deepEqual(spec.EndpointSpec.Ports, [{ Protocol: 'tcp', TargetPort: 8080, PublishMode: 'ingress' }]);
+
+  bundle.Services.api.Env = ['MODE=two'];
+  writeFileSync(join(dir, 'app.dab'), JSON.stringify(bundle));
+  const updated = ok(run(l, ['deploy', '--wait', 'app']));
+  assert.match(updated.stdout, /^Updating service app_api/m);
+  const tasks = jsonLines(ok(run(l, ['service', 'ps', 'app_api', '--format', 'json'])).stdout);
+  assert.equal(tasks.filter((x) => x['DesiredState'] === 'Shutdown').length, 1);
+  assert.equal(tasks.filter((x) => x['DesiredState'] === 'Running').length, 1);
+});
+
+test('stack rm leaves nothing: services, networks, secrets, configs, containers', { timeout: 600_000 }, (t) => {
+  if (!requireLab(t)) return;
+  const l = lab() as SwarmLab;
+  for (const stack of ['st', 'app']) {
+    const r = ok(run(l, ['stack', 'rm', '--detach=false', stack]));
+    assert.match(r.stdout, new RegExp(`^Removing network ${stack}_default$`, 'm'));
+    const label = `label=com.docker.stack.namespace=${stack}`;
+    for (const kind of ['service', 'network', 'secret', 'config']) {
+      const left = l.docker([kind, 'ls', '-q', '--filter', label]);
+      assert.equal(left.status, 0, left.stderr);
+      assert.equal(left.stdout.trim(), '', `${kind}s left by stack ${stack}`);
+    }
+    const running = l.docker(['ps', '-q', '--filter', label]);
+    assert.equal(running.stdout.trim(), '', `containers still running in stack ${stack}`);
+  }
+  const again = run(l, ['stack', 'rm', 'st']);
+  assert.match(again.stderr, /^Nothing found in stack: st$/m);
+});
