@@ -43,6 +43,11 @@ export function canonicalSpec(spec: ServiceSpec): Json {
   }
   if (s.task.restart) s.task.restart = { ...s.task.restart, condition: s.task.restart.condition ?? 'any' };
   if (s.task.container.isolation === 'default') delete s.task.container.isolation;
+  // Docker's CLI orders references to one secret (or config) at random (a map): order is no change.
+  for (const key of ['secrets', 'configs'] as const) {
+    const refs = s.task.container[key];
+    if (refs) refs.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+  }
   return prune(s, (path) => MEANINGFUL_ZERO.has(path)) ?? {};
 }
 

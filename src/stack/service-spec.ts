@@ -166,12 +166,16 @@ function fileReferences(s: Service, ctx: ServiceContext, kind: 'secrets' | 'conf
   const refs = s[kind];
   if (!refs || refs.length === 0) return undefined;
   const declared = ctx.project[kind];
+  const targets = new Set<string>();
   const out = refs.map((ref, i): FileReference => {
     const top = declared[ref.source];
     if (!top) fail(s.name, [kind, i], `undefined ${kind === 'secrets' ? 'secret' : 'config'} "${ref.source}": declare it under the top-level "${kind}"`);
+    const target = ref.target ?? ref.source;
+    if (targets.has(target)) fail(s.name, [kind, i], `two ${kind} go to the same target "${target}"`);
+    targets.add(target);
     return {
       source: topLevelName(ctx.stack, ref.source, top),
-      target: ref.target ?? ref.source,
+      target,
       uid: ref.uid ?? '0',
       gid: ref.gid ?? '0',
       mode: ref.mode ?? 0o444,

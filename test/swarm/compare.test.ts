@@ -3,8 +3,9 @@
  * and by `flotilla stack deploy` on the same swarm (a one-node lab) gives the same services,
  * networks, secrets and configs, compared field by field: the specs as the swarm stores them, and
  * as `docker service inspect` shows them (defaults filled in). Only what must differ between two
- * deploys is set aside: ids, versions, timestamps, and networks' auto-assigned subnets. Each tool
- * also reads the other's stack as up to date.
+ * deploys is set aside: ids, versions, timestamps, networks' auto-assigned subnets, and the order of
+ * several references to one secret (Docker's CLI orders them at random). Each tool also reads the
+ * other's stack as up to date.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -45,6 +46,9 @@ async function record(l: SwarmLab, fixture: string): Promise<Recorded> {
       const c = task['ContainerSpec'] as Json;
       for (const s of (c['Secrets'] as Json[] | undefined) ?? []) delete s['SecretID'];
       for (const s of (c['Configs'] as Json[] | undefined) ?? []) delete s['ConfigID'];
+      // Docker's CLI orders several references to one secret at random (it goes through a map).
+      const key = (r: Json) => `${String(r['SecretName'] ?? r['ConfigName'])}\0${String((r['File'] as Json | undefined)?.['Name'])}`;
+      for (const list of [c['Secrets'], c['Configs']] as (Json[] | undefined)[]) list?.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
       return copy;
     };
     const services: Record<string, Json> = {};
