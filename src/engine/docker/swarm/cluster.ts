@@ -55,8 +55,8 @@ export class DockerSwarm implements SwarmCluster {
   }
 
   /** X-Registry-Auth for an image, when asked to send credentials. */
-  private authHeaders(image: string, options: WriteOptions | undefined): Record<string, string> {
-    return options?.sendRegistryAuth ? { 'X-Registry-Auth': registryAuthFor(image, this.env) } : {};
+  private async authHeaders(image: string, options: WriteOptions | undefined): Promise<Record<string, string>> {
+    return options?.sendRegistryAuth ? { 'X-Registry-Auth': await registryAuthFor(image, this.env) } : {};
   }
 
   get address(): string {
@@ -133,7 +133,7 @@ export class DockerSwarm implements SwarmCluster {
     const body = encodeServiceSpec(spec, await this.referenceIds(spec));
     const res = await this.client.json<{ ID: string; Warnings?: string[] | null }>('POST', '/services/create', {
       body,
-      headers: this.authHeaders(spec.task.container.image, options),
+      headers: await this.authHeaders(spec.task.container.image, options),
     });
     return { id: res?.ID ?? '', warnings: res?.Warnings ?? [] };
   }
@@ -143,7 +143,7 @@ export class DockerSwarm implements SwarmCluster {
     const res = await this.client.json<{ Warnings?: string[] | null }>('POST', `/services/${seg(id)}/update`, {
       query: { version },
       body,
-      headers: this.authHeaders(spec.task.container.image, options),
+      headers: await this.authHeaders(spec.task.container.image, options),
     });
     return { warnings: res?.Warnings ?? [] };
   }
@@ -298,7 +298,7 @@ export class DockerSwarm implements SwarmCluster {
 
   async distribution(image: string, options?: WriteOptions): Promise<ImageDistribution | null> {
     try {
-      const res = await this.client.json<DDistribution>('GET', `/distribution/${seg(image)}/json`, { headers: this.authHeaders(image, options) });
+      const res = await this.client.json<DDistribution>('GET', `/distribution/${seg(image)}/json`, { headers: await this.authHeaders(image, options) });
       if (!res) return null;
       return { digest: res.Descriptor.digest, platforms: (res.Platforms ?? []).map((p) => ({ os: p.os, architecture: p.architecture })) };
     } catch (e) {
