@@ -3,7 +3,7 @@
  * registry (../credentials.ts reads them as Docker's CLI does), sent to the swarm as Docker's
  * X-Registry-Auth header, base64url JSON. Never printed.
  */
-import { getCredentials } from '../credentials.js';
+import { getCredentials, serverKey } from '../credentials.js';
 
 /** The registry an image is pulled from: its first component when that is a host, else Docker Hub. */
 export function registryOf(image: string): string {
@@ -20,6 +20,6 @@ export async function registryAuthFor(image: string, env: Readonly<Record<string
   if (creds?.username !== undefined) auth['username'] = creds.username;
   if (creds?.password !== undefined) auth['password'] = creds.password;
   if (creds?.identityToken !== undefined) auth['identitytoken'] = creds.identityToken;
-  if (creds) auth['serveraddress'] = host;
+  if (creds) auth['serveraddress'] = serverKey(host);
   return Buffer.from(JSON.stringify(auth)).toString('base64url');
 }
