@@ -31,7 +31,7 @@ export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => 
     log,
   );
   const images = new ImageStore(paths, { warn: (m) => log(`images: ${m}`) });
-  const volumes = new VolumeStore(paths);
+  const volumes = new VolumeStore(paths, log);
   const events = new EventBus();
   const network = new NetworkManager(paths, log);
   const runtime = new Runtime(paths, log);

@@ -5,7 +5,7 @@
  * then whatever it left on the host (which a test asserts is nothing).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
@@ -15,6 +15,7 @@ import { DAEMON_NODE_OPTIONS, daemonPaths, type DaemonPaths } from '../../src/da
 import { EmbeddedEngine } from '../../src/engine/embedded/client.js';
 import { probeSocket } from '../../src/engine/embedded/probe.js';
 import { FLOTILLA } from './cli.js';
+import { removeAnyDepth } from './deep-tree.js';
 import { busyboxImageTar } from './embedded-images.js';
 
 export interface TestDaemon {
@@ -112,7 +113,7 @@ export async function startTestDaemon(options: { importBusybox?: boolean } = {})
       purgeHost(paths);
       const stuck = leftovers(paths, null);
       if (stuck.length > 0) left.push(`not even removable: ${stuck.join('; ')}`);
-      rmSync(root, { recursive: true, force: true });
+      removeAnyDepth(root);
       return left;
     },
   };
@@ -128,7 +129,7 @@ export async function startTestDaemon(options: { importBusybox?: boolean } = {})
     }
     if (pid > 0 && isDaemonProcess(pid)) process.kill(pid, 'SIGKILL');
     purgeHost(paths);
-    rmSync(root, { recursive: true, force: true });
+    removeAnyDepth(root);
   });
   await daemon.start();
   if (options.importBusybox !== false) {

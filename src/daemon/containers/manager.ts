@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerInfo, ContainerSpec, ContainerSummary, HealthcheckSpec, Labels } from '../../engine/engine.js';
 import { EngineError } from '../../engine/errors.js';
@@ -14,6 +14,7 @@ import type { EventBus } from '../events.js';
 import type { DaemonPaths } from '../paths.js';
 import { readJsonSync, writeJsonAtomic } from '../state/json-file.js';
 import { KeyedMutex } from '../state/mutex.js';
+import { moveAside, removeLeftoversLater, TreeRemovalError } from '../state/remove-tree.js';
 import { HealthMonitor, probeArgv, type ProbeResult } from '../supervisor/health.js';
 import { restartDelay, type RestartPolicy } from '../supervisor/restart-policy.js';
 import type { VolumeStore } from '../volumes/store.js';
@@ -38,6 +39,8 @@ export interface ManagerDeps {
 const NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const DEFAULT_STOP_TIMEOUT = 10;
 const KILL_WAIT_MS = 10_000;
+/** The prefix of a container folder being removed (containers/.rm-<id>-<hex>). */
+const REMOVING = '.rm-';
 
 export class ContainerManager {
   readonly records = new Map<string, ContainerRecord>();
@@ -55,19 +58,30 @@ export class ContainerManager {
 
   // ---- loading and lookup ---------------------------------------------------------------------
 
+  /** Removals of what interrupted creates and removals left, started by open(). */
+  private leftovers: Promise<void> = Promise.resolve();
+
   async open(): Promise<void> {
     await mkdir(this.deps.paths.containers, { recursive: true, mode: 0o700 });
+    const doomed: string[] = [];
     for (const id of readdirSync(this.deps.paths.containers)) {
-      const record = readJsonSync<ContainerRecord>(join(this.dir(id), 'container.json'));
+      const record = id.startsWith(REMOVING) ? null : readJsonSync<ContainerRecord>(join(this.dir(id), 'container.json'));
       if (!record) {
-        // A create the daemon did not finish: nothing refers to it.
-        await rm(this.dir(id), { recursive: true, force: true });
+        // A create the daemon did not finish, or a removal: nothing refers to it.
+        const aside = id.startsWith(REMOVING) ? this.dir(id) : await moveAside(this.dir(id), REMOVING);
+        if (aside !== null) doomed.push(aside);
         continue;
       }
       this.records.set(record.id, record);
       this.names.set(record.name, record.id);
     }
     this.unsubscribe = this.deps.runtime.onExit((id, info) => void this.handleExit(id, info));
+    this.leftovers = removeLeftoversLater(doomed, this.deps.log);
+  }
+
+  /** Settles once the leftovers open() found are removed (or reported). */
+  whenLeftoversRemoved(): Promise<void> {
+    return this.leftovers;
   }
 
   close(): void {
@@ -477,10 +491,17 @@ export class ContainerManager {
       this.monitors.delete(record.id);
       await detachNetworks(record, this.netCtx()).catch(() => undefined);
       await this.deps.runtime.delete(record.id).catch(() => undefined);
-      await this.deps.runtime.destroy(record.id);
+      try {
+        await this.deps.runtime.destroy(record.id);
+      } catch (e) {
+        // Files the container made that cannot be removed (e.g. immutable ones) go aside with its
+        // folder below, are logged, and are tried again at every start: the removal completes.
+        if (!(e instanceof TreeRemovalError)) throw e;
+      }
+      const aside = await moveAside(this.dir(record.id), REMOVING);
       this.records.delete(record.id);
       this.names.delete(record.name);
-      await rm(this.dir(record.id), { recursive: true, force: true });
+      if (aside !== null) await removeLeftoversLater([aside], (line) => this.deps.log(`container ${record.id}: ${line}`));
       if (options.volumes) {
         for (const m of record.mounts) {
           if (m.type === 'volume' && m.anonymous && m.name && this.usersOfVolume(m.name).length === 0) {

@@ -12,6 +12,7 @@ import { EngineError } from '../../engine/errors.js';
 import type { RuntimePort } from '../containers/collaborators.js';
 import type { DaemonPaths } from '../paths.js';
 import { writeJsonAtomic } from '../state/json-file.js';
+import { removeTree } from '../state/remove-tree.js';
 import { startAttached } from './attached.js';
 import { CgroupParentGate, removeCgroups } from './cgroups.js';
 import { spawnConmon } from './conmon.js';
@@ -268,25 +269,29 @@ export class Runtime implements RuntimePort {
     }
     await this.delete(id);
     await unmountAll(files.rootfs);
-    for (const name of ['config.json', 'ctl', 'winsz', 'attach', 'rootfs']) await rm(join(files.bundle, name), { recursive: true, force: true });
-    await rm(files.ctr, { recursive: true, force: true });
+    for (const name of ['config.json', 'ctl', 'winsz', 'attach']) await rm(join(files.bundle, name), { force: true });
+    await removeTree(files.rootfs);
+    await removeTree(files.ctr);
     await rm(files.socketLink, { force: true });
     const left = await removeCgroups(meta?.cgroupsPath ?? `${this.paths.cgroupParent}/${id}`);
     for (const dir of left) this.log(`${id.slice(0, 12)}: cgroup left behind: ${dir}`);
     await this.cgroupParent.removeIfUnused();
   }
 
-  /** release() plus the container's changes, logs and exit file: nothing of it is left. */
+  /**
+   * release() plus the container's changes, logs and exit file: nothing of it is left. Changes that
+   * cannot be removed (at any depth they can) throw a TreeRemovalError once all else is done.
+   */
   async destroy(id: string): Promise<void> {
     const files = this.files(id);
     const meta = await this.metaIfAny(id);
     await this.release(id);
-    await rm(files.bundle, { recursive: true, force: true });
     if (meta?.logPath) {
       for (const f of await logFiles(meta.logPath)) await rm(f, { force: true });
     }
     await rm(files.exit, { force: true });
     this.exitWatcher.forget(id);
+    await removeTree(files.bundle);
     await rmdir(dirname(files.bundle)).catch(() => undefined);
   }
 

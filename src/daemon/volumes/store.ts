@@ -5,12 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VolumeInfo, VolumeSpec } from '../../engine/engine.js';
 import { EngineError } from '../../engine/errors.js';
 import type { DaemonPaths } from '../paths.js';
 import { readJsonSync, writeJsonAtomic } from '../state/json-file.js';
+import { moveAside, removeLeftoversLater } from '../state/remove-tree.js';
 
 interface VolumeRecord {
   name: string;
@@ -24,20 +25,35 @@ const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 export class VolumeStore {
   private readonly volumes = new Map<string, VolumeRecord>();
 
-  constructor(private readonly paths: DaemonPaths) {}
+  private leftovers: Promise<void> = Promise.resolve();
 
-  /** Loads every volume; drops folders a killed daemon left half-made. */
+  constructor(
+    private readonly paths: DaemonPaths,
+    private readonly log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  ) {}
+
+  /**
+   * Loads every volume. Folders a killed daemon left half-made or half-removed (dot names) are
+   * removed in the background; one that cannot be is logged and tried again at the next start.
+   */
   async open(): Promise<void> {
     await mkdir(this.paths.volumes, { recursive: true, mode: 0o700 });
+    const doomed: string[] = [];
     for (const name of readdirSync(this.paths.volumes)) {
       const dir = join(this.paths.volumes, name);
       if (name.startsWith('.')) {
-        await rm(dir, { recursive: true, force: true });
+        doomed.push(dir);
         continue;
       }
       const record = readJsonSync<VolumeRecord>(join(dir, 'volume.json'));
       if (record) this.volumes.set(record.name, record);
     }
+    this.leftovers = removeLeftoversLater(doomed, (line) => this.log(`volumes: ${line}`));
+  }
+
+  /** Settles once the leftovers open() found are removed (or reported). */
+  whenLeftoversRemoved(): Promise<void> {
+    return this.leftovers;
   }
 
   info(record: VolumeRecord): VolumeInfo {
@@ -92,10 +108,10 @@ export class VolumeStore {
     if (usedBy.length > 0) {
       throw new EngineError('conflict', `remove ${name}: volume is in use - [${usedBy.join(', ')}]`);
     }
+    // Out of sight in one rename (a dot name, which open() treats as a leftover); files that cannot
+    // be removed after that are logged and tried again at the next start.
+    const doomed = await moveAside(join(this.paths.volumes, name), '.rm-');
     this.volumes.delete(name);
-    const dir = join(this.paths.volumes, name);
-    const doomed = join(this.paths.volumes, `.${name}.removing`);
-    await rename(dir, doomed);
-    await rm(doomed, { recursive: true, force: true });
+    if (doomed !== null) await removeLeftoversLater([doomed], (line) => this.log(`volumes: ${line}`));
   }
 }
