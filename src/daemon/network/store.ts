@@ -7,6 +7,7 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LatestJsonFile, writeJsonAtomic } from '../state/json-file.js';
+import { removeTree } from '../state/remove-tree.js';
 import type { NetworkRecord, SandboxRecord } from './types.js';
 
 export class NetworkStore {
@@ -68,7 +69,7 @@ export class NetworkStore {
   /** Every file of the manager (purge). */
   async removeAll(): Promise<void> {
     for (const file of this.networkFiles.values()) await file.close();
-    await rm(this.sandboxes, { recursive: true, force: true });
+    await removeTree(this.sandboxes);
     for (const file of await readdir(this.dir).catch(() => [] as string[])) {
       if (file.endsWith('.json') || file.endsWith('.tmp')) await rm(join(this.dir, file), { force: true });
     }

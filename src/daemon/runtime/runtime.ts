@@ -174,7 +174,7 @@ export class Runtime implements RuntimePort {
     if (state) await runc(this.paths.runcRoot, ['delete', '--force', id], `delete stale ${id}`);
     if (!(await overlayMounted(files.rootfs))) throw new EngineError('conflict', `container ${id}'s root filesystem is not mounted: prepare it first`);
     await rm(files.exit, { force: true });
-    await rm(files.persist, { recursive: true, force: true });
+    await removeTree(files.persist);
     await rm(files.pid, { force: true });
     await rm(files.conmonPid, { force: true });
     await this.ensureDirs(files);
