@@ -31,7 +31,7 @@ import { imageConfigInfo } from '../engine/image-config.js';
 import { VERSION } from '../version.js';
 import type { DaemonBackend, DaemonStatus, ImageRef } from './backend.js';
 import type { ImageView, NetworkView } from './containers/collaborators.js';
-import type { ContainerManager } from './containers/manager.js';
+import { notRunning, type ContainerManager } from './containers/manager.js';
 import { attachTo, containerLogs, execIn, startAttached, type PendingAttach } from './containers/sessions.js';
 import type { EventBus } from './events.js';
 import type { DaemonPaths } from './paths.js';
@@ -220,7 +220,7 @@ export class DaemonEngine implements DaemonBackend {
     if (record.state.status !== 'running' && record.state.status !== 'paused') {
       throw new EngineError('conflict', `Container ${record.id} is not running`);
     }
-    return this.containers.deps.runtime.top(record.id, psArgs);
+    return this.containers.deps.runtime.top(record.id, psArgs).catch(notRunning(`Container ${record.id} is not running`));
   }
 
   // ---- networks -------------------------------------------------------------------------------

@@ -11,10 +11,7 @@ import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import type { DaemonPaths } from '../paths.js';
 import { restartsWithDaemon, type RestartPolicy } from '../supervisor/restart-policy.js';
-import type { ContainerManager } from './manager.js';
-
-/** Exit code recorded when the real one could not be (Docker uses 255 after an unclean stop). */
-const UNKNOWN_EXIT = 255;
+import { UNKNOWN_EXIT, type ContainerManager } from './manager.js';
 
 export function currentBootId(): string {
   return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();

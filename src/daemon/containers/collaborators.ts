@@ -141,6 +141,8 @@ export interface RuntimePort {
   release(id: string): Promise<void>;
   destroy(id: string): Promise<void>;
   list(): Promise<RuncEntry[]>;
+  /** What runc knows of the container's process (null: nothing, its state is gone). */
+  state(id: string): Promise<RuncEntry | null>;
   conmonAlive(id: string): Promise<boolean>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;

@@ -8,7 +8,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { ExecSpec, LogChunk, LogOptions, StreamSession } from '../../engine/engine.js';
 import { EngineError } from '../../engine/errors.js';
 import type { ExecSession } from './collaborators.js';
-import type { ContainerManager } from './manager.js';
+import { notRunning, type ContainerManager } from './manager.js';
 import type { ContainerRecord } from './record.js';
 
 export function containerLogs(manager: ContainerManager, ref: string, options: LogOptions): AsyncIterable<LogChunk> {
@@ -30,7 +30,7 @@ export async function execIn(manager: ContainerManager, ref: string, spec: ExecS
   if (record.state.status === 'paused') throw new EngineError('conflict', `Container ${record.id} is paused, unpause the container before exec`);
   if (record.state.status !== 'running') throw new EngineError('conflict', `Container ${record.id} is not running`);
   manager.deps.events.emit('container', `exec_create: ${spec.command.join(' ')}`, record.id, { ...record.spec.labels, name: record.name });
-  const session = await manager.deps.runtime.exec(record.id, spec);
+  const session = await manager.deps.runtime.exec(record.id, spec).catch(notRunning(`Container ${record.id} is not running`));
   return streamSession(session);
 }
 

@@ -299,6 +299,11 @@ export class Runtime implements RuntimePort {
     return runcList(this.paths.runcRoot);
   }
 
+  state(id: string): Promise<RuncEntry | null> {
+    checkId(id);
+    return readRuncState(this.paths.runcRoot, id);
+  }
+
   /** Whether the container's conmon still runs (its pid file, checked against the process's command line). */
   async conmonAlive(id: string): Promise<boolean> {
     const files = this.files(id);

@@ -16,6 +16,10 @@ import { bareSpec } from '../../helpers/container-spec.js';
 import { daemonPaths, type DaemonPaths } from '../../../src/daemon/paths.js';
 import { Runtime } from '../../../src/daemon/runtime/runtime.js';
 import type { BundleRequest, ExecSession } from '../../../src/daemon/runtime/types.js';
+import { ContainerManager } from '../../../src/daemon/containers/manager.js';
+import type { ImagesPort, ImageView, NetworkPort, RuntimePort } from '../../../src/daemon/containers/collaborators.js';
+import { EventBus } from '../../../src/daemon/events.js';
+import { VolumeStore } from '../../../src/daemon/volumes/store.js';
 
 export const RUNTIME_TOOLS = ['runc', 'conmon', 'tini-static', 'script', 'stty', 'ps', 'mount', 'unshare'];
 
@@ -209,4 +213,43 @@ async function cleanup(env: TestEnv): Promise<void> {
   }
   rmSync(env.dir, { recursive: true, force: true });
   assert.deepEqual(problems, [], 'cleanup failed');
+}
+
+function images(rootfs: string): ImagesPort {
+  const image: ImageView = {
+    id: 'sha256:' + 'b'.repeat(64),
+    repoTags: ['busybox:latest'],
+    repoDigests: [],
+    created: new Date(0).toISOString(),
+    size: 0,
+    config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] },
+    layers: [rootfs],
+  };
+  return { resolve: async (ref) => (ref === 'busybox' || ref === image.id ? image : null) };
+}
+
+/**
+ * Host networking needs no network manager: there are no networks (adoption lists them to release
+ * stale endpoints), and any other call is a mistake.
+ */
+const noNetwork = new Proxy({}, {
+  get: (_target, name) =>
+    name === 'list'
+      ? () => []
+      : () => {
+          throw new Error(`network.${String(name)} called with host networking`);
+        },
+}) as NetworkPort;
+
+/** A container manager on the environment's runtime (or `runtime`, a wrapper of it), host networking only. */
+export function newManager(env: TestEnv, runtime: RuntimePort = env.runtime): ContainerManager {
+  return new ContainerManager({
+    paths: env.paths,
+    images: images(env.image),
+    network: noNetwork,
+    runtime,
+    volumes: new VolumeStore(env.paths),
+    events: new EventBus(),
+    log: (line) => env.logLines.push(line),
+  });
 }

@@ -8,51 +8,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { adoptContainers } from '../../../src/daemon/containers/adopt.js';
-import { ContainerManager } from '../../../src/daemon/containers/manager.js';
-import type { ImagesPort, ImageView, NetworkPort } from '../../../src/daemon/containers/collaborators.js';
 import { execIn } from '../../../src/daemon/containers/sessions.js';
-import { EventBus } from '../../../src/daemon/events.js';
-import { VolumeStore } from '../../../src/daemon/volumes/store.js';
 import { requireRoot } from '../../helpers/root.js';
-import { cgroupDirsUnder, containerSpec, mountsUnder, processesMentioning, RUNTIME_TOOLS, testEnv, waitFor } from './fixture.js';
-
-function images(rootfs: string): ImagesPort {
-  const image: ImageView = {
-    id: 'sha256:' + 'b'.repeat(64),
-    repoTags: ['busybox:latest'],
-    repoDigests: [],
-    created: new Date(0).toISOString(),
-    size: 0,
-    config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] },
-    layers: [rootfs],
-  };
-  return { resolve: async (ref) => (ref === 'busybox' || ref === image.id ? image : null) };
-}
-
-/**
- * Host networking needs no network manager: there are no networks (adoption lists them to release
- * stale endpoints), and any other call is a mistake.
- */
-const noNetwork = new Proxy({}, {
-  get: (_target, name) =>
-    name === 'list'
-      ? () => []
-      : () => {
-          throw new Error(`network.${String(name)} called with host networking`);
-        },
-}) as NetworkPort;
-
-function newManager(env: ReturnType<typeof testEnv>): ContainerManager {
-  return new ContainerManager({
-    paths: env.paths,
-    images: images(env.image),
-    network: noNetwork,
-    runtime: env.runtime,
-    volumes: new VolumeStore(env.paths),
-    events: new EventBus(),
-    log: (line) => env.logLines.push(line),
-  });
-}
+import { cgroupDirsUnder, containerSpec, mountsUnder, newManager, processesMentioning, RUNTIME_TOOLS, testEnv, waitFor } from './fixture.js';
 
 test('manager on the runtime: start, exec, kill, restart by policy, start again, remove; nothing left', { timeout: 90_000 }, async (t) => {
   if (!requireRoot(t, RUNTIME_TOOLS)) return;
