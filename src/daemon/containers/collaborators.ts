@@ -132,6 +132,8 @@ export interface ExecSession {
 }
 
 export interface RuntimePort {
+  /** Refuses, at create, a spec that prepare() would refuse at start (EngineError 'invalid'). */
+  checkSpec(spec: ContainerSpec, image: { config: ImageConfigView }): Promise<void>;
   prepare(request: BundleRequest): Promise<void>;
   start(id: string): Promise<{ pid: number }>;
   kill(id: string, signal: string): Promise<void>;

@@ -219,6 +219,7 @@ export class ContainerManager {
       const image = await this.deps.images.resolve(spec.image);
       if (!image) throw new EngineError('not-found', `No such image: ${spec.image}`);
       logSettings(spec); // refuses a logging driver the engine does not have
+      await this.deps.runtime.checkSpec(spec, image);
       const id = randomBytes(32).toString('hex');
       const mounts = await resolveMounts(spec, { volumes: this.deps.volumes, image, container: (ref) => this.find(ref) });
       const healthcheck = mergeHealthcheck(spec.healthcheck, image);

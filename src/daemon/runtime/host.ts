@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
-import { hostname, release } from 'node:os';
+import { availableParallelism, hostname, release } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { run } from '../command.js';
 import { capabilitiesFromMask } from './capabilities.js';
@@ -41,6 +41,7 @@ export async function hostFacts(): Promise<HostFacts> {
     arch: process.arch,
     kernel: release(),
     swapAccounting: existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes') || existsSync('/sys/fs/cgroup/memory.swap.max'),
+    cpus: availableParallelism(),
     hardLimits: parseLimits(readFileSync('/proc/self/limits', 'utf8')),
     initBinary: (await which(TINI_STATIC)) ?? `/usr/bin/${TINI_STATIC}`,
     hostname: hostname(),

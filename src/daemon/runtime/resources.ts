@@ -22,12 +22,18 @@ export interface OciResources {
 
 const DEFAULT_CPU_PERIOD = 100_000;
 
-/** memory, memorySwap (-1: unlimited; unset: twice memory), reservation, swappiness; CPUs; pids. */
-export function cgroupResources(spec: ContainerSpec, host: { swapAccounting: boolean }): Omit<OciResources, 'devices'> {
+/** The smallest memory limit or reservation Docker accepts (and a container can start with). */
+export const MIN_MEMORY = 6 * 1024 * 1024;
+
+/**
+ * memory, memorySwap (-1: unlimited; unset: twice memory), reservation, swappiness; CPUs; pids.
+ * The refusals are Docker's (verifyPlatformContainerResources), in its words where it has them.
+ */
+export function cgroupResources(spec: ContainerSpec, host: { swapAccounting: boolean; cpus: number }): Omit<OciResources, 'devices'> {
   const out: Omit<OciResources, 'devices'> = {};
   const memory: OciMemory = {};
   if (spec.memory !== undefined && spec.memory > 0) {
-    if (spec.memory < 6 * 1024 * 1024) throw new EngineError('invalid', 'minimum memory limit allowed is 6MB');
+    if (spec.memory < MIN_MEMORY) throw new EngineError('invalid', 'Minimum memory limit allowed is 6MB');
     memory.limit = spec.memory;
     if (host.swapAccounting) {
       const swap = spec.memorySwap;
@@ -40,7 +46,8 @@ export function cgroupResources(spec: ContainerSpec, host: { swapAccounting: boo
     throw new EngineError('invalid', 'memory_swap needs a memory limit too');
   }
   if (spec.memoryReservation !== undefined && spec.memoryReservation > 0) {
-    if (memory.limit !== undefined && spec.memoryReservation > memory.limit) throw new EngineError('invalid', 'the memory reservation must be below the memory limit');
+    if (spec.memoryReservation < MIN_MEMORY) throw new EngineError('invalid', 'Minimum memory reservation allowed is 6MB');
+    if (memory.limit !== undefined && spec.memoryReservation > memory.limit) throw new EngineError('invalid', 'Minimum memory limit can not be less than memory reservation limit, see usage');
     memory.reservation = spec.memoryReservation;
   }
   if (spec.memorySwappiness !== undefined && spec.memorySwappiness !== -1) {
@@ -51,7 +58,8 @@ export function cgroupResources(spec: ContainerSpec, host: { swapAccounting: boo
   if (Object.keys(memory).length > 0) out.memory = memory;
 
   const cpu: NonNullable<OciResources['cpu']> = {};
-  if (spec.nanoCpus !== undefined && spec.nanoCpus > 0) {
+  if (spec.nanoCpus !== undefined && spec.nanoCpus !== 0) {
+    if (spec.nanoCpus < 0 || spec.nanoCpus > host.cpus * 1e9) throw new EngineError('invalid', `range of CPUs is from 0.01 to ${host.cpus}.00, as there are only ${host.cpus} CPUs available`);
     if ((spec.cpuQuota ?? 0) > 0 || (spec.cpuPeriod ?? 0) > 0) throw new EngineError('invalid', 'cpus cannot be combined with cpu_quota or cpu_period');
     cpu.period = DEFAULT_CPU_PERIOD;
     cpu.quota = Math.round((spec.nanoCpus * DEFAULT_CPU_PERIOD) / 1e9);

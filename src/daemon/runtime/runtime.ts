@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { ExecSpec } from '../../engine/engine.js';
+import type { ContainerSpec, ExecSpec } from '../../engine/engine.js';
 import { EngineError } from '../../engine/errors.js';
 import type { RuntimePort } from '../containers/collaborators.js';
 import type { DaemonPaths } from '../paths.js';
@@ -34,7 +34,7 @@ import { parseSecurityOpt } from './security-opt.js';
 import { parseSignal } from './signals.js';
 import { buildSpec, type BuiltSpec, type HostFacts } from './spec.js';
 import { parsePs, parseStats, psArguments, type ContainerStats } from './top-stats.js';
-import type { BundleMeta, BundleRequest, ExecSession, ExitInfo, RuncEntry, RuntimeLogOptions, TimedLogChunk } from './types.js';
+import type { BundleMeta, BundleRequest, ExecSession, ExitInfo, ImageConfig, RuncEntry, RuntimeLogOptions, TimedLogChunk } from './types.js';
 
 const ID = /^[0-9a-f]{64}$/;
 
@@ -48,6 +48,17 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The content of the profile a `seccomp=<file>` security option names; undefined for the others. */
+async function seccompProfileOf(spec: ContainerSpec): Promise<unknown> {
+  const security = parseSecurityOpt(spec.securityOpt);
+  if (typeof security.seccomp !== 'object') return undefined;
+  try {
+    return JSON.parse(await readFile(security.seccomp.path, 'utf8'));
+  } catch (e) {
+    throw new EngineError('invalid', `cannot load the seccomp profile ${security.seccomp.path}: ${(e as Error).message}`);
   }
 }
 
@@ -127,18 +138,9 @@ export class Runtime implements RuntimePort {
       const user = resolveUser(spec.user || req.image.config.User || '', { passwd, group }, spec.groupAdd);
       const mapped = mappedDevices(spec.devices);
       const devices = spec.privileged ? { devices: [...allHostDevices(), ...mapped.devices], rules: [] } : mapped;
-      const security = parseSecurityOpt(spec.securityOpt);
-      let seccompProfile: unknown;
-      if (typeof security.seccomp === 'object') {
-        try {
-          seccompProfile = JSON.parse(await readFile(security.seccomp.path, 'utf8'));
-        } catch (e) {
-          throw new EngineError('invalid', `cannot load the seccomp profile ${security.seccomp.path}: ${(e as Error).message}`);
-        }
-      }
       let built: BuiltSpec;
       try {
-        built = buildSpec({ req, host, user, devices, seccompProfile });
+        built = buildSpec({ req, host, user, devices, seccompProfile: await seccompProfileOf(spec) });
       } catch (e) {
         // e.g. a cap_add the daemon's own bounding set lacks: say which container.
         if (e instanceof EngineError) throw new EngineError(e.kind, `container ${req.id.slice(0, 12)}: ${e.message}`);
@@ -161,6 +163,31 @@ export class Runtime implements RuntimePort {
       if (mountedNow) await unmountAll(files.rootfs).catch(() => undefined);
       throw e;
     }
+  }
+
+  /**
+   * Refuses, when a container is created, what prepare() would refuse when it starts (Docker
+   * checks a container's settings at create: a refused start would leave a container behind that
+   * can never run). The spec is built once with stand-ins for what only a start knows: the id,
+   * the namespaces of other containers, the user as the image's files name it, the mounts.
+   */
+  async checkSpec(spec: ContainerSpec, image: { config: ImageConfig }): Promise<void> {
+    const host = await this.hostFacts();
+    const joined = (mode: string | undefined): 'host' | 'private' => (mode === 'host' ? 'host' : 'private');
+    const req: BundleRequest = {
+      id: '0'.repeat(64),
+      spec,
+      image: { layers: [], config: image.config },
+      network: spec.networkMode === 'host' ? 'host' : { path: '/proc/self/ns/net' },
+      ipc: joined(spec.ipcMode),
+      pid: joined(spec.pidMode),
+      mounts: [],
+      files: { hosts: '/dev/null', resolvConf: '/dev/null', hostname: '/dev/null' },
+      cgroupsPath: `${this.paths.cgroupParent}/check`,
+      log: null,
+    };
+    const devices = spec.privileged ? { devices: [], rules: [] } : mappedDevices(spec.devices);
+    buildSpec({ req, host, user: { uid: 0, gid: 0, additionalGids: [] }, devices, seccompProfile: await seccompProfileOf(spec) });
   }
 
   // ---- lifecycle --------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ export interface HostFacts {
   kernel: string;
   /** Whether memory+swap limits can be set (memory.memsw.* exists). */
   swapAccounting: boolean;
+  /** CPUs the daemon may run on (the most a container's `cpus` can ask for). */
+  cpus: number;
   /** The daemon's hard rlimits. */
   hardLimits: ReadonlyMap<string, number>;
   /** Host path of tini-static. */

@@ -6,9 +6,11 @@
  * the SIGKILL after the grace period was never sent.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { adoptContainers } from '../../../src/daemon/containers/adopt.js';
 import { execIn } from '../../../src/daemon/containers/sessions.js';
+import { EngineError } from '../../../src/engine/errors.js';
 import { requireRoot } from '../../helpers/root.js';
 import { cgroupDirsUnder, containerSpec, mountsUnder, newManager, processesMentioning, RUNTIME_TOOLS, testEnv, waitFor } from './fixture.js';
 
@@ -99,4 +101,19 @@ test('adoption by a new manager: a running container is adopted, one that exited
   assert.equal(await waited, 5);
   assert.deepEqual(mountsUnder(env.dir), []);
   assert.deepEqual(await env.runtime.list(), []);
+});
+
+test('create refuses what a start would refuse, and leaves nothing (a 1 MB memory limit)', { timeout: 30_000 }, async (t) => {
+  if (!requireRoot(t, RUNTIME_TOOLS)) return;
+  const env = testEnv(t);
+  const manager = newManager(env);
+  await manager.open();
+  t.after(() => manager.close());
+  const refused = (spec: Parameters<typeof containerSpec>[0], message: RegExp) =>
+    assert.rejects(manager.create(containerSpec(spec)), (e: unknown) => e instanceof EngineError && e.kind === 'invalid' && message.test(e.message));
+  await refused({ name: 'tiny', memory: 1 << 20 }, /^Minimum memory limit allowed is 6MB$/);
+  await refused({ name: 'many-cpus', nanoCpus: 1e9 * 4096 }, /^range of CPUs is from 0\.01 to \d+\.00/);
+  await refused({ name: 'bad-cap', capAdd: ['NOT_A_CAP'] }, /NOT_A_CAP/);
+  assert.deepEqual(manager.list({ labels: {}, all: true }), []);
+  assert.deepEqual(readdirSync(env.paths.containers), []);
 });

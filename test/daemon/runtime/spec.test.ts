@@ -18,6 +18,7 @@ const host: HostFacts = {
   arch: 'x64',
   kernel: '6.1.0',
   swapAccounting: true,
+  cpus: 2,
   hardLimits: new Map([['nofile', 20000]]),
   initBinary: '/usr/bin/tini-static',
   hostname: 'the-host',
@@ -172,7 +173,11 @@ test('resources: memory and swap, reservation, swappiness, CPUs, pids, oom_score
   assert.deepEqual(r({ memory: 64 << 20 }, { swapAccounting: false }).linux.resources.memory, { limit: 64 << 20 });
   assert.deepEqual(r({ memoryReservation: 32 << 20, memorySwappiness: 10 }).linux.resources.memory, { reservation: 32 << 20, swappiness: 10 });
   rejects(() => r({ memory: 64 << 20, memorySwap: 32 << 20 }), 'invalid', /at least the memory limit/);
-  rejects(() => r({ memory: 1024 }), 'invalid', /minimum memory limit/);
+  rejects(() => r({ memory: 1024 }), 'invalid', /^Minimum memory limit allowed is 6MB$/);
+  rejects(() => r({ memoryReservation: 1 << 20 }), 'invalid', /^Minimum memory reservation allowed is 6MB$/);
+  rejects(() => r({ memory: 64 << 20, memoryReservation: 128 << 20 }), 'invalid', /can not be less than memory reservation/);
+  rejects(() => r({ nanoCpus: 3e9 }), 'invalid', /^range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available$/);
+  rejects(() => r({ nanoCpus: -1 }), 'invalid', /^range of CPUs/);
   assert.deepEqual(r({ nanoCpus: 1_500_000_000, cpuShares: 512, cpusetCpus: '0' }).linux.resources.cpu, { period: 100000, quota: 150000, shares: 512, cpus: '0' });
   assert.deepEqual(r({ cpuQuota: 50000, cpuPeriod: 100000 }).linux.resources.cpu, { quota: 50000, period: 100000 });
   rejects(() => r({ nanoCpus: 1e9, cpuQuota: 50000 }), 'invalid', /cannot be combined/);
