@@ -42,7 +42,7 @@ export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => 
   try {
     await containers.open();
     const adopted = await adoptContainers(containers, rebooted);
-    log(`adopted ${adopted.adopted} running containers, recorded ${adopted.exited} exits, restarted ${adopted.restarted}`);
+    log(`adopted ${adopted.adopted} running containers, recorded ${adopted.exited} exits, restarted ${adopted.restarted}, ${adopted.restarting} more restarting by policy`);
     await recordBoot(paths);
   } catch (e) {
     // What was opened is closed again, so the failed daemon exits (containers keep running).

@@ -29,10 +29,21 @@ export async function recordBoot(paths: DaemonPaths): Promise<void> {
   await writeFile(paths.bootId, `${currentBootId()}\n`);
 }
 
-export async function adoptContainers(manager: ContainerManager, rebooted: boolean): Promise<{ adopted: number; exited: number; restarted: number }> {
+/**
+ * What adoption did: containers adopted running, exits recorded, containers started again now,
+ * and containers whose recorded exit scheduled a restart by their policy (after its back-off).
+ */
+export interface Adoption {
+  adopted: number;
+  exited: number;
+  restarted: number;
+  restarting: number;
+}
+
+export async function adoptContainers(manager: ContainerManager, rebooted: boolean): Promise<Adoption> {
   const { runtime, log } = manager.deps;
   const runc = new Map((await runtime.list()).map((e) => [e.id, e]));
-  const result = { adopted: 0, exited: 0, restarted: 0 };
+  const result: Adoption = { adopted: 0, exited: 0, restarted: 0, restarting: 0 };
   const toStart: string[] = [];
   for (const record of [...manager.records.values()]) {
     const s = record.state;
@@ -64,7 +75,6 @@ export async function adoptContainers(manager: ContainerManager, rebooted: boole
     const exit = await runtime.exitInfo(record.id);
     if (exit) {
       await manager.handleExit(record.id, exit);
-      result.exited++;
       continue;
     }
     if (entry && (entry.status === 'running' || entry.status === 'paused') && (await runtime.conmonAlive(record.id))) {
@@ -81,8 +91,10 @@ export async function adoptContainers(manager: ContainerManager, rebooted: boole
     }
     s.error = 'the exit was not recorded (its monitor was gone)';
     await manager.handleExit(record.id, { code: UNKNOWN_EXIT, oomKilled: false, finishedAt: new Date().toISOString() });
-    result.exited++;
   }
+  // Exits recorded since the manager opened: here, or by its exit watcher, which may come first.
+  result.exited += manager.tally.exits;
+  result.restarting = manager.tally.restartsScheduled;
   // runc state nobody owns (a create the old daemon did not record).
   for (const id of runc.keys()) await runtime.delete(id).catch(() => undefined);
   await releaseStaleEndpoints(manager);

@@ -53,6 +53,8 @@ export class ContainerManager {
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private readonly lastDelay = new Map<string, number>();
   private readonly exitWaiters = new Map<string, Set<() => void>>();
+  /** Exits recorded and restarts by policy scheduled since open() (adoption reports them). */
+  readonly tally = { exits: 0, restartsScheduled: 0 };
   /** Hooks run when a container starts (attached runs replace the runtime's start). */
   startHook: ((record: ContainerRecord) => Promise<{ pid: number } | null>) | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -287,8 +289,10 @@ export class ContainerManager {
         log: log ? { path: this.logPath(record.id), ...log } : null,
         withRootfs: (rootfs) => copyUpVolumes(record.mounts, rootfs),
       });
+      // Taken before the start: a process that ends at once must not finish before it started.
+      const startedAt = new Date().toISOString();
       const started = (await this.startHook?.(record)) ?? (await this.deps.runtime.start(record.id));
-      Object.assign(s, { status: 'running', pid: started.pid, exitCode: 0, oomKilled: false, error: '', startedAt: new Date().toISOString() });
+      Object.assign(s, { status: 'running', pid: started.pid, exitCode: 0, oomKilled: false, error: '', startedAt });
     } catch (e) {
       s.error = e instanceof Error ? e.message : String(e);
       s.status = s.startedAt === '0001-01-01T00:00:00Z' ? 'created' : 'exited';
@@ -322,7 +326,9 @@ export class ContainerManager {
       this.monitors.get(id)?.stop();
       this.monitors.delete(id);
       const ranForMs = Date.now() - Date.parse(s.startedAt);
-      Object.assign(s, { exitCode: info.code, oomKilled: info.oomKilled, finishedAt: info.finishedAt, pid: 0 });
+      // The exit file's time comes from the kernel's coarse clock (a few ms behind): never before the start.
+      const finishedAt = Date.parse(info.finishedAt) < Date.parse(s.startedAt) ? s.startedAt : info.finishedAt;
+      Object.assign(s, { exitCode: info.code, oomKilled: info.oomKilled, finishedAt, pid: 0 });
       await this.deps.runtime.delete(id).catch((e: Error) => this.deps.log(`container ${id}: runc delete: ${e.message}`));
       const delay = restartDelay(record.spec.restartPolicy as RestartPolicy | undefined, {
         exitCode: info.code,
@@ -346,6 +352,8 @@ export class ContainerManager {
       const waiters = this.exitWaiters.get(id);
       this.exitWaiters.delete(id);
       for (const w of waiters ?? []) w();
+      this.tally.exits++;
+      if (s.status === 'restarting') this.tally.restartsScheduled++;
     });
   }
 
@@ -359,6 +367,7 @@ export class ContainerManager {
         record.state.restartCount++;
         try {
           await this.launch(record);
+          this.deps.log(`container ${id}: restarted by its restart policy (restart ${record.state.restartCount})`);
         } catch (e) {
           this.deps.log(`container ${id}: restart failed: ${(e as Error).message}`);
           const next = Math.min((this.lastDelay.get(id) ?? 100) * 2, 60_000);

@@ -117,3 +117,39 @@ test('create refuses what a start would refuse, and leaves nothing (a 1 MB memor
   assert.deepEqual(manager.list({ labels: {}, all: true }), []);
   assert.deepEqual(readdirSync(env.paths.containers), []);
 });
+
+test('restart loops: every run finishes after it started; adoption counts the restarts it schedules', { timeout: 60_000 }, async (t) => {
+  if (!requireRoot(t, RUNTIME_TOOLS)) return;
+  const env = testEnv(t);
+  const manager = newManager(env);
+  await manager.open();
+  const id = await manager.create(containerSpec({ name: 'looper', command: ['false'], restartPolicy: { name: 'always', maximumRetryCount: 0 } }));
+  env.ids.push(id);
+  await manager.start(id);
+  const seen: string[] = [];
+  const exits = new Set<string>();
+  while (exits.size < 4) {
+    await manager.wait(id);
+    const s = manager.get(id).state;
+    exits.add(s.finishedAt);
+    if (Date.parse(s.finishedAt) < Date.parse(s.startedAt)) seen.push(`finished ${s.finishedAt} before it started ${s.startedAt}`);
+  }
+  assert.deepEqual(seen, []);
+  await manager.stop(id, 0);
+
+  // An exit recorded by a new manager, with a policy that restarts it: counted as such.
+  const once = await manager.create(containerSpec({ name: 'once', command: ['sh', '-c', 'sleep 1; exit 3'], restartPolicy: { name: 'on-failure', maximumRetryCount: 1 } }));
+  env.ids.push(once);
+  await manager.start(once);
+  manager.close(); // the old daemon is gone; the exit happens while none watches
+  await waitFor('the exit file', () => env.runtime.exitInfo(once), 20_000);
+  const second = newManager(env);
+  await second.open();
+  t.after(() => second.close());
+  const adoption = await adoptContainers(second, false);
+  assert.deepEqual([adoption.exited, adoption.restarting], [1, 1]);
+  await waitFor('the restart, logged', () => env.logLines.some((l) => l.includes(`container ${once}: restarted by its restart policy (restart 1)`)), 20_000);
+  assert.equal(await second.wait(once), 3);
+  assert.deepEqual([second.get(once).state.status, second.get(once).state.restartCount], ['exited', 1]);
+  for (const c of [id, once]) await second.remove(c, { force: true });
+});
