@@ -6,9 +6,10 @@
  * image's layers enter the built image as the store has them (same blobs and diff ids).
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { run } from '../command.js';
+import { removeLeftover, removeTree } from '../state/remove-tree.js';
 import { EngineError } from '../../engine/errors.js';
 import { goArch } from '../images/config.js';
 import { unmountAll } from '../runtime/rootfs.js';
@@ -57,6 +58,8 @@ export interface BuildRequest {
 export interface BuildEnvironment {
   /** The builder's own state: cache, scratch space. */
   dir: string;
+  /** The daemon's log (leftovers of interrupted builds that cannot be removed are reported there). */
+  log?: (line: string) => void;
   runcRoot: string;
   cgroupParent: string;
   network: NetworkPort;
@@ -111,12 +114,13 @@ export class Builder {
 
   private async open(): Promise<void> {
     if (this.opened) return;
-    await this.cache.open();
+    const log = this.env.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    await this.cache.open(log);
     const tmp = posix.join(this.env.dir, 'tmp');
     await mkdir(tmp, { recursive: true, mode: 0o700 });
     for (const name of await readdir(tmp)) {
       await unmountAll(posix.join(tmp, name, 'root')).catch(() => undefined);
-      await rm(posix.join(tmp, name), { recursive: true, force: true });
+      await removeLeftover(posix.join(tmp, name), log);
     }
     this.opened = true;
   }
@@ -142,7 +146,7 @@ export class Builder {
     } finally {
       await unmountAll(posix.join(work, 'root')).catch(() => undefined);
       for (const name of await readdir(work).catch(() => [] as string[])) await unmountAll(posix.join(work, name)).catch(() => undefined);
-      await rm(work, { recursive: true, force: true });
+      await removeTree(work);
     }
   }
 }
@@ -326,7 +330,7 @@ class BuildRun {
       const layer = changed ? await writeDirLayer(diff, posix.join(scratch, 'layer.tar')) : null;
       return await this.cache.commit(key, scratch, layer?.diffId ?? null);
     } catch (e) {
-      await rm(scratch, { recursive: true, force: true });
+      await removeTree(scratch);
       throw e;
     }
   }

@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { chmod, copyFile, lchown, lstat, mkdir, open, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { removeTree } from '../state/remove-tree.js';
 import { readContainerFile, resolveInRoot } from '../runtime/rootfs.js';
 import { resolveUser } from '../runtime/process-config.js';
 import { expandSource, SourceError } from './sources.js';
@@ -92,7 +93,7 @@ async function copyEntry(from: string, to: string, chown: Owner | null, chmodTo:
     await utimes(to, st.atime, st.mtime);
     return;
   }
-  await rm(to, { force: true, recursive: true });
+  await removeTree(to);
   if (st.isSymbolicLink()) {
     await symlink(await readlink(from), to);
     await lchown(to, owner.uid, owner.gid);
@@ -165,7 +166,7 @@ export async function performCopy(req: CopyRequest, destRoot: string): Promise<v
     const target = toDir ? posix.join(req.dest, heredoc.name) : req.dest;
     const parent = await makeParents(destRoot, posix.dirname(target), owner);
     const file = posix.join(parent, posix.basename(target));
-    await rm(file, { force: true, recursive: true });
+    await removeTree(file);
     await writeFile(file, heredoc.content);
     await chmod(file, req.chmod ?? 0o644);
     await lchown(file, owner.uid, owner.gid);

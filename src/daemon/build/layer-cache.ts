@@ -7,8 +7,9 @@
  * directory and renamed into place: a crash leaves no half entry under a key.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { removeLeftoversLater, removeTree } from '../state/remove-tree.js';
 
 export interface CachedLayer {
   key: string;
@@ -28,9 +29,11 @@ export function stepKey(parent: string, definition: unknown, checksums: readonly
 export class LayerCache {
   constructor(private readonly dir: string) {}
 
-  async open(): Promise<void> {
+  /** Creates the folder and removes what interrupted builds left (logged, never thrown, when it cannot). */
+  async open(log: (line: string) => void): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    for (const name of await readdir(this.dir)) if (name.startsWith('.tmp-')) await rm(posix.join(this.dir, name), { recursive: true, force: true });
+    const doomed = (await readdir(this.dir)).filter((name) => name.startsWith('.tmp-')).map((name) => posix.join(this.dir, name));
+    await removeLeftoversLater(doomed, log);
   }
 
   private entry(key: string, dir: string, meta: { diffId: string | null; created: string }): CachedLayer {
@@ -57,7 +60,7 @@ export class LayerCache {
 
   /** Moves a finished scratch dir under its key (replacing an older entry, as --no-cache does). */
   async commit(key: string, scratch: string, diffId: string | null): Promise<CachedLayer> {
-    await rm(posix.join(scratch, 'work'), { recursive: true, force: true });
+    await removeTree(posix.join(scratch, 'work'));
     const created = new Date().toISOString();
     await writeFile(posix.join(scratch, 'layer.json'), JSON.stringify({ diffId, created }));
     const dir = posix.join(this.dir, key);
@@ -69,10 +72,10 @@ export class LayerCache {
       // Another build committed the same step meanwhile: its result is as good as this one.
       const existing = await this.get(key);
       if (!existing) throw e;
-      await rm(scratch, { recursive: true, force: true });
+      await removeTree(scratch);
       return existing;
     } finally {
-      await rm(old, { recursive: true, force: true });
+      await removeTree(old);
     }
     return this.entry(key, dir, { diffId, created });
   }

@@ -15,6 +15,7 @@ import { mkdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { arch } from 'node:os';
 import { run } from '../command.js';
+import { removeTree } from '../state/remove-tree.js';
 import { DEFAULT_NETWORK, type NetworkPort } from '../containers/collaborators.js';
 import { DEFAULT_CAPABILITIES } from '../runtime/capabilities.js';
 import { MASKED_PATHS, READONLY_PATHS, systemMounts, type OciMount } from '../runtime/mounts.js';
@@ -188,6 +189,6 @@ export async function runStep(rootfs: string, req: RunRequest, env: RunEnvironme
   } finally {
     if (connected) await env.network.disconnect(DEFAULT_NETWORK, id).catch(() => undefined);
     if (sandbox || req.network !== 'default') await env.network.removeSandbox(id).catch(() => undefined);
-    await rm(bundle, { recursive: true, force: true });
+    await removeTree(bundle);
   }
 }

@@ -20,9 +20,9 @@ export class BuildService {
   private readonly builder: Builder;
   private readonly dir: string;
 
-  constructor(paths: DaemonPaths, network: NetworkPort, store: StoreForBuilds) {
+  constructor(paths: DaemonPaths, network: NetworkPort, store: StoreForBuilds, log?: (line: string) => void) {
     this.dir = posix.join(paths.root, 'build');
-    this.builder = new Builder({ dir: this.dir, runcRoot: paths.runcRoot, cgroupParent: paths.cgroupParent, network, images: buildImageStore(store) });
+    this.builder = new Builder({ dir: this.dir, runcRoot: paths.runcRoot, cgroupParent: paths.cgroupParent, network, images: buildImageStore(store), ...(log ? { log } : {}) });
   }
 
   async build(request: BuildRequest, progress?: ProgressSink): Promise<string> {

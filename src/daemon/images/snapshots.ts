@@ -10,7 +10,7 @@ import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { EngineError } from '../../engine/errors.js';
 import { hexOf } from './blobs.js';
-import { removeTree } from './remove-tree.js';
+import { removeTree } from '../state/remove-tree.js';
 import { writeJsonAtomic } from '../state/json-file.js';
 import { decompressed } from './tar/decompress.js';
 import { LayerUnpacker, type SizeBudget } from './unpack.js';
@@ -35,9 +35,10 @@ export class SnapshotStore {
     this.dir = join(imagesDir, 'snapshots');
   }
 
-  async open(): Promise<void> {
+  /** Creates the folder; returns the temporaries interrupted work left, for the caller to remove. */
+  async open(): Promise<string[]> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    for (const name of await readdir(this.dir)) if (name.startsWith(TEMP)) await removeTree(join(this.dir, name));
+    return (await readdir(this.dir)).filter((name) => name.startsWith(TEMP)).map((name) => join(this.dir, name));
   }
 
   /** The lower dir of a layer. */

@@ -29,7 +29,7 @@ import { importedConfig, parseImageConfig } from './config.js';
 import { dirLayerTar } from './dir-layer.js';
 import { formatReference, parseReference, repositoryOf, type Reference } from './reference.js';
 import { TEMP_PREFIX, copyRefs, emptyRefs, readRefs, writeRefs, type ImageRecord, type LayerRecord, type RefsFile } from './refs.js';
-import { removeTree } from './remove-tree.js';
+import { removeLeftoversLater, removeTree } from '../state/remove-tree.js';
 import { SnapshotStore } from './snapshots.js';
 import { DEFAULT_LIMITS, type ImageConfig, type ImageLimits, type ImageStoreOptions, type StoredImage } from './types.js';
 import { SizeBudget } from './unpack.js';
@@ -91,6 +91,8 @@ export class ImageStore implements ImagesPort {
   readonly dir: string;
   readonly blobs: BlobStore;
   readonly snapshots: SnapshotStore;
+  /** Removals of what interrupted work left, started by open(). */
+  private leftovers: Promise<void> = Promise.resolve();
   /** Blobs and snapshots a pull or build in progress relies on: removal leaves them alone. */
   private readonly held = new Map<string, number>();
 
@@ -106,15 +108,21 @@ export class ImageStore implements ImagesPort {
     return this.limits;
   }
 
-  /** Creates the folders, loads the index, removes temporaries; keeps partial downloads. */
+  /**
+   * Creates the folders, loads the index; keeps partial downloads. Temporaries that interrupted
+   * work left (here and among the snapshots) are removed in the background: one that cannot be
+   * is logged and tried again at the next start, never a failure to start.
+   */
   async open(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const doomed: string[] = [];
     for (const name of await readdir(this.dir)) {
-      if (name.startsWith(TEMP_PREFIX) || isStateTemporary(name)) await removeTree(join(this.dir, name));
+      if (name.startsWith(TEMP_PREFIX) || isStateTemporary(name)) doomed.push(join(this.dir, name));
     }
     await this.blobs.open();
     await this.blobs.clean(true);
-    await this.snapshots.open();
+    doomed.push(...(await this.snapshots.open()));
+    this.leftovers = removeLeftoversLater(doomed, (line) => this.warn(line));
     const refs = await readRefs(this.dir, this.warn);
     const kept = copyRefs(refs);
     for (const [id, image] of Object.entries(refs.images)) {
@@ -129,6 +137,11 @@ export class ImageStore implements ImagesPort {
     if (JSON.stringify(kept) !== JSON.stringify(refs)) await writeRefs(this.dir, kept);
     this.refs = kept;
     this.opened = true;
+  }
+
+  /** Settles once the leftovers open() found are removed (or reported). */
+  whenLeftoversRemoved(): Promise<void> {
+    return this.leftovers;
   }
 
   private ensureOpen(): void {
