@@ -176,6 +176,9 @@ async function fill(pack: Pack, items: AsyncIterable<PackItem> | Iterable<PackIt
     if (pax !== null) pack.push(pax);
     const sink = pack.entry(header(entry));
     const done = finished(sink);
+    // When the body fails, the packer is destroyed with its error and the entry with it: that
+    // rejection is the body's own, already reported, and must not go unhandled (it ends a process).
+    done.catch(() => undefined);
     if (entry.type === 'file' && body !== undefined) {
       if (Buffer.isBuffer(body)) {
         if (!sink.write(body)) await new Promise<void>((r) => sink.once('drain', () => r()));

@@ -54,6 +54,24 @@ test('packTar: every type, mode 0, long and non-ASCII names, streamed bodies; re
   assert.deepEqual(listed.stdout.trim().split('\n'), ['dir/', 'dir/zero', long, 'link', 'hard', 'dev/null', 'fifo']);
 });
 
+test('packTar: a body that fails in the middle ends the stream with its error, and nothing is left unhandled', async () => {
+  const unhandled: unknown[] = [];
+  const note = (e: unknown): void => void unhandled.push(e);
+  process.on('unhandledRejection', note);
+  try {
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield Buffer.alloc(100_000, 1);
+      throw new Error('the disk said no');
+    }
+    const stream = packTar([{ entry: { name: 'f', type: 'file', mode: 0o644, mtime: 0, size: 300_000 }, body: failing() }]);
+    await assert.rejects(collect(stream), /the disk said no/);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', note);
+  }
+});
+
 test('packTar: a body shorter than its size fails the stream, it does not write a corrupt archive', async () => {
   const stream = packTar([{ entry: { name: 'f', type: 'file', mode: 0o644, mtime: 0, size: 10 }, body: Buffer.from('short') }]);
   await assert.rejects(collect(stream), /Size mismatch/);
