@@ -31,6 +31,8 @@ export interface DaemonBackend extends Engine {
   importImage(input: Readable, reference?: string): Promise<ImageRef>;
   /** A `docker save` (or OCI layout) archive: every image in it, with its tags. */
   loadImages(input: Readable): Promise<ImageRef[]>;
+  /** `image save`: the images `refs` name as a `docker save` archive, in chunks; `signal` stops it. */
+  saveImages(refs: string[], signal?: AbortSignal): AsyncIterable<Buffer>;
   /** `image inspect` (Docker's shape) and `image history` of an image, as JSON; null when there is none. */
   imageDetails(ref: string): Promise<string | null>;
   /** `image prune` (`all`: every image no container uses, not only unnamed ones): JSON {deleted, untagged, reclaimed}. */

@@ -46,6 +46,7 @@ export interface ImageStoreLike {
   remove(reference: string, options: { force: boolean; inUse: (id: string) => boolean }): Promise<{ untagged: string[]; deleted: string[] }>;
   importRootfs(input: Readable, options?: { reference?: string }): Promise<ImageView>;
   load(input: Readable): Promise<ImageView[]>;
+  save(refs: string[]): Promise<Readable>;
 }
 
 export interface DaemonEngineParts {
@@ -150,6 +151,19 @@ export class DaemonEngine implements DaemonBackend {
     const images = await this.parts.images.load(input);
     for (const i of images) this.parts.events.emit('image', 'load', i.id, {});
     return images.map((i) => ({ id: i.id, tags: i.repoTags }));
+  }
+
+  /** The archive is made as it is read: a client that stops reading (or cancels) stops it. */
+  async *saveImages(refs: string[], signal?: AbortSignal): AsyncGenerator<Buffer> {
+    const archive = await this.parts.images.save(refs);
+    try {
+      for await (const chunk of archive) {
+        if (signal?.aborted) return;
+        yield chunk as Buffer;
+      }
+    } finally {
+      archive.destroy();
+    }
   }
 
   // ---- containers -----------------------------------------------------------------------------

@@ -7,14 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { assertCleanError } from '../helpers/cli.js';
 import { embeddedCli, succeeded } from '../helpers/embedded-cli.js';
 import { buildkitBuild, buildkitBusybox, buildkitFiles, DOCKER, requireBuildkit, walkTree, type FileRecord } from '../helpers/buildkit.js';
 import { useTestDaemon } from '../helpers/embedded-daemon.js';
+import { withImageView } from '../helpers/embedded-images.js';
 import { requireRoot } from '../helpers/root.js';
 import { projectDir } from '../helpers/tmp.js';
 
@@ -60,30 +60,9 @@ function allStepsContext(t: Parameters<typeof projectDir>[0]): string {
   return dir;
 }
 
-/**
- * The image's files as a container sees them: its layer snapshots (the store's
- * images/snapshots/<diff id hex>/fs, listed by the config blob's rootfs.diff_ids) stacked read-only.
- */
+/** The image's files as a container sees them. */
 function flattened(id: string): Map<string, FileRecord> {
-  const images = testDaemon()!.paths.images;
-  const config = JSON.parse(readFileSync(join(images, 'blobs', 'sha256', id.slice('sha256:'.length)), 'utf8')) as { rootfs: { diff_ids: string[] } };
-  // Overlay refuses a lower dir listed twice: a repeated layer is kept at its topmost place only,
-  // as the store stacks it for containers (the copy above has every file and whiteout of the one below).
-  const ids = config.rootfs.diff_ids.filter((d, i, all) => !all.includes(d, i + 1));
-  const lowers = ids.map((d) => join(images, 'snapshots', d.replace(/^sha256:/, ''), 'fs')).reverse();
-  const target = mkdtempSync(join(tmpdir(), 'flt-build-view-'));
-  try {
-    const options = lowers.length === 1 ? ['--bind', '-o', 'ro', lowers[0]!, target] : ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${lowers.join(':')}`, target];
-    const mounted = spawnSync('mount', options, { encoding: 'utf8' });
-    assert.equal(mounted.status, 0, mounted.stderr);
-    try {
-      return walkTree(target);
-    } finally {
-      spawnSync('umount', [target]);
-    }
-  } finally {
-    rmSync(target, { recursive: true, force: true });
-  }
+  return withImageView(testDaemon()!.paths.images, id, (root) => walkTree(root));
 }
 
 /**

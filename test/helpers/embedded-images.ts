@@ -6,9 +6,10 @@
  * ImageStore.importRootfs(createReadStream(path), { reference: 'busybox:latest' }) or
  * `flotilla image import PATH busybox:latest`.
  */
-import { execFile } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,4 +57,30 @@ export function busyboxRootfsTar(): Promise<string> {
 /** A `docker save` archive of busybox:latest with Cmd ["sh"], as the Engine contract expects (scripts/busybox-image). */
 export function busyboxImageTar(): Promise<string> {
   return built('busybox-image');
+}
+
+/**
+ * Calls `fn` with the files of image `id` of the store in `imagesDir` as a container sees them:
+ * its layer snapshots (images/snapshots/<diff id hex>/fs, listed by the config blob's
+ * rootfs.diff_ids) stacked read-only on a temporary mount point, unmounted afterwards. Needs root.
+ */
+export function withImageView<T>(imagesDir: string, id: string, fn: (root: string) => T): T {
+  const config = JSON.parse(readFileSync(join(imagesDir, 'blobs', 'sha256', id.slice('sha256:'.length)), 'utf8')) as { rootfs: { diff_ids: string[] } };
+  // Overlay refuses a lower dir listed twice: a repeated layer is kept at its topmost place only,
+  // as the store stacks it for containers (the copy above has every file and whiteout of the one below).
+  const ids = config.rootfs.diff_ids.filter((d, i, all) => !all.includes(d, i + 1));
+  const lowers = ids.map((d) => join(imagesDir, 'snapshots', d.replace(/^sha256:/, ''), 'fs')).reverse();
+  const target = mkdtempSync(join(tmpdir(), 'flt-image-view-'));
+  try {
+    const options = lowers.length === 1 ? ['--bind', '-o', 'ro', lowers[0] ?? '', target] : ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${lowers.join(':')}`, target];
+    const mounted = spawnSync('mount', options, { encoding: 'utf8' });
+    assert.equal(mounted.status, 0, mounted.stderr);
+    try {
+      return fn(target);
+    } finally {
+      spawnSync('umount', [target]);
+    }
+  } finally {
+    rmSync(target, { recursive: true, force: true });
+  }
 }

@@ -1,12 +1,15 @@
 /**
- * `flotilla image import|load|pull|ls|rm`: the embedded engine's own image store. Images come
- * from a registry (`pull`), a root filesystem tarball (`import`) or a `docker save` / OCI archive
- * (`load`).
+ * `flotilla image import|load|save|pull|push|ls|rm|...`: the embedded engine's own image store.
+ * Images come from a registry (`pull`), a root filesystem tarball (`import`) or a `docker save` /
+ * OCI archive (`load`), and go to a registry (`push`) or a `docker save` archive (`save`).
  */
 import type { Command } from 'commander';
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { UsageError } from '../../errors.js';
 import type { HistoryRow } from '../../daemon/images/details.js';
 import { humanDuration } from '../../util/human-duration.js';
@@ -70,6 +73,24 @@ export function registerImageStore(program: Command, ctx: CliContext, global: ()
           if (r.tags.length === 0) ctx.stdout.write(`Loaded image ID: ${r.id}\n`);
           for (const t of r.tags) ctx.stdout.write(`Loaded image: ${t}\n`);
         }
+      }),
+    );
+
+  image
+    .command('save')
+    .description('Write images to a tar archive as `docker save` does, which `docker load` reads (standard output by default)')
+    .argument('<images...>', 'NAME[:TAG] (a NAME alone: all its tags), NAME@DIGEST or an image id')
+    .option('-o, --output <file>', 'write to a file instead (it appears whole, or not at all)')
+    .action((refs: string[], flags: { output?: string }) =>
+      withStore(ctx, global(), async (engine) => {
+        if (flags.output === undefined) {
+          if ((ctx.stdout as { isTTY?: boolean }).isTTY) throw new UsageError('cowardly refusing to save to a terminal: use the -o flag or redirect');
+          for await (const chunk of engine.saveImages(refs)) {
+            if (!ctx.stdout.write(chunk)) await once(ctx.stdout, 'drain');
+          }
+          return;
+        }
+        await writeWhole(resolve(ctx.cwd, flags.output), Readable.from(engine.saveImages(refs)));
       }),
     );
 
@@ -207,6 +228,20 @@ export function registerImageStore(program: Command, ctx: CliContext, global: ()
         }
       }),
     );
+}
+
+/** Writes `data` to `path` through a temporary file beside it: an interrupted or failed save leaves no file. */
+async function writeWhole(path: string, data: Readable): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
+  try {
+    await pipeline(data, createWriteStream(tmp, { flags: 'wx', mode: 0o666 }));
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'ENOTDIR') throw new UsageError(`${path}: ${(e as Error).message.replace(/^[A-Z]+: /, '').replace(/, open '.*'$/, '')}`);
+    throw e;
+  }
 }
 
 function shortId(id: string): string {

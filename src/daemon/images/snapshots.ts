@@ -23,6 +23,8 @@ export interface SnapshotInfo {
   size: number;
   /** Blobs known to unpack to this layer (their content was hashed to diffId). */
   blobs?: string[];
+  /** Bytes of the layer's uncompressed tar (absent in snapshots of earlier versions: tarSize() counts them). */
+  tarSize?: number;
 }
 
 export class SnapshotStore {
@@ -87,6 +89,22 @@ export class SnapshotStore {
     }
   }
 
+  /**
+   * The length of the layer's uncompressed tar; counted from `source` (a blob of the layer, whose
+   * content must hash to the diff id) when the snapshot does not record it, and recorded then.
+   */
+  async tarSize(diffId: string, source: () => AsyncIterable<unknown>, limits: ImageLimits): Promise<number> {
+    const info = await this.info(diffId);
+    if (info === null) throw new EngineError('not-found', `layer ${diffId} is not in the store`);
+    if (info.tarSize !== undefined) return info.tarSize;
+    const counted = await contentOf(source(), limits);
+    if (counted.diffId !== diffId) throw new EngineError('engine', `layer ${diffId}: its stored blob holds ${counted.diffId}; the store is damaged (pull or load the image again)`);
+    const next: SnapshotInfo = { ...info, tarSize: counted.size };
+    await writeJsonAtomic(join(this.dir, hexOf(diffId), 'layer.json'), next);
+    this.infos.set(diffId, next);
+    return counted.size;
+  }
+
   /** Records a blob proven to hold this layer (hashed to its diff id, or made from one that was). */
   async noteBlob(info: SnapshotInfo, blob: string): Promise<SnapshotInfo> {
     const next: SnapshotInfo = { ...info, blobs: [...new Set([...(info.blobs ?? []), blob])] };
@@ -100,9 +118,9 @@ export class SnapshotStore {
     const fs = join(tmp, 'fs');
     await mkdir(fs, { recursive: true, mode: 0o700 });
     try {
-      const { diffId, size } = await new LayerUnpacker(fs, label, limits, budget, warn).unpack(source());
+      const { diffId, size, tarSize } = await new LayerUnpacker(fs, label, limits, budget, warn).unpack(source());
       if (expected !== null && diffId !== expected) throw new EngineError('invalid', `${label}: its content is ${diffId}, but the image config says ${expected}`);
-      const info: SnapshotInfo = { diffId, size, blobs: [key] };
+      const info: SnapshotInfo = { diffId, size, tarSize, blobs: [key] };
       await writeFile(join(tmp, 'layer.json'), `${JSON.stringify(info)}\n`, { mode: 0o600 });
       const final = join(this.dir, hexOf(diffId));
       const exists = await stat(join(final, 'layer.json')).then(
@@ -143,8 +161,8 @@ export class SnapshotStore {
   }
 }
 
-/** The sha256 of a layer's uncompressed tar, without unpacking it. */
-async function diffIdOf(source: AsyncIterable<unknown>, limits: ImageLimits): Promise<string> {
+/** The sha256 and length of a layer's uncompressed tar, without unpacking it. */
+async function contentOf(source: AsyncIterable<unknown>, limits: ImageLimits): Promise<{ diffId: string; size: number }> {
   const hash = createHash('sha256');
   let total = 0;
   for await (const chunk of decompressed(source, { maxRatio: limits.maxCompressionRatio, bombFloor: limits.bombFloorBytes })) {
@@ -152,5 +170,9 @@ async function diffIdOf(source: AsyncIterable<unknown>, limits: ImageLimits): Pr
     if (total > limits.maxImageBytes) throw new EngineError('invalid', `a layer is larger than the limit of ${limits.maxImageBytes} bytes uncompressed`);
     hash.update(chunk);
   }
-  return `sha256:${hash.digest('hex')}`;
+  return { diffId: `sha256:${hash.digest('hex')}`, size: total };
+}
+
+async function diffIdOf(source: AsyncIterable<unknown>, limits: ImageLimits): Promise<string> {
+  return (await contentOf(source, limits)).diffId;
 }

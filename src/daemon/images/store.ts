@@ -27,6 +27,7 @@ import { readImageArchive } from './archive.js';
 import { BlobStore, sha256Digest } from './blobs.js';
 import { importedConfig, parseImageConfig } from './config.js';
 import { dirLayerTar } from './dir-layer.js';
+import { imageArchive } from './save.js';
 import { formatReference, parseReference, repositoryOf, type Reference } from './reference.js';
 import { TEMP_PREFIX, copyRefs, emptyRefs, readRefs, writeRefs, type ImageRecord, type LayerRecord, type RefsFile } from './refs.js';
 import { removeLeftoversLater, removeTree } from '../state/remove-tree.js';
@@ -384,6 +385,12 @@ export class ImageStore implements ImagesPort {
       await writeRefs(this.dir, next);
       this.refs = next;
     });
+  }
+
+  /** `image save`: the images `refs` name as a `docker save` archive (./save.ts), streamed. */
+  save(refs: string[]): Promise<Readable> {
+    this.ensureOpen();
+    return imageArchive(this, refs);
   }
 
   /** What an image is made of, as the index has it. */

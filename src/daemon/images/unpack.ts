@@ -67,6 +67,8 @@ export interface UnpackResult {
   diffId: string;
   /** Bytes of regular files (each inode once) and symlinks in the layer. */
   size: number;
+  /** Bytes of the uncompressed tar (what `image save` writes). */
+  tarSize: number;
 }
 
 export class LayerUnpacker {
@@ -82,6 +84,7 @@ export class LayerUnpacker {
   private readonly disk: DiskGuard;
   private entryName: string | null = null;
   private size = 0;
+  private tarSize = 0;
   private skippedXattrs = new Set<string>();
 
   /** `dir` must be an empty directory; `label` names the layer in messages ("layer 2 of app:1"). */
@@ -112,12 +115,13 @@ export class LayerUnpacker {
       tar.destroy();
       throw this.explain(e);
     }
-    return { diffId: `sha256:${hash.digest('hex')}`, size: this.size };
+    return { diffId: `sha256:${hash.digest('hex')}`, size: this.size, tarSize: this.tarSize };
   }
 
   private async *counted(source: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
     for await (const chunk of source) {
       this.budget.used += chunk.length;
+      this.tarSize += chunk.length;
       if (this.budget.used > this.budget.limit) throw new TarFormatError(`the image is larger than the limit of ${describeBytes(this.budget.limit)} uncompressed`);
       hash.update(chunk);
       yield chunk;

@@ -59,11 +59,13 @@ export function engineHandlers(backend: DaemonBackend, log: Log): UntypedService
     void nextTurn().then(() => backend.shutdown().catch((e: unknown) => log(`shutdown: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)));
   };
 
-  const { containerLogs, events } = OUTPUT_STREAMS;
+  const { containerLogs, events, saveImages } = OUTPUT_STREAMS;
   handlers[rpcName('containerLogs')] = (call: ServerWritableStream<unknown, unknown>) =>
     void serveOutput(call, 'containerLogs', log, containerLogs, (...a) => backend.containerLogs(...a), (chunk) => [...pieces(chunk.data)].map((data) => ({ stream: chunk.stream, data })));
   handlers[rpcName('events')] = (call: ServerWritableStream<unknown, unknown>) =>
     void serveOutput(call, 'events', log, events, (...a) => backend.events(...a), (event) => [events.item.encode(event)]);
+  handlers[rpcName('saveImages')] = (call: ServerWritableStream<unknown, unknown>) =>
+    void serveOutput(call, 'saveImages', log, saveImages, (...a) => backend.saveImages(...a), (chunk) => [...pieces(chunk)].map((data) => saveImages.item.encode(data)));
 
   const { pullImage, buildImage, pushImage } = PROGRESS;
   handlers[rpcName('pullImage')] = (call: ServerWritableStream<unknown, unknown>) =>

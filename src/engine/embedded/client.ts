@@ -124,6 +124,11 @@ export class EmbeddedEngine implements DaemonBackend {
     return UPLOADS.loadImages.result.decode(reply);
   }
 
+  async *saveImages(refs: string[], signal?: AbortSignal): AsyncGenerator<Buffer> {
+    const rpc = OUTPUT_STREAMS.saveImages;
+    for await (const reply of this.channel.stream(rpcName('saveImages'), rpc.args.encode([refs, signal]), signal)) yield rpc.item.decode(reply);
+  }
+
   // ---- containers ----
 
   listContainers(query: { labels: Record<string, string | true>; all: boolean }): Promise<ContainerSummary[]> {

@@ -29,6 +29,10 @@ class DockerBackend extends DockerEngine implements DaemonBackend {
     throw new EngineError('invalid', 'loadImages is not part of the contract');
   }
 
+  async *saveImages(_refs: string[]): AsyncGenerator<Buffer> {
+    throw new EngineError('invalid', 'saveImages is not part of the contract');
+  }
+
   async imageDetails(): Promise<string | null> {
     throw new EngineError('invalid', 'imageDetails is not part of the contract');
   }

@@ -69,6 +69,8 @@ export class MemoryBackend implements DaemonBackend {
   readonly received = new Map<string, unknown[]>();
   /** Log follows, event streams and sessions currently open. */
   readonly open = { follows: 0, events: 0, sessions: 0, waits: 0 };
+  /** saveImages: chunks of `saved.size` bytes it yields (byte i of chunk n is (n + i) & 0xff), how many were taken, whether it ended. */
+  saved = { count: 20, size: 1536 * 1024, taken: 0, closed: false };
   /** Bytes received by importImage/loadImages, and the reads made. */
   upload = { bytes: 0, reads: 0, digest: '' };
   /** Called by shutdown(). */
@@ -223,6 +225,25 @@ export class MemoryBackend implements DaemonBackend {
     const a = this.addImage(`sha256:${digest}`, ['loaded/a:1'], {});
     const b = this.addImage(`sha256:${createHash('sha256').update(digest).digest('hex')}`, [], {});
     return [a, b].map((i) => ({ id: i.id, tags: i.repoTags }));
+  }
+
+  async *saveImages(refs: string[], signal?: AbortSignal): AsyncGenerator<Buffer> {
+    this.note('saveImages', refs);
+    const missing = refs.find((r) => r.startsWith('no-such'));
+    if (missing) throw new EngineError('not-found', `no such image: ${missing}`);
+    this.saved.taken = 0;
+    this.saved.closed = false;
+    const pattern = Buffer.alloc(this.saved.size + 256);
+    for (let i = 0; i < pattern.length; i++) pattern[i] = i & 0xff;
+    try {
+      for (let n = 0; n < this.saved.count; n++) {
+        if (signal?.aborted) return;
+        this.saved.taken++;
+        yield Buffer.from(pattern.subarray(n & 0xff, (n & 0xff) + this.saved.size));
+      }
+    } finally {
+      this.saved.closed = true;
+    }
   }
 
   // ---- containers ----

@@ -234,6 +234,43 @@ describe('embedded engine RPC: streams', () => {
     assert.deepEqual(refs[1]?.tags, []);
   });
 
+  it('save: every byte out in order, in pieces; a reader that stops ends the backend\'s stream; an unknown image fails before any byte', async () => {
+    const { engine, backend } = rig();
+    const { count, size } = backend.saved;
+    const expected = createHash('sha256');
+    for (let n = 0; n < count; n++) expected.update(Buffer.from(Array.from({ length: size }, (_, i) => (n + i) & 0xff)));
+    const got = createHash('sha256');
+    let bytes = 0;
+    let largest = 0;
+    for await (const chunk of engine.saveImages(['busybox:latest', 'other:1'])) {
+      got.update(chunk);
+      bytes += chunk.length;
+      largest = Math.max(largest, chunk.length);
+    }
+    assert.equal(bytes, count * size);
+    assert.equal(got.digest('hex'), expected.digest('hex'));
+    assert.ok(largest <= 1 << 20, 'messages of at most 1 MiB');
+    assert.deepEqual(backend.received.get('saveImages'), [['busybox:latest', 'other:1']]);
+
+    const stop = new AbortController();
+    for await (const _ of engine.saveImages(['busybox:latest'], stop.signal)) {
+      void _;
+      stop.abort();
+      break;
+    }
+    await eventually('the backend stopped making the archive', () => backend.saved.closed);
+    assert.ok(backend.saved.taken < count, `${backend.saved.taken} of ${count} chunks made`);
+
+    let first = true;
+    await assert.rejects(
+      (async () => {
+        for await (const _ of engine.saveImages(['no-such:image'])) first = false;
+      })(),
+      (e: Error & { kind?: string }) => e.kind === 'not-found' && /no such image: no-such:image/.test(e.message),
+    );
+    assert.ok(first, 'no byte before the error');
+  });
+
   it('import: an input that fails stops the upload with that error', async () => {
     const { engine } = rig();
     let sent = 0;

@@ -7,7 +7,7 @@
  */
 import type { DaemonBackend, ImageRef } from '../../../daemon/backend.js';
 import type { BuildRequest, EngineEvent, EventFilter, ExecSpec, LogChunk, LogOptions, PullOptions } from '../../engine.js';
-import { args, empty, fields, labelQuery, list, mapped, none, nullable, same, single, wrapped, type Codec } from './codec.js';
+import { args, empty, fields, labelQuery, list, mapped, none, nullable, omitted, same, single, wrapped, type Codec } from './codec.js';
 import * as m from './messages.js';
 
 type Backend = Required<DaemonBackend>;
@@ -27,7 +27,7 @@ export interface UnaryRpc<A extends unknown[], R> {
   signalAt?: number;
 }
 
-type StreamedMethods = 'containerLogs' | 'events' | 'pullImage' | 'buildImage' | 'pushImage' | 'importImage' | 'loadImages' | 'exec' | 'attachContainer' | 'close';
+type StreamedMethods = 'containerLogs' | 'events' | 'saveImages' | 'pullImage' | 'buildImage' | 'pushImage' | 'importImage' | 'loadImages' | 'exec' | 'attachContainer' | 'close';
 export type UnaryMethod = Exclude<keyof Backend, StreamedMethods>;
 
 const idOnly = args<[string]>('id');
@@ -89,6 +89,7 @@ export interface OutputStreamRpc<A extends unknown[], T> {
 export const OUTPUT_STREAMS: {
   containerLogs: OutputStreamRpc<[string, LogOptions], LogChunk>;
   events: OutputStreamRpc<[EventFilter], EngineEvent>;
+  saveImages: OutputStreamRpc<[string[], AbortSignal?], Buffer>;
 } = {
   containerLogs: {
     args: args('id', ['options', m.logOptions]),
@@ -101,6 +102,12 @@ export const OUTPUT_STREAMS: {
     item: m.engineEvent,
     signalOf: ([filter]) => filter.signal,
     withSignal: ([filter], signal) => [{ ...filter, signal }],
+  },
+  saveImages: {
+    args: args('refs', ['signal', omitted()]),
+    item: mapped((data: Buffer) => ({ data }), (w: { data?: Buffer }) => w.data ?? Buffer.alloc(0)),
+    signalOf: ([, signal]) => signal,
+    withSignal: ([refs], signal) => [refs, signal],
   },
 };
 
