@@ -121,6 +121,21 @@ test('a worker crashes: its tasks are rescheduled on the nodes left, and --wait 
     assert.ok(i < 120, 'node3 did not come back');
     await sleep(500);
   }
+  // Draining a node moves its tasks away, as the swarm decides; node ls shows it.
+  ok(run(l, ['node', 'update', '--availability', 'drain', 'node2']));
+  const drained = jsonLines(ok(run(l, ['node', 'ls', '--format', 'json'])).stdout).find((n) => n['Hostname'] === 'node2');
+  assert.equal(drained?.['Availability'], 'Drain');
+  // Once the swarm has told node2's tasks to stop (it does so soon after the update, but under load
+  // not always before a deploy reads the tasks), --wait has to see their replacements run elsewhere.
+  for (let i = 0; l.docker(['node', 'ps', 'node2', '--filter', 'desired-state=running', '-q']).stdout.trim() !== ''; i++) {
+    assert.ok(i < 120, 'node2 still has tasks meant to run after the drain');
+    await sleep(500);
+  }
+  const moved = ok(run(l, ['stack', 'deploy', '--wait', '--resolve-image', 'never', '-c', 'two-nodes.yml', 'multi']));
+  assert.match(moved.stderr, /^pinned: converged$/m);
+  assert.deepEqual(runningOn(l, 'multi_pinned'), ['node3', 'node3']);
+  ok(run(l, ['node', 'update', '--availability', 'active', '--label-rm', 'tier', 'node2']));
+  assert.deepEqual(JSON.parse(ok(run(l, ['node', 'inspect', 'node2'])).stdout)[0].Spec.Labels, {});
   ok(run(l, ['stack', 'rm', '--detach=false', 'multi']));
   for (const kind of ['service', 'network']) {
     assert.equal(l.docker([kind, 'ls', '-q', '--filter', 'label=com.docker.stack.namespace=multi']).stdout.trim(), '');

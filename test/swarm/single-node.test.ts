@@ -1,13 +1,16 @@
 /**
  * Stacks on a one-node Docker Swarm (a lab dockerd of this file's own): deploy and --wait, a
  * rolling update, scale and --keep-scale, rollback, --wait on a failing and on a one-shot service,
- * --wait-timeout, --prune, a .dab made by `flotilla bundle`, and `stack rm` leaving nothing.
+ * --wait-timeout, --prune, service update, service logs -f, --ordered, a .dab made by
+ * `flotilla bundle`, and `stack rm` leaving nothing.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { after, test } from 'node:test';
-import { flotilla, type CliResult } from '../helpers/cli.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FLOTILLA, flotilla, type CliResult } from '../helpers/cli.js';
 import { requireLab, useSwarmLab, LAB_IMAGE, type SwarmLab } from '../helpers/swarm-lab.js';
 
 const lab = useSwarmLab(1);
@@ -169,6 +172,72 @@ test('--prune removes the services the file no longer has, and only with --prune
   assert.match(pruned.stdout, /^Removing service st_bad$/m);
   assert.match(pruned.stdout, /^Removing service st_flappy$/m);
   assert.deepEqual(names(), ['st_once', 'st_web']);
+});
+
+test('service update, and service logs -f following every task, one started later included', { timeout: 600_000 }, async (t) => {
+  if (!requireLab(t)) return;
+  const l = lab() as SwarmLab;
+  const updated = ok(run(l, ['service', 'update', '--env-add', 'EXTRA=yes', 'st_web']));
+  assert.match(updated.stderr, /^st_web: converged$/m);
+  assert.deepEqual(serviceEnv(l, 'st_web'), ['EXTRA=yes', 'FOO=2']);
+
+  writeFileSync(
+    join(dir, 'talk.yml'),
+    `version: "3.8"\nservices:\n  talker:\n    image: ${LAB_IMAGE}\n    command: ["sh", "-c", "while :; do echo tick; sleep 0.5; done"]\n    init: true\n    deploy: {update_config: {monitor: 1s}}\n`,
+  );
+  ok(run(l, ['stack', 'deploy', '--wait', '--resolve-image', 'never', '-c', 'talk.yml', 'talk']));
+  const logs = spawn(FLOTILLA, ['service', 'logs', '-f', '--tail', '1', 'talk_talker'], {
+    cwd: dir,
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, FLOTILLA_ENGINE: 'docker', ...l.env() },
+  });
+  let out = '';
+  logs.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    for (let i = 0; !/^talk_talker\.1\s+\| tick$/m.test(out); i++) {
+      assert.ok(i < 60, `no line of the first task: ${out}`);
+      await sleep(500);
+    }
+    ok(run(l, ['service', 'scale', 'talk_talker=2']));
+    for (let i = 0; !/^talk_talker\.2\s+\| tick$/m.test(out); i++) {
+      assert.ok(i < 60, `no line of the task started later: ${out}`);
+      await sleep(500);
+    }
+  } finally {
+    logs.kill('SIGINT');
+  }
+  ok(run(l, ['stack', 'rm', '--detach=false', 'talk']));
+});
+
+test('--ordered deploys a service only once what it depends on has converged (healthy, here)', { timeout: 600_000 }, (t) => {
+  if (!requireLab(t)) return;
+  const l = lab() as SwarmLab;
+  writeFileSync(
+    join(dir, 'ordered.yml'),
+    `version: "3.8"
+services:
+  api:
+    image: ${LAB_IMAGE}
+    command: ["sh", "-c", "exec sleep 3600"]
+    init: true
+    depends_on: [db]
+    deploy: {update_config: {monitor: 1s}}
+  db:
+    image: ${LAB_IMAGE}
+    command: ["sh", "-c", "sleep 3; touch /tmp/ready; exec sleep 3600"]
+    init: true
+    healthcheck: {test: ["CMD", "test", "-e", "/tmp/ready"], interval: 1s, retries: 30}
+    deploy: {update_config: {monitor: 1s}}
+`,
+  );
+  const r = ok(run(l, ['stack', 'deploy', '--ordered', '--resolve-image', 'never', '-c', 'ordered.yml', 'ord']));
+  assert.doesNotMatch(r.stderr, /ignoring "depends_on"/);
+  assert.ok(r.stderr.indexOf('deploying db') < r.stderr.indexOf('db: converged'), r.stderr);
+  assert.ok(r.stderr.indexOf('db: converged') < r.stderr.indexOf('deploying api'), r.stderr);
+  const created = Date.parse(l.docker(['service', 'inspect', 'ord_api', '--format', '{{.CreatedAt}}']).stdout.trim());
+  const dbRunning = l.docker(['service', 'ps', 'ord_db', '--format', '{{.ID}}']).stdout.trim().split('\n')[0] ?? '';
+  const healthyAt = Date.parse(l.docker(['inspect', dbRunning, '--format', '{{.Status.Timestamp}}']).stdout.trim());
+  assert.ok(created > healthyAt, `api was created (${created}) before db was running healthy (${healthyAt})`);
+  ok(run(l, ['stack', 'rm', '--detach=false', 'ord']));
 });
 
 test('a bad file changes nothing: one located error, exit 1', { timeout: 120_000 }, (t) => {
