@@ -27,6 +27,11 @@ export interface ContextEntry {
   /** Absolute path of a file's contents; undefined for `extra` entries. */
   source?: string;
   content?: Buffer;
+  /**
+   * What changes when the file does (device, inode, size, mode, mtime and ctime in ms): a reader
+   * that kept an earlier copy knows by this whether to copy and hash it again.
+   */
+  changeKey?: string;
 }
 
 function contextError(path: string, e: unknown): BuildContextError {
@@ -75,7 +80,7 @@ async function walk(root: string, matcher: IgnoreMatcher, rel: string, out: Cont
     }
     const excluded = !matcher.empty && matcher.excludes(path);
     if (excluded && !(st.isDirectory() && matcher.hasExceptions && matcher.mayIncludeUnder(path))) continue;
-    const base = { name: path, mode: st.mode, mtime: Math.floor(st.mtimeMs / 1000) };
+    const base = { name: path, mode: st.mode, mtime: Math.floor(st.mtimeMs / 1000), changeKey: `${st.dev}:${st.ino}:${st.size}:${st.mode}:${st.mtimeMs}:${st.ctimeMs}` };
     if (st.isDirectory()) {
       if (!excluded) out.push({ ...base, type: 'directory' });
       await walk(root, matcher, path, out);

@@ -15,6 +15,7 @@ import { goArch } from '../images/config.js';
 import { unmountAll } from '../runtime/rootfs.js';
 import type { NetworkPort } from '../containers/collaborators.js';
 import type { LayerRecord } from '../images/refs.js';
+import type { ContextCopy } from './context.js';
 import { makeDirectory, performCopy } from './copy.js';
 import { DockerfileError } from './dockerfile/errors.js';
 import { evaluateDockerfile, type EvaluatedStage, type Step } from './dockerfile/evaluate.js';
@@ -33,6 +34,8 @@ export interface BuildImageStore {
   hold(layers: LayerRecord[]): () => void;
   /** A built layer (a tar file) stored as a blob and snapshot. */
   addLayer(tar: string, label: string): Promise<LayerRecord>;
+  /** The stored layer with this diff id, held until `release` runs; null when the store has none. */
+  heldLayer(diffId: string): Promise<{ record: LayerRecord; release: () => void } | null>;
   /** Commits the image (config and layers) with its tags in one step. */
   create(config: Buffer, layers: LayerRecord[], tags: string[]): Promise<{ id: string }>;
 }
@@ -104,8 +107,26 @@ async function mountLayers(lowers: string[], rw: { upper: string; work: string }
   }
 }
 
+/**
+ * Checksums of what COPY --from and RUN --mount=type=bind,from= read in an image or a stage, by
+ * the content identity of that root (its layers' diff ids) and the sources: a rebuild finds them
+ * here instead of mounting the stage to walk and hash it again. Bounded; oldest first out.
+ */
+class ChecksumMemo {
+  private readonly map = new Map<string, string>();
+  constructor(private readonly limit = 4096) {}
+  get(key: string): string | undefined {
+    return this.map.get(key);
+  }
+  set(key: string, value: string): void {
+    this.map.set(key, value);
+    if (this.map.size > this.limit) this.map.delete(this.map.keys().next().value as string);
+  }
+}
+
 export class Builder {
   private readonly cache: LayerCache;
+  private readonly checksums = new ChecksumMemo();
   private opened = false;
 
   constructor(private readonly env: BuildEnvironment) {
@@ -125,25 +146,29 @@ export class Builder {
     this.opened = true;
   }
 
-  /** Builds; `prepareContext` fills a directory with the context (else `req.context` is used as it is). */
-  async build(req: BuildRequest, out: BuildOutput, signal?: AbortSignal, prepareContext?: (dir: string) => Promise<void>): Promise<{ id: string; warnings: string[] }> {
+  /**
+   * Builds; `prepareContext` gives the context's copy (./context.ts), else `req.context` is read as
+   * it is. `work` is the build's scratch directory.
+   */
+  async build(req: BuildRequest, out: BuildOutput, signal?: AbortSignal, prepareContext?: (work: string) => Promise<ContextCopy>): Promise<{ id: string; warnings: string[] }> {
     await this.open();
     const work = posix.join(this.env.dir, 'tmp', randomBytes(6).toString('hex'));
     await mkdir(work, { recursive: true, mode: 0o700 });
+    let copy: ContextCopy | null = null;
     try {
       let request = req;
       if (prepareContext) {
-        const context = posix.join(work, 'context');
-        await prepareContext(context);
-        request = { ...req, context };
+        copy = await prepareContext(work);
+        request = { ...req, context: copy.root };
       }
-      const run = new BuildRun(this.env, this.cache, request, work, out, signal);
+      const run = new BuildRun(this.env, this.cache, this.checksums, request, copy?.digest ?? (() => undefined), work, out, signal);
       try {
         return await run.run();
       } finally {
         for (const release of run.releases) release();
       }
     } finally {
+      copy?.release();
       await unmountAll(posix.join(work, 'root')).catch(() => undefined);
       for (const name of await readdir(work).catch(() => [] as string[])) await unmountAll(posix.join(work, name)).catch(() => undefined);
       await removeTree(work);
@@ -162,7 +187,10 @@ class BuildRun {
   constructor(
     private readonly env: BuildEnvironment,
     private readonly cache: LayerCache,
+    private readonly checksums: ChecksumMemo,
     private readonly req: BuildRequest,
+    /** The known sha256 of a context file's contents (./context.ts), so it is not read again. */
+    private readonly contextDigest: (rel: string) => string | undefined,
     private readonly work: string,
     private readonly out: BuildOutput,
     private readonly signal?: AbortSignal,
@@ -216,7 +244,19 @@ class BuildRun {
     };
     this.out('exporting to image');
     const records: LayerRecord[] = [];
-    for (const [i, l] of result.layers.entries()) records.push('record' in l ? l.record : await this.env.images.addLayer(l.tar, `layer ${i + 1} of the build`));
+    for (const [i, l] of result.layers.entries()) {
+      if ('record' in l) {
+        records.push(l.record);
+        continue;
+      }
+      // A step from the cache made a layer the store has (from an earlier build's commit): reused,
+      // not read, stored and unpacked again.
+      const held = await this.env.images.heldLayer(l.diffId);
+      if (held) {
+        this.releases.push(held.release);
+        records.push(held.record);
+      } else records.push(await this.env.images.addLayer(l.tar, `layer ${i + 1} of the build`));
+    }
     const added = await this.env.images.create(Buffer.from(JSON.stringify(doc2)), records, this.req.tags);
     for (const w of warnings) this.out(w);
     return { id: added.id, warnings };
@@ -271,14 +311,17 @@ class BuildRun {
       if (step.kind === 'run') {
         const binds = step.mounts.filter((m) => m.type === 'bind');
         const sums: string[] = [];
-        for (const m of binds) sums.push(await this.withSourceRoot(m.options['from'], step, dependency, async (root) => sourcesChecksum(root, [await expandSource(root, m.options['source'] ?? '.')])));
+        for (const m of binds) {
+          const source = m.options['source'] ?? '.';
+          sums.push(await this.sourceChecksum(m.options['from'], [source], step, dependency, async (root) => sourcesChecksum(root, [await expandSource(root, source)], m.options['from'] === undefined ? this.contextDigest : undefined)));
+        }
         return { definition, checksums: sums };
       }
       return { definition, checksums: [] };
     }
     const from = step.from;
     const sources = step.sources.filter((s) => !step.heredocs.some((h) => s.replace(/^<<-?["']?([^"']+)["']?$/, '$1') === h.name && s.startsWith('<<')));
-    const checksum = await this.withSourceRoot('context' in from ? undefined : 'stage' in from ? String(from.stage) : from.image, step, dependency, async (root) => {
+    const checksum = await this.sourceChecksum('context' in from ? undefined : 'stage' in from ? String(from.stage) : from.image, sources, step, dependency, async (root) => {
       const matched: string[][] = [];
       for (const s of sources) {
         try {
@@ -288,9 +331,26 @@ class BuildRun {
           throw e;
         }
       }
-      return sourcesChecksum(root, matched);
+      return sourcesChecksum(root, matched, 'context' in from ? this.contextDigest : undefined);
     });
     return { definition, checksums: [checksum] };
+  }
+
+  /**
+   * The checksum `fn` computes of `sources` in the root `from` names: from the memo when that root
+   * (an image, or a stage whose layers are known) was checksummed for the same sources before.
+   */
+  private async sourceChecksum(from: string | undefined, sources: string[], step: Step, dependency: (index: number) => Promise<StageResult>, fn: (root: string) => Promise<string>): Promise<string> {
+    let identity: string | null = null;
+    if (from !== undefined) {
+      const layers = /^\d+$/.test(from) ? (await dependency(Number(from))).layers.map((l) => ('record' in l ? l.record.diffId : l.diffId)) : (await this.image(from, step.line)).layers.map((l) => l.diffId);
+      identity = JSON.stringify([layers, sources]);
+    }
+    const known = identity === null ? undefined : this.checksums.get(identity);
+    if (known !== undefined) return known;
+    const sum = await this.withSourceRoot(from, step, dependency, fn);
+    if (identity !== null) this.checksums.set(identity, sum);
+    return sum;
   }
 
   /** Calls `fn` with the root a source is read from: the context, a stage's result (mounted read-only) or an image. */

@@ -1,27 +1,30 @@
 /**
  * `buildImage` of the embedded engine: the Engine's BuildRequest turned into a build. The context
- * directory is walked with its .dockerignore (as the Docker CLI walks it) and unpacked into the
- * build's own directory, the Dockerfile is read (even when .dockerignore names it, as BuildKit
+ * directory is walked with its .dockerignore (as the Docker CLI walks it) and copied into the
+ * builder's kept copy of that context (./context.ts: only what changed since the last build is
+ * copied and hashed), the Dockerfile is read (even when .dockerignore names it, as BuildKit
  * does), and the builder's output goes to the progress sink line by line.
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, posix, resolve } from 'node:path';
 import type { BuildRequest, ProgressSink } from '../../engine/engine.js';
 import { EngineError } from '../../engine/errors.js';
-import { BuildContextError, contextEntries, contextTar } from '../../util/build-context.js';
+import { BuildContextError, contextEntries } from '../../util/build-context.js';
 import type { NetworkPort } from '../containers/collaborators.js';
 import type { DaemonPaths } from '../paths.js';
 import { Builder } from './builder.js';
-import { unpackContext } from './context.js';
+import { ContextCopies } from './context.js';
 import { DockerfileError } from './dockerfile/errors.js';
 import { buildImageStore, type StoreForBuilds } from './store-port.js';
 
 export class BuildService {
   private readonly builder: Builder;
   private readonly dir: string;
+  private readonly contexts: ContextCopies;
 
   constructor(paths: DaemonPaths, network: NetworkPort, store: StoreForBuilds, log?: (line: string) => void) {
     this.dir = posix.join(paths.root, 'build');
+    this.contexts = new ContextCopies(posix.join(this.dir, 'contexts'));
     this.builder = new Builder({ dir: this.dir, runcRoot: paths.runcRoot, cgroupParent: paths.cgroupParent, network, images: buildImageStore(store), ...(log ? { log } : {}) });
   }
 
@@ -59,7 +62,7 @@ export class BuildService {
         },
         out,
         undefined,
-        (dir) => unpackContext(contextTar(entries), dir),
+        (work) => this.contexts.acquire(resolve(request.context), entries, work),
       );
       return id;
     } catch (e) {

@@ -93,29 +93,32 @@ async function fileDigest(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Folds `rel` (a file, link or directory, recursively) into `hash`. */
-async function addEntry(hash: ReturnType<typeof createHash>, root: string, rel: string): Promise<void> {
+/** Folds `rel` (a file, link or directory, recursively) into `hash`; `known` gives file digests already computed. */
+async function addEntry(hash: ReturnType<typeof createHash>, root: string, rel: string, known: KnownDigest): Promise<void> {
   const full = rel === '.' ? root : posix.join(root, rel);
   const st = await lstat(full);
   const mode = (st.mode & 0o7777).toString(8);
   if (st.isDirectory()) {
     hash.update(`d ${rel} ${mode}\n`);
-    for (const name of (await readdir(full)).sort()) await addEntry(hash, root, rel === '.' ? name : `${rel}/${name}`);
+    for (const name of (await readdir(full)).sort()) await addEntry(hash, root, rel === '.' ? name : `${rel}/${name}`, known);
   } else if (st.isSymbolicLink()) {
     hash.update(`l ${rel} ${await readlink(full)}\n`);
   } else if (st.isFile()) {
-    hash.update(`f ${rel} ${mode} ${await fileDigest(full)}\n`);
+    hash.update(`f ${rel} ${mode} ${known(rel) ?? (await fileDigest(full))}\n`);
   } else {
     hash.update(`o ${rel} ${mode} ${st.rdev}\n`);
   }
 }
 
+/** The sha256 (hex) of a file's contents under the root, when known without reading it. */
+export type KnownDigest = (rel: string) => string | undefined;
+
 /** The checksum of what the sources name under `root` (a wildcard's matches included). */
-export async function sourcesChecksum(root: string, matched: readonly string[][]): Promise<string> {
+export async function sourcesChecksum(root: string, matched: readonly string[][], known: KnownDigest = () => undefined): Promise<string> {
   const hash = createHash('sha256');
   for (const paths of matched) {
     hash.update('source\n');
-    for (const rel of paths) await addEntry(hash, root, rel);
+    for (const rel of paths) await addEntry(hash, root, rel, known);
   }
   return hash.digest('hex');
 }

@@ -2,7 +2,8 @@
  * The builder's view of the image store (BuildImageStore), over ImageStore's builder calls
  * (docs/embedded-engine.md, "For a builder"): a base image's snapshots are the lowest lower dirs
  * of every step, its layer records go into the built image as they are (same blobs, same diff
- * ids), and each built layer is added as a blob and snapshot when the image is committed.
+ * ids), and each built layer is added as a blob and snapshot when the image is committed, unless
+ * the store has it already (a step from the build cache whose image was committed before).
  */
 import { createReadStream } from 'node:fs';
 import type { ImageView } from '../containers/collaborators.js';
@@ -16,6 +17,7 @@ export interface StoreForBuilds {
   addLayer(input: AsyncIterable<unknown>, options?: { label?: string }): Promise<LayerRecord>;
   createImage(config: Buffer, layers: LayerRecord[], options: { tags?: string[] }): Promise<ImageView>;
   hold(keys: string[]): () => void;
+  storedLayer(diffId: string): Promise<LayerRecord | null>;
 }
 
 export function buildImageStore(store: StoreForBuilds): BuildImageStore {
@@ -29,6 +31,18 @@ export function buildImageStore(store: StoreForBuilds): BuildImageStore {
     },
     hold: (layers) => store.hold(layers.flatMap((l) => [l.digest, l.diffId])),
     addLayer: (tar, label) => store.addLayer(createReadStream(tar, { highWaterMark: 256 * 1024 }), { label }),
+    async heldLayer(diffId) {
+      const found = await store.storedLayer(diffId);
+      if (!found) return null;
+      const release = store.hold([found.digest, found.diffId]);
+      // Held now; a removal that ran before the hold shows here.
+      const again = await store.storedLayer(diffId);
+      if (again?.digest !== found.digest) {
+        release();
+        return null;
+      }
+      return { record: found, release };
+    },
     async create(config, layers, tags) {
       const image = await store.createImage(config, layers, { tags });
       return { id: image.id };

@@ -180,6 +180,21 @@ export class ImageStore implements ImagesPort {
     return { digest, mediaType: mediaType ?? (await layerMediaType(file)), size, diffId: info.diffId };
   }
 
+  /**
+   * The layer with this diff id as the store has it (a blob proven to hold it, and its snapshot),
+   * or null: a builder whose step came from its cache commits the stored layer instead of adding
+   * the same bytes again. Callers hold the result before they rely on it.
+   */
+  async storedLayer(diffId: string): Promise<LayerRecord | null> {
+    this.ensureOpen();
+    const info = await this.snapshots.info(diffId);
+    for (const digest of info?.blobs ?? []) {
+      const size = await this.blobs.size(digest);
+      if (size !== null) return { digest, mediaType: await layerMediaType(this.blobs.path(digest)), size, diffId };
+    }
+    return null;
+  }
+
   /** A tar stream (plain, gzip or zstd) stored as a blob and unpacked: what a builder commits. */
   async addLayer(input: AsyncIterable<unknown>, options: { label?: string; budget?: SizeBudget } = {}): Promise<LayerRecord> {
     this.ensureOpen();
