@@ -532,11 +532,20 @@ export class ImageStore implements ImagesPort {
         untagged.push(n);
       };
       if (name !== null) {
-        if (used && names.length === 1 && !options.force) {
+        // As Docker does: a tag removed takes the digest references of its repository with it
+        // when no other tag of that repository is left (a pulled image's name@digest).
+        const going = [name];
+        if (!name.includes('@')) {
+          const repository = repositoryOf(name);
+          const sameRepository = names.filter((n) => n !== name && repositoryOf(n) === repository);
+          if (sameRepository.every((n) => n.includes('@'))) going.push(...sameRepository);
+        }
+        const left = names.length - going.length;
+        if (used && left === 0 && !options.force) {
           throw new EngineError('conflict', `unable to remove repository reference "${name}" (must force) - image ${shortId(id)} is used by a container`);
         }
-        untag(name);
-        if (names.length > 1 || used) {
+        for (const n of going) untag(n);
+        if (left > 0 || used) {
           await writeRefs(this.dir, next);
           this.refs = next;
           return { untagged, deleted: [] as string[] };

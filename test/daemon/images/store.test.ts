@@ -96,6 +96,19 @@ test('remove by name: untags; deletes with the last name; an image in use needs 
   assert.deepEqual((await store.resolve(used.id))?.repoTags, []);
   assert.ok(used.layers.every((l) => existsSync(l)), 'the layers of an image in use stay');
   await rejectsWith(store.remove('used:1', { force: true, inUse }), 'not-found', /^no such image: used:1$/);
+
+  // A pulled image's digest reference goes with the last tag of its repository, as in Docker;
+  // a tag of another repository keeps the image.
+  const digest = `sha256:${'d'.repeat(64)}`;
+  const layer = tar([file('pulled', 'pulled')]);
+  const pulled = await store.addImage(configBytes({ layers: [layer] }), [stream(layer)], ['pulled:1', 'pulled:2', 'other:1'], { repoDigests: [`pulled@${digest}`] });
+  assert.deepEqual(await store.remove('pulled:1', { force: false, inUse: notUsed }), { untagged: ['pulled:1'], deleted: [] });
+  assert.deepEqual(await store.remove('pulled:2', { force: false, inUse: notUsed }), { untagged: ['pulled:2', `pulled@${digest}`], deleted: [] });
+  assert.deepEqual([(await store.resolve(pulled.id))?.repoTags, (await store.resolve(pulled.id))?.repoDigests], [['other:1'], []]);
+  const again = await store.addImage(configBytes({ layers: [layer] }), [stream(layer)], ['pulled:1'], { repoDigests: [`pulled@${digest}`] });
+  assert.deepEqual(await store.remove('other:1', { force: false, inUse: notUsed }), { untagged: ['other:1'], deleted: [] });
+  assert.deepEqual(await store.remove('pulled:1', { force: false, inUse: notUsed }), { untagged: ['pulled:1', `pulled@${digest}`], deleted: [again.id] });
+  assert.equal(await store.resolve(`pulled@${digest}`), null);
 });
 
 test('remove by id: names in one repository go with it; several repositories need force; an image in use cannot be forced', async (t) => {
@@ -143,10 +156,10 @@ test('addImage: gzip and plain layers checked against diff_ids, digests recorded
   await rejectsWith(store.addImage(configBytes({ layers: [l2], diffIds: [diffId(l1)] }), [stream(l2)], ['x:1']), 'invalid', /^layer 1 of x:1: its content is sha256:[0-9a-f]{64}, but the image config says sha256:[0-9a-f]{64}$/);
   await rejectsWith(store.addImage(Buffer.from('[]'), [], []), 'invalid', /: the image config is not a JSON object$/);
   await rejectsWith(store.addImage(config, [], ['x:1'], { repoDigests: ['x:1'] }), 'invalid', /^x:1 is not a digest reference/);
-  // Removing by tag takes the digest reference along with the image.
+  // Removing the last tag of the repository takes the digest reference along with the image.
   await store.remove('pulled:2', { force: false, inUse: notUsed });
-  assert.deepEqual(await store.remove('pulled', { force: false, inUse: notUsed }), { untagged: ['pulled:latest'], deleted: [] });
-  assert.deepEqual(await store.remove(`pulled@${digest}`, { force: false, inUse: notUsed }), { untagged: [`pulled@${digest}`], deleted: [image.id] });
+  assert.deepEqual(await store.remove('pulled', { force: false, inUse: notUsed }), { untagged: ['pulled:latest', `pulled@${digest}`], deleted: [image.id] });
+  assert.equal(await store.resolve(`pulled@${digest}`), null);
 });
 
 test('a reopened store has the same images, names and index.json', async (t) => {
