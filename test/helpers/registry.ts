@@ -1,8 +1,9 @@
 /**
  * A real registry for tests: Debian's docker-registry (distribution 2.8) on 127.0.0.1, a port of
  * its own, its own config and storage (never the package's config, which listens everywhere), with
- * htpasswd auth and TLS (a self-signed certificate made here) when asked. Stopped, and its files
- * removed, when the test ends. Images are seeded with curl, independently of the code under test.
+ * htpasswd auth, token auth (tokens of a service such as ./token-service.ts, which the registry
+ * verifies with that service's certificate) and TLS (a self-signed certificate made here) when
+ * asked. Stopped, and its files removed, when the test ends. Images are seeded with curl, independently of the code under test.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -38,7 +39,15 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startRegistry(t: TestContext, options: { auth?: boolean; tls?: boolean } = {}): Promise<TestRegistry> {
+export interface TokenAuth {
+  realm: string;
+  service: string;
+  issuer: string;
+  /** The PEM certificate the tokens are signed under. */
+  cert: string;
+}
+
+export async function startRegistry(t: TestContext, options: { auth?: boolean; tls?: boolean; token?: TokenAuth } = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-registry-'));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
@@ -59,6 +68,10 @@ export async function startRegistry(t: TestContext, options: { auth?: boolean; t
     if (r.status !== 0) throw new Error(`htpasswd: ${r.stderr.toString()}`);
     writeFileSync(join(dir, 'htpasswd'), r.stdout);
     lines.push(`auth: {htpasswd: {realm: test, path: ${join(dir, 'htpasswd')}}}`);
+  }
+  if (options.token) {
+    const { realm, service, issuer, cert } = options.token;
+    lines.push(`auth: {token: {realm: "${realm}", service: "${service}", issuer: "${issuer}", rootcertbundle: ${cert}}}`);
   }
   writeFileSync(join(dir, 'config.yml'), `${lines.join('\n')}\n`);
   const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
