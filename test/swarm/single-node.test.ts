@@ -1,14 +1,16 @@
 /**
  * Stacks on a one-node Docker Swarm (a lab dockerd of this file's own): deploy and --wait, a
  * rolling update, scale and --keep-scale, rollback, --wait on a failing and on a one-shot service,
- * --wait-timeout, --prune, service update, service logs -f, --ordered, a .dab made by
- * `flotilla bundle`, and `stack rm` leaving nothing.
+ * --wait-timeout, --prune, service update, service logs -f, --ordered, images pinned by digest,
+ * secrets and configs, stack config, service inspect and rm, a .dab made by `flotilla bundle`, and
+ * `stack rm` leaving nothing.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { after, test } from 'node:test';
+import { load as parseYaml } from 'js-yaml';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FLOTILLA, flotilla, type CliResult } from '../helpers/cli.js';
 import { requireLab, useSwarmLab, LAB_IMAGE, type SwarmLab } from '../helpers/swarm-lab.js';
@@ -238,6 +240,82 @@ services:
   const healthyAt = Date.parse(l.docker(['inspect', dbRunning, '--format', '{{.Status.Timestamp}}']).stdout.trim());
   assert.ok(created > healthyAt, `api was created (${created}) before db was running healthy (${healthyAt})`);
   ok(run(l, ['stack', 'rm', '--detach=false', 'ord']));
+});
+
+test('--resolve-image always pins the digest the registry has, as docker stack deploy does; secrets and configs reach the task; stack config, service inspect, service rm; stack rm removes secrets and configs', { timeout: 600_000 }, (t) => {
+  if (!requireLab(t)) return;
+  const l = lab() as SwarmLab;
+  const image = '10.231.0.1:5000/lab/pinned:1';
+  assert.equal(l.docker(['tag', LAB_IMAGE, image]).status, 0);
+  const push = l.docker(['push', image]);
+  assert.equal(push.status, 0, push.stderr);
+  const pushed = /digest: (sha256:[0-9a-f]{64})/.exec(push.stdout)?.[1];
+  assert.ok(pushed, push.stdout);
+  writeFileSync(join(dir, 'token.txt'), 's3cret\n');
+  writeFileSync(join(dir, 'app.conf'), 'answer = 42\n');
+  writeFileSync(
+    join(dir, 'pinned.yml'),
+    `version: "3.8"
+services:
+  app:
+    image: ${image}
+    command: ["sh", "-c", "exec sleep 3600"]
+    init: true
+    environment: {WHO: "\${WHO}"}
+    secrets: [token]
+    configs:
+      - {source: conf, target: /etc/app.conf, mode: 0440}
+    deploy: {update_config: {monitor: 1s}}
+  extra:
+    image: ${LAB_IMAGE}
+    command: ["sh", "-c", "exec sleep 3600"]
+    init: true
+    deploy: {update_config: {monitor: 1s}}
+secrets:
+  token: {file: ./token.txt}
+configs:
+  conf: {file: ./app.conf}
+`,
+  );
+  // stack config: the same document docker stack config prints (key order and quoting aside).
+  const config = ok(flotilla(['stack', 'config', '-c', 'pinned.yml'], { cwd: dir, env: { ...l.env(), WHO: 'someone' } })).stdout;
+  assert.match(config, /^ {4}image: 10\.231\.0\.1:5000\/lab\/pinned:1$/m);
+  assert.match(config, /^ {6}WHO: someone$/m);
+  const reference = l.docker(['stack', 'config', '-c', 'pinned.yml'], { cwd: dir, env: { WHO: 'someone' } });
+  assert.equal(reference.status, 0, reference.stderr);
+  assert.deepEqual(parseYaml(config), parseYaml(reference.stdout));
+
+  ok(run(l, ['stack', 'deploy', '--wait', '-c', 'pinned.yml', 'pin']));
+  const ref = l.docker(['stack', 'deploy', '--detach=false', '-c', 'pinned.yml', 'pinref'], { cwd: dir });
+  assert.equal(ref.status, 0, ref.stderr);
+  const imageOf = (service: string) => l.docker(['service', 'inspect', service, '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}']).stdout.trim();
+  assert.equal(imageOf('pin_app'), `${image}@${pushed}`);
+  assert.equal(imageOf('pin_app'), imageOf('pinref_app'));
+
+  const container = l.docker(['ps', '-q', '--filter', 'label=com.docker.swarm.service.name=pin_app']).stdout.trim();
+  assert.match(container, /^\w+$/, 'one running container of pin_app');
+  const read = l.docker(['exec', container, 'sh', '-c', 'cat /run/secrets/token /etc/app.conf; stat -c %a /etc/app.conf']);
+  assert.equal(read.stdout, 's3cret\nanswer = 42\n440\n', read.stderr);
+
+  const inspected = JSON.parse(ok(run(l, ['service', 'inspect', 'pin_app'])).stdout) as { Spec: { Name: string; TaskTemplate: { ContainerSpec: { Image: string } } } }[];
+  assert.equal(inspected.length, 1);
+  assert.equal(inspected[0]?.Spec.Name, 'pin_app');
+  assert.equal(inspected[0]?.Spec.TaskTemplate.ContainerSpec.Image, imageOf('pin_app'));
+
+  assert.equal(ok(run(l, ['service', 'rm', 'pin_extra'])).stdout, 'pin_extra\n');
+  assert.equal(l.docker(['service', 'ls', '-q', '--filter', 'name=pin_extra']).stdout.trim(), '');
+  const missing = run(l, ['service', 'rm', 'pin_extra']);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /^ERROR: no such service: pin_extra$/m);
+
+  for (const stack of ['pin', 'pinref']) {
+    ok(run(l, ['stack', 'rm', '--detach=false', stack]));
+    for (const kind of ['service', 'network', 'secret', 'config']) {
+      const left = l.docker([kind, 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${stack}`]);
+      assert.equal(left.status, 0, left.stderr);
+      assert.equal(left.stdout.trim(), '', `${kind}s left by stack ${stack}`);
+    }
+  }
 });
 
 test('a bad file changes nothing: one located error, exit 1', { timeout: 120_000 }, (t) => {
