@@ -1,0 +1,39 @@
+/**
+ * `flotilla stack config` through the executable (no swarm needed): a stack reads no .env file
+ * unless --env-file names one, the shell's variables win over the file's, and broken input is one
+ * located error. (Compared with `docker stack config` in test/swarm/single-node.test.ts.)
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { load as parseYaml } from 'js-yaml';
+import { assertCleanError, flotilla } from '../helpers/cli.js';
+import { projectDir } from '../helpers/tmp.js';
+
+function imageOf(stdout: string): unknown {
+  return (parseYaml(stdout) as { services: Record<string, { image?: unknown }> }).services['web']?.image;
+}
+
+test('stack config: no .env unless --env-file names one; the shell wins over the file', (t) => {
+  const dir = projectDir(t, {
+    'stack.yml': 'version: "3.8"\nservices:\n  web:\n    image: "busybox:${TAG:-none}"\n',
+    '.env': 'TAG=from-dotenv\n',
+    'vars.env': 'TAG=from-env-file\n',
+  });
+  const plain = flotilla(['stack', 'config', '-c', 'stack.yml'], { cwd: dir });
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.equal(imageOf(plain.stdout), 'busybox:none');
+  const fromFile = flotilla(['stack', 'config', '-c', 'stack.yml', '--env-file', 'vars.env'], { cwd: dir });
+  assert.equal(fromFile.status, 0, fromFile.stderr);
+  assert.equal(imageOf(fromFile.stdout), 'busybox:from-env-file');
+  const shell = flotilla(['stack', 'config', '-c', 'stack.yml', '--env-file', 'vars.env'], { cwd: dir, env: { TAG: 'shell' } });
+  assert.equal(imageOf(shell.stdout), 'busybox:shell');
+});
+
+test('stack config: a missing --env-file and a key stack deploy refuses are located errors', (t) => {
+  const dir = projectDir(t, {
+    'stack.yml': 'version: "3.8"\nservices:\n  web:\n    image: x\n',
+    'bad.yml': 'version: "3.8"\nservices:\n  web:\n    image: x\n    mem_limit: 1g\n',
+  });
+  assertCleanError(flotilla(['stack', 'config', '-c', 'stack.yml', '--env-file', 'nope.env'], { cwd: dir }), /^ERROR: nope\.env: env file .*nope\.env does not exist$/m);
+  assertCleanError(flotilla(['stack', 'config', '-c', 'bad.yml'], { cwd: dir }), /^ERROR: bad\.yml:5:5: services\.web\.mem_limit: "mem_limit" is not supported by stack deploy/m);
+});
