@@ -1,6 +1,7 @@
 // Builds dist/:
 //  1. dist/src, dist/test: TypeScript compiled by tsc (the tests import these modules);
-//  2. dist/schemas/*.cjs: every JSON Schema in schemas/ compiled once into a standalone validator,
+//  2. dist/schemas/*.cjs: every JSON Schema in schemas/ (and each derived one of schemas/overlays/)
+//     compiled once into a standalone validator,
 //     so the CLI never compiles schemas at run time;
 //  3. dist/proto/engine.json: the Engine service's .proto in protobufjs's JSON form, which the CLI and
 //     the daemon load without a .proto parser (src/engine/embedded/protocol/service.ts);
@@ -12,6 +13,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'nod
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { deriveSchema } from './derive-schema.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -25,8 +27,14 @@ const Ajv = require('ajv').default;
 const standaloneCode = require('ajv/dist/standalone').default;
 const outDir = join(root, 'dist', 'schemas');
 mkdirSync(outDir, { recursive: true });
-for (const file of readdirSync(join(root, 'schemas')).filter((f) => f.endsWith('.json')).sort()) {
-  const schema = JSON.parse(readFileSync(join(root, 'schemas', file), 'utf8'));
+const schemaFiles = [
+  ...readdirSync(join(root, 'schemas')).filter((f) => f.endsWith('.json')).sort()
+    .map((file) => [file, JSON.parse(readFileSync(join(root, 'schemas', file), 'utf8'))]),
+  // Derived schemas (scripts/derive-schema.mjs): a base with an overlay applied.
+  ...readdirSync(join(root, 'schemas', 'overlays')).filter((f) => f.endsWith('.json')).sort()
+    .map((file) => [file, deriveSchema(join(root, 'schemas'), join(root, 'schemas', 'overlays', file))]),
+];
+for (const [file, schema] of schemaFiles) {
   const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, code: { source: true } });
   const validate = ajv.compile(schema);
   writeFileSync(join(outDir, file.replace(/\.json$/, '.cjs')), standaloneCode(ajv, validate));

@@ -10,7 +10,7 @@ export interface GlobalOptions {
   file?: string[];
   projectName?: string;
   projectDirectory?: string;
-  envFile?: string;
+  envFile?: string[];
   profile?: string[];
   engine?: string;
   host?: string;

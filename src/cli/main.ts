@@ -37,7 +37,7 @@ export function buildProgram(ctx: CliContext): Command {
     .option('-f, --file <file>', 'Compose file (repeatable; "-" reads standard input)', collect)
     .option('-p, --project-name <name>', 'project name (default: the directory name)')
     .option('--project-directory <path>', 'directory relative paths start from (default: the first file\'s)')
-    .option('--env-file <path>', 'variables file to read instead of .env')
+    .option('--env-file <path>', 'variables file to read instead of .env (repeatable; a later file wins)', collect)
     .option('--profile <name>', 'enable a profile (repeatable)', collect)
     .addOption(new Option('--engine <engine>', 'container engine').choices(['embedded', 'docker']))
     .option('-H, --host <host>', 'Docker daemon socket to connect to (implies --engine docker)')

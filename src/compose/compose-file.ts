@@ -106,7 +106,8 @@ function withIntegralFloatsMarked(doc: Record<string, unknown>, yaml: YamlFile):
 }
 
 function checkSchema(file: ComposeFile, diagnostics: Diagnostics, dialect: Dialect): void {
-  const schema: SchemaName = dialect === 'stack' ? 'stack-v3' : isLegacy(file) ? 'compose-v1' : 'compose-spec';
+  const schema: SchemaName =
+    dialect === 'stack' ? 'stack-v3' : isLegacy(file) ? 'compose-v1' : file.format.family === 'spec' ? 'compose-spec-current' : 'compose-spec';
   const data = withIntegralFloatsMarked(file.doc, file.yaml);
   const problems = validateAgainst(schema, data);
   for (const path of file.yaml.integralFloats) {

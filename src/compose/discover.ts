@@ -1,16 +1,20 @@
 /**
  * Which files make up the project, which directory relative paths start from, which `.env` is
- * read and what the project is called, with docker-compose 1.29.2's precedence:
+ * read and what the project is called:
  *
  * - files: `-f` (repeatable; "-" is standard input), else COMPOSE_FILE (shell or .env) split on
- *   COMPOSE_PATH_SEPARATOR (default ":"), else the first of docker-compose.yml,
- *   docker-compose.yaml, compose.yml, compose.yaml found in the working directory or the nearest
- *   parent, plus at most one override file next to it (docker-compose.override.yml, ...);
+ *   COMPOSE_PATH_SEPARATOR (default ":"), else the first of compose.yaml, compose.yml,
+ *   docker-compose.yml, docker-compose.yaml found in the working directory or the nearest parent,
+ *   plus the first override file next to it (compose.override.yml, ...): Compose v2's names and
+ *   order (compose-go cli/options.go), where docker-compose 1.29.2 preferred docker-compose.yml and
+ *   refused two override files;
  * - project directory: --project-directory, else the directory of the first file;
- * - `.env`: --env-file (relative to the current directory), else `.env` in --project-directory or
- *   the first `-f`/shell COMPOSE_FILE file's directory, else in the current directory;
- * - project name: -p, else COMPOSE_PROJECT_NAME, else the project directory's name; lowercased,
- *   with characters other than [a-z0-9_-] removed.
+ * - `.env`: the --env-file files (repeatable, relative to the current directory, read in order),
+ *   else `.env` in --project-directory or the first `-f`/shell COMPOSE_FILE file's directory, else
+ *   in the current directory;
+ * - project name: -p, else COMPOSE_PROJECT_NAME, else (./project-name.ts) a top-level `name` in a
+ *   version-less file, else the project directory's name; lowercased, with characters other than
+ *   [a-z0-9_-] removed.
  */
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -18,12 +22,12 @@ import type { Diagnostics } from '../diagnostics.js';
 import { Environment, type EnvSource } from './environment.js';
 import { exists } from '../util/input-files.js';
 
-export const COMPOSE_FILE_NAMES = ['docker-compose.yml', 'docker-compose.yaml', 'compose.yml', 'compose.yaml'];
+export const COMPOSE_FILE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
 export const OVERRIDE_FILE_NAMES = [
-  'docker-compose.override.yml',
-  'docker-compose.override.yaml',
   'compose.override.yml',
   'compose.override.yaml',
+  'docker-compose.override.yml',
+  'docker-compose.override.yaml',
 ];
 
 export interface ProjectInputs {
@@ -31,7 +35,8 @@ export interface ProjectInputs {
   files?: string[];
   projectDirectory?: string;
   projectName?: string;
-  envFile?: string;
+  /** --env-file values (relative to cwd), in order; replace the default `.env`. */
+  envFile?: string | readonly string[];
   /** false: no `.env` is read unless envFile names one (docker stack deploy reads none). */
   dotenv?: boolean;
   cwd: string;
@@ -43,8 +48,11 @@ export interface ResolvedInputs {
   files: string[];
   workingDir: string;
   environment: Environment;
+  /** The --env-file values as given, joined with "," (the project's environment_file label). */
   envFile?: string;
   projectName: string;
+  /** Whether the name came from -p or COMPOSE_PROJECT_NAME, which a file's `name` does not override. */
+  projectNameGiven: boolean;
 }
 
 export function resolveInputs(inputs: ProjectInputs, diagnostics: Diagnostics): ResolvedInputs {
@@ -53,9 +61,12 @@ export function resolveInputs(inputs: ProjectInputs, diagnostics: Diagnostics): 
   const early = inputs.files?.length ? inputs.files : splitComposeFile(shell['COMPOSE_FILE'], shell['COMPOSE_PATH_SEPARATOR']);
   let overrideDir: string | undefined = inputs.projectDirectory;
   if (!overrideDir && early && early.length > 0) overrideDir = early[0] === '-' ? '.' : dirname(early[0] as string);
-  const envFile = inputs.envFile ? resolve(cwd, inputs.envFile) : join(resolve(cwd, overrideDir ?? '.'), '.env');
+  const envGiven = inputs.envFile === undefined ? [] : typeof inputs.envFile === 'string' ? [inputs.envFile] : [...inputs.envFile];
+  const envFiles = envGiven.length > 0 ? envGiven.map((f) => resolve(cwd, f)) : [join(resolve(cwd, overrideDir ?? '.'), '.env')];
   const environment =
-    inputs.dotenv === false && !inputs.envFile ? Environment.fromShell(shell) : Environment.load(shell, envFile, diagnostics, inputs.envFile !== undefined);
+    inputs.dotenv === false && envGiven.length === 0
+      ? Environment.fromShell(shell)
+      : Environment.load(shell, envFiles, diagnostics, envGiven.length > 0);
 
   const given = inputs.files?.length
     ? inputs.files
@@ -80,9 +91,10 @@ export function resolveInputs(inputs: ProjectInputs, diagnostics: Diagnostics): 
     files = found;
     workingDir = overrideDir ? resolve(cwd, overrideDir) : dirname(found[0] as string);
   }
-  const projectName = normaliseProjectName(inputs.projectName ?? environment.get('COMPOSE_PROJECT_NAME') ?? '', workingDir);
-  const result: ResolvedInputs = { files, workingDir, environment, projectName };
-  if (inputs.envFile !== undefined) result.envFile = inputs.envFile;
+  const givenName = inputs.projectName ?? environment.get('COMPOSE_PROJECT_NAME') ?? '';
+  const projectName = normaliseProjectName(givenName, workingDir);
+  const result: ResolvedInputs = { files, workingDir, environment, projectName, projectNameGiven: givenName !== '' };
+  if (envGiven.length > 0) result.envFile = envGiven.join(',');
   return result;
 }
 
@@ -100,11 +112,9 @@ function findDefaultFiles(start: string, diagnostics: Diagnostics): string[] | u
       }
       const overrides = OVERRIDE_FILE_NAMES.filter((n) => exists(join(dir, n)));
       if (overrides.length > 1) {
-        throw new ConfigError(
-          `several override files found in ${dir}: ${overrides.join(', ')}; only one override file may exist`,
-        );
+        diagnostics.warn(`found several override files in ${dir} (${overrides.join(', ')}); using ${overrides[0]}`);
       }
-      return [join(dir, candidates[0] as string), ...overrides.map((n) => join(dir, n))];
+      return [join(dir, candidates[0] as string), ...overrides.slice(0, 1).map((n) => join(dir, n))];
     }
     if (dirname(dir) === dir) return undefined;
   }

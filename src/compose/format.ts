@@ -1,7 +1,8 @@
 /**
  * Which Compose format a file is written in, decided as docker-compose 1.29.2 decides it:
  * - no `version` (or an empty one): version-less Compose Spec if it has a non-empty top-level
- *   `services`, `networks` or `volumes`; otherwise a v1 file, whose top level is the services;
+ *   `services`, `networks` or `volumes` (or, as Compose v2 adds, a `name` string or an `include`
+ *   list); otherwise a v1 file, whose top level is the services;
  * - `version` "2.x" / "3.x" (pattern ^[1-3]+(\.\d+)?$, not starting with "1"): that format;
  * - `version` a mapping: a v1 file with a service called "version" (with a warning);
  * - anything else is an error.
@@ -42,12 +43,21 @@ function isTruthy(v: unknown): boolean {
   return true;
 }
 
+/**
+ * A top-level `name` string or `include` list exists only in the Compose Specification (in a v1
+ * file they would be services, so mappings): such a file is version-less even with no services,
+ * as an override file that only names the project or includes others is in Compose v2.
+ */
+function declaresSpecOnlyKey(doc: Record<string, unknown>): boolean {
+  return typeof doc['name'] === 'string' || Array.isArray(doc['include']);
+}
+
 export function detectFormat(doc: Record<string, unknown>, source: YamlFile, diagnostics: Diagnostics, dialect: Dialect = 'compose'): FileFormat {
   const version = doc['version'];
   const at = (path: string[]) => ({ file: source.file, ...source.locate(path), path: path.join('.') });
   if (dialect === 'stack') return stackFormat(doc, source);
   if (!isTruthy(version)) {
-    if (isTruthy(doc['services']) || isTruthy(doc['networks']) || isTruthy(doc['volumes'])) {
+    if (isTruthy(doc['services']) || isTruthy(doc['networks']) || isTruthy(doc['volumes']) || declaresSpecOnlyKey(doc)) {
       for (const section of ['services', 'networks', 'volumes'] as const) {
         checkSection(doc[section] ?? {}, section, source, [section]);
       }

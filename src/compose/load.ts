@@ -22,6 +22,7 @@ import type { Environment } from './environment.js';
 import { resolveExtends, type ExtendsContext } from './extends.js';
 import { MergeProblem, mergeServiceFromFiles } from './merge.js';
 import { checkProjectSize } from './project-size.js';
+import { nameFromFiles } from './project-name.js';
 import { loadResources } from './resources.js';
 import { finalizeService } from './service/finalize.js';
 import { processService, ServiceProblem } from './service/process.js';
@@ -146,7 +147,7 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
   if (!legacy) checkNamedVolumes(ordered, volumes, files);
 
   const project: Project = {
-    name: inputs.projectName,
+    name: (inputs.projectNameGiven ? undefined : nameFromFiles(files)) ?? inputs.projectName,
     workingDir: inputs.workingDir,
     configFiles: inputs.files,
     format: main.format.family,

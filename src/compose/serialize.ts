@@ -14,6 +14,8 @@ type Dict = Record<string, unknown>;
 export interface SerializeOptions {
   /** Write every `$` as `$$` (off for `config --no-interpolate`, where `$` is still a template). */
   escapeDollar: boolean;
+  /** The project name, printed first (Compose v2 prints it; only for files that declare one). */
+  name?: string;
 }
 
 function portOut(p: PortConfig, legacy: boolean): unknown {
@@ -62,6 +64,7 @@ export function serviceOut(s: Service, legacy: boolean): Dict {
 export function projectToCompose(project: Project, options: SerializeOptions): Dict {
   const legacy = project.format === 'v1';
   const out: Dict = {
+    ...(options.name !== undefined ? { name: options.name } : {}),
     version: project.version,
     services: Object.fromEntries(project.services.map((s) => [s.name, serviceOut(s, legacy)])),
   };

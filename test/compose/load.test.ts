@@ -27,13 +27,16 @@ test('default files are found in parent directories, with their override file', 
   assert.deepEqual(project.services.map((s) => [s.name, s.image, s.environment]), [['web', 'a', { X: '1' }]]);
 });
 
-test('two override files are an error', (t) => {
+test('two override files: the first in Compose v2\'s order is used, with a warning', (t) => {
   const dir = projectDir(t, {
     'compose.yaml': 'services: {web: {image: a}}\n',
-    'compose.override.yml': 'services: {}\n',
-    'docker-compose.override.yml': 'services: {}\n',
+    'compose.override.yml': 'services: {web: {image: b}}\n',
+    'docker-compose.override.yml': 'services: {web: {image: c}}\n',
   });
-  assert.throws(() => load(dir), /several override files/);
+  const loaded = load(dir);
+  assert.deepEqual(loaded.project.configFiles, [join(dir, 'compose.yaml'), join(dir, 'compose.override.yml')]);
+  assert.equal(loaded.project.services[0]?.image, 'b');
+  assert.match(loaded.diagnostics.warnings.map((w) => w.message).join('\n'), /several override files .*using compose\.override\.yml/);
 });
 
 test('project name: -p, then COMPOSE_PROJECT_NAME (shell or .env), then the directory', (t) => {

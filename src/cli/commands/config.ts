@@ -43,6 +43,7 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
       const diagnostics = new Diagnostics();
       let project: Project;
       let profiles: string[] = global().profile ?? [];
+      let declaresName = false;
       if (opts.bundleFile !== undefined) {
         const { loadBundleProject } = await import('../../bundle/to-project.js');
         project = loadBundleProject(opts.bundleFile, { cwd: ctx.cwd, projectName: global().projectName }, diagnostics);
@@ -52,6 +53,7 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
         const loaded = loadProject(options, diagnostics);
         project = loaded.project;
         profiles = loaded.profiles;
+        declaresName = loaded.files.some((f) => f.format.family === 'spec' && Object.hasOwn(f.doc, 'name'));
         // What docker-compose's `config` accepts but its `up` refuses: warned here, errors at `up`.
         for (const p of deployProblems(project)) {
           diagnostics.warn(`${p.message} (up will refuse this)`, loaded.locateService(p.service, p.keyPath));
@@ -77,7 +79,7 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
         const hashes = configHashes(project, services, () => ({ imageId: null, cwd: ctx.cwd }));
         return writeLines(ctx, hashes.map(([name, hash]) => `${name} ${hash}`));
       }
-      const data = projectToCompose(project, { escapeDollar: opts.interpolate });
+      const data = projectToCompose(project, { escapeDollar: opts.interpolate, ...(declaresName ? { name: project.name } : {}) });
       ctx.stdout.write(opts.format === 'json' ? `${JSON.stringify(data, null, 2)}\n` : toYaml(data));
     });
 }

@@ -1,7 +1,8 @@
 /**
  * Interpolates one Compose file: values (never keys) of the services, networks, volumes, secrets
- * and configs sections, then re-types them (./conversions.ts). Top-level `version` and `x-*`
- * extensions are left as written, as docker-compose does. Returns a new tree; the input is not
+ * and configs sections (and the Spec's top-level `name` and `include`), then re-types them
+ * (./conversions.ts). Top-level `version` and `x-*` extensions are left as written, as
+ * docker-compose does. Returns a new tree; the input is not
  * modified.
  */
 import { ConfigError, formatKeyPath } from '../../errors.js';
@@ -27,6 +28,8 @@ const SECTIONS: [string, Section][] = [
   ['configs', 'config'],
 ];
 
+const SPEC_TOP_LEVEL = ['name', 'include'];
+
 /** `doc` is a v1 file (services at the top level) when `legacy` is true. */
 export function interpolateFile(
   doc: Record<string, unknown>,
@@ -47,6 +50,9 @@ export function interpolateFile(
   for (const [key, section] of SECTIONS) {
     if (isPlainObject(doc[key])) out[key] = walker.section(doc[key], section, [key]);
   }
+  // The Compose Specification's top-level keys that Compose v2 interpolates (only version-less
+  // files may have them; docker-compose 1.29.2 has neither).
+  for (const key of SPEC_TOP_LEVEL) if (Object.hasOwn(doc, key)) out[key] = walker.topLevel(key, doc[key]);
   return out;
 }
 
@@ -80,6 +86,12 @@ class Walker {
       out[name] = this.value(body);
     }
     return out;
+  }
+
+  topLevel(key: string, v: unknown): unknown {
+    this.keyPath.splice(0, this.keyPath.length, key);
+    this.configPath.splice(0, this.configPath.length, key);
+    return this.value(v);
   }
 
   private value(v: unknown): unknown {

@@ -9,7 +9,7 @@ import { loadWithCodeCache } from '../../util/code-cache.js';
 import { packageRoot } from '../../util/package-root.js';
 import { explainSchemaErrors, type SchemaProblem } from './schema-errors.js';
 
-export type SchemaName = 'compose-v1' | 'compose-spec' | 'compose-v2' | 'compose-v3' | 'stack-v3' | 'dab-v0.1';
+export type SchemaName = 'compose-v1' | 'compose-spec' | 'compose-spec-current' | 'compose-v2' | 'compose-v3' | 'stack-v3' | 'dab-v0.1';
 
 interface CompiledValidator {
   (data: unknown): boolean;
