@@ -285,7 +285,10 @@ configs:
   assert.equal(reference.status, 0, reference.stderr);
   assert.deepEqual(parseYaml(config), parseYaml(reference.stdout));
 
-  ok(run(l, ['stack', 'deploy', '--wait', '-c', 'pinned.yml', 'pin']));
+  // --detach=false waits as --wait does (Docker's spelling).
+  const deployed = ok(run(l, ['stack', 'deploy', '--detach=false', '-c', 'pinned.yml', 'pin']));
+  assert.match(deployed.stderr, /^app: converged$/m);
+  assert.match(deployed.stderr, /^extra: converged$/m);
   const ref = l.docker(['stack', 'deploy', '--detach=false', '-c', 'pinned.yml', 'pinref'], { cwd: dir });
   assert.equal(ref.status, 0, ref.stderr);
   const imageOf = (service: string) => l.docker(['service', 'inspect', service, '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}']).stdout.trim();
