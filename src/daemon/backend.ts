@@ -37,6 +37,8 @@ export interface DaemonBackend extends Engine {
   imageDetails(ref: string): Promise<string | null>;
   /** `image prune` (`all`: every image no container uses, not only unnamed ones): JSON {deleted, untagged, reclaimed}. */
   pruneImages(all: boolean): Promise<string>;
+  /** `image rm` (removeImage, with what it did): JSON {untagged, deleted}, the names untagged and the ids deleted. */
+  imageRemoval(ref: string, force: boolean): Promise<string>;
   status(): Promise<DaemonStatus>;
   /** Stops the daemon; containers keep running. */
   shutdown(): Promise<void>;

@@ -125,9 +125,14 @@ export class DaemonEngine implements DaemonBackend {
   }
 
   async removeImage(ref: string, options?: { force?: boolean }): Promise<void> {
-    const result = await this.parts.images.remove(ref, { force: options?.force === true, inUse: (id) => this.containers.usesImage(id) });
+    await this.imageRemoval(ref, options?.force === true);
+  }
+
+  async imageRemoval(ref: string, force: boolean): Promise<string> {
+    const result = await this.parts.images.remove(ref, { force, inUse: (id) => this.containers.usesImage(id) });
     for (const tag of result.untagged) this.parts.events.emit('image', 'untag', tag, { name: tag });
     for (const id of result.deleted) this.parts.events.emit('image', 'delete', id, {});
+    return JSON.stringify(result);
   }
 
   async imageDetails(ref: string): Promise<string | null> {

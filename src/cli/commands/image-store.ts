@@ -223,8 +223,10 @@ export function registerImageStore(program: Command, ctx: CliContext, global: ()
     .action((refs: string[], flags: { force?: boolean }) =>
       withStore(ctx, global(), async (engine) => {
         for (const r of refs) {
-          await engine.removeImage(r, { force: flags.force === true });
-          ctx.stdout.write(`Deleted: ${r}\n`);
+          // What docker rmi prints: each name untagged, then each image deleted.
+          const result = JSON.parse(await engine.imageRemoval(r, flags.force === true)) as { untagged: string[]; deleted: string[] };
+          for (const name of result.untagged) ctx.stdout.write(`Untagged: ${name}\n`);
+          for (const id of result.deleted) ctx.stdout.write(`Deleted: ${id}\n`);
         }
       }),
     );

@@ -109,6 +109,10 @@ export class EmbeddedEngine implements DaemonBackend {
     return this.call('pruneImages', all);
   }
 
+  imageRemoval(ref: string, force: boolean): Promise<string> {
+    return this.call('imageRemoval', ref, force);
+  }
+
   registryDigest(ref: string): Promise<string | null> {
     return this.call('registryDigest', ref);
   }

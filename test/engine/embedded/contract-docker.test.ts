@@ -41,6 +41,10 @@ class DockerBackend extends DockerEngine implements DaemonBackend {
     throw new EngineError('invalid', 'pruneImages is not part of the contract');
   }
 
+  async imageRemoval(): Promise<string> {
+    throw new EngineError('invalid', 'imageRemoval is not part of the contract');
+  }
+
   async status(): Promise<DaemonStatus> {
     throw new EngineError('invalid', 'status is not part of the contract');
   }

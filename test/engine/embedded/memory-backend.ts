@@ -649,6 +649,11 @@ export class MemoryBackend implements DaemonBackend {
     return JSON.stringify({ deleted: [], untagged: [], reclaimed: all ? 1 : 0 });
   }
 
+  async imageRemoval(ref: string, force: boolean): Promise<string> {
+    this.note('imageRemoval', ref, force);
+    return JSON.stringify({ untagged: [ref], deleted: force ? ['sha256:forced'] : [] });
+  }
+
   async status(): Promise<DaemonStatus> {
     const all = [...this.containers.values()];
     return {

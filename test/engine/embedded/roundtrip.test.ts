@@ -103,6 +103,14 @@ describe('embedded engine RPC: round trips', () => {
     assert.equal(await engine.registryDigest('absent:v1'), null);
   });
 
+  it('image removal: the reference and force reach the backend, its report comes back', async () => {
+    const { engine, backend } = rig();
+    assert.deepEqual(JSON.parse(await engine.imageRemoval('app:1', false)), { untagged: ['app:1'], deleted: [] });
+    assert.deepEqual(backend.received.get('imageRemoval'), ['app:1', false]);
+    assert.deepEqual(JSON.parse(await engine.imageRemoval('app:2', true)), { untagged: ['app:2'], deleted: ['sha256:forced'] });
+    assert.deepEqual(backend.received.get('imageRemoval'), ['app:2', true]);
+  });
+
   it('container specs: every field, and a sparse spec, reach the backend unchanged', async () => {
     const { engine, backend } = rig();
     await engine.createNetwork({ ...sparseNetworkSpec, name: 'demo_front' });

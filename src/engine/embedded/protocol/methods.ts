@@ -43,6 +43,7 @@ export const UNARY: { [K in UnaryMethod]: UnaryRpc<Args<K>, Result<K>> } = {
   removeImage: { args: args('ref', 'options'), result: empty },
   imageDetails: { args: refOnly, result: mapped((v: string | null) => ({ value: v ?? undefined }), (w: { value?: string }) => w.value ?? null) },
   pruneImages: { args: args<[boolean]>('all'), result: mapped((v: string) => ({ value: v }), (w: { value?: string }) => w.value ?? '{}') },
+  imageRemoval: { args: args<[string, boolean]>('ref', 'force'), result: mapped((v: string) => ({ value: v }), (w: { value?: string }) => w.value ?? '{}') },
   registryDigest: { args: refOnly, result: mapped((v: string | null) => ({ value: v ?? undefined }), (w: { value?: string }) => w.value ?? null) },
 
   listContainers: { args: single(fields<Args<'listContainers'>[0]>({ labels: labelQuery })), result: wrapped('containers') },
