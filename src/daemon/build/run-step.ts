@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { arch } from 'node:os';
+import { arch, release } from 'node:os';
 import { run } from '../command.js';
 import { removeTree } from '../state/remove-tree.js';
 import { DEFAULT_NETWORK, type NetworkPort } from '../containers/collaborators.js';
@@ -147,7 +147,7 @@ export async function runStep(rootfs: string, req: RunRequest, env: RunEnvironme
         namespaces,
         cgroupsPath: `${env.cgroupParent}/${id}`,
         resources: { devices: [{ allow: false, access: 'rwm' }] },
-        seccomp: defaultSeccompProfile(new Set(DEFAULT_CAPABILITIES), arch()),
+        seccomp: defaultSeccompProfile(new Set(DEFAULT_CAPABILITIES), arch(), release()),
         maskedPaths: [...MASKED_PATHS],
         readonlyPaths: [...READONLY_PATHS],
       },

@@ -1,50 +1,22 @@
 /**
  * Seccomp filters in OCI form (config.json linux.seccomp).
  *
- * The default profile is our own, written from the behaviour Docker documents on
- * docs.docker.com, "Seccomp security profiles for Docker": the table of "significant syscalls
- * blocked by the default profile" and the capabilities that give some of them back. Docker's
- * profile is an allow-list; this one is the equivalent deny-list: everything is allowed except
- * the calls below, which fail with EPERM (clone3 with ENOSYS, so that glibc falls back to clone,
- * whose namespace flags can then be checked):
- *
- *   blocked unless the container has      system calls
- *   CAP_SYS_ADMIN                         mount umount umount2 pivot_root unshare setns
- *                                         clone (with a CLONE_NEW* flag) clone3 (ENOSYS)
- *                                         fsopen fsconfig fsmount fspick move_mount open_tree
- *                                         mount_setattr name_to_handle_at quotactl quotactl_fd
- *                                         lookup_dcookie swapon swapoff
- *   CAP_SYS_BOOT                          reboot kexec_load kexec_file_load
- *   CAP_SYS_MODULE                        init_module finit_module delete_module
- *   CAP_SYS_PACCT                         acct
- *   CAP_SYS_PTRACE                        ptrace process_vm_readv process_vm_writev kcmp pidfd_getfd
- *   CAP_SYS_RAWIO                         iopl ioperm
- *   CAP_SYS_TIME                          settimeofday stime clock_settime(64) clock_adjtime(64)
- *   CAP_SYS_NICE                          get_mempolicy set_mempolicy mbind move_pages
- *                                         set_mempolicy_home_node
- *   CAP_DAC_READ_SEARCH                   open_by_handle_at
- *   CAP_SYSLOG or CAP_SYS_ADMIN           syslog
- *   CAP_BPF or CAP_SYS_ADMIN              bpf
- *   CAP_PERFMON or CAP_SYS_ADMIN          perf_event_open
- *   CAP_SYS_TTY_CONFIG                    vhangup
- *   (always)                              add_key keyctl request_key nfsservctl create_module
- *                                         get_kernel_syms query_module uselib ustat sysfs _sysctl
- *                                         vm86 vm86old userfaultfd, and personality with any
- *                                         value but 0, 8 (PER_LINUX32), 0x20000 (UNAME26),
- *                                         0x20008 and 0xffffffff (the query)
- *
- * Beyond the documented table: clone3, the new mount API (fs*, move_mount, open_tree,
- * mount_setattr), quotactl_fd, pidfd_getfd, set_mempolicy_home_node, clock_*64, syslog and
- * vhangup, which are the newer or 32-bit forms of blocked calls, or calls Docker's profile
- * likewise gives only with those capabilities. ptrace is blocked without CAP_SYS_PTRACE even on
- * kernels >= 4.8 (Docker allows it there).
- *
- * runc turns several conditions on the same argument into separate rules (any one matching),
- * which is what the clone and personality rules rely on. Privileged containers and
+ * The default profile is an allow-list, as Docker's is: the calls in seccomp-allow-list.ts are
+ * allowed, everything else fails with EPERM. On top of the fixed table:
+ *   - calls a capability gives back (mount and unshare with CAP_SYS_ADMIN, ptrace with
+ *     CAP_SYS_PTRACE, ...), only when the container holds it;
+ *   - ptrace and process_vm_readv/writev without CAP_SYS_PTRACE on kernels >= 4.8;
+ *   - clone without CAP_SYS_ADMIN only without a CLONE_NEW* flag, and clone3 failing with ENOSYS
+ *     (its flags are in memory seccomp cannot read), so that libc falls back to clone;
+ *   - socket for every address family but AF_ALG (38) and AF_VSOCK (40);
+ *   - personality only with 0, PER_LINUX32 (8), UNAME26 (0x20000), both, or the query (0xffffffff).
+ * runc adds conditions on one argument as separate rules (any one matching); the socket and
+ * personality rules are written one per value for that reason. Privileged containers and
  * `seccomp=unconfined` get no filter; `seccomp=<file>` loads a profile in Docker's JSON format
  * (compileProfile).
  */
 import { EngineError } from '../../engine/errors.js';
+import { ALWAYS_ALLOWED, ARCH_ALLOWED, CAPABILITY_ALLOWED, PTRACE_CALLS, PTRACE_MIN_KERNEL } from './seccomp-allow-list.js';
 
 export interface OciSeccompArg {
   index: number;
@@ -70,6 +42,8 @@ export interface OciSeccomp {
 
 const EPERM = 1;
 const ENOSYS = 38;
+const AF_ALG = 38;
+const AF_VSOCK = 40;
 
 /** The architectures a filter covers on this machine: the native one and its compat modes. */
 export function seccompArchitectures(arch: string): string[] {
@@ -87,74 +61,43 @@ export function seccompArchitectures(arch: string): string[] {
   }
 }
 
-interface Blocked {
-  names: string[];
-  /** Any one of these capabilities lifts the block. */
-  unlessCap?: string[];
-  errno?: number;
-  args?: OciSeccompArg[];
-}
+/** clone's flags that make a namespace (argument 0 on x86 and arm). */
+const CLONE_NEW_FLAGS =
+  0x00020000 + // CLONE_NEWNS
+  0x02000000 + // CLONE_NEWCGROUP
+  0x04000000 + // CLONE_NEWUTS
+  0x08000000 + // CLONE_NEWIPC
+  0x10000000 + // CLONE_NEWUSER
+  0x20000000 + // CLONE_NEWPID
+  0x40000000; // CLONE_NEWNET
 
-const bit = (n: number) => 2 ** n;
-
-/** clone's flags (argument 0 on x86 and arm): one condition per namespace flag, any one blocks. */
-const CLONE_NAMESPACE_FLAGS = [
-  0x00020000, // CLONE_NEWNS
-  0x02000000, // CLONE_NEWCGROUP
-  0x04000000, // CLONE_NEWUTS
-  0x08000000, // CLONE_NEWIPC
-  0x10000000, // CLONE_NEWUSER
-  0x20000000, // CLONE_NEWPID
-  0x40000000, // CLONE_NEWNET
-].map((flag): OciSeccompArg => ({ index: 0, value: flag, valueTwo: flag, op: 'SCMP_CMP_MASKED_EQ' }));
+const PERSONALITIES = [0, 0x8, 0x20000, 0x20008, 0xffffffff];
 
 /**
- * personality(persona) is allowed only for 0, 0x8, 0x20000, 0x20008 and 0xffffffff. As a union of
- * single masked comparisons: "bit 31 clear and some bit other than 3 and 17 set", or "bit 31 set
- * and some other bit clear" (0xffffffff has none clear).
+ * The default profile for a container with these capabilities (names without CAP_) on this
+ * architecture (process.arch) and kernel release (os.release()).
  */
-const PERSONALITY_CONDITIONS: OciSeccompArg[] = [
-  ...Array.from({ length: 31 }, (_, i) => i)
-    .filter((i) => i !== 3 && i !== 17)
-    .map((i): OciSeccompArg => ({ index: 0, value: bit(i) + bit(31), valueTwo: bit(i), op: 'SCMP_CMP_MASKED_EQ' })),
-  ...Array.from({ length: 31 }, (_, j) => j).map((j): OciSeccompArg => ({ index: 0, value: bit(31) + bit(j), valueTwo: bit(31), op: 'SCMP_CMP_MASKED_EQ' })),
-];
+export function defaultSeccompProfile(capabilities: ReadonlySet<string>, arch: string, kernel: string): OciSeccomp {
+  const allowed = new Set<string>(Object.values(ALWAYS_ALLOWED).flat());
+  for (const rule of ARCH_ALLOWED) if (rule.arches.includes(arch)) for (const n of rule.names) allowed.add(n);
+  for (const rule of CAPABILITY_ALLOWED) if (capabilities.has(rule.cap)) for (const n of rule.names) allowed.add(n);
+  if (kernelAtLeast(kernel, `${PTRACE_MIN_KERNEL[0]}.${PTRACE_MIN_KERNEL[1]}`)) for (const n of PTRACE_CALLS) allowed.add(n);
 
-const BLOCKED: readonly Blocked[] = [
-  {
-    names: ['mount', 'umount', 'umount2', 'pivot_root', 'unshare', 'setns', 'fsopen', 'fsconfig', 'fsmount', 'fspick', 'move_mount', 'open_tree', 'mount_setattr', 'name_to_handle_at', 'quotactl', 'quotactl_fd', 'lookup_dcookie', 'swapon', 'swapoff'],
-    unlessCap: ['SYS_ADMIN'],
-  },
-  { names: ['clone'], unlessCap: ['SYS_ADMIN'], args: CLONE_NAMESPACE_FLAGS },
-  { names: ['clone3'], unlessCap: ['SYS_ADMIN'], errno: ENOSYS },
-  { names: ['reboot', 'kexec_load', 'kexec_file_load'], unlessCap: ['SYS_BOOT'] },
-  { names: ['init_module', 'finit_module', 'delete_module'], unlessCap: ['SYS_MODULE'] },
-  { names: ['acct'], unlessCap: ['SYS_PACCT'] },
-  { names: ['ptrace', 'process_vm_readv', 'process_vm_writev', 'kcmp', 'pidfd_getfd'], unlessCap: ['SYS_PTRACE'] },
-  { names: ['iopl', 'ioperm'], unlessCap: ['SYS_RAWIO'] },
-  { names: ['settimeofday', 'stime', 'clock_settime', 'clock_settime64', 'clock_adjtime', 'clock_adjtime64'], unlessCap: ['SYS_TIME'] },
-  { names: ['get_mempolicy', 'set_mempolicy', 'mbind', 'move_pages', 'set_mempolicy_home_node'], unlessCap: ['SYS_NICE'] },
-  { names: ['open_by_handle_at'], unlessCap: ['DAC_READ_SEARCH'] },
-  { names: ['syslog'], unlessCap: ['SYSLOG', 'SYS_ADMIN'] },
-  { names: ['bpf'], unlessCap: ['BPF', 'SYS_ADMIN'] },
-  { names: ['perf_event_open'], unlessCap: ['PERFMON', 'SYS_ADMIN'] },
-  { names: ['vhangup'], unlessCap: ['SYS_TTY_CONFIG'] },
-  {
-    names: ['add_key', 'keyctl', 'request_key', 'nfsservctl', 'create_module', 'get_kernel_syms', 'query_module', 'uselib', 'ustat', 'sysfs', '_sysctl', 'vm86', 'vm86old', 'userfaultfd'],
-  },
-  { names: ['personality'], args: PERSONALITY_CONDITIONS },
-];
-
-/** The default profile for a container with these capabilities (names without CAP_). */
-export function defaultSeccompProfile(capabilities: ReadonlySet<string>, arch: string): OciSeccomp {
-  const syscalls: OciSeccompSyscall[] = [];
-  for (const rule of BLOCKED) {
-    if (rule.unlessCap?.some((c) => capabilities.has(c))) continue;
-    const entry: OciSeccompSyscall = { names: [...rule.names], action: 'SCMP_ACT_ERRNO', errnoRet: rule.errno ?? EPERM };
-    if (rule.args) entry.args = rule.args.map((a) => ({ ...a }));
-    syscalls.push(entry);
+  const allow = (names: string[], args?: OciSeccompArg[]): OciSeccompSyscall => ({ names, action: 'SCMP_ACT_ALLOW', ...(args ? { args } : {}) });
+  const syscalls: OciSeccompSyscall[] = [allow([...allowed].sort())];
+  for (const args of [
+    { index: 0, value: AF_ALG, op: 'SCMP_CMP_LT' },
+    { index: 0, value: AF_ALG + 1, op: 'SCMP_CMP_EQ' },
+    { index: 0, value: AF_VSOCK, op: 'SCMP_CMP_GT' },
+  ]) {
+    syscalls.push(allow(['socket'], [args]));
   }
-  return { defaultAction: 'SCMP_ACT_ALLOW', architectures: seccompArchitectures(arch), syscalls };
+  for (const value of PERSONALITIES) syscalls.push(allow(['personality'], [{ index: 0, value, op: 'SCMP_CMP_EQ' }]));
+  if (!capabilities.has('SYS_ADMIN')) {
+    syscalls.push(allow(['clone'], [{ index: 0, value: CLONE_NEW_FLAGS, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }]));
+    syscalls.push({ names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: ENOSYS });
+  }
+  return { defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: EPERM, architectures: seccompArchitectures(arch), syscalls };
 }
 
 // ---- profiles from files (Docker's JSON format) ------------------------------------------------

@@ -163,7 +163,7 @@ export function buildSpec(input: SpecInput): BuiltSpec {
   if (!spec.privileged && security.seccomp !== 'unconfined') {
     linux.seccomp =
       security.seccomp === 'default'
-        ? defaultSeccompProfile(capSet, host.arch)
+        ? defaultSeccompProfile(capSet, host.arch, host.kernel)
         : compileProfile(input.seccompProfile, capSet, host.arch, host.kernel, `seccomp profile ${security.seccomp.path}`);
   }
   if (!spec.privileged && !security.unmaskedPaths) {
