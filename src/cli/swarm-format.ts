@@ -7,12 +7,12 @@
 import type { Node, PortConfig, Service, Task } from '../contract/swarm.js';
 import { humanDuration } from '../util/human-duration.js';
 
-/** Rows of cells; every column but the last padded to its widest cell plus 3, at least 10. */
-export function tabwriter(rows: readonly (readonly string[])[]): string {
+/** Rows of cells; every column but the last padded to its widest cell plus 3, at least `minWidth` (Docker's CLI: 10; Compose v2: 20). */
+export function tabwriter(rows: readonly (readonly string[])[], minWidth = 10): string {
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((cell, i) => {
-      if (i < row.length - 1) widths[i] = Math.max(widths[i] ?? 0, [...cell].length + 3, 10);
+      if (i < row.length - 1) widths[i] = Math.max(widths[i] ?? 0, [...cell].length + 3, minWidth);
     });
   }
   return rows.map((row) => row.map((cell, i) => (i < row.length - 1 ? cell + ' '.repeat((widths[i] as number) - [...cell].length) : cell)).join('')).join('\n');

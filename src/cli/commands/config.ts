@@ -1,8 +1,12 @@
 /**
  * `flotilla config`: validate the project and print it resolved, like `docker-compose config`:
- * YAML by default, `--format json`, or just names (`--services`, `--volumes`, `--profiles`),
- * nothing (`-q`), or a .dab bundle read into the model (`--bundle-file`).
+ * YAML by default, `--format json`, or just names (`--services`, `--volumes`, `--profiles`, and
+ * Compose v2's `--networks`, `--images`), nothing (`-q`), or a .dab bundle read into the model
+ * (`--bundle-file`); v2's `--variables` and `--environment` (../config-listings.ts); `-o FILE`
+ * writes the document to a file instead of standard output.
  */
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve, basename } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { Diagnostics } from '../../diagnostics.js';
@@ -13,6 +17,11 @@ import { selectServices } from '../../compose/profiles.js';
 import { toYaml } from '../../util/yaml-emit.js';
 import { loadOptionsFrom, printWarnings, type CliContext, type GlobalOptions } from '../context.js';
 import type { Project } from '../../model/project.js';
+import type { ComposeFile } from '../../compose/compose-file.js';
+import type { Environment } from '../../compose/environment.js';
+import { environmentListing, variablesListing } from '../config-listings.js';
+import { builtImageName } from '../../plan/labels.js';
+import { UsageError } from '../../errors.js';
 
 interface ConfigOptions {
   quiet?: boolean;
@@ -24,6 +33,11 @@ interface ConfigOptions {
   format: 'yaml' | 'json';
   bundleFile?: string;
   resolveImageDigests?: boolean;
+  networks?: boolean;
+  images?: boolean;
+  variables?: boolean;
+  environment?: boolean;
+  output?: string;
 }
 
 export function registerConfig(program: Command, ctx: CliContext, global: () => GlobalOptions): void {
@@ -34,13 +48,21 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
     .option('--services', 'print the service names, one per line')
     .option('--volumes', 'print the volume names, one per line')
     .option('--profiles', 'print the profile names, one per line')
+    .option('--networks', 'print the network names, one per line')
+    .option('--images', 'print the image names, one per line')
+    .option('--variables', 'print the variables the files use, with their defaults')
+    .option('--environment', 'print the variables used for interpolation and where each value came from')
+    .option('-o, --output <file>', 'write the document to a file instead of standard output')
     .option('--hash <services>', 'print each service\'s config hash ("*" for all, or a,b,c)')
     .option('--no-interpolate', 'do not interpolate ${VARIABLES}')
     .option('--resolve-image-digests', 'pin images to digests (needs an engine)')
     .addOption(new Option('--format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .option('--bundle-file <file>', 'read a .dab bundle instead of Compose files')
-    .action(async (opts: ConfigOptions) => {
+    .action(async (opts: ConfigOptions, command: Command) => {
       const diagnostics = new Diagnostics();
+      const formatGiven = command.getOptionValueSource('format') !== 'default' ? opts.format : undefined;
+      let files: readonly ComposeFile[] = [];
+      let environment: Environment | undefined;
       let project: Project;
       let profiles: string[] = global().profile ?? [];
       let declaresName = false;
@@ -53,6 +75,8 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
         const loaded = loadProject(options, diagnostics);
         project = loaded.project;
         profiles = loaded.profiles;
+        files = loaded.files;
+        environment = loaded.environment;
         declaresName = loaded.files.some((f) => f.format.family === 'spec' && Object.hasOwn(f.doc, 'name'));
         // What docker-compose's `config` accepts but its `up` refuses: warned here, errors at `up`.
         for (const p of deployProblems(project)) {
@@ -70,6 +94,14 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
       }
       if (opts.services) return writeLines(ctx, project.services.map((s) => s.name));
       if (opts.volumes) return writeLines(ctx, Object.keys(project.volumes));
+      if (opts.networks) return writeLines(ctx, Object.keys(project.networks));
+      if (opts.images) return writeLines(ctx, project.services.map((s) => s.image ?? builtImageName(project.name, s.name)));
+      if (opts.variables || opts.environment) {
+        if (opts.bundleFile !== undefined || !environment) throw new UsageError('--variables and --environment read Compose files, not a bundle');
+        if (opts.variables) return void ctx.stdout.write(variablesListing(files, formatGiven));
+        const envGiven = global().envFile !== undefined && (global().envFile?.length ?? 0) > 0;
+        return void ctx.stdout.write(environmentListing({ environment, files, envFileGiven: envGiven, cwd: ctx.cwd }, formatGiven));
+      }
       if (opts.hash !== undefined) {
         const { configHashes } = await import('../../plan/config-hash.js');
         const wanted = opts.hash === '*' ? undefined : opts.hash.split(',');
@@ -80,7 +112,9 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
         return writeLines(ctx, hashes.map(([name, hash]) => `${name} ${hash}`));
       }
       const data = projectToCompose(project, { escapeDollar: opts.interpolate, ...(declaresName ? { name: project.name } : {}) });
-      ctx.stdout.write(opts.format === 'json' ? `${JSON.stringify(data, null, 2)}\n` : toYaml(data));
+      const text = opts.format === 'json' ? `${JSON.stringify(data, null, 2)}\n` : toYaml(data);
+      if (opts.output !== undefined) writeWhole(resolve(ctx.cwd, opts.output), text);
+      else ctx.stdout.write(text);
     });
 }
 
@@ -101,6 +135,19 @@ async function pinImages(ctx: CliContext, global: GlobalOptions, project: Projec
     }
   }
   return { ...project, services: project.services.map((s) => ({ ...s, image: digests.get(s.name) ?? s.image })) };
+}
+
+/** The file is replaced whole or left as it was: written beside it, then renamed over it. */
+function writeWhole(path: string, text: string): void {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(temp, text);
+    renameSync(temp, path);
+  } catch (e) {
+    rmSync(temp, { force: true });
+    const reason = e instanceof Error && 'code' in e ? String((e as NodeJS.ErrnoException).code) : String(e);
+    throw new UsageError(`cannot write ${path}: ${reason}`);
+  }
 }
 
 function writeLines(ctx: CliContext, lines: string[]): void {

@@ -113,7 +113,7 @@ function plainVariable(name: string, ctx: TemplateContext): string {
 }
 
 /** Index of the `}` closing a `${` whose body starts at `from`; only `${` opens a nested level. */
-function closingBrace(s: string, from: number, nested: boolean): number {
+export function closingBrace(s: string, from: number, nested: boolean): number {
   let depth = 0;
   for (let i = from; i < s.length; i++) {
     const c = s.charAt(i);
