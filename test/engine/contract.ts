@@ -310,12 +310,20 @@ export function engineContract(name: string, makeEngine: () => Promise<Engine>, 
       await engine.renameContainer(id, newName);
       assert.equal((await engine.inspectContainer(newName))?.id, id);
       await engine.startContainer(id);
+      // dockerd records pause and unpause from containerd's events, which can come after its
+      // answer (on a loaded machine, the "paused" event after the unpause): wait for the state.
       await engine.pauseContainer(id);
-      const paused = await engine.inspectContainer(id);
-      assert.equal(paused?.state.status, 'paused');
-      assert.equal(paused?.state.paused, true);
+      const paused = await eventually('the container to show paused', async () => {
+        const c = await engine.inspectContainer(id);
+        return c?.state.status === 'paused' ? c : undefined;
+      }, 30_000);
+      assert.equal(paused.state.paused, true);
       await engine.unpauseContainer(id);
-      assert.equal((await engine.inspectContainer(id))?.state.status, 'running');
+      const running = await eventually('the container to show running again', async () => {
+        const c = await engine.inspectContainer(id);
+        return c?.state.status === 'running' ? c : undefined;
+      }, 30_000);
+      assert.equal(running.state.paused, false);
       const top = await engine.top(id);
       assert.ok(top.titles.length > 0);
       assert.ok(top.processes.some((p) => p.join(' ').includes('sleep')), JSON.stringify(top));
