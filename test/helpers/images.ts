@@ -1,6 +1,7 @@
 /**
  * Test images and a test registry, for a machine that reaches no registry:
- *  - ensureBusybox() makes `busybox:latest` on dockerd when it is missing: a root filesystem of
+ *  - ensureBusybox() makes `busybox:latest` on dockerd when it is missing or not as the tests need
+ *    it (another CMD, an entrypoint...): a root filesystem of
  *    Debian's static /bin/busybox (package busybox-static) with a link per applet, /etc/passwd,
  *    /etc/group and a world-writable /tmp, imported with CMD ["sh"];
  *  - startRegistry(t) runs Debian's docker-registry on 127.0.0.1 (dockerd trusts loopback
@@ -28,8 +29,25 @@ function isStatic(binary: string): boolean {
 
 let busyboxReady = false;
 
+/**
+ * Whether dockerd's busybox:latest is one the tests can use: the tag is shared with everything
+ * else on the machine, and one imported without CMD (or with another entrypoint, user or working
+ * directory) made the Engine contract's tests fail with "No command specified".
+ */
 function hasBusybox(): boolean {
-  return run('docker', ['image', 'inspect', '--format', '{{.Id}}', BUSYBOX]).status === 0;
+  const r = run('docker', ['image', 'inspect', '--format', '{{json .Config}}', BUSYBOX]);
+  if (r.status !== 0) return false;
+  try {
+    const config = JSON.parse(r.stdout) as { Cmd?: string[] | null; Entrypoint?: string[] | null; User?: string; WorkingDir?: string } | null;
+    return (
+      JSON.stringify(config?.Cmd) === '["sh"]' &&
+      (config?.Entrypoint ?? []).length === 0 &&
+      (config?.User ?? '') === '' &&
+      (config?.WorkingDir ?? '') === ''
+    );
+  } catch {
+    return false;
+  }
 }
 
 const LOCK = join(tmpdir(), 'flotilla-busybox-image.lock');
@@ -59,7 +77,7 @@ function withLock(fn: () => void): void {
   }
 }
 
-/** Makes busybox:latest on dockerd (via the docker CLI) unless it is there already. */
+/** Makes busybox:latest on dockerd (via the docker CLI) unless a usable one is there already (hasBusybox). */
 export function ensureBusybox(): void {
   if (busyboxReady || hasBusybox()) {
     busyboxReady = true;
