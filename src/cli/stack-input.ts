@@ -17,7 +17,8 @@ export interface StackInput {
   stack: string;
   composeFiles: string[];
   bundleFile?: string | undefined;
-  envFile?: string | undefined;
+  /** Variables files, read in order (a later one wins; the shell wins over all). */
+  envFiles?: string[] | undefined;
   ordered?: boolean;
 }
 
@@ -41,7 +42,7 @@ export function loadStack(input: StackInput, ctx: CliContext, diagnostics: Diagn
     checkBuildContext: false,
     readStdin: ctx.readStdin,
   };
-  if (input.envFile !== undefined) options.envFile = input.envFile;
+  if (input.envFiles !== undefined && input.envFiles.length > 0) options.envFile = input.envFiles;
   const loaded = loadProject(options, diagnostics);
   const locate = (keyPath: (string | number)[]): SourceLocation => {
     for (let i = loaded.files.length - 1; i >= 0; i--) {

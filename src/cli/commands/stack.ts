@@ -34,7 +34,7 @@ interface RawDeployFlags {
   dryRun?: boolean;
   keepScale?: boolean;
   ordered?: boolean;
-  envFile?: string;
+  envFile?: string[];
   quiet?: boolean;
 }
 
@@ -51,7 +51,7 @@ function addDeployOptions(cmd: Command, bundleOnly: boolean): Command {
     .option('--dry-run', 'print what would be done, and why, without doing it')
     .option('--keep-scale', 'keep the replicas services have now (e.g. after a `service scale`)')
     .option('--ordered', 'deploy in depends_on order, waiting for each service before its dependants')
-    .option('--env-file <path>', 'variables to interpolate with, besides the environment (stack deploy reads no .env by default)')
+    .option('--env-file <path>', 'variables to interpolate with, besides the environment (repeatable, a later file wins; stack deploy reads no .env by default)', collect)
     .option('-q, --quiet', 'print no progress');
 }
 
@@ -60,7 +60,7 @@ function deployFlags(stack: string, raw: RawDeployFlags, bundleDefault: boolean)
     stack,
     composeFiles: raw.composeFile ?? [],
     bundleFile: raw.bundleFile ?? (bundleDefault ? `${stack}.dab` : undefined),
-    envFile: raw.envFile,
+    envFiles: raw.envFile,
     ordered: raw.ordered === true,
     prune: raw.prune === true,
     resolveImage: raw.resolveImage,
@@ -109,8 +109,8 @@ export function registerStack(program: Command, ctx: CliContext, global: () => G
     .option('-c, --compose-file <file>', 'Compose file (repeatable)', collect)
     .option('--bundle-file <file>', 'a .dab bundle')
     .option('--skip-interpolation', 'print ${VAR} as written')
-    .option('--env-file <path>', 'variables to interpolate with, besides the environment')
-    .action((opts: { composeFile?: string[]; bundleFile?: string; skipInterpolation?: boolean; envFile?: string }) => {
+    .option('--env-file <path>', 'variables to interpolate with, besides the environment (repeatable, a later file wins)', collect)
+    .action((opts: { composeFile?: string[]; bundleFile?: string; skipInterpolation?: boolean; envFile?: string[] }) => {
       const diagnostics = new Diagnostics();
       try {
         if (opts.bundleFile !== undefined) {
