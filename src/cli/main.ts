@@ -20,6 +20,7 @@ import { registerRun } from './commands/run.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerImageBuild } from './commands/image-build.js';
+import { registerBuilder } from './commands/builder.js';
 import { registerImageStore } from './commands/image-store.js';
 import { registerLogin } from './commands/login.js';
 import { registerStack } from './commands/stack.js';
@@ -62,6 +63,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerImageCommands(program, ctx, global);
   registerImageStore(program, ctx, global);
   registerImageBuild(program, ctx, global);
+  registerBuilder(program, ctx, global);
   registerLogin(program, ctx);
   registerDaemon(program, ctx, global);
   registerStack(program, ctx, global);

@@ -51,7 +51,9 @@ export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => 
     throw e;
   }
   const registry = new RegistryService(images, await readRegistrySettings(paths));
-  const builder = new BuildService(paths, network, images, log);
+  const builder = new BuildService(paths, network, images, log, async (ref, credentials, progress) => {
+    await registry.pull(ref, progress, { credentials });
+  });
   const backend = new DaemonEngine({ paths, images, registry, containers, volumes, events, builder, startedAt: new Date().toISOString(), requestShutdown });
   return {
     backend,

@@ -39,6 +39,8 @@ export interface DaemonBackend extends Engine {
   pruneImages(all: boolean): Promise<string>;
   /** `image rm` (removeImage, with what it did): JSON {untagged, deleted}, the names untagged and the ids deleted. */
   imageRemoval(ref: string, force: boolean): Promise<string>;
+  /** `builder prune` (`all`: every cached step and cache mount, not only dangling ones): JSON {deleted, reclaimed}. */
+  pruneBuildCache(all: boolean): Promise<string>;
   status(): Promise<DaemonStatus>;
   /** Stops the daemon; containers keep running. */
   shutdown(): Promise<void>;

@@ -60,7 +60,7 @@ export interface DaemonEngineParts {
   /** Stops the daemon (the server and the process); containers keep running. */
   requestShutdown: () => void;
   /** The Dockerfile builder (src/daemon/build). */
-  builder?: { build(request: BuildRequest, progress?: ProgressSink): Promise<string> };
+  builder?: { build(request: BuildRequest, progress?: ProgressSink): Promise<string>; prune(all: boolean): Promise<string> };
 }
 
 
@@ -138,6 +138,11 @@ export class DaemonEngine implements DaemonBackend {
   async imageDetails(ref: string): Promise<string | null> {
     const details = await this.parts.registry.details(ref);
     return details === null ? null : JSON.stringify(details);
+  }
+
+  async pruneBuildCache(all: boolean): Promise<string> {
+    if (!this.parts.builder) return JSON.stringify({ deleted: [], reclaimed: 0 });
+    return this.parts.builder.prune(all);
   }
 
   async pruneImages(all: boolean): Promise<string> {

@@ -117,6 +117,26 @@ export async function getCredentials(host: string, env: Readonly<Record<string, 
   return null;
 }
 
+/**
+ * Every registry's credentials the Docker config has (the hosts in `auths` and `credHelpers`), by
+ * host (`docker.io` for Docker Hub), as the Docker CLI sends them all with a build: the build's
+ * base images may come from any of them. Hosts without usable credentials are left out.
+ */
+export async function allCredentials(env: Readonly<Record<string, string | undefined>> = process.env): Promise<Record<string, Credentials>> {
+  const config = await readConfig(configPath(env));
+  const hosts = new Set<string>();
+  for (const key of [...Object.keys(config.auths ?? {}), ...Object.keys(config.credHelpers ?? {})]) {
+    hosts.add(key === DOCKER_HUB_KEY ? 'docker.io' : key.replace(/^https?:\/\//, '').replace(/\/.*$/, ''));
+  }
+  const out: Record<string, Credentials> = {};
+  for (const host of [...hosts].sort()) {
+    // A helper that fails for one registry leaves that one out; a build that needs it fails there.
+    const found = await getCredentials(host, env).catch(() => null);
+    if (found) out[host] = found;
+  }
+  return out;
+}
+
 /** Stores credentials as docker login does: in the helper when one is named, else in auths. */
 export async function storeCredentials(host: string, creds: { username: string; password: string }, env: Readonly<Record<string, string | undefined>> = process.env): Promise<string> {
   const path = configPath(env);

@@ -66,6 +66,12 @@ export interface BuildRequest {
   extraHosts: string[];
   noCache?: boolean;
   pull?: boolean;
+  /** Secrets for `RUN --mount=type=secret`: id → contents, base64 (the CLI reads files or its environment). */
+  secrets?: Record<string, string>;
+  /** os/arch[/variant] to build for (the embedded engine builds only its own). */
+  platform?: string;
+  /** Credentials for the registries base images are pulled from, by registry host (the embedded engine's client fills them in). */
+  registryAuth?: Record<string, NonNullable<PullOptions['credentials']>>;
 }
 
 /** One line of progress from a long operation (pull, build, push), for the progress display. */

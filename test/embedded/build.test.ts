@@ -223,8 +223,9 @@ CMD ["sh", "-c", "cat /a.txt /between"]
     assertCleanError(cli(dir, ['image', 'build', '-q', '.']), /^ERROR: Dockerfile:2: COPY: missing\.txt: no such file or directory$/m);
     writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox:latest\nENV A=${B-x}\n');
     assertCleanError(cli(dir, ['image', 'build', '-q', '.']), /^ERROR: Dockerfile:2: ENV: failed to process "\$\{B-x\}": missing ':' in substitution$/m);
-    writeFileSync(join(dir, 'Dockerfile'), 'FROM no-such-image-here:1\n');
-    assertCleanError(cli(dir, ['image', 'build', '-q', '.']), /^ERROR: Dockerfile:1: FROM: no-such-image-here:1: image not found/m);
+    // A base image the engine lacks is pulled; a registry that cannot be reached fails the FROM.
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM 127.0.0.1:1/no-such-image-here:1\n');
+    assertCleanError(cli(dir, ['image', 'build', '-q', '.']), /^ERROR: Dockerfile:1: FROM: 127\.0\.0\.1:1\/no-such-image-here:1: .*(refused|connect)/im);
     assert.doesNotMatch(ok(cli(dir, ['image', 'ls']), 'image ls'), /flt-build-fail/);
   });
 });

@@ -20,7 +20,7 @@ import { pullProgress } from '../pull-progress.js';
 import { formatTable, humanSize } from '../table.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 
-async function withStore<T>(ctx: CliContext, global: GlobalOptions, fn: (engine: DaemonBackend) => Promise<T>): Promise<T> {
+export async function withStore<T>(ctx: CliContext, global: GlobalOptions, fn: (engine: DaemonBackend) => Promise<T>): Promise<T> {
   if (engineKind({ engine: global.engine, host: global.host, env: ctx.env }) !== 'embedded') {
     throw new UsageError("`flotilla image` manages the embedded engine's images; for dockerd use `docker image`");
   }
@@ -250,7 +250,7 @@ function shortId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);
 }
 
-async function ask(question: string): Promise<string> {
+export async function ask(question: string): Promise<string> {
   const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {

@@ -21,7 +21,7 @@ import { DockerfileError } from './dockerfile/errors.js';
 import { evaluateDockerfile, type EvaluatedStage, type Step } from './dockerfile/evaluate.js';
 import type { ContainerConfig } from './dockerfile/image-config.js';
 import { parseDockerfile } from './dockerfile/parse.js';
-import { LayerCache, stepKey, type CachedLayer } from './layer-cache.js';
+import { LayerCache, stepKey, treeSize, type CachedLayer } from './layer-cache.js';
 import { writeDirLayer } from '../images/dir-layer.js';
 import { runStep, type RunMount } from './run-step.js';
 import { expandSource, sourcesChecksum, SourceError } from './sources.js';
@@ -56,6 +56,10 @@ export interface BuildRequest {
   network?: string;
   /** Secret id → file contents, for RUN --mount=type=secret. */
   secrets: Record<string, Buffer>;
+  /** Pull every base image, even one the store has (`--pull`). */
+  pull?: boolean;
+  /** Pulls an image into the store (with the request's credentials); without it, a missing base image is an error. */
+  pullImage?: (ref: string) => Promise<void>;
 }
 
 export interface BuildEnvironment {
@@ -133,6 +137,24 @@ export class Builder {
     this.cache = new LayerCache(posix.join(env.dir, 'layers'));
   }
 
+  /**
+   * Removes cached step results: with `all` every one and the RUN --mount=type=cache directories,
+   * else those whose layer no stored image has (`stored`) or that made none. No build may run.
+   */
+  async prune(all: boolean, stored: ReadonlySet<string>): Promise<{ removed: string[]; reclaimed: number }> {
+    await this.open();
+    const result = await this.cache.prune((diffId) => all || diffId === null || !stored.has(diffId));
+    if (all) {
+      const mounts = posix.join(this.env.dir, 'cache-mounts');
+      for (const name of (await readdir(mounts).catch(() => [] as string[])).sort()) {
+        result.reclaimed += await treeSize(posix.join(mounts, name));
+        await removeTree(posix.join(mounts, name));
+        result.removed.push(`cache mount ${Buffer.from(name, 'hex').toString('utf8')}`);
+      }
+    }
+    return result;
+  }
+
   private async open(): Promise<void> {
     if (this.opened) return;
     const log = this.env.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -177,7 +199,7 @@ export class Builder {
 }
 
 class BuildRun {
-  private readonly images = new Map<string, ExternalImage>();
+  private readonly images = new Map<string, Promise<ExternalImage>>();
   /** Holds on the base images' layers, released when the build ends. */
   readonly releases: (() => void)[] = [];
   private readonly stages = new Map<number, Promise<StageResult>>();
@@ -200,16 +222,30 @@ class BuildRun {
     throw new DockerfileError(message, this.req.dockerfile, step.line, instruction, failedStep);
   }
 
-  private async image(ref: string, line: number): Promise<ExternalImage> {
+  /** An image a stage starts from or reads: the store's, pulled when missing or with `--pull` (once per build). */
+  private image(ref: string, line: number): Promise<ExternalImage> {
     let image = this.images.get(ref);
     if (!image) {
-      const found = await this.env.images.find(ref);
-      if (!found) throw new DockerfileError(`${ref}: image not found in the embedded engine (pull or load it first)`, this.req.dockerfile, line, 'FROM');
-      image = { id: found.id, snapshots: found.snapshots, layers: found.layers, config: JSON.parse(found.config.toString('utf8')) as Record<string, unknown> };
+      image = this.loadImage(ref, line);
       this.images.set(ref, image);
-      this.releases.push(this.env.images.hold(found.layers));
     }
     return image;
+  }
+
+  private async loadImage(ref: string, line: number): Promise<ExternalImage> {
+    let found = this.req.pull && this.req.pullImage ? null : await this.env.images.find(ref);
+    if (!found && this.req.pullImage) {
+      this.out(`pulling ${ref}`);
+      try {
+        await this.req.pullImage(ref);
+      } catch (e) {
+        throw new DockerfileError(`${ref}: ${(e as Error).message}`, this.req.dockerfile, line, 'FROM');
+      }
+      found = await this.env.images.find(ref);
+    }
+    if (!found) throw new DockerfileError(`${ref}: image not found in the embedded engine (pull or load it first)`, this.req.dockerfile, line, 'FROM');
+    this.releases.push(this.env.images.hold(found.layers));
+    return { id: found.id, snapshots: found.snapshots, layers: found.layers, config: JSON.parse(found.config.toString('utf8')) as Record<string, unknown> };
   }
 
   async run(): Promise<{ id: string; warnings: string[] }> {

@@ -7,7 +7,7 @@
  * directory and renamed into place: a crash leaves no half entry under a key.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { removeLeftoversLater, removeTree } from '../state/remove-tree.js';
 
@@ -20,6 +20,19 @@ export interface CachedLayer {
   diffId: string | null;
   /** When the step ran (RFC 3339): a rebuild from the cache gives the same history and image id. */
   created: string;
+}
+
+/** The disk space under `path` (allocated blocks, links not followed); 0 when it is gone. */
+export async function treeSize(path: string): Promise<number> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch {
+    return 0;
+  }
+  let total = st.blocks * 512;
+  if (st.isDirectory()) for (const name of await readdir(path).catch(() => [] as string[])) total += await treeSize(posix.join(path, name));
+  return total;
 }
 
 export function stepKey(parent: string, definition: unknown, checksums: readonly string[]): string {
@@ -78,5 +91,24 @@ export class LayerCache {
       await removeTree(old);
     }
     return this.entry(key, dir, { diffId, created });
+  }
+
+  /**
+   * Removes the step results `doomed` picks (by the layer each made, null for none) and returns
+   * their keys and the space freed. The caller makes sure no build is running.
+   */
+  async prune(doomed: (diffId: string | null) => boolean): Promise<{ removed: string[]; reclaimed: number }> {
+    const removed: string[] = [];
+    let reclaimed = 0;
+    for (const name of (await readdir(this.dir).catch(() => [] as string[])).sort()) {
+      const dir = posix.join(this.dir, name);
+      const entry = name.startsWith('.tmp-') ? null : await this.get(name);
+      // A half-written entry (no layer.json) or a leftover scratch dir goes too.
+      if (entry && !doomed(entry.diffId)) continue;
+      reclaimed += await treeSize(dir);
+      await removeTree(dir);
+      if (entry) removed.push(name);
+    }
+    return { removed, reclaimed };
   }
 }

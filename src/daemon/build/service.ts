@@ -3,35 +3,123 @@
  * directory is walked with its .dockerignore (as the Docker CLI walks it) and copied into the
  * builder's kept copy of that context (./context.ts: only what changed since the last build is
  * copied and hashed), the Dockerfile is read (even when .dockerignore names it, as BuildKit
- * does), and the builder's output goes to the progress sink line by line.
+ * does), and the builder's output goes to the progress sink line by line. Base images the store
+ * lacks (all of them with `pull`) are pulled with the credentials the CLI sent for their registry.
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, posix, resolve } from 'node:path';
-import type { BuildRequest, ProgressSink } from '../../engine/engine.js';
+import type { BuildRequest, ProgressSink, PullOptions } from '../../engine/engine.js';
 import { EngineError } from '../../engine/errors.js';
 import { BuildContextError, contextEntries } from '../../util/build-context.js';
 import type { NetworkPort } from '../containers/collaborators.js';
+import { goArch } from '../images/config.js';
+import { parseReference, registryOf } from '../images/reference.js';
 import type { DaemonPaths } from '../paths.js';
 import { Builder } from './builder.js';
 import { ContextCopies } from './context.js';
+import { treeSize } from './layer-cache.js';
+import { removeTree } from '../state/remove-tree.js';
 import { DockerfileError } from './dockerfile/errors.js';
 import { buildImageStore, type StoreForBuilds } from './store-port.js';
 
+/** Pulls an image into the store (the registry service's pull). */
+export type PullForBuild = (ref: string, credentials: PullOptions['credentials'], progress: ProgressSink | undefined) => Promise<void>;
+
+/** `--platform`: the engine's own (linux/<arch>, any variant) or nothing; no emulation here. */
+function checkPlatform(platform: string | undefined): void {
+  if (platform === undefined || platform === '') return;
+  const [os, arch] = platform.toLowerCase().split('/');
+  if (os !== 'linux' || (arch !== undefined && arch !== goArch())) {
+    throw new EngineError('invalid', `platform ${platform} is not supported: the embedded engine builds for linux/${goArch()} only`);
+  }
+}
+
+function decodeSecrets(secrets: Record<string, string> | undefined): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const [id, value] of Object.entries(secrets ?? {})) out[id] = Buffer.from(value, 'base64');
+  return out;
+}
+
+/** Builds run together; a prune waits for them to end, and builds asked for meanwhile wait for it. */
+class PruneGate {
+  private builds = 0;
+  private pruning: Promise<unknown> | null = null;
+  private idle: (() => void)[] = [];
+
+  async build<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.pruning) await this.pruning.catch(() => undefined);
+    this.builds++;
+    try {
+      return await fn();
+    } finally {
+      this.builds--;
+      if (this.builds === 0) for (const wake of this.idle.splice(0)) wake();
+    }
+  }
+
+  async prune<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.pruning) await this.pruning.catch(() => undefined);
+    const run = (async () => {
+      while (this.builds > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+      return fn();
+    })();
+    this.pruning = run;
+    try {
+      return await run;
+    } finally {
+      if (this.pruning === run) this.pruning = null;
+    }
+  }
+}
+
 export class BuildService {
+  private readonly gate = new PruneGate();
   private readonly builder: Builder;
   private readonly dir: string;
   private readonly contexts: ContextCopies;
 
-  constructor(paths: DaemonPaths, network: NetworkPort, store: StoreForBuilds, log?: (line: string) => void) {
+  constructor(
+    paths: DaemonPaths,
+    network: NetworkPort,
+    private readonly store: StoreForBuilds,
+    log?: (line: string) => void,
+    private readonly pull?: PullForBuild,
+  ) {
     this.dir = posix.join(paths.root, 'build');
     this.contexts = new ContextCopies(posix.join(this.dir, 'contexts'));
     this.builder = new Builder({ dir: this.dir, runcRoot: paths.runcRoot, cgroupParent: paths.cgroupParent, network, images: buildImageStore(store), ...(log ? { log } : {}) });
   }
 
-  async build(request: BuildRequest, progress?: ProgressSink): Promise<string> {
+  /**
+   * `builder prune`: the build cache's step results whose layer no stored image has (with `all`:
+   * every one, and the RUN --mount=type=cache directories), and the kept context copies. Waits
+   * for running builds to end. JSON {deleted, reclaimed}.
+   */
+  prune(all: boolean): Promise<string> {
+    return this.gate.prune(async () => {
+      const stored = new Set<string>();
+      for (const image of await this.store.list()) for (const l of this.store.record(image.id)?.layers ?? []) stored.add(l.diffId);
+      const result = await this.builder.prune(all, stored);
+      const contexts = posix.join(this.dir, 'contexts');
+      const copies = await treeSize(contexts);
+      if (copies > 0) {
+        await removeTree(contexts);
+        result.reclaimed += copies;
+        result.removed.push('context copies');
+      }
+      return JSON.stringify({ deleted: result.removed, reclaimed: result.reclaimed });
+    });
+  }
+
+  build(request: BuildRequest, progress?: ProgressSink): Promise<string> {
+    return this.gate.build(() => this.buildNow(request, progress));
+  }
+
+  private async buildNow(request: BuildRequest, progress?: ProgressSink): Promise<string> {
     if (/^[a-z]+:\/\//i.test(request.context) || request.context.startsWith('git@')) {
       throw new EngineError('invalid', `${request.context}: the embedded engine builds from a local directory only`);
     }
+    checkPlatform(request.platform);
     const dockerfilePath = resolve(request.context, request.dockerfile || 'Dockerfile');
     const shown = isAbsolute(request.dockerfile) ? request.dockerfile : request.dockerfile || 'Dockerfile';
     let text: string;
@@ -58,7 +146,9 @@ export class BuildService {
           extraHosts: request.extraHosts,
           shmSize: request.shmSize ?? 0,
           ...(request.network ? { network: request.network } : {}),
-          secrets: {},
+          secrets: decodeSecrets(request.secrets),
+          pull: request.pull === true,
+          ...(this.pull ? { pullImage: (ref: string) => this.pullBase(ref, request, progress) } : {}),
         },
         out,
         undefined,
@@ -69,5 +159,10 @@ export class BuildService {
       if (e instanceof DockerfileError) throw new EngineError(e.failedStep ? 'engine' : 'invalid', e.located);
       throw e;
     }
+  }
+
+  private pullBase(ref: string, request: BuildRequest, progress: ProgressSink | undefined): Promise<void> {
+    const host = registryOf(parseReference(ref).repository).host;
+    return this.pull!(ref, request.registryAuth?.[host] ?? null, progress);
   }
 }

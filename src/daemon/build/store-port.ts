@@ -18,6 +18,7 @@ export interface StoreForBuilds {
   createImage(config: Buffer, layers: LayerRecord[], options: { tags?: string[] }): Promise<ImageView>;
   hold(keys: string[]): () => void;
   storedLayer(diffId: string): Promise<LayerRecord | null>;
+  list(): Promise<{ id: string }[]>;
 }
 
 export function buildImageStore(store: StoreForBuilds): BuildImageStore {

@@ -61,6 +61,8 @@ function isRemoteContext(context: string): boolean {
 }
 
 export async function buildImage(client: DockerClient, request: BuildRequest, progress?: ProgressSink): Promise<string> {
+  // dockerd's build API takes secrets only through a BuildKit session, which this backend does not open.
+  if (Object.keys(request.secrets ?? {}).length > 0) throw new EngineError('invalid', `build secrets need the embedded engine (with dockerd, use docker build --secret)`);
   const query: Query = {
     t: request.tags,
     buildargs: Object.keys(request.args).length > 0 ? JSON.stringify(request.args) : undefined,
@@ -72,6 +74,7 @@ export async function buildImage(client: DockerClient, request: BuildRequest, pr
     extrahosts: request.extraHosts.length > 0 ? request.extraHosts : undefined,
     nocache: request.noCache || undefined,
     pull: request.pull || undefined,
+    platform: request.platform || undefined,
     rm: true,
     // Also after a failed step, which would otherwise leave its container behind.
     forcerm: true,

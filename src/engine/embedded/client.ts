@@ -29,7 +29,7 @@ import type {
   VolumeSpec,
 } from '../engine.js';
 import { parseReference, registryOf } from '../../daemon/images/reference.js';
-import { getCredentials } from '../credentials.js';
+import { allCredentials, getCredentials } from '../credentials.js';
 import { EngineError } from '../errors.js';
 import { RpcChannel } from './channel.js';
 import { OUTPUT_STREAMS, PROGRESS, SESSIONS, UNARY, UPLOADS, rpcName, type UnaryMethod, type UnaryRpc } from './protocol/methods.js';
@@ -84,8 +84,11 @@ export class EmbeddedEngine implements DaemonBackend {
     await this.progress('pullImage', PROGRESS.pullImage.args.encode([ref, { ...options, credentials }]), progress);
   }
 
+  /** Base images pulled for the build use the Docker config's credentials of this (the CLI's) user. */
   async buildImage(request: BuildRequest, progress?: ProgressSink): Promise<string> {
-    return (await this.progress('buildImage', PROGRESS.buildImage.args.encode([request]), progress)) as string;
+    const registryAuth = request.registryAuth ?? (await allCredentials());
+    const sent = Object.keys(registryAuth).length > 0 ? { ...request, registryAuth } : request;
+    return (await this.progress('buildImage', PROGRESS.buildImage.args.encode([sent]), progress)) as string;
   }
 
   async pushImage(ref: string, progress?: ProgressSink, options: Pick<PullOptions, 'credentials'> = {}): Promise<string> {
@@ -111,6 +114,10 @@ export class EmbeddedEngine implements DaemonBackend {
 
   imageRemoval(ref: string, force: boolean): Promise<string> {
     return this.call('imageRemoval', ref, force);
+  }
+
+  pruneBuildCache(all: boolean): Promise<string> {
+    return this.call('pruneBuildCache', all);
   }
 
   registryDigest(ref: string): Promise<string | null> {

@@ -167,3 +167,12 @@ test('RUN: environment from ENV and ARG in order, proxy build args, heredoc scri
   assert.deepEqual(ev.stages.get(0)!.config.Env, ['PATH=/bin', 'X=env']);
   assert.deepEqual(ev.unusedArgs, []);
 });
+
+test('FROM --platform: the own platform (also through $BUILDPLATFORM) is built, another is refused at its line', async () => {
+  const ok = await evaluateDockerfile(parseDockerfile('FROM --platform=$BUILDPLATFORM a AS one\nFROM --platform=linux/amd64 one\n'), options());
+  assert.equal(ok.stages.size, 2);
+  await assert.rejects(
+    evaluateDockerfile(parseDockerfile('ARG P=linux/arm64\nFROM a\nFROM --platform=$P b\n'), options()),
+    (e) => e instanceof DockerfileError && e.line === 3 && /platform linux\/arm64 is not supported: the embedded engine builds for linux\/amd64 only/.test(e.message),
+  );
+});

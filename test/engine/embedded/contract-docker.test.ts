@@ -45,6 +45,10 @@ class DockerBackend extends DockerEngine implements DaemonBackend {
     throw new EngineError('invalid', 'imageRemoval is not part of the contract');
   }
 
+  async pruneBuildCache(): Promise<string> {
+    throw new EngineError('invalid', 'pruneBuildCache is not part of the contract');
+  }
+
   async status(): Promise<DaemonStatus> {
     throw new EngineError('invalid', 'status is not part of the contract');
   }

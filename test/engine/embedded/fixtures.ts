@@ -223,6 +223,9 @@ export const fullBuild: Required<BuildRequest> = {
   extraHosts: ['somehost:162.242.195.82'],
   noCache: false,
   pull: true,
+  secrets: { token: Buffer.from('s3cret\n').toString('base64') },
+  platform: 'linux/amd64',
+  registryAuth: { 'registry.example:5000': { username: 'u', password: 'p' }, 'docker.io': { identityToken: 't' } },
 };
 
 export const sparseBuild: BuildRequest = { context: '/srv/app', dockerfile: 'Dockerfile', tags: [], args: {}, labels: {}, cacheFrom: [], extraHosts: [] };

@@ -654,6 +654,10 @@ export class MemoryBackend implements DaemonBackend {
     return JSON.stringify({ untagged: [ref], deleted: force ? ['sha256:forced'] : [] });
   }
 
+  async pruneBuildCache(all: boolean): Promise<string> {
+    return JSON.stringify({ deleted: all ? ['step'] : [], reclaimed: all ? 2 : 0 });
+  }
+
   async status(): Promise<DaemonStatus> {
     const all = [...this.containers.values()];
     return {

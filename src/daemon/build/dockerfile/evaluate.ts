@@ -364,6 +364,18 @@ function healthcheck(ins: InstructionOf<'HEALTHCHECK'> & { none: false }, fail: 
 }
 
 /** Evaluates the stages the target needs, in dependency order. */
+/**
+ * FROM --platform: only the engine's own platform (os/arch[/variant], as BUILDPLATFORM spells it)
+ * is built here; another would need emulation, which the embedded engine does not have.
+ */
+function checkPlatform(wanted: string, own: Platform, file: string, line: number): void {
+  const [os, arch, variant] = wanted.toLowerCase().split('/');
+  const ownVariant = own.variant ?? '';
+  if (os === own.os && arch === own.architecture && (variant === undefined || variant === ownVariant)) return;
+  const ownName = [own.os, own.architecture, ...(own.variant ? [own.variant] : [])].join('/');
+  throw new DockerfileError(`platform ${wanted} is not supported: the embedded engine builds for ${ownName} only`, file, line, 'FROM');
+}
+
 export async function evaluateDockerfile(doc: ParsedDockerfile, options: EvaluateOptions): Promise<Evaluation> {
   const set = splitStages(interpretAll(doc), doc.file);
   const target = targetIndex(set, options.target, doc.file);
@@ -392,6 +404,7 @@ export async function evaluateDockerfile(doc: ParsedDockerfile, options: Evaluat
     const from = stage.from;
     const name = expand(from.image, (n) => globals.get(n), doc.file, from, doc.escape);
     if (name === '') throw new DockerfileError(`base name (${from.image}) should not be blank`, doc.file, from.line, 'FROM');
+    if (from.platform !== undefined) checkPlatform(expand(from.platform, (n) => globals.get(n), doc.file, from, doc.escape), options.platform, doc.file, from.line);
     let base: StageBase;
     let baseConfig: ContainerConfig;
     if (name.toLowerCase() === 'scratch') {

@@ -44,6 +44,7 @@ export const UNARY: { [K in UnaryMethod]: UnaryRpc<Args<K>, Result<K>> } = {
   imageDetails: { args: refOnly, result: mapped((v: string | null) => ({ value: v ?? undefined }), (w: { value?: string }) => w.value ?? null) },
   pruneImages: { args: args<[boolean]>('all'), result: mapped((v: string) => ({ value: v }), (w: { value?: string }) => w.value ?? '{}') },
   imageRemoval: { args: args<[string, boolean]>('ref', 'force'), result: mapped((v: string) => ({ value: v }), (w: { value?: string }) => w.value ?? '{}') },
+  pruneBuildCache: { args: args<[boolean]>('all'), result: mapped((v: string) => ({ value: v }), (w: { value?: string }) => w.value ?? '{}') },
   registryDigest: { args: refOnly, result: mapped((v: string | null) => ({ value: v ?? undefined }), (w: { value?: string }) => w.value ?? null) },
 
   listContainers: { args: single(fields<Args<'listContainers'>[0]>({ labels: labelQuery })), result: wrapped('containers') },
@@ -132,7 +133,16 @@ export const PROGRESS: {
   pushImage: ProgressRpc<[string, PullOptions], string>;
 } = {
   pullImage: { args: refWithOptions, result: mapped(() => '', () => undefined) },
-  buildImage: { args: single(), result: same() },
+  buildImage: {
+    args: single(
+      fields<BuildRequest>({
+        registryAuth: mapped((v: BuildRequest['registryAuth']) => (v ? JSON.stringify(v) : undefined), (w: string | undefined) => (w ? (JSON.parse(w) as BuildRequest['registryAuth']) : undefined)),
+        // An absent map arrives empty: a request without secrets stays without them.
+        secrets: mapped((v: BuildRequest['secrets']) => v, (w: Record<string, string> | undefined) => (w && Object.keys(w).length > 0 ? w : undefined)),
+      }),
+    ),
+    result: same(),
+  },
   pushImage: { args: refWithOptions, result: same() },
 };
 
