@@ -4,17 +4,20 @@
  * missing image from the registry and running it.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { flotilla, type CliResult } from '../helpers/cli.js';
+import { FLOTILLA, flotilla, type CliResult } from '../helpers/cli.js';
 import { busyboxRootfsTar } from '../helpers/embedded-images.js';
 import { useTestDaemon } from '../helpers/embedded-daemon.js';
 import { curl, digestOf, haveRegistry, seedImage, startRegistry, url } from '../helpers/registry.js';
 import { requireRoot } from '../helpers/root.js';
 import { projectDir } from '../helpers/tmp.js';
+import { dir, file, tar } from '../daemon/images/tarball.js';
 
 const testDaemon = useTestDaemon();
 
@@ -98,6 +101,79 @@ describe('registries on the embedded engine', () => {
     assert.match(pruned.stdout, new RegExp(`^Deleted Images:\n(untagged: .*\n)*deleted: ${old[0]?.Id}\n\nTotal reclaimed space: `));
     assert.equal(cli(cwd, ['image', 'inspect', old[0]?.Id ?? '']).status, 1);
     assert.equal(cli(cwd, ['image', 'inspect', 'busybox:latest']).status, 0, 'named images stay');
+  });
+});
+
+/**
+ * What a terminal shows after `raw` is written to it: text, \r, \n, cursor up and down (ESC[nA,
+ * ESC[nB) and clearing a line (ESC[2K), the only controls the pull progress writes.
+ */
+function screen(raw: string): string[] {
+  const lines: string[] = [''];
+  let row = 0;
+  let col = 0;
+  for (const m of raw.matchAll(/\x1b\[(\d*)([AB])|\x1b\[2K|\r|\n|[^\x1b\r\n]+/g)) {
+    const token = m[0];
+    if (m[2] === 'A') row = Math.max(0, row - Number(m[1] || 1));
+    else if (m[2] === 'B') row += Number(m[1] || 1);
+    else if (token === '\x1b[2K') lines[row] = '';
+    else if (token === '\r') col = 0;
+    else if (token === '\n') {
+      row++;
+      col = 0;
+    } else {
+      const line = lines[row] ?? '';
+      lines[row] = line.slice(0, col).padEnd(col) + token + line.slice(col + token.length);
+      col += token.length;
+    }
+    for (let i = 0; i <= row; i++) lines[i] ??= '';
+  }
+  while (lines.length > 0 && lines.at(-1) === '') lines.pop();
+  return lines;
+}
+
+describe('pull progress', () => {
+  it('on a terminal a line per layer redrawn in place; piped one line per event without byte counts; -q the name only', async (t) => {
+    const daemon = testDaemon();
+    if (!requireRoot(t) || !daemon) return;
+    if (!haveRegistry() || spawnSync('script', ['--version']).status !== 0) {
+      if (process.env['FLOTILLA_CI'] === '1') assert.fail('docker-registry, curl and script are needed (scripts/install-deps)');
+      t.skip('needs docker-registry, curl and script');
+      return;
+    }
+    const reg = await startRegistry(t);
+    const layers = [tar([dir('big'), file('big/data', randomBytes(12 << 20))]), tar([dir('small'), file('small/f', 'small\n')])].map((plain) => ({ blob: gzipSync(plain), diffId: digestOf(plain) }));
+    seedImage(reg, 'e2e/progress', '1', layers);
+    const ref = `${reg.host}/e2e/progress:1`;
+    const ids = layers.map((l) => digestOf(l.blob).slice(7, 19)).sort();
+    const cwd = projectDir(t, { 'compose.yaml': 'services: {}\n' }, `flt-progress-${process.pid}`);
+    const env = { ...daemon.env, HOME: cwd, LANG: 'C.UTF-8', FLOTILLA_ENGINE: 'embedded' };
+
+    // A pseudo-terminal (script), as a user at a terminal sees it.
+    const onTty = spawnSync('script', ['-qec', `'${FLOTILLA}' image pull '${ref}'`, '/dev/null'], { cwd, env, encoding: 'utf8', timeout: 180_000 });
+    assert.equal(onTty.status, 0, onTty.stdout + onTty.stderr);
+    const shown = screen(onTty.stdout);
+    assert.equal(shown[0], `1: Pulling from ${reg.host}/e2e/progress`);
+    assert.deepEqual(shown.slice(1, 3).map((l) => l.split(':')[0]).sort(), ids, shown.join('\n'));
+    for (const l of shown.slice(1, 3)) assert.match(l, /^[0-9a-f]{12}: Pull complete$/, 'each layer ends on one line of its own');
+    assert.match(shown[3] ?? '', /^Digest: sha256:[0-9a-f]{64}$/);
+    assert.equal(shown[4], `Status: Downloaded newer image for ${ref}`);
+    assert.equal(shown.length, 5, shown.join('\n'));
+    assert.match(onTty.stdout, /\x1b\[\d+A\r\x1b\[2K[0-9a-f]{12}: Downloading/, 'lines are redrawn in place with the bytes downloaded');
+
+    // Piped: one line per event, no control characters, no byte counts.
+    assert.equal(cli(cwd, ['image', 'rm', ref]).status, 0);
+    const piped = cli(cwd, ['image', 'pull', ref]);
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.doesNotMatch(piped.stdout, /\x1b|Downloading/);
+    const lines = piped.stdout.trimEnd().split('\n');
+    assert.equal(lines[0], `1: Pulling from ${reg.host}/e2e/progress`);
+    assert.deepEqual(lines.filter((l) => l.endsWith(': Pull complete')).map((l) => l.split(':')[0]).sort(), ids);
+    assert.equal(lines.at(-1), `Status: Downloaded newer image for ${ref}`);
+
+    assert.equal(cli(cwd, ['image', 'rm', ref]).status, 0);
+    const quiet = cli(cwd, ['image', 'pull', '-q', ref]);
+    assert.deepEqual([quiet.status, quiet.stdout], [0, `${ref}\n`]);
   });
 });
 
