@@ -4,7 +4,7 @@
  * DigestResolver asks an engine (the local image's RepoDigests, the registry, or a push); the
  * engine backends provide one. Without an engine only pinned images can be bundled.
  */
-import type { Service } from '../model/project.js';
+import type { ComposeService } from '../compose/document.js';
 
 export type DigestResult =
   | { kind: 'digest'; reference: string }
@@ -14,7 +14,7 @@ export type DigestResult =
   | { kind: 'needs-pull' };
 
 export interface DigestResolver {
-  resolve(service: Service): Promise<DigestResult>;
+  resolve(service: ComposeService): Promise<DigestResult>;
 }
 
 export function pinnedDigest(image: string): string | undefined {

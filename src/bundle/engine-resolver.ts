@@ -13,7 +13,7 @@
 import type { Engine } from '../engine/engine.js';
 import { EngineError } from '../engine/errors.js';
 import { ConfigError, FlotillaError } from '../errors.js';
-import type { Project, Service } from '../model/project.js';
+import type { ComposeProject, ComposeService } from '../compose/document.js';
 import { pinnedDigest, type DigestResolver, type DigestResult } from './digests.js';
 
 /** `host:5000/repo:tag@sha256:...` → `host:5000/repo`. */
@@ -37,14 +37,14 @@ export class EngineDigestResolver implements DigestResolver {
   constructor(private readonly engine: Engine) {}
 
   /** Records the digest a push of the service's image returned; later resolutions use it. */
-  usePushed(service: Service, digest: string): void {
+  usePushed(service: ComposeService, digest: string): void {
     if (!service.image) return;
     this.pushed.set(service.name, `${repositoryOf(service.image)}@${digest}`);
     this.results.delete(service.name);
   }
 
   /** Resolves once per service (a second call, e.g. after a push check, costs nothing). */
-  resolve(service: Service): Promise<DigestResult> {
+  resolve(service: ComposeService): Promise<DigestResult> {
     let result = this.results.get(service.name);
     if (!result) {
       result = this.lookUp(service);
@@ -53,7 +53,7 @@ export class EngineDigestResolver implements DigestResolver {
     return result;
   }
 
-  private async lookUp(service: Service): Promise<DigestResult> {
+  private async lookUp(service: ComposeService): Promise<DigestResult> {
     const image = service.image;
     if (image === undefined) throw new ConfigError(`service '${service.name}' has no image: an image name is needed to pin it to a digest; set "image"`);
     const pinned = pinnedDigest(image);
@@ -89,15 +89,15 @@ export class EngineDigestResolver implements DigestResolver {
  * --resolve-image-digests`: a service without an image is an error, and images that cannot be
  * resolved are listed in one error (to push, to pull), as docker-compose does.
  */
-export async function resolveProjectDigests(services: readonly Service[], resolver: DigestResolver): Promise<Map<string, string>> {
+export async function resolveProjectDigests(services: readonly ComposeService[], resolver: DigestResolver): Promise<Map<string, string>> {
   for (const s of services) {
     if (s.image === undefined) {
       throw new ConfigError(`service '${s.name}' has no image: an image name is needed to pin it to a digest; set "image"`);
     }
   }
   const digests = new Map<string, string>();
-  const needsPush: Service[] = [];
-  const needsPull: Service[] = [];
+  const needsPush: ComposeService[] = [];
+  const needsPull: ComposeService[] = [];
   for (const s of services) {
     const pinned = pinnedDigest(s.image as string);
     if (pinned) {
@@ -109,7 +109,7 @@ export async function resolveProjectDigests(services: readonly Service[], resolv
     else (result.kind === 'needs-push' ? needsPush : needsPull).push(s);
   }
   if (needsPush.length > 0 || needsPull.length > 0) {
-    const list = (l: Service[]) => l.map((s) => `${s.name} (${s.image})`).join(', ');
+    const list = (l: ComposeService[]) => l.map((s) => `${s.name} (${s.image})`).join(', ');
     const parts: string[] = [];
     if (needsPush.length > 0) parts.push(`to push (flotilla push): ${list(needsPush)}`);
     if (needsPull.length > 0) parts.push(`to pull (flotilla pull): ${list(needsPull)}`);
@@ -119,6 +119,6 @@ export async function resolveProjectDigests(services: readonly Service[], resolv
 }
 
 /** Whether resolving the project's images needs an engine at all (some image is not pinned). */
-export function needsEngine(project: Project): boolean {
+export function needsEngine(project: ComposeProject): boolean {
   return project.services.some((s) => s.image !== undefined && pinnedDigest(s.image) === undefined);
 }

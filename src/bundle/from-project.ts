@@ -11,7 +11,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { Diagnostics } from '../diagnostics.js';
-import type { PortConfig, Project, Service } from '../model/project.js';
+import type { ComposePort, ComposeProject, ComposeService } from '../compose/document.js';
 import { splitShellWords, ShellWordsError } from '../util/shell-words.js';
 import { pinnedDigest, type DigestResolver } from './digests.js';
 import { BUNDLE_VERSION, type Bundle, type BundlePort, type BundleService } from './types.js';
@@ -30,12 +30,12 @@ function words(v: string | string[] | undefined, service: string, key: string): 
   }
 }
 
-function portSpecs(service: Service): BundlePort[] {
+function portSpecs(service: ComposeService): BundlePort[] {
   const specs: BundlePort[] = [];
   const add = (port: number, protocol: string) => {
     if (!specs.some((s) => s.Port === port && s.Protocol === protocol)) specs.push({ Protocol: protocol, Port: port });
   };
-  for (const p of service.ports ?? ([] as PortConfig[])) add(p.target, p.protocol ?? 'tcp');
+  for (const p of service.ports ?? ([] as ComposePort[])) add(p.target, p.protocol ?? 'tcp');
   for (const e of service.expose ?? []) {
     const [range = '', proto] = String(e).split('/');
     const [start = '', end] = range.split('-');
@@ -44,7 +44,7 @@ function portSpecs(service: Service): BundlePort[] {
   return specs;
 }
 
-function serviceNetworks(service: Service, warn: (m: string) => void): string[] {
+function serviceNetworks(service: ComposeService, warn: (m: string) => void): string[] {
   if (service.network_mode !== undefined) return [];
   const networks = service.networks ?? { default: null };
   for (const [net, options] of Object.entries(networks)) {
@@ -53,7 +53,7 @@ function serviceNetworks(service: Service, warn: (m: string) => void): string[] 
   return Object.keys(networks);
 }
 
-function convertService(service: Service, image: string, legacy: boolean, warn: (m: string) => void): BundleService {
+function convertService(service: ComposeService, image: string, legacy: boolean, warn: (m: string) => void): BundleService {
   const out: BundleService = { Image: image };
   for (const key of Object.keys(service)) {
     if (IGNORED.has(key) || service[key] === undefined) continue;
@@ -79,11 +79,11 @@ function convertService(service: Service, image: string, legacy: boolean, warn: 
   return out;
 }
 
-export async function projectToBundle(project: Project, resolver: DigestResolver, diagnostics: Diagnostics): Promise<Bundle> {
+export async function projectToBundle(project: ComposeProject, resolver: DigestResolver, diagnostics: Diagnostics): Promise<Bundle> {
   const warn = (m: string) => diagnostics.warn(m);
   const images = new Map<string, string>();
-  const needsPush: Service[] = [];
-  const needsPull: Service[] = [];
+  const needsPush: ComposeService[] = [];
+  const needsPull: ComposeService[] = [];
   for (const service of project.services) {
     if (!service.image) {
       throw new ConfigError(
@@ -100,7 +100,7 @@ export async function projectToBundle(project: Project, resolver: DigestResolver
     else (result.kind === 'needs-push' ? needsPush : needsPull).push(service);
   }
   if (needsPush.length > 0 || needsPull.length > 0) {
-    const list = (services: Service[]) => services.map((s) => `${s.name} (${s.image})`).join(', ');
+    const list = (services: ComposeService[]) => services.map((s) => `${s.name} (${s.image})`).join(', ');
     const parts: string[] = [];
     if (needsPush.length > 0) parts.push(`to push (flotilla push, or bundle --push-images): ${list(needsPush)}`);
     if (needsPull.length > 0) parts.push(`to pull (flotilla pull): ${list(needsPull)}`);

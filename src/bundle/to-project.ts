@@ -6,13 +6,13 @@
  */
 import { basename, dirname, resolve } from 'node:path';
 import type { Diagnostics } from '../diagnostics.js';
-import type { EnvValue, NetworkConfig, Project, Service } from '../model/project.js';
+import type { EnvValue, ComposeNetwork, ComposeProject, ComposeService } from '../compose/document.js';
 import { normaliseProjectName } from '../compose/discover.js';
 import { readBundle } from './read.js';
 import type { Bundle, BundleService } from './types.js';
 
-function serviceFromBundle(name: string, b: BundleService): Service {
-  const s: Service = { name, image: b.Image };
+function serviceFromBundle(name: string, b: BundleService): ComposeService {
+  const s: ComposeService = { name, image: b.Image };
   if (b.Command) s.entrypoint = b.Command;
   if (b.Args) s.command = b.Args;
   if (b.Env) {
@@ -37,11 +37,11 @@ function serviceFromBundle(name: string, b: BundleService): Service {
   return s;
 }
 
-export function bundleToProject(bundle: Bundle, name: string, file: string): Project {
+export function bundleToProject(bundle: Bundle, name: string, file: string): ComposeProject {
   const services = Object.entries(bundle.Services)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([n, s]) => serviceFromBundle(n, s));
-  const networks: Record<string, NetworkConfig> = {};
+  const networks: Record<string, ComposeNetwork> = {};
   for (const s of services) for (const n of Object.keys(s.networks ?? {})) networks[n] = {};
   return {
     name,
@@ -63,7 +63,7 @@ export interface BundleLoadOptions {
 }
 
 /** Reads FILE.dab into a Project named by -p, else by the file name (as `docker deploy` named stacks). */
-export function loadBundleProject(path: string, options: BundleLoadOptions, diagnostics: Diagnostics): Project {
+export function loadBundleProject(path: string, options: BundleLoadOptions, diagnostics: Diagnostics): ComposeProject {
   const file = resolve(options.cwd, path);
   const bundle = readBundle(file, diagnostics);
   const stem = basename(file).replace(/\.dab$/, '');

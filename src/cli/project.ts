@@ -3,7 +3,7 @@
  * and the engine closed when the command ends.
  */
 import { Diagnostics } from '../diagnostics.js';
-import { loadProject } from '../compose/load.js';
+import { loadProject, type LoadedProject } from '../compose/load.js';
 import { openEngine } from '../engine/select.js';
 import { Limiter, parallelLimit } from '../execute/limiter.js';
 import type { ProjectRuntime } from '../execute/runtime.js';
@@ -21,7 +21,7 @@ export async function withRuntime<T>(
   ctx: CliContext,
   global: GlobalOptions,
   options: RuntimeOptions,
-  fn: (rt: ProjectRuntime) => Promise<T>,
+  fn: (rt: ProjectRuntime, loaded: LoadedProject) => Promise<T>,
 ): Promise<T> {
   const diagnostics = new Diagnostics();
   const loadOptions = loadOptionsFrom(global, ctx);
@@ -47,7 +47,7 @@ export async function withRuntime<T>(
     try {
       const rt: ProjectRuntime = {
         engine,
-        project: loaded.project,
+        deployment: loaded.deployment(),
         profiles: loaded.profiles,
         cwd: ctx.cwd,
         env: ctx.env,
@@ -57,7 +57,7 @@ export async function withRuntime<T>(
         limiter: new Limiter(limit),
         locateService: loaded.locateService,
       };
-      return await fn(rt);
+      return await fn(rt, loaded);
     } finally {
       engine.close();
     }

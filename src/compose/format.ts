@@ -13,7 +13,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { Diagnostics } from '../diagnostics.js';
-import type { FormatFamily } from '../model/project.js';
+import type { FormatFamily } from './document.js';
 import { isPlainObject, type YamlFile } from './yaml/read.js';
 import { isStackVersion, type Dialect } from './stack-dialect.js';
 

@@ -13,8 +13,10 @@
 import { homedir } from 'node:os';
 import { ConfigError, type SourceLocation } from '../errors.js';
 import { Diagnostics } from '../diagnostics.js';
-import type { Project, Service } from '../model/project.js';
-import { dependenciesOf, dependencyOrder, DependencyCycleError } from '../graph/dependencies.js';
+import type { Deployment } from '../model/deployment.js';
+import type { ComposeProject, ComposeService } from './document.js';
+import { DependencyCycleError } from '../graph/dependencies.js';
+import { dependenciesOf, orderServices } from './dependencies.js';
 import { isLegacy, locationIn, readComposeFile, serviceDicts, servicePath, type ComposeFile, type FileContext } from './compose-file.js';
 import { resolveInputs, type ProjectInputs } from './discover.js';
 import { readTextFile } from '../util/input-files.js';
@@ -27,6 +29,7 @@ import { loadResources } from './resources.js';
 import { finalizeService } from './service/finalize.js';
 import { processService, ServiceProblem } from './service/process.js';
 import { validateService } from './service/validate.js';
+import { emitDeployment } from './emit/deployment.js';
 import { isPlainObject } from './yaml/read.js';
 import type { Dialect } from './stack-dialect.js';
 
@@ -43,7 +46,10 @@ export interface LoadOptions extends ProjectInputs {
 }
 
 export interface LoadedProject {
-  project: Project;
+  /** The Compose-shaped document (`config`, `bundle`). */
+  project: ComposeProject;
+  /** The typed model every later stage reads, made on first use (`config` never needs it). */
+  deployment(): Deployment;
   diagnostics: Diagnostics;
   environment: Environment;
   files: readonly ComposeFile[];
@@ -105,7 +111,7 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
     merged = out;
   }
   const serviceNames = new Set(Object.keys(merged));
-  const services: Service[] = [];
+  const services: ComposeService[] = [];
   const extendsCtx: ExtendsContext = { mainFile: main, loadFile, home, cwd: options.cwd, bases: new Map() };
   for (const [name, dict] of Object.entries(merged)) {
     const where = (keyPath: (string | number)[]) => locateInFiles(files, name, keyPath);
@@ -131,9 +137,9 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
     }
   }
 
-  let ordered: Service[];
+  let ordered: ComposeService[];
   try {
-    ordered = dependencyOrder(services);
+    ordered = orderServices(services);
   } catch (e) {
     if (e instanceof DependencyCycleError) {
       const [first = '', second = ''] = e.cycle;
@@ -146,7 +152,7 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
   const volumes = loadResources(files, 'volumes', paths);
   if (!legacy) checkNamedVolumes(ordered, volumes, files);
 
-  const project: Project = {
+  const project: ComposeProject = {
     name: (inputs.projectNameGiven ? undefined : nameFromFiles(files)) ?? inputs.projectName,
     workingDir: inputs.workingDir,
     configFiles: inputs.files,
@@ -163,8 +169,10 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
   const profiles = options.profiles?.length
     ? options.profiles
     : (inputs.environment.get('COMPOSE_PROFILES') ?? '').split(',').filter((p) => p !== '');
+  let deployment: Deployment | undefined;
   return {
     project,
+    deployment: () => (deployment ??= emitDeployment(project, { cwd: options.cwd })),
     diagnostics,
     environment: inputs.environment,
     files,
@@ -174,10 +182,10 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
 }
 
 /** The key of `service` that makes it depend on `on` (for a cycle, the key that closes it). */
-function dependencyKeyPath(service: Service, on: string): (string | number)[] {
+function dependencyKeyPath(service: ComposeService, on: string): (string | number)[] {
   const link = (service.links ?? []).findIndex((l) => (l.split(':')[0] ?? l) === on);
   const from = (service.volumes_from ?? []).findIndex((v) => v.source === on);
-  const kind = dependenciesOf(service).find((d) => d.on === on)?.kind ?? (from !== -1 ? 'volumes_from' : undefined);
+  const kind = dependenciesOf(service).find((d) => d.service === on)?.kind ?? (from !== -1 ? 'volumes_from' : undefined);
   if (kind === 'depends_on') return ['depends_on', on];
   if (kind === 'links') return ['links', link];
   if (kind === 'volumes_from') return ['volumes_from', from];
@@ -199,7 +207,7 @@ function checkSameVersion(files: readonly ComposeFile[]): void {
 }
 
 /** Named volumes a service mounts must be declared under the top-level `volumes`. */
-function checkNamedVolumes(services: readonly Service[], declared: Record<string, unknown>, files: readonly ComposeFile[]): void {
+function checkNamedVolumes(services: readonly ComposeService[], declared: Record<string, unknown>, files: readonly ComposeFile[]): void {
   for (const s of services) {
     (s.volumes ?? []).forEach((v, i) => {
       if (v.type === 'volume' && v.source && !Object.hasOwn(declared, v.source)) {

@@ -22,7 +22,7 @@ import { isPlainObject } from './yaml/read.js';
 import { parsePort, portKey, PortSyntaxError } from './syntax/ports.js';
 import { canonicalSecurityOpt } from './syntax/security-opt.js';
 import { splitPathMapping } from './syntax/volumes.js';
-import type { PortConfig } from '../model/project.js';
+import type { ComposePort } from './document.js';
 
 type Dict = Record<string, unknown>;
 
@@ -209,10 +209,10 @@ export class MergeProblem extends Error {
   }
 }
 
-function mergePorts(base: unknown, override: unknown): PortConfig[] {
-  const merged = new Map<string, PortConfig>();
+function mergePorts(base: unknown, override: unknown): ComposePort[] {
+  const merged = new Map<string, ComposePort>();
   for (const entry of concatLists(base, override)) {
-    let parsed: PortConfig[];
+    let parsed: ComposePort[];
     try {
       parsed = parsePort(entry);
     } catch (e) {

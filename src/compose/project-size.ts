@@ -5,10 +5,10 @@
  * as the limit is passed, so the count itself stays cheap.
  */
 import { ConfigError, type SourceLocation } from '../errors.js';
-import type { Project } from '../model/project.js';
+import type { ComposeProject } from './document.js';
 import { EXPANDED_LIMIT_TEXT, MAX_EXPANDED_BYTES } from './limits.js';
 
-export function checkProjectSize(project: Project, locateService: (name: string) => SourceLocation): void {
+export function checkProjectSize(project: ComposeProject, locateService: (name: string) => SourceLocation): void {
   let budget = MAX_EXPANDED_BYTES;
   const over = (root: unknown): boolean => {
     const stack: unknown[] = [root];

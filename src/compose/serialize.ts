@@ -4,7 +4,7 @@
  * short-syntax volumes as "source:target:mode", healthcheck durations in one unit, `$` written
  * `$$` (so the output can be read back without interpolating again).
  */
-import type { PortConfig, Project, Service, ServiceVolume, VolumesFrom } from '../model/project.js';
+import type { ComposePort, ComposeProject, ComposeService, ComposeVolumeEntry, ComposeVolumesFrom } from './document.js';
 import { formatNanos } from './syntax/duration.js';
 import { legacyPortString } from './syntax/ports.js';
 import { shortVolumeString } from './syntax/volumes.js';
@@ -18,7 +18,7 @@ export interface SerializeOptions {
   name?: string;
 }
 
-function portOut(p: PortConfig, legacy: boolean): unknown {
+function portOut(p: ComposePort, legacy: boolean): unknown {
   if (legacy || p.host_ip) return legacyPortString(p);
   const out: Dict = { target: p.target };
   if (p.published !== undefined) out['published'] = p.published;
@@ -27,7 +27,7 @@ function portOut(p: PortConfig, legacy: boolean): unknown {
   return out;
 }
 
-function volumeOut(v: ServiceVolume): unknown {
+function volumeOut(v: ComposeVolumeEntry): unknown {
   if (v.shortMode !== undefined) return shortVolumeString(v);
   const out: Dict = { type: v.type };
   if (v.source) out['source'] = v.source;
@@ -38,11 +38,11 @@ function volumeOut(v: ServiceVolume): unknown {
   return out;
 }
 
-function volumesFromOut(v: VolumesFrom): string {
+function volumesFromOut(v: ComposeVolumesFrom): string {
   return `${v.type}:${v.source}:${v.mode}`;
 }
 
-export function serviceOut(s: Service, legacy: boolean): Dict {
+export function serviceOut(s: ComposeService, legacy: boolean): Dict {
   const out: Dict = {};
   for (const [k, v] of Object.entries(s)) {
     if (k === 'name' || v === undefined) continue;
@@ -61,7 +61,7 @@ export function serviceOut(s: Service, legacy: boolean): Dict {
 }
 
 /** The whole project as docker-compose's `config` prints it (before YAML). */
-export function projectToCompose(project: Project, options: SerializeOptions): Dict {
+export function projectToCompose(project: ComposeProject, options: SerializeOptions): Dict {
   const legacy = project.format === 'v1';
   const out: Dict = {
     ...(options.name !== undefined ? { name: options.name } : {}),

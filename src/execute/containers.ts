@@ -8,9 +8,8 @@
  */
 import { isConflict, isNotFound } from '../engine/errors.js';
 import type { ContainerInfo, Engine } from '../engine/engine.js';
-import type { Service } from '../model/project.js';
-import { parseDurationSeconds } from '../compose/syntax/duration.js';
-import { containerSpec, type RunningContainerRef, type SpecContext } from '../plan/container-spec.js';
+import type { Service } from '../model/service.js';
+import { containerSpec, stopSeconds, type RunningContainerRef, type SpecContext } from '../plan/container-spec.js';
 import { LABEL } from '../plan/labels.js';
 import type { ObservedContainer } from '../plan/observe.js';
 import type { ProjectRuntime } from './runtime.js';
@@ -53,10 +52,9 @@ export class ContainerRegistry {
   }
 }
 
+/** -t when given, else the service's stop_grace_period, else 10 s. */
 export function stopTimeout(service: Service, override: number | undefined): number {
-  if (override !== undefined) return override;
-  const seconds = service.stop_grace_period !== undefined ? parseDurationSeconds(service.stop_grace_period) : undefined;
-  return seconds === undefined ? 10 : Math.round(seconds);
+  return override ?? stopSeconds(service) ?? 10;
 }
 
 export interface CreateOptions {
@@ -68,8 +66,7 @@ export interface CreateOptions {
 
 function specContext(rt: ProjectRuntime, registry: ContainerRegistry, opts: CreateOptions): SpecContext {
   const ctx: SpecContext = {
-    project: rt.project,
-    cwd: rt.cwd,
+    deployment: rt.deployment,
     number: opts.number,
     configHash: opts.configHash,
     configLabel: opts.configLabel,
@@ -110,7 +107,7 @@ export async function createServiceContainer(rt: ProjectRuntime, registry: Conta
       await new Promise((r) => setTimeout(r, 100));
       existing = await rt.engine.inspectContainer(spec.name);
     }
-    if (!existing || existing.labels[LABEL.project] !== rt.project.name || existing.labels[LABEL.service] !== service.name) throw e;
+    if (!existing || existing.labels[LABEL.project] !== rt.deployment.name || existing.labels[LABEL.service] !== service.name) throw e;
     id = existing.id;
   }
   const ref = { id, name: spec.name, number: opts.number, running: false };
@@ -140,10 +137,10 @@ export async function inheritableVolumes(engine: Engine, service: Service, conta
   if (!info) return {};
   const image = await engine.inspectImage(info.imageId);
   const anonymous = new Set<string>([
-    ...(service.volumes ?? []).filter((v) => v.type === 'volume' && v.source === undefined).map((v) => v.target),
+    ...service.mounts.filter((m) => m.type === 'volume' && m.source === undefined).map((m) => m.target),
     ...(image?.config.volumes ?? []),
   ]);
-  const tmpfs = new Set((service.tmpfs ?? []).map((t) => t.split(':')[0]));
+  const tmpfs = new Set(service.tmpfs.map((t) => t.target));
   const out: Record<string, string> = {};
   for (const m of info.mounts) {
     if (m.type === 'volume' && m.name && anonymous.has(m.destination) && !tmpfs.has(m.destination)) out[m.destination] = m.name;

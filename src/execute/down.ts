@@ -12,11 +12,10 @@
  * all containers at once (the kill is immediate, so dependency order would only add waiting).
  */
 import { ErrorList, FlotillaError } from '../errors.js';
-import type { Service } from '../model/project.js';
+import type { Service } from '../model/service.js';
+import { dependencyNames } from '../model/select.js';
 import { isNotFound } from '../engine/errors.js';
-import { dependenciesOf } from '../graph/dependencies.js';
 import { observe, type ObservedContainer } from '../plan/observe.js';
-import { defaultImage } from '../plan/images.js';
 import { projectFilter } from '../plan/labels.js';
 import { ANONYMOUS_VOLUME, ContainerRegistry, stopTimeout } from './containers.js';
 import { removeVolume } from './resources.js';
@@ -31,9 +30,9 @@ export interface DownOptions {
 }
 
 export async function down(rt: ProjectRuntime, opts: DownOptions): Promise<void> {
-  const { engine, project } = rt;
-  const observed = await observe(engine, project.name);
-  const known = new Map(project.services.map((s) => [s.name, s]));
+  const { engine, deployment } = rt;
+  const observed = await observe(engine, deployment.name);
+  const known = new Map(deployment.services.map((s) => [s.name, s]));
   const orphans = observed.containers.filter((c) => !c.oneOff && !known.has(c.service));
   const targets = observed.containers.filter((c) => c.oneOff || known.has(c.service) || opts.removeOrphans);
   if (orphans.length > 0 && !opts.removeOrphans) {
@@ -59,7 +58,7 @@ export async function down(rt: ProjectRuntime, opts: DownOptions): Promise<void>
 
   const steps: Step[] = [];
   // By id: a name two concurrent runs both created is ambiguous.
-  for (const n of await engine.listNetworks(projectFilter(project.name))) {
+  for (const n of await engine.listNetworks(projectFilter(deployment.name))) {
     steps.push({
       title: `Removing network ${n.name}`,
       run: async () => {
@@ -83,7 +82,7 @@ export async function down(rt: ProjectRuntime, opts: DownOptions): Promise<void>
   }
   if (opts.rmi) {
     const images = new Set<string>();
-    for (const s of project.services) if (opts.rmi === 'all' || (s.build && !s.image)) images.add(defaultImage(project, s));
+    for (const s of deployment.services) if (opts.rmi === 'all' || (s.build && !s.imageDeclared)) images.add(s.image);
     for (const image of images) {
       steps.push({
         title: `Removing image ${image}`,
@@ -110,10 +109,10 @@ export async function down(rt: ProjectRuntime, opts: DownOptions): Promise<void>
 export function removalSteps(rt: ProjectRuntime, targets: readonly ObservedContainer[], opts: { timeout?: number | undefined; volumes: boolean }): Step[] {
   const byService = new Map<string, ObservedContainer[]>();
   for (const c of targets) byService.set(c.service, [...(byService.get(c.service) ?? []), c]);
-  const services = new Map(rt.project.services.map((s) => [s.name, s]));
+  const services = new Map(rt.deployment.services.map((s) => [s.name, s]));
   const dependants = new Map<string, string[]>();
-  for (const s of rt.project.services) {
-    for (const d of dependenciesOf(s)) if (d.on !== s.name) dependants.set(d.on, [...(dependants.get(d.on) ?? []), s.name]);
+  for (const s of rt.deployment.services) {
+    for (const d of dependencyNames(s)) dependants.set(d, [...(dependants.get(d) ?? []), s.name]);
   }
   const gone = new Map<string, Promise<unknown>>();
   const registry = new ContainerRegistry([]);

@@ -4,37 +4,34 @@
  */
 import { FlotillaError } from '../errors.js';
 import type { BuildRequest } from '../engine/engine.js';
-import type { Service } from '../model/project.js';
-import { parseBytes } from '../compose/syntax/bytes.js';
-import { defaultImage } from '../plan/images.js';
+import type { Service } from '../model/service.js';
 import type { ProjectRuntime } from './runtime.js';
 
-export function buildRequest(rt: ProjectRuntime, service: Service, overrides: { noCache?: boolean; pull?: boolean; args?: Record<string, string> } = {}): BuildRequest {
-  const b = service.build ?? {};
-  if (!b.context) throw new FlotillaError(`service "${service.name}" has no build context`);
-  const shm = b.shm_size === undefined ? undefined : parseBytes(b.shm_size);
+export function buildRequest(service: Service, overrides: { noCache?: boolean; pull?: boolean; args?: Record<string, string> } = {}): BuildRequest {
+  const b = service.build;
+  if (!b) throw new FlotillaError(`service "${service.name}" has no build context`);
   const request: BuildRequest = {
     context: b.context,
-    dockerfile: b.dockerfile ?? 'Dockerfile',
-    tags: [defaultImage(rt.project, service)],
-    args: { ...(b.args ?? {}), ...(overrides.args ?? {}) },
-    labels: b.labels ?? {},
-    cacheFrom: b.cache_from ?? [],
-    extraHosts: Object.entries(b.extra_hosts ?? {}).map(([h, ip]) => `${h}:${ip}`),
+    dockerfile: b.dockerfile,
+    tags: [service.image],
+    args: { ...b.args, ...(overrides.args ?? {}) },
+    labels: b.labels,
+    cacheFrom: b.cacheFrom,
+    extraHosts: b.extraHosts.map((h) => `${h.host}:${h.ip}`),
   };
   if (b.target) request.target = b.target;
   if (b.network) request.network = b.network;
-  if (shm !== undefined) request.shmSize = shm;
+  if (b.shmSize !== undefined) request.shmSize = b.shmSize;
   if (overrides.noCache) request.noCache = true;
   if (overrides.pull) request.pull = true;
   return request;
 }
 
-export async function buildServiceImage(rt: ProjectRuntime, service: Service, overrides: Parameters<typeof buildRequest>[2] = {}): Promise<void> {
+export async function buildServiceImage(rt: ProjectRuntime, service: Service, overrides: Parameters<typeof buildRequest>[1] = {}): Promise<void> {
   const output: string[] = [];
   try {
     await rt.limiter.run(() =>
-      rt.engine.buildImage(buildRequest(rt, service, overrides), (e) => {
+      rt.engine.buildImage(buildRequest(service, overrides), (e) => {
         const line = [e.status, e.detail].filter(Boolean).join(' ').trimEnd();
         if (line) output.push(line);
       }),

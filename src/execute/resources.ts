@@ -5,92 +5,64 @@
  */
 import { FlotillaError } from '../errors.js';
 import type { NetworkSpec, VolumeSpec } from '../engine/engine.js';
-import type { NetworkConfig, Project, VolumeConfig } from '../model/project.js';
+import type { Deployment } from '../model/deployment.js';
+import type { Network, Volume } from '../model/resources.js';
+import type { Service } from '../model/service.js';
 import { isConflict, isNotFound } from '../engine/errors.js';
 import { COMPOSE_COMPAT_VERSION, LABEL } from '../plan/labels.js';
-import { isPlainObject } from '../compose/yaml/read.js';
 import type { ProjectRuntime } from './runtime.js';
 import type { Step } from './progress.js';
 
-export interface ResourceRef {
-  /** The key under `networks:`/`volumes:`. */
-  key: string;
-  /** The engine's name for it. */
-  name: string;
-  external: boolean;
-}
-
-export function networkRef(project: Project, key: string): ResourceRef {
-  const def: NetworkConfig = project.networks[key] ?? {};
-  const name = typeof def.name === 'string' ? def.name : `${project.name}_${key}`;
-  return { key, name, external: Boolean(def.external) };
-}
-
-export function volumeRef(project: Project, key: string): ResourceRef {
-  const def: VolumeConfig = project.volumes[key] ?? {};
-  const name = typeof def.name === 'string' ? def.name : `${project.name.replace(/^[-_]+/, '')}_${key}`;
-  return { key, name, external: Boolean(def.external) };
-}
-
-/** Networks the given services use (v1 projects use the engine's default bridge, so none). */
-export function usedNetworks(project: Project, services: readonly { networks?: Record<string, unknown> | undefined; network_mode?: string | undefined }[]): ResourceRef[] {
-  if (project.format === 'v1') return [];
+/** Networks the given services join (v1 projects use the engine's default bridge, so none). */
+export function usedNetworks(deployment: Deployment, services: readonly Service[]): Network[] {
   const keys = new Set<string>();
-  for (const s of services) {
-    if (s.network_mode !== undefined) continue;
-    for (const k of Object.keys(s.networks ?? { default: null })) keys.add(k);
-  }
-  return [...keys].sort().map((k) => networkRef(project, k));
+  for (const s of services) for (const n of s.networks) keys.add(n.key);
+  return [...keys]
+    .map((k) => deployment.networks[k])
+    .filter((n): n is Network => n !== undefined)
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-function stringMap(v: unknown): Record<string, string> {
-  if (!isPlainObject(v)) return {};
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x ?? '')]));
-}
-
-function networkSpec(project: Project, ref: ResourceRef): NetworkSpec {
-  const def: NetworkConfig = project.networks[ref.key] ?? {};
-  const ipam = isPlainObject(def.ipam) ? def.ipam : undefined;
+function networkSpec(deployment: Deployment, def: Network): NetworkSpec {
   const spec: NetworkSpec = {
-    name: ref.name,
-    driverOpts: stringMap(def.driver_opts),
-    internal: def.internal === true,
-    enableIpv6: def.enable_ipv6 === true,
+    name: def.name,
+    driverOpts: def.driverOpts,
+    internal: def.internal,
+    enableIpv6: def.enableIpv6,
     attachable: def.attachable !== false,
-    labels: { ...(def.labels ?? {}), [LABEL.network]: ref.key, [LABEL.project]: project.name, [LABEL.version]: COMPOSE_COMPAT_VERSION },
+    labels: { ...def.labels, [LABEL.network]: def.key, [LABEL.project]: deployment.name, [LABEL.version]: COMPOSE_COMPAT_VERSION },
   };
   if (def.driver) spec.driver = def.driver;
-  if (ipam) {
+  if (def.ipam) {
     spec.ipam = {
-      config: (Array.isArray(ipam['config']) ? ipam['config'] : []).map((c: Record<string, unknown>) => {
+      config: def.ipam.config.map((c) => {
         const out: NonNullable<NetworkSpec['ipam']>['config'][number] = {};
-        if (typeof c['subnet'] === 'string') out.subnet = c['subnet'];
-        if (typeof c['ip_range'] === 'string') out.ipRange = c['ip_range'];
-        if (typeof c['gateway'] === 'string') out.gateway = c['gateway'];
-        if (isPlainObject(c['aux_addresses'])) out.auxAddresses = stringMap(c['aux_addresses']);
+        if (c.subnet !== undefined) out.subnet = c.subnet;
+        if (c.ipRange !== undefined) out.ipRange = c.ipRange;
+        if (c.gateway !== undefined) out.gateway = c.gateway;
+        if (Object.keys(c.auxAddresses).length > 0) out.auxAddresses = c.auxAddresses;
         return out;
       }),
     };
-    if (typeof ipam['driver'] === 'string') spec.ipam.driver = ipam['driver'];
-    if (isPlainObject(ipam['options'])) spec.ipam.options = stringMap(ipam['options']);
+    if (def.ipam.driver !== undefined) spec.ipam.driver = def.ipam.driver;
+    if (Object.keys(def.ipam.options).length > 0) spec.ipam.options = def.ipam.options;
   }
   return spec;
 }
 
-function volumeSpec(project: Project, ref: ResourceRef): VolumeSpec {
-  const def: VolumeConfig = project.volumes[ref.key] ?? {};
+function volumeSpec(deployment: Deployment, def: Volume): VolumeSpec {
   const spec: VolumeSpec = {
-    name: ref.name,
-    driverOpts: stringMap(def.driver_opts),
-    labels: { ...(def.labels ?? {}), [LABEL.volume]: ref.key, [LABEL.project]: project.name, [LABEL.version]: COMPOSE_COMPAT_VERSION },
+    name: def.name,
+    driverOpts: def.driverOpts,
+    labels: { ...def.labels, [LABEL.volume]: def.key, [LABEL.project]: deployment.name, [LABEL.version]: COMPOSE_COMPAT_VERSION },
   };
   if (def.driver) spec.driver = def.driver;
   return spec;
 }
 
 /** Steps that make sure networks and volumes exist (none when they already do). */
-export async function ensureResourceSteps(rt: ProjectRuntime, networks: ResourceRef[], volumes: ResourceRef[]): Promise<Step[]> {
-  const { engine, project } = rt;
+export async function ensureResourceSteps(rt: ProjectRuntime, networks: readonly Network[], volumes: readonly Volume[]): Promise<Step[]> {
+  const { engine, deployment } = rt;
   const [netInfo, volInfo] = await Promise.all([
     Promise.all(networks.map((n) => engine.inspectNetwork(n.name))),
     Promise.all(volumes.map((v) => engine.inspectVolume(v.name))),
@@ -101,7 +73,7 @@ export async function ensureResourceSteps(rt: ProjectRuntime, networks: Resource
     if (n.external) {
       throw new FlotillaError(`network ${n.name} is declared as external, but could not be found; create it with \`docker network create ${n.name}\` and try again`);
     }
-    const spec = networkSpec(project, n);
+    const spec = networkSpec(deployment, n);
     steps.push({
       title: `Creating network "${n.name}" with ${spec.driver ? `driver "${spec.driver}"` : 'the default driver'}`,
       run: () => createNetworkOnce(rt, n, spec),
@@ -112,7 +84,7 @@ export async function ensureResourceSteps(rt: ProjectRuntime, networks: Resource
     if (v.external) {
       throw new FlotillaError(`volume ${v.name} is declared as external, but could not be found; create it with \`docker volume create --name=${v.name}\` and try again`);
     }
-    const spec = volumeSpec(project, v);
+    const spec = volumeSpec(deployment, v);
     steps.push({
       title: `Creating volume "${v.name}" with ${spec.driver ? `driver "${spec.driver}"` : 'the default driver'}`,
       run: async () => {
@@ -129,9 +101,9 @@ export async function ensureResourceSteps(rt: ProjectRuntime, networks: Resource
  * fails as ambiguous. After creating, a run looks for others: when there are, it removes its own
  * and settles on the survivor (of two racing runs, at least one sees both networks).
  */
-async function createNetworkOnce(rt: ProjectRuntime, ref: ResourceRef, spec: NetworkSpec): Promise<string | void> {
-  const { engine, project } = rt;
-  const same = async () => (await engine.listNetworks({ [LABEL.project]: project.name, [LABEL.network]: ref.key })).filter((x) => x.name === ref.name);
+async function createNetworkOnce(rt: ProjectRuntime, ref: Network, spec: NetworkSpec): Promise<string | void> {
+  const { engine, deployment } = rt;
+  const same = async () => (await engine.listNetworks({ [LABEL.project]: deployment.name, [LABEL.network]: ref.key })).filter((x) => x.name === ref.name);
   for (let attempt = 0; attempt < 20; attempt++) {
     let id: string | undefined;
     try {
@@ -149,16 +121,6 @@ async function createNetworkOnce(rt: ProjectRuntime, ref: ResourceRef, spec: Net
     if (settled.length > 1 && attempt >= 5) break;
   }
   throw new FlotillaError(`network ${ref.name} was created more than once by concurrent runs; remove the extra ones (docker network ls) and try again`);
-}
-
-export async function removeNetwork(rt: ProjectRuntime, ref: ResourceRef): Promise<boolean> {
-  try {
-    await rt.engine.removeNetwork(ref.name);
-    return true;
-  } catch (e) {
-    if (isNotFound(e)) return false;
-    throw e;
-  }
 }
 
 export async function removeVolume(rt: ProjectRuntime, name: string): Promise<boolean> {

@@ -6,13 +6,13 @@ import type { Diagnostics } from '../diagnostics.js';
 import type { Environment } from '../compose/environment.js';
 import type { Engine } from '../engine/engine.js';
 import type { SourceLocation } from '../errors.js';
-import type { Project } from '../model/project.js';
+import type { Deployment } from '../model/deployment.js';
 import type { Limiter } from './limiter.js';
 import type { Progress } from './progress.js';
 
 export interface ProjectRuntime {
   engine: Engine;
-  project: Project;
+  deployment: Deployment;
   /** Profiles enabled by --profile / COMPOSE_PROFILES. */
   profiles: string[];
   cwd: string;

@@ -16,16 +16,13 @@
  */
 import { ConfigError, ErrorList, FlotillaError, UsageError } from '../errors.js';
 import type { ImageInfo } from '../engine/engine.js';
-import type { Service } from '../model/project.js';
-import { deployProblems, defaultScale } from '../compose/deploy-checks.js';
-import { selectServices, withDependencies } from '../compose/profiles.js';
-import { dependenciesOf } from '../graph/dependencies.js';
-import { configDict } from '../plan/config-hash.js';
+import type { Service } from '../model/service.js';
+import { dependencyNames, selectServices, withDependencies } from '../model/select.js';
+import { configHash } from '../plan/config-hash.js';
 import { changesContainers, convergeService, type ContainerAction, type Strategy } from '../plan/converge.js';
-import { defaultImage, imageStep, type BuildPolicy, type ImageStep } from '../plan/images.js';
+import { imageStep, type BuildPolicy, type ImageStep } from '../plan/images.js';
 import { observe, serviceContainers, type ObservedContainer } from '../plan/observe.js';
-import { jsonHash, pythonJsonDumps } from '../util/python-json.js';
-import { containerName } from '../plan/labels.js';
+import { containerName } from '../model/names.js';
 import { ContainerMonitor, DependencyError } from './monitor.js';
 import {
   ContainerRegistry,
@@ -35,7 +32,7 @@ import {
   stopAndRemove,
 } from './containers.js';
 import { buildServiceImage } from './images.js';
-import { ensureResourceSteps, usedNetworks, volumeRef } from './resources.js';
+import { ensureResourceSteps, usedNetworks } from './resources.js';
 import type { ProjectRuntime } from './runtime.js';
 import type { Step, StepResult } from './progress.js';
 
@@ -72,17 +69,17 @@ interface ServicePlan {
 }
 
 export async function up(rt: ProjectRuntime, opts: UpOptions): Promise<UpResult> {
-  const { engine, project } = rt;
-  let services = selectServices(project, rt.profiles, opts.services);
-  if (!opts.noDeps) services = withDependencies(project, services, rt.profiles, opts.services);
+  const { engine, deployment } = rt;
+  let services = selectServices(deployment, rt.profiles, opts.services);
+  if (!opts.noDeps) services = withDependencies(deployment, services, rt.profiles, opts.services);
   for (const name of Object.keys(opts.scale)) {
-    if (!project.services.some((s) => s.name === name)) throw new UsageError(`no such service: ${name}`);
+    if (!deployment.services.some((s) => s.name === name)) throw new UsageError(`no such service: ${name}`);
   }
   refuseUndeployable(rt, services);
 
-  const [observed, imageInfo] = await Promise.all([observe(engine, project.name), inspectImages(rt, services)]);
+  const [observed, imageInfo] = await Promise.all([observe(engine, deployment.name), inspectImages(rt, services)]);
 
-  const known = new Set(project.services.map((s) => s.name));
+  const known = new Set(deployment.services.map((s) => s.name));
   const orphans = observed.containers.filter((c) => !c.oneOff && !known.has(c.service));
   if (orphans.length > 0 && !opts.removeOrphans && rt.env['COMPOSE_IGNORE_ORPHANS'] !== 'True' && rt.env['COMPOSE_IGNORE_ORPHANS'] !== '1') {
     rt.diagnostics.warn(
@@ -93,12 +90,12 @@ export async function up(rt: ProjectRuntime, opts: UpOptions): Promise<UpResult>
 
   const imageSteps = new Map<string, ImageStep>();
   for (const s of services) {
-    const step = imageStep(project, s, imageInfo.get(s.name) !== null, opts.build);
+    const step = imageStep(s, imageInfo.get(s.name) !== null, opts.build);
     if (step.kind === 'error') throw new FlotillaError(step.message);
     imageSteps.set(s.name, step);
   }
-  const networks = usedNetworks(project, services);
-  const volumes = Object.keys(project.volumes).map((k) => volumeRef(project, k));
+  const networks = usedNetworks(deployment, services);
+  const volumes = Object.values(deployment.volumes);
   const registry = new ContainerRegistry(observed.containers);
 
   if (opts.dryRun) {
@@ -111,7 +108,7 @@ export async function up(rt: ProjectRuntime, opts: UpOptions): Promise<UpResult>
       if (step?.kind === 'pull') plan.push(`pull ${step.image} for ${s.name}: ${step.reason}`);
       if (step?.kind === 'build') plan.push(`build ${step.image} for ${s.name}: ${step.reason}`);
     }
-    const plans = convergeAll(rt, services, observed.containers, imageInfo, registry, opts);
+    const plans = convergeAll(services, observed.containers, imageInfo, registry, opts);
     for (const p of plans) plan.push(...describe(rt, p));
     return { services, registry, plan };
   }
@@ -139,10 +136,10 @@ export async function up(rt: ProjectRuntime, opts: UpOptions): Promise<UpResult>
   for (const [name, info] of await inspectImages(rt, changed)) imageInfo.set(name, info);
 
   // Phase 2: containers, each service after its dependencies.
-  const plans = convergeAll(rt, services, observed.containers, imageInfo, registry, opts);
-  const monitor = new ContainerMonitor(engine, project.name);
+  const plans = convergeAll(services, observed.containers, imageInfo, registry, opts);
+  const monitor = new ContainerMonitor(engine, deployment.name);
   const needsMonitor =
-    opts.wait || services.some((s) => Object.values(s.depends_on ?? {}).some((d) => d.condition !== 'service_started'));
+    opts.wait || services.some((s) => s.dependencies.some((d) => d.condition !== 'service_started'));
   if (needsMonitor) monitor.start();
   try {
     const results = await rt.progress.run(containerSteps(rt, plans, registry, monitor, opts));
@@ -158,24 +155,22 @@ export async function up(rt: ProjectRuntime, opts: UpOptions): Promise<UpResult>
 async function inspectImages(rt: ProjectRuntime, services: readonly Service[]): Promise<Map<string, ImageInfo | null>> {
   const byImage = new Map<string, Promise<ImageInfo | null>>();
   for (const s of services) {
-    const image = defaultImage(rt.project, s);
-    if (!byImage.has(image)) byImage.set(image, rt.engine.inspectImage(image));
+    if (!byImage.has(s.image)) byImage.set(s.image, rt.engine.inspectImage(s.image));
   }
   const out = new Map<string, ImageInfo | null>();
-  for (const s of services) out.set(s.name, await (byImage.get(defaultImage(rt.project, s)) as Promise<ImageInfo | null>));
+  for (const s of services) out.set(s.name, await (byImage.get(s.image) as Promise<ImageInfo | null>));
   return out;
 }
 
 function refuseUndeployable(rt: ProjectRuntime, services: readonly Service[]): void {
   const names = new Set(services.map((s) => s.name));
-  const problems = deployProblems(rt.project).filter((p) => names.has(p.service));
+  const problems = rt.deployment.problems.filter((p) => names.has(p.service));
   if (problems.length === 0) return;
   const errors = problems.map((p) => new ConfigError(p.message, rt.locateService(p.service, p.keyPath)));
   throw errors.length === 1 ? errors[0] : new ErrorList(errors);
 }
 
 function convergeAll(
-  rt: ProjectRuntime,
   services: readonly Service[],
   observed: readonly ObservedContainer[],
   images: Map<string, ImageInfo | null>,
@@ -184,19 +179,16 @@ function convergeAll(
 ): ServicePlan[] {
   const plans = new Map<string, ServicePlan>();
   for (const service of services) {
-    const dict = configDict(rt.project, service, {
+    const { hash, label } = configHash(service.configHash, {
       imageId: images.get(service.name)?.id ?? null,
-      cwd: rt.cwd,
       containerIdOf: (s) => registry.of(s)[0]?.id ?? null,
     });
-    const label = pythonJsonDumps(dict);
-    const hash = jsonHash(dict);
-    const upstreamChanged = [...new Set(dependenciesOf(service).map((d) => d.on))].filter((d) => {
+    const upstreamChanged = dependencyNames(service).filter((d) => {
       const p = plans.get(d);
       return p !== undefined && changesContainers(p.actions);
     });
     const actions = convergeService(
-      { name: service.name, scale: opts.scale[service.name] ?? defaultScale(service), configHash: hash, configLabel: label },
+      { name: service.name, scale: opts.scale[service.name] ?? service.scale, configHash: hash, configLabel: label },
       serviceContainers(observed, service.name),
       { strategy: opts.strategy, upstreamChanged, alwaysRecreateDeps: opts.alwaysRecreateDeps },
     );
@@ -207,7 +199,7 @@ function convergeAll(
 
 function describe(rt: ProjectRuntime, p: ServicePlan): string[] {
   const lines: string[] = [];
-  const name = (a: ContainerAction) => (a.kind === 'create' ? p.service.container_name ?? containerName(rt.project.name, p.service.name, a.number) : a.container.name);
+  const name = (a: ContainerAction) => (a.kind === 'create' ? p.service.containerName ?? containerName(rt.deployment.name, p.service.name, a.number) : a.container.name);
   const removed = p.actions.filter((a) => a.kind === 'remove');
   if (removed.length > 0) lines.push(`scale ${p.service.name} ${removed[0]?.reason.replace(/^scale /, '')}: remove ${removed.map(name).join(', ')}`);
   for (const a of p.actions) {
@@ -247,15 +239,15 @@ function containerSteps(rt: ProjectRuntime, plans: ServicePlan[], registry: Cont
 
   /** Resolves when every dependency of `service` in this run meets its condition. */
   const gate = async (service: Service) => {
-    for (const dep of dependenciesOf(service)) {
-      if (!inRun.has(dep.on) || dep.on === service.name) continue;
+    for (const dep of service.dependencies) {
+      if (!inRun.has(dep.service) || dep.service === service.name) continue;
       try {
-        await done.get(dep.on)?.promise;
+        await done.get(dep.service)?.promise;
       } catch {
-        throw new DependencyError(`dependency ${dep.on} failed`);
+        throw new DependencyError(`dependency ${dep.service} failed`);
       }
       if (!opts.start) continue;
-      for (const c of registry.of(dep.on)) {
+      for (const c of registry.of(dep.service)) {
         if (dep.condition === 'service_healthy') await monitor.waitHealthy(c.id, c.name);
         if (dep.condition === 'service_completed_successfully') await monitor.waitCompleted(c.id, c.name);
       }
@@ -288,7 +280,7 @@ function containerSteps(rt: ProjectRuntime, plans: ServicePlan[], registry: Cont
       if (a.kind === 'remove') {
         step(`Stopping and removing ${a.container.name}`, () => stopAndRemove(rt, registry, service, a.container, opts.timeout, false), false);
       } else if (a.kind === 'create') {
-        const name = service.container_name ?? containerName(rt.project.name, service.name, a.number);
+        const name = service.containerName ?? containerName(rt.deployment.name, service.name, a.number);
         step(`Creating ${name}`, async () => {
           const ref = await createServiceContainer(rt, registry, service, { number: a.number, configHash: p.hash, configLabel: p.label });
           if (opts.start) await startServiceContainer(rt, registry, service.name, ref);

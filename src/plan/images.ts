@@ -1,14 +1,8 @@
 /**
- * Which image a service runs and how it gets there, as docker-compose decides: the `image`, else
- * `<project>_<service>` for a service that is built; a service with `build` is built when its
- * image is missing (or always with --build), any other missing image is pulled.
+ * How a service's image gets to the engine, as docker-compose decides: a service with `build` is
+ * built when its image is missing (or always with --build), any other missing image is pulled.
  */
-import type { Project, Service } from '../model/project.js';
-import { builtImageName } from './labels.js';
-
-export function defaultImage(project: Project, service: Service): string {
-  return service.image ?? builtImageName(project.name, service.name);
-}
+import type { Service } from '../model/service.js';
 
 export type BuildPolicy = 'when-missing' | 'always' | 'never';
 
@@ -18,8 +12,8 @@ export type ImageStep =
   | { kind: 'build'; image: string; reason: string };
 
 /** What to do about a service's image, given whether the engine has it. */
-export function imageStep(project: Project, service: Service, present: boolean, policy: BuildPolicy): ImageStep | { kind: 'error'; message: string } {
-  const image = defaultImage(project, service);
+export function imageStep(service: Service, present: boolean, policy: BuildPolicy): ImageStep | { kind: 'error'; message: string } {
+  const image = service.image;
   if (service.build) {
     if (policy === 'always') return { kind: 'build', image, reason: '--build' };
     if (present) return { kind: 'present', image };

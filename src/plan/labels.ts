@@ -1,8 +1,7 @@
 /**
- * Names and labels, exactly as docker-compose 1.29.2 writes them, so each tool finds and manages
- * the other's containers: containers `<project>_<service>_<n>` (one-offs `<project>_<service>_run_
- * <12 hex>`), networks and volumes `<project>_<name>`, images built for a service `<project>_<service>`,
- * and the `com.docker.compose.*` labels. Identity always comes from labels, never from names.
+ * Labels exactly as docker-compose 1.29.2 writes them (`com.docker.compose.*`), so each tool finds
+ * and manages the other's containers, networks and volumes; names are in src/model/names.ts.
+ * Identity always comes from labels, never from names.
  */
 import { VERSION } from '../version.js';
 
@@ -30,30 +29,6 @@ export const LABEL = {
  * dev.flotilla.version.
  */
 export const COMPOSE_COMPAT_VERSION = '1.29.2';
-
-/** The project name as docker-compose puts it in container and image names (leading "-" and "_" dropped). */
-function namePrefix(project: string): string {
-  return project.replace(/^[-_]+/, '');
-}
-
-export function containerName(project: string, service: string, number: number): string {
-  return `${namePrefix(project)}_${service}_${number}`;
-}
-
-export function oneOffContainerName(project: string, service: string, slug: string): string {
-  return `${namePrefix(project)}_${service}_run_${slug.slice(0, 12)}`;
-}
-
-/** The image a service with `build` but no `image` is tagged as. */
-export function builtImageName(project: string, service: string): string {
-  return `${namePrefix(project)}_${service}`;
-}
-
-/** `web_1` for `demo_web_1`: the prefix logs show. */
-export function nameWithoutProject(name: string, project: string): string {
-  const prefix = `${namePrefix(project)}_`;
-  return name.startsWith(prefix) ? name.slice(prefix.length) : name;
-}
 
 /** Labels that find a project's service containers (one-offs excluded unless asked for). */
 export function serviceFilter(project: string, service?: string, oneOff = false): Record<string, string> {

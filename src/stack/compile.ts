@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { ConfigSpec, NetworkSpec, SecretSpec } from '../contract/swarm.js';
 import type { Diagnostics } from '../diagnostics.js';
 import { ConfigError, ErrorList, type SourceLocation } from '../errors.js';
-import type { NetworkConfig, Project, SecretConfig } from '../model/project.js';
+import type { ComposeNetwork, ComposeProject, ComposeSecret } from '../compose/document.js';
 import { serviceNameProblem, topLevelName, withNamespace } from './names.js';
 import { byteOrder, serviceSpec } from './service-spec.js';
 import { ServiceDefinitionError, type StackService, type StackSpec } from './spec.js';
@@ -30,7 +30,7 @@ function stringMap(v: unknown): Record<string, string> | undefined {
   return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, x === null || x === undefined ? '' : String(x)]));
 }
 
-function networkSpec(stack: string, key: string, n: NetworkConfig): NetworkSpec {
+function networkSpec(stack: string, key: string, n: ComposeNetwork): NetworkSpec {
   const spec: NetworkSpec = { name: topLevelName(stack, key, n), labels: withNamespace(stack, n.labels), driver: n.driver || 'overlay' };
   const options = stringMap(n.driver_opts);
   if (options) spec.options = options;
@@ -45,7 +45,7 @@ function networkSpec(stack: string, key: string, n: NetworkConfig): NetworkSpec 
   return spec;
 }
 
-function fileObject(stack: string, key: string, kind: 'secrets' | 'configs', c: SecretConfig, where: (p: (string | number)[]) => SourceLocation | undefined): SecretSpec {
+function fileObject(stack: string, key: string, kind: 'secrets' | 'configs', c: ComposeSecret, where: (p: (string | number)[]) => SourceLocation | undefined): SecretSpec {
   const spec: SecretSpec = { name: topLevelName(stack, key, c), labels: withNamespace(stack, c.labels), data: Buffer.alloc(0) };
   const driver = typeof c['driver'] === 'string' && c['driver'] !== '' ? c['driver'] : undefined;
   if (driver !== undefined && kind === 'secrets') {
@@ -65,7 +65,7 @@ function fileObject(stack: string, key: string, kind: 'secrets' | 'configs', c: 
   return spec;
 }
 
-export function compileStack(project: Project, options: CompileOptions): StackSpec {
+export function compileStack(project: ComposeProject, options: CompileOptions): StackSpec {
   const { stack, diagnostics } = options;
   const where = (p: (string | number)[]) => options.locate?.(p);
   const errors: ConfigError[] = [];
@@ -107,7 +107,7 @@ export function compileStack(project: Project, options: CompileOptions): StackSp
     const specs: SecretSpec[] = [];
     const external: string[] = [];
     for (const key of Object.keys(project[kind]).sort(byteOrder)) {
-      const c = project[kind][key] as SecretConfig;
+      const c = project[kind][key] as ComposeSecret;
       if (c.external) external.push(topLevelName(stack, key, c));
       else specs.push(fileObject(stack, key, kind, c, where));
     }

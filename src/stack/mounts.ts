@@ -5,13 +5,13 @@
  * in the short syntax (`src:dst:ro,rshared`) are read as Docker reads them.
  */
 import type { Mount } from '../contract/swarm.js';
-import type { Service, ServiceVolume } from '../model/project.js';
+import type { ComposeService, ComposeVolumeEntry } from '../compose/document.js';
 import { topLevelName, withNamespace } from './names.js';
 import { ServiceDefinitionError, type ServiceContext } from './spec.js';
 
 const PROPAGATIONS = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'];
 
-function shortOptions(v: ServiceVolume): { readOnly?: boolean; noCopy?: boolean; propagation?: string } {
+function shortOptions(v: ComposeVolumeEntry): { readOnly?: boolean; noCopy?: boolean; propagation?: string } {
   const out: { readOnly?: boolean; noCopy?: boolean; propagation?: string } = {};
   for (const option of (v.shortMode ?? '').split(',')) {
     if (option === 'ro') out.readOnly = true;
@@ -22,7 +22,7 @@ function shortOptions(v: ServiceVolume): { readOnly?: boolean; noCopy?: boolean;
   return out;
 }
 
-function mountOf(s: Service, v: ServiceVolume, index: number, ctx: ServiceContext): Mount {
+function mountOf(s: ComposeService, v: ComposeVolumeEntry, index: number, ctx: ServiceContext): Mount {
   const fail = (message: string): never => {
     throw new ServiceDefinitionError(s.name, ['volumes', index], message);
   };
@@ -73,6 +73,6 @@ function mountOf(s: Service, v: ServiceVolume, index: number, ctx: ServiceContex
   }
 }
 
-export function mountsOf(s: Service, ctx: ServiceContext): Mount[] {
+export function mountsOf(s: ComposeService, ctx: ServiceContext): Mount[] {
   return (s.volumes ?? []).map((v, i) => mountOf(s, v, i, ctx));
 }

@@ -16,7 +16,7 @@ import type {
   ServiceSpec,
   UpdatePolicy,
 } from '../contract/swarm.js';
-import type { Service } from '../model/project.js';
+import type { ComposeService } from '../compose/document.js';
 import { splitShellWords, ShellWordsError } from '../util/shell-words.js';
 import { familiarTagged, parseImageReference } from './image-ref.js';
 import { mountsOf } from './mounts.js';
@@ -79,7 +79,7 @@ function argv(service: string, key: string, v: unknown): string[] | undefined {
 }
 
 /** `KEY=value` sorted, `KEY` alone for a variable with no value (the task does not get it). */
-function environment(s: Service): string[] | undefined {
+function environment(s: ComposeService): string[] | undefined {
   const env = s.environment;
   if (!env || Object.keys(env).length === 0) return undefined;
   return Object.entries(env)
@@ -130,8 +130,8 @@ export function capabilities(add: string[] | undefined, drop: string[] | undefin
   return out;
 }
 
-function healthcheck(s: Service): Healthcheck | undefined {
-  const h = s.healthcheck as (Dict & Service['healthcheck']) | undefined;
+function healthcheck(s: ComposeService): Healthcheck | undefined {
+  const h = s.healthcheck as (Dict & ComposeService['healthcheck']) | undefined;
   if (!h) return undefined;
   if (h['disable'] === true) {
     if (h.test !== undefined && !(Array.isArray(h.test) && h.test.length === 1 && h.test[0] === 'NONE')) {
@@ -154,7 +154,7 @@ function healthcheck(s: Service): Healthcheck | undefined {
   return out;
 }
 
-function ulimits(s: Service): ContainerSpec['ulimits'] {
+function ulimits(s: ComposeService): ContainerSpec['ulimits'] {
   if (!s.ulimits || Object.keys(s.ulimits).length === 0) return undefined;
   return Object.entries(s.ulimits)
     .map(([name, v]) => (typeof v === 'number' ? { name, soft: v, hard: v } : { name, soft: v.soft, hard: v.hard }))
@@ -162,7 +162,7 @@ function ulimits(s: Service): ContainerSpec['ulimits'] {
 }
 
 /** Secrets or configs of a service, named as the stack creates them; sorted by name, as Docker sorts them. */
-function fileReferences(s: Service, ctx: ServiceContext, kind: 'secrets' | 'configs'): FileReference[] | undefined {
+function fileReferences(s: ComposeService, ctx: ServiceContext, kind: 'secrets' | 'configs'): FileReference[] | undefined {
   const refs = s[kind];
   if (!refs || refs.length === 0) return undefined;
   const declared = ctx.project[kind];
@@ -186,7 +186,7 @@ function fileReferences(s: Service, ctx: ServiceContext, kind: 'secrets' | 'conf
 }
 
 /** Networks a service attaches to: Docker's default network when it names none; sorted by target. */
-function networks(s: Service, ctx: ServiceContext): NetworkAttachment[] {
+function networks(s: ComposeService, ctx: ServiceContext): NetworkAttachment[] {
   const named = s.networks && Object.keys(s.networks).length > 0 ? s.networks : { default: null };
   const out: NetworkAttachment[] = [];
   for (const [name, opts] of Object.entries(named)) {
@@ -206,7 +206,7 @@ function networks(s: Service, ctx: ServiceContext): NetworkAttachment[] {
 }
 
 /** Published ports: ranges expanded, sorted by published port (stable), host IPs dropped with a warning. */
-function ports(s: Service, ctx: ServiceContext): PortConfig[] {
+function ports(s: ComposeService, ctx: ServiceContext): PortConfig[] {
   const out: PortConfig[] = [];
   (s.ports ?? []).forEach((p, i) => {
     const protocol = (p.protocol ?? 'tcp').toLowerCase();
@@ -232,7 +232,7 @@ function ports(s: Service, ctx: ServiceContext): PortConfig[] {
   return out.map((p, i) => [p, i] as const).sort((a, b) => (a[0].published ?? 0) - (b[0].published ?? 0) || a[1] - b[1]).map(([p]) => p);
 }
 
-function mode(s: Service, deploy: Dict): ServiceMode {
+function mode(s: ComposeService, deploy: Dict): ServiceMode {
   const replicas = deploy['replicas'];
   const count = typeof replicas === 'number' ? replicas : undefined;
   const kind = str(deploy['mode']) ?? 'replicated';
@@ -257,7 +257,7 @@ function mode(s: Service, deploy: Dict): ServiceMode {
   }
 }
 
-function resources(s: Service, deploy: Dict): ResourceRequirements {
+function resources(s: ComposeService, deploy: Dict): ResourceRequirements {
   const r = dict(deploy['resources']) ?? {};
   const out: ResourceRequirements = {};
   const cpus = (block: string, v: unknown) => {
@@ -300,7 +300,7 @@ function resources(s: Service, deploy: Dict): ResourceRequirements {
 }
 
 /** deploy.restart_policy, else `restart` read as Docker reads it (no → none of its own). */
-function restartPolicy(s: Service, deploy: Dict, ctx: ServiceContext): RestartPolicy | undefined {
+function restartPolicy(s: ComposeService, deploy: Dict, ctx: ServiceContext): RestartPolicy | undefined {
   const policy = dict(deploy['restart_policy']);
   if (policy) {
     if (s.restart !== undefined) ctx.diagnostics.warn('ignoring "restart": deploy.restart_policy is set', ctx.locate(s.name, ['restart']));
@@ -325,7 +325,7 @@ function restartPolicy(s: Service, deploy: Dict, ctx: ServiceContext): RestartPo
   return fail(s.name, ['restart'], `unknown restart policy "${restart}" (use no, always, on-failure[:N] or unless-stopped)`);
 }
 
-function updatePolicy(s: Service, deploy: Dict, key: 'update_config' | 'rollback_config'): UpdatePolicy | undefined {
+function updatePolicy(s: ComposeService, deploy: Dict, key: 'update_config' | 'rollback_config'): UpdatePolicy | undefined {
   const c = dict(deploy[key]);
   if (!c) return undefined;
   const out: UpdatePolicy = { parallelism: typeof c['parallelism'] === 'number' ? c['parallelism'] : 1 };
@@ -347,7 +347,7 @@ function updatePolicy(s: Service, deploy: Dict, key: 'update_config' | 'rollback
   return out;
 }
 
-function endpoint(s: Service, deploy: Dict, ctx: ServiceContext): EndpointSpec {
+function endpoint(s: ComposeService, deploy: Dict, ctx: ServiceContext): EndpointSpec {
   const out: EndpointSpec = {};
   const modeText = str(deploy['endpoint_mode']);
   if (modeText !== undefined && modeText !== '') {
@@ -360,14 +360,14 @@ function endpoint(s: Service, deploy: Dict, ctx: ServiceContext): EndpointSpec {
   return out;
 }
 
-function checkImage(s: Service): string {
+function checkImage(s: ComposeService): string {
   const image = s.image;
   if (image === undefined || image === '') fail(s.name, [], `service "${s.name}" has no image: a stack deploys images (build them and push them first)`);
   if (!parseImageReference(image)) fail(s.name, ['image'], `"${image}" is not a valid image reference`);
   return image;
 }
 
-export function serviceSpec(s: Service, ctx: ServiceContext): ServiceSpec {
+export function serviceSpec(s: ComposeService, ctx: ServiceContext): ServiceSpec {
   const image = checkImage(s);
   const deploy = dict(s.deploy) ?? {};
   // The file's image is kept in a label; the spec gets it as Docker's client sends it (tagged).

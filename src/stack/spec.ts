@@ -5,7 +5,7 @@
 import type { ConfigSpec, NetworkSpec, SecretSpec, ServiceSpec } from '../contract/swarm.js';
 import type { Diagnostics } from '../diagnostics.js';
 import type { SourceLocation } from '../errors.js';
-import type { Project } from '../model/project.js';
+import type { ComposeProject } from '../compose/document.js';
 
 export interface StackService {
   /** The name inside the stack (`web`); spec.name is the swarm's (`mystack_web`). */
@@ -42,7 +42,7 @@ export class ServiceDefinitionError extends Error {
 /** What converting one service needs besides the service. */
 export interface ServiceContext {
   stack: string;
-  project: Project;
+  project: ComposeProject;
   diagnostics: Diagnostics;
   /** Where a key of a service is written, for warnings. */
   locate: (service: string, keyPath: (string | number)[]) => SourceLocation;

@@ -11,6 +11,9 @@ export class PyFloat {
   constructor(readonly value: number) {}
 }
 
+/** A value these functions write: JSON, with floats Python holds marked. */
+export type PyJson = null | boolean | number | string | PyFloat | PyJson[] | { [key: string]: PyJson };
+
 const ESCAPES: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
 
 // One replace over the string: appending character by character made a rope of one node per

@@ -8,19 +8,19 @@ import { readBundle } from '../../src/bundle/read.js';
 import { loadBundleProject } from '../../src/bundle/to-project.js';
 import { Diagnostics } from '../../src/diagnostics.js';
 import { ConfigError, ErrorList } from '../../src/errors.js';
-import type { Project, Service } from '../../src/model/project.js';
+import type { ComposeProject, ComposeService } from '../../src/compose/document.js';
 import { projectDir } from '../helpers/tmp.js';
 import { flotilla } from '../helpers/cli.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 
-function project(services: Service[], extra: Partial<Project> = {}): Project {
+function project(services: ComposeService[], extra: Partial<ComposeProject> = {}): ComposeProject {
   return { name: 'p', workingDir: '/p', configFiles: ['/p/compose.yml'], format: 'v3', version: '3.8', services, networks: {}, volumes: {}, secrets: {}, configs: {}, ...extra };
 }
 
 test('conversion follows docker-compose bundle: command/entrypoint, ports, unsupported keys', async () => {
   const diagnostics = new Diagnostics();
-  const web: Service = {
+  const web: ComposeService = {
     name: 'web',
     image: `busybox@${DIGEST}`,
     ports: [{ target: 80 }],
@@ -56,7 +56,7 @@ test('conversion follows docker-compose bundle: command/entrypoint, ports, unsup
 });
 
 test('container ports from ports and expose, de-duplicated in order', async () => {
-  const s: Service = {
+  const s: ComposeService = {
     name: 's',
     image: `x@${DIGEST}`,
     ports: [
@@ -82,7 +82,7 @@ test('container ports from ports and expose, de-duplicated in order', async () =
 });
 
 test('unpinned images: one error listing what to push and what to pull; a resolver fills digests', async () => {
-  const services: Service[] = [
+  const services: ComposeService[] = [
     { name: 'built', image: 'me/app:1', build: { context: '/p' } },
     { name: 'pulled', image: 'redis:7' },
   ];

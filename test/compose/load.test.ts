@@ -224,7 +224,7 @@ test('a dependency cycle is reported at the key that closes it, whichever kind i
 });
 
 test('scale and memory sizes out of range are refused by up and warned by config', async (t) => {
-  const { deployProblems } = await import('../../src/compose/deploy-checks.js');
+  const { deployProblems } = await import('../../src/compose/emit/problems.js');
   const dir = projectDir(t, {
     'compose.yml':
       "version: '2.4'\nservices:\n  neg:\n    image: x\n    scale: -1\n  huge:\n    image: x\n    scale: 1000000000000\n" +

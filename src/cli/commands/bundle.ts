@@ -20,7 +20,7 @@ import { EngineError } from '../../engine/errors.js';
 import { openEngine } from '../../engine/select.js';
 import { Limiter } from '../../execute/limiter.js';
 import type { Step } from '../../execute/progress.js';
-import type { Project, Service } from '../../model/project.js';
+import type { ComposeProject, ComposeService } from '../../compose/document.js';
 import { pythonJsonPretty } from '../../util/python-json.js';
 import { displayPath } from '../output.js';
 import { progressFor } from '../progress.js';
@@ -49,10 +49,10 @@ async function reachableEngine(ctx: CliContext, global: GlobalOptions, required:
 }
 
 /** Pushes the built images that have no digest yet (all at once); the resolver learns their digests. */
-async function pushImages(ctx: CliContext, engine: Engine, project: Project, resolver: EngineDigestResolver): Promise<void> {
+async function pushImages(ctx: CliContext, engine: Engine, project: ComposeProject, resolver: EngineDigestResolver): Promise<void> {
   // A service without an image fails the bundle anyway: nothing is pushed for it.
   if (project.services.some((s) => s.image === undefined)) return;
-  const toPush: Service[] = [];
+  const toPush: ComposeService[] = [];
   for (const s of project.services) {
     if (s.build && (await resolver.resolve(s)).kind === 'needs-push') toPush.push(s);
   }

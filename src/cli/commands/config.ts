@@ -12,16 +12,18 @@ import { Option } from 'commander';
 import { Diagnostics } from '../../diagnostics.js';
 import { loadProject } from '../../compose/load.js';
 import { projectToCompose } from '../../compose/serialize.js';
-import { deployProblems } from '../../compose/deploy-checks.js';
-import { selectServices } from '../../compose/profiles.js';
+import { deployProblems } from '../../compose/emit/problems.js';
 import { toYaml } from '../../util/yaml-emit.js';
 import { loadOptionsFrom, printWarnings, type CliContext, type GlobalOptions } from '../context.js';
-import type { Project } from '../../model/project.js';
 import type { ComposeFile } from '../../compose/compose-file.js';
 import type { Environment } from '../../compose/environment.js';
 import { environmentListing, variablesListing } from '../config-listings.js';
-import { builtImageName } from '../../plan/labels.js';
+import { builtImageName } from '../../model/names.js';
 import { UsageError } from '../../errors.js';
+import type { ComposeProject } from '../../compose/document.js';
+import { emitDeployment } from '../../compose/emit/deployment.js';
+import type { Deployment } from '../../model/deployment.js';
+import { selectServices } from '../../model/select.js';
 
 interface ConfigOptions {
   quiet?: boolean;
@@ -63,17 +65,21 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
       const formatGiven = command.getOptionValueSource('format') !== 'default' ? opts.format : undefined;
       let files: readonly ComposeFile[] = [];
       let environment: Environment | undefined;
-      let project: Project;
+      let project: ComposeProject;
+      let deployment: () => Deployment;
       let profiles: string[] = global().profile ?? [];
       let declaresName = false;
       if (opts.bundleFile !== undefined) {
         const { loadBundleProject } = await import('../../bundle/to-project.js');
-        project = loadBundleProject(opts.bundleFile, { cwd: ctx.cwd, projectName: global().projectName }, diagnostics);
+        const bundled = loadBundleProject(opts.bundleFile, { cwd: ctx.cwd, projectName: global().projectName }, diagnostics);
+        project = bundled;
+        deployment = () => emitDeployment(bundled, { cwd: ctx.cwd });
       } else {
         const options = loadOptionsFrom(global(), ctx);
         options.interpolate = opts.interpolate;
         const loaded = loadProject(options, diagnostics);
         project = loaded.project;
+        deployment = loaded.deployment;
         profiles = loaded.profiles;
         files = loaded.files;
         environment = loaded.environment;
@@ -103,13 +109,13 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
         return void ctx.stdout.write(environmentListing({ environment, files, envFileGiven: envGiven, cwd: ctx.cwd }, formatGiven));
       }
       if (opts.hash !== undefined) {
-        const { configHashes } = await import('../../plan/config-hash.js');
+        const { configHash } = await import('../../plan/config-hash.js');
         const wanted = opts.hash === '*' ? undefined : opts.hash.split(',');
         // Without an engine the hash is the one docker-compose computes for a service whose image
-        // is not on the engine (image_id null); `up` uses the engine's image Ids.
-        const services = selectServices(project, profiles, wanted);
-        const hashes = configHashes(project, services, () => ({ imageId: null, cwd: ctx.cwd }));
-        return writeLines(ctx, hashes.map(([name, hash]) => `${name} ${hash}`));
+        // is not on the engine (image_id null) and no container runs; `up` uses the engine's facts.
+        const services = selectServices(deployment(), profiles, wanted);
+        const facts = { imageId: null, containerIdOf: () => null };
+        return writeLines(ctx, services.map((s) => `${s.name} ${configHash(s.configHash, facts).hash}`));
       }
       const data = projectToCompose(project, { escapeDollar: opts.interpolate, ...(declaresName ? { name: project.name } : {}) });
       const text = opts.format === 'json' ? `${JSON.stringify(data, null, 2)}\n` : toYaml(data);
@@ -119,7 +125,7 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
 }
 
 /** The project with every service's image pinned to its digest, resolved through the engine. */
-async function pinImages(ctx: CliContext, global: GlobalOptions, project: Project): Promise<Project> {
+async function pinImages(ctx: CliContext, global: GlobalOptions, project: ComposeProject): Promise<ComposeProject> {
   const { EngineDigestResolver, needsEngine, resolveProjectDigests } = await import('../../bundle/engine-resolver.js');
   let digests: Map<string, string>;
   if (!needsEngine(project)) {

@@ -12,9 +12,8 @@ import { stopTimeout } from '../../execute/containers.js';
 import type { ProjectRuntime } from '../../execute/runtime.js';
 import type { Step } from '../../execute/progress.js';
 import { up } from '../../execute/up.js';
-import { dependenciesOf } from '../../graph/dependencies.js';
+import { dependencyNames } from '../../model/select.js';
 import { LABEL } from '../../plan/labels.js';
-import { defaultImage } from '../../plan/images.js';
 import { observeContainers, type ObservedContainer } from '../../plan/observe.js';
 import { withRuntime } from '../project.js';
 import { ExitCode } from '../exit.js';
@@ -26,10 +25,10 @@ type Which = { oneOff: 'exclude' | 'include' | 'only'; running?: boolean };
 
 /** The project's containers for the named services (all services when none are named). */
 async function containersOf(rt: ProjectRuntime, services: readonly string[], which: Which): Promise<ObservedContainer[]> {
-  for (const s of services) if (!rt.project.services.some((x) => x.name === s)) throw new UsageError(`no such service: ${s}`);
-  const all = await observeContainers(rt.engine, rt.project.name);
+  for (const s of services) if (!rt.deployment.services.some((x) => x.name === s)) throw new UsageError(`no such service: ${s}`);
+  const all = await observeContainers(rt.engine, rt.deployment.name);
   return all
-    .filter((c) => (services.length === 0 ? rt.project.services.some((s) => s.name === c.service) : services.includes(c.service)))
+    .filter((c) => (services.length === 0 ? rt.deployment.services.some((s) => s.name === c.service) : services.includes(c.service)))
     .filter((c) => (which.oneOff === 'exclude' ? !c.oneOff : which.oneOff === 'only' ? c.oneOff : true))
     .filter((c) => (which.running === undefined ? true : c.running === which.running))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -40,7 +39,7 @@ function reverseOrderSteps(rt: ProjectRuntime, containers: readonly ObservedCont
   const groups = new Map<string, ObservedContainer[]>();
   for (const c of containers) groups.set(c.service, [...(groups.get(c.service) ?? []), c]);
   const done = new Map<string, Promise<unknown>>();
-  const dependants = (name: string) => rt.project.services.filter((s) => dependenciesOf(s).some((d) => d.on === name && s.name !== name)).map((s) => s.name);
+  const dependants = (name: string) => rt.deployment.services.filter((s) => dependencyNames(s).includes(name)).map((s) => s.name);
   const steps: Step[] = [];
   const finishers = new Map<string, Promise<unknown>[]>();
   for (const [service, list] of groups) {
@@ -74,7 +73,7 @@ async function runSteps(rt: ProjectRuntime, steps: Step[]): Promise<void> {
   }
 }
 
-const serviceOf = (rt: ProjectRuntime, name: string) => rt.project.services.find((s) => s.name === name);
+const serviceOf = (rt: ProjectRuntime, name: string) => rt.deployment.services.find((s) => s.name === name);
 
 export function registerContainerCommands(program: Command, ctx: CliContext, global: () => GlobalOptions): void {
   const run = <T>(fn: (rt: ProjectRuntime) => Promise<T>) => withRuntime(ctx, global(), {}, fn);
@@ -283,7 +282,7 @@ export function registerContainerCommands(program: Command, ctx: CliContext, glo
           const img = images[k];
           // The service's own tag when the image has several (docker-compose's choice), else the first.
           const service = serviceOf(rt, i.labels[LABEL.service] ?? '');
-          const own = service ? withDefaultTag(defaultImage(rt.project, service)) : undefined;
+          const own = service ? withDefaultTag(service.image) : undefined;
           const tags = img?.repoTags ?? [];
           const ref = own !== undefined && tags.includes(own) ? own : tags[0];
           const [repo, tag] = img === null || img === undefined ? splitTag(i.image) : ref === undefined ? ['<none>', '<none>'] : splitTag(ref);
@@ -320,7 +319,7 @@ export function registerContainerCommands(program: Command, ctx: CliContext, glo
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
         try {
-          for await (const e of rt.engine.events({ labels: [`${LABEL.project}=${rt.project.name}`], types: ['container'], signal: abort.signal })) {
+          for await (const e of rt.engine.events({ labels: [`${LABEL.project}=${rt.deployment.name}`], types: ['container'], signal: abort.signal })) {
             const service = e.attributes[LABEL.service] ?? '';
             if (services.length > 0 && !services.includes(service)) continue;
             const time = new Date(Number(e.timeNano / 1_000_000n)).toISOString().replace('Z', `${String(e.timeNano % 1_000_000n).padStart(6, '0')}Z`);
@@ -341,7 +340,7 @@ export function registerContainerCommands(program: Command, ctx: CliContext, glo
 }
 
 async function filterServices(rt: ProjectRuntime, filter: string | undefined): Promise<string[]> {
-  const services = rt.project.services;
+  const services = rt.deployment.services;
   if (!filter) return services.map((s) => s.name);
   const [key, value] = filter.split('=');
   if (key === 'source') {
@@ -349,7 +348,7 @@ async function filterServices(rt: ProjectRuntime, filter: string | undefined): P
     return services.filter((s) => (value === 'build' ? s.build !== undefined : s.build === undefined)).map((s) => s.name);
   }
   if (key === 'status') {
-    const containers = await observeContainers(rt.engine, rt.project.name);
+    const containers = await observeContainers(rt.engine, rt.deployment.name);
     const match = (c: ObservedContainer) =>
       value === 'running' ? c.state === 'running' : value === 'stopped' ? !c.running : value === 'paused' ? c.state === 'paused' : value === 'restarting' ? c.state === 'restarting' : false;
     if (!['running', 'stopped', 'paused', 'restarting'].includes(value ?? '')) throw new UsageError(`invalid value for status filter "${value ?? ''}"`);

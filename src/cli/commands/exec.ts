@@ -40,10 +40,10 @@ export function registerExec(program: Command, ctx: CliContext, global: () => Gl
     .passThroughOptions()
     .action((service: string, command: string[], flags: ExecFlags) =>
       withRuntime(ctx, global(), {}, async (rt) => {
-        if (!rt.project.services.some((s) => s.name === service)) throw new UsageError(`no such service: ${service}`);
+        if (!rt.deployment.services.some((s) => s.name === service)) throw new UsageError(`no such service: ${service}`);
         const index = Number(flags.index);
         if (!Number.isInteger(index) || index < 1) throw new UsageError(`invalid --index "${flags.index}"`);
-        const container = (await observeContainers(rt.engine, rt.project.name)).find(
+        const container = (await observeContainers(rt.engine, rt.deployment.name)).find(
           (c) => c.service === service && !c.oneOff && c.number === index && c.running,
         );
         if (!container) throw new ExitCode(1, `no running container for service ${service} with index ${index}`);

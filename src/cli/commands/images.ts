@@ -22,9 +22,8 @@ import { buildRequest } from '../../execute/images.js';
 import { Limiter } from '../../execute/limiter.js';
 import type { Progress, Step, StepResult } from '../../execute/progress.js';
 import type { ProjectRuntime } from '../../execute/runtime.js';
-import { selectServices, withDependencies } from '../../compose/profiles.js';
-import type { Service } from '../../model/project.js';
-import { defaultImage } from '../../plan/images.js';
+import { selectServices, withDependencies } from '../../model/select.js';
+import type { Service } from '../../model/service.js';
 import { repositoryOf } from '../../bundle/engine-resolver.js';
 import { ExitCode } from '../exit.js';
 import { plainProgress } from '../progress.js';
@@ -134,7 +133,7 @@ function buildLine(e: ProgressEvent): string | undefined {
 export async function buildServices(rt: ProjectRuntime, ctx: CliContext, names: readonly string[], flags: BuildFlags): Promise<void> {
   const args = parseBuildArgs(flags.buildArg, Object.fromEntries(rt.environment.entries()));
   await rt.engine.version();
-  const services = selectServices(rt.project, rt.profiles, names);
+  const services = selectServices(rt.deployment, rt.profiles, names);
   const buildable: Service[] = [];
   for (const s of services) {
     if (s.build) buildable.push(s);
@@ -149,7 +148,7 @@ export async function buildServices(rt: ProjectRuntime, ctx: CliContext, names: 
   const steps = buildable.map((s): Step => ({
     title: `Building ${s.name}`,
     run: async () => {
-      const request = buildRequest(rt, s, { noCache: !flags.cache, pull: flags.pull === true, args: args.set });
+      const request = buildRequest(s, { noCache: !flags.cache, pull: flags.pull === true, args: args.set });
       for (const key of args.unset) delete request.args[key];
       const tail: string[] = [];
       const sink = (e: ProgressEvent) => {
@@ -177,12 +176,12 @@ export async function buildServices(rt: ProjectRuntime, ctx: CliContext, names: 
 
 export async function pullServices(rt: ProjectRuntime, ctx: CliContext, names: readonly string[], flags: PullFlags): Promise<void> {
   await rt.engine.version();
-  let services = selectServices(rt.project, rt.profiles, names);
-  if (flags.includeDeps) services = withDependencies(rt.project, services, rt.profiles, names);
+  let services = selectServices(rt.deployment, rt.profiles, names);
+  if (flags.includeDeps) services = withDependencies(rt.deployment, services, rt.profiles, names);
   const mustBuild: string[] = [];
   const limiter = new Limiter(Math.min(IMAGE_PARALLELISM, rt.limiter.limit));
   const steps = services
-    .filter((s): s is Service & { image: string } => s.image !== undefined)
+    .filter((s) => s.imageDeclared)
     .map((s): Step => ({
       title: `Pulling ${s.name} (${s.image})`,
       run: async () => {
@@ -211,12 +210,12 @@ export async function pushServices(rt: ProjectRuntime, ctx: CliContext, names: r
   await rt.engine.version();
   const seen = new Set<string>();
   const targets: { service: Service; image: string }[] = [];
-  for (const s of selectServices(rt.project, rt.profiles, names)) {
-    if (!s.build || s.image === undefined) continue;
+  for (const s of selectServices(rt.deployment, rt.profiles, names)) {
+    if (!s.build || !s.imageDeclared) continue;
     const key = withTag(s.image);
     if (seen.has(key)) continue;
     seen.add(key);
-    targets.push({ service: s, image: defaultImage(rt.project, s) });
+    targets.push({ service: s, image: s.image });
   }
   const limiter = new Limiter(Math.min(IMAGE_PARALLELISM, rt.limiter.limit));
   const steps = targets.map(({ service, image }): Step => ({

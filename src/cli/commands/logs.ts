@@ -34,20 +34,20 @@ export function registerLogs(program: Command, ctx: CliContext, global: () => Gl
     .action((services: string[], flags: LogsFlags) =>
       withRuntime(ctx, global(), {}, async (rt) => {
         if (flags.tail !== 'all' && !/^\d+$/.test(flags.tail)) throw new UsageError('tail flag must be all or a number');
-        for (const s of services) if (!rt.project.services.some((x) => x.name === s)) throw new UsageError(`no such service: ${s}`);
-        const selected = new Set(services.length > 0 ? services : rt.project.services.map((s) => s.name));
-        const width = Math.max(0, ...rt.project.services.map((s) => s.name.length)) + 3;
+        for (const s of services) if (!rt.deployment.services.some((x) => x.name === s)) throw new UsageError(`no such service: ${s}`);
+        const selected = new Set(services.length > 0 ? services : rt.deployment.services.map((s) => s.name));
+        const width = Math.max(0, ...rt.deployment.services.map((s) => s.name.length)) + 3;
         const printer = new LogPrinter(ctx.stdout, { color: useColor(ctx, global(), flags.color), prefix: flags.logPrefix, width });
         const options = { follow: flags.follow === true, timestamps: flags.timestamps === true, services: selected } as ConstructorParameters<typeof LogFollower>[3];
         if (flags.tail !== 'all') options.tail = Number(flags.tail);
-        const follower = new LogFollower(rt.engine, rt.project.name, printer, options);
+        const follower = new LogFollower(rt.engine, rt.deployment.name, printer, options);
         const stop = () => follower.stop();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
         try {
           // Watch for new containers before listing the current ones, so none is missed in between.
           if (flags.follow) follower.watch();
-          const containers = (await observeContainers(rt.engine, rt.project.name)).filter((c) => !c.oneOff && selected.has(c.service));
+          const containers = (await observeContainers(rt.engine, rt.deployment.name)).filter((c) => !c.oneOff && selected.has(c.service));
           for (const c of containers) follower.add({ id: c.id, name: c.name, service: c.labels[LABEL.service] ?? c.service });
           await follower.done();
         } finally {

@@ -9,15 +9,17 @@
  */
 import type { Command } from 'commander';
 import { UsageError, FlotillaError } from '../../errors.js';
-import type { Service } from '../../model/project.js';
+import type { ComposeService } from '../../compose/document.js';
+import { emitService } from '../../compose/emit/service.js';
 import { up } from '../../execute/up.js';
-import { ensureResourceSteps, usedNetworks, volumeRef } from '../../execute/resources.js';
+import { ensureResourceSteps, usedNetworks } from '../../execute/resources.js';
 import { buildServiceImage } from '../../execute/images.js';
 import { ContainerRegistry } from '../../execute/containers.js';
 import type { ProjectRuntime } from '../../execute/runtime.js';
-import { dependenciesOf } from '../../graph/dependencies.js';
+import type { Service } from '../../model/service.js';
+import { dependencyNames } from '../../model/select.js';
 import { containerSpec } from '../../plan/container-spec.js';
-import { defaultImage, imageStep } from '../../plan/images.js';
+import { imageStep } from '../../plan/images.js';
 import { observeContainers } from '../../plan/observe.js';
 import { parsePort, PortSyntaxError } from '../../compose/syntax/ports.js';
 import { parseShortVolume, resolveShortVolume } from '../../compose/syntax/volumes.js';
@@ -47,9 +49,9 @@ interface RunFlags {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** The service as the one-off container runs it. */
-function oneOffService(service: Service, command: string[], flags: RunFlags, ctx: CliContext, home: string): Service {
-  const s: Service = { ...service };
+/** The service as the one-off container runs it (Compose-shaped: the flags are Compose syntax). */
+function oneOffService(service: ComposeService, command: string[], flags: RunFlags, ctx: CliContext, home: string): ComposeService {
+  const s: ComposeService = { ...service };
   if (command.length > 0) s.command = command;
   else if (flags.entrypoint !== undefined) delete s.command;
   if (flags.entrypoint !== undefined) s.entrypoint = flags.entrypoint === '' ? [''] : flags.entrypoint;
@@ -95,10 +97,9 @@ function oneOffService(service: Service, command: string[], flags: RunFlags, ctx
 
 /** The service's networks, volumes and image, so its one-off container can be created. */
 async function prepare(rt: ProjectRuntime, service: Service): Promise<void> {
-  const volumes = Object.keys(rt.project.volumes).map((k) => volumeRef(rt.project, k));
-  const steps = await ensureResourceSteps(rt, usedNetworks(rt.project, [service]), volumes);
-  const image = await rt.engine.inspectImage(defaultImage(rt.project, service));
-  const step = imageStep(rt.project, service, image !== null, 'when-missing');
+  const steps = await ensureResourceSteps(rt, usedNetworks(rt.deployment, [service]), Object.values(rt.deployment.volumes));
+  const image = await rt.engine.inspectImage(service.image);
+  const step = imageStep(service, image !== null, 'when-missing');
   if (step.kind === 'error') throw new FlotillaError(step.message);
   if (step.kind === 'pull') steps.push({ title: `Pulling ${service.name} (${step.image})`, run: () => rt.engine.pullImage(step.image) });
   if (step.kind === 'build') steps.push({ title: `Building ${service.name}`, run: () => buildServiceImage(rt, service) });
@@ -128,13 +129,14 @@ export function registerRun(program: Command, ctx: CliContext, global: () => Glo
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .passThroughOptions()
     .action((serviceName: string, command: string[], flags: RunFlags) =>
-      withRuntime(ctx, global(), { checkBuildContext: true }, async (rt) => {
-        const service = rt.project.services.find((s) => s.name === serviceName);
-        if (!service) throw new UsageError(`no such service: ${serviceName}`);
+      withRuntime(ctx, global(), { checkBuildContext: true }, async (rt, loaded) => {
+        const service = loaded.project.services.find((s) => s.name === serviceName);
+        const typed = rt.deployment.services.find((s) => s.name === serviceName);
+        if (!service || !typed) throw new UsageError(`no such service: ${serviceName}`);
         if (flags.publish.length > 0 && flags.servicePorts) {
-          throw new UsageError('Service port mapping and manual port mapping can not be used together');
+          throw new UsageError('ComposeService port mapping and manual port mapping can not be used together');
         }
-        const deps = [...new Set(dependenciesOf(service).map((d) => d.on))].filter((d) => d !== serviceName);
+        const deps = dependencyNames(typed);
         if (flags.deps && deps.length > 0) {
           await up(rt, {
             services: deps,
@@ -150,15 +152,18 @@ export function registerRun(program: Command, ctx: CliContext, global: () => Glo
             wait: false,
           });
         }
-        await prepare(rt, service);
+        await prepare(rt, typed);
 
         const home = ctx.env['HOME'] ?? '/';
-        const oneOff = oneOffService(service, command, flags, ctx, home);
-        const registry = new ContainerRegistry(await observeContainers(rt.engine, rt.project.name));
+        const problems: string[] = [];
+        const oneOff = emitService(loaded.project, oneOffService(service, command, flags, ctx, home), ctx.cwd, (keyPath, message) =>
+          problems.push(`${keyPath.join('.')}: ${message}`),
+        );
+        if (problems.length > 0) throw new UsageError(problems[0] as string);
+        const registry = new ContainerRegistry(await observeContainers(rt.engine, rt.deployment.name));
         const slug = randomHex(32);
         const spec = containerSpec(oneOff, {
-          project: rt.project,
-          cwd: ctx.cwd,
+          deployment: rt.deployment,
           oneOff: flags.name !== undefined ? { slug, name: flags.name, useAliases: flags.useAliases === true } : { slug, useAliases: flags.useAliases === true },
           containersOf: (s) => registry.refs(s),
         });
@@ -178,9 +183,9 @@ export function registerRun(program: Command, ctx: CliContext, global: () => Glo
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
         try {
-          const session = await rt.engine.attachContainer(id, { stdin: oneOff.stdin_open === true, tty: oneOff.tty === true });
+          const session = await rt.engine.attachContainer(id, { stdin: oneOff.stdinOpen, tty: oneOff.tty });
           await rt.engine.startContainer(id);
-          code = await connectTerminal(session, { tty: oneOff.tty === true, stdin: oneOff.stdin_open === true, stdout: ctx.stdout, stderr: ctx.stderr });
+          code = await connectTerminal(session, { tty: oneOff.tty, stdin: oneOff.stdinOpen, stdout: ctx.stdout, stderr: ctx.stderr });
           if (interrupts > 0) code = interrupts > 1 ? 2 : 1;
         } finally {
           process.off('SIGINT', onSignal);

@@ -121,7 +121,7 @@ export function registerUp(program: Command, ctx: CliContext, global: () => Glob
       }
       const opts = upOptions(flags, services, ctx);
       await withRuntime(ctx, global(), { checkBuildContext: true }, async (rt) => {
-        if (flags.exitCodeFrom !== undefined && !rt.project.services.some((s) => s.name === flags.exitCodeFrom)) {
+        if (flags.exitCodeFrom !== undefined && !rt.deployment.services.some((s) => s.name === flags.exitCodeFrom)) {
           throw new ExitCode(2, `No service named "${flags.exitCodeFrom}" was found in your compose file.`);
         }
         // Restarting a stopped container, attached `up` shows only its new run's output.
@@ -134,7 +134,7 @@ export function registerUp(program: Command, ctx: CliContext, global: () => Glob
         if (detached || !flags.start) return;
         const attachTo = flags.attachDependencies || services.length === 0 ? new Set(result.services.map((s) => s.name)) : new Set(services);
         // Ctrl-C and an abort stop the services named (all when none is), not their dependencies.
-        const stopServices = new Set(services.length > 0 ? services : rt.project.services.map((s) => s.name));
+        const stopServices = new Set(services.length > 0 ? services : rt.deployment.services.map((s) => s.name));
         await attach(rt, ctx, attachTo, { flags, abort, color: useColor(ctx, global(), flags.color !== false), result, lastRuns, stopServices });
       });
     });
@@ -159,7 +159,7 @@ export function registerUp(program: Command, ctx: CliContext, global: () => Glob
  * starting) does.
  */
 async function lastRunEnds(rt: ProjectRuntime): Promise<Map<string, number>> {
-  const stopped = (await observeContainers(rt.engine, rt.project.name)).filter((c) => !c.oneOff && !c.running);
+  const stopped = (await observeContainers(rt.engine, rt.deployment.name)).filter((c) => !c.oneOff && !c.running);
   const out = new Map<string, number>();
   await Promise.all(
     stopped.map(async (c) => {
@@ -176,12 +176,12 @@ async function attach(
   services: ReadonlySet<string>,
   o: { flags: UpFlags; abort: boolean; color: boolean; result: UpResult; lastRuns: ReadonlyMap<string, number>; stopServices: ReadonlySet<string> },
 ): Promise<void> {
-  const { engine, project } = rt;
+  const { engine, deployment } = rt;
   const width = Math.max(0, ...[...services].map((s) => s.length)) + 3;
   const printer = new LogPrinter(ctx.stdout, { color: o.color, prefix: o.flags.logPrefix, width });
   let firstExit: { name: string; service: string; code: number } | undefined;
   let stopping: Promise<void> | undefined;
-  const follower = new LogFollower(engine, project.name, printer, {
+  const follower = new LogFollower(engine, deployment.name, printer, {
     follow: true,
     timestamps: false,
     services,
@@ -194,7 +194,7 @@ async function attach(
   });
   const timeout = parseTimeout(o.flags.timeout);
   const stopAll = async () => {
-    const containers = (await observeContainers(engine, project.name)).filter((c) => !c.oneOff && c.running && o.stopServices.has(c.service));
+    const containers = (await observeContainers(engine, deployment.name)).filter((c) => !c.oneOff && c.running && o.stopServices.has(c.service));
     await rt.progress.run(
       containers.map((c) => ({ title: `Stopping ${c.name}`, run: () => rt.limiter.run(() => engine.stopContainer(c.id, timeout)) })),
     );
@@ -215,7 +215,7 @@ async function attach(
     }
     ctx.stderr.write('Killing...\n');
     void (async () => {
-      const containers = (await observeContainers(engine, project.name)).filter((c) => !c.oneOff && c.running && o.stopServices.has(c.service));
+      const containers = (await observeContainers(engine, deployment.name)).filter((c) => !c.oneOff && c.running && o.stopServices.has(c.service));
       await Promise.all(containers.map((c) => engine.killContainer(c.id).catch(() => {})));
       process.exit(2);
     })();
@@ -240,7 +240,7 @@ async function attach(
   if (o.abort) {
     let code = firstExit?.code ?? 0;
     if (o.flags.exitCodeFrom !== undefined) {
-      const own = (await observeContainers(engine, project.name)).filter((c) => c.service === o.flags.exitCodeFrom && !c.oneOff);
+      const own = (await observeContainers(engine, deployment.name)).filter((c) => c.service === o.flags.exitCodeFrom && !c.oneOff);
       if (own.length === 0) throw new ExitCode(2, `No containers matching the spec "${o.flags.exitCodeFrom}" were run.`);
       const codes = await Promise.all(own.map(async (c) => (await engine.inspectContainer(c.id))?.state.exitCode ?? 0));
       code = codes.find((x) => x !== 0) ?? 0;

@@ -11,7 +11,8 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Engine, LogChunk } from '../../engine/engine.js';
-import { LABEL, nameWithoutProject } from '../../plan/labels.js';
+import { LABEL } from '../../plan/labels.js';
+import { nameWithoutProject } from '../../model/names.js';
 import type { LogPrinter } from './printer.js';
 
 export interface FollowOptions {

@@ -7,13 +7,13 @@
  */
 import type { Diagnostics } from '../../diagnostics.js';
 import type {
-  BuildConfig,
+  ComposeBuild,
   EnvValue,
-  FileReference,
-  Service,
-  ServiceVolume,
-  VolumesFrom,
-} from '../../model/project.js';
+  ComposeFileReference,
+  ComposeService,
+  ComposeVolumeEntry,
+  ComposeVolumesFrom,
+} from '../document.js';
 import { ConfigError } from '../../errors.js';
 import { readEnvFile, type Environment, type EnvSource } from '../environment.js';
 import { parseBuildArgs, parseEnvironment } from '../merge.js';
@@ -59,7 +59,7 @@ function finalizeEnvironment(s: Dict, ctx: FinalizeContext): Record<string, EnvV
   return out;
 }
 
-function parseVolumesFrom(entry: string, ctx: FinalizeContext): VolumesFrom {
+function parseVolumesFrom(entry: string, ctx: FinalizeContext): ComposeVolumesFrom {
   const parts = entry.split(':');
   if (ctx.legacy) {
     if (parts.length > 2) throw new Error(`volumes_from "${entry}" must be service[:mode]`);
@@ -79,7 +79,7 @@ function parseVolumesFrom(entry: string, ctx: FinalizeContext): VolumesFrom {
   return { source, mode, type };
 }
 
-function finalizeVolumes(list: unknown[], ctx: FinalizeContext): ServiceVolume[] {
+function finalizeVolumes(list: unknown[], ctx: FinalizeContext): ComposeVolumeEntry[] {
   const volumes = list.map((v, i) => {
     try {
       return isPlainObject(v) ? parseLongVolume(v, ctx.dir, ctx.home) : parseShortVolume(String(v));
@@ -110,12 +110,12 @@ function normaliseRestart(value: unknown): string {
   return n ? `${name}:${n}` : name;
 }
 
-function parseFileReferences(list: unknown[]): FileReference[] {
+function parseFileReferences(list: unknown[]): ComposeFileReference[] {
   return list.map((item) => {
     if (typeof item === 'string') return { source: item };
     const d = item as Dict;
-    const ref: FileReference = { source: String(d['source'] ?? '') };
-    if (d['source'] === undefined || d['source'] === null) delete (ref as Partial<FileReference>).source;
+    const ref: ComposeFileReference = { source: String(d['source'] ?? '') };
+    if (d['source'] === undefined || d['source'] === null) delete (ref as Partial<ComposeFileReference>).source;
     for (const k of ['target', 'uid', 'gid'] as const) if (d[k] !== undefined && d[k] !== null) ref[k] = d[k] as string;
     if (d['mode'] !== undefined && d['mode'] !== null) ref.mode = d['mode'] as number;
     if (d['name'] !== undefined && d['name'] !== null) (ref as unknown as Dict)['name'] = d['name'];
@@ -123,9 +123,9 @@ function parseFileReferences(list: unknown[]): FileReference[] {
   });
 }
 
-function normaliseBuild(build: unknown, env: Environment): BuildConfig {
+function normaliseBuild(build: unknown, env: Environment): ComposeBuild {
   if (typeof build === 'string') return { context: build };
-  const b = { ...(build as Dict) } as BuildConfig;
+  const b = { ...(build as Dict) } as ComposeBuild;
   if ('args' in b) {
     const args = parseBuildArgs(b.args);
     b.args = Object.fromEntries(
@@ -138,7 +138,7 @@ function normaliseBuild(build: unknown, env: Environment): BuildConfig {
   return b;
 }
 
-export function finalizeService(name: string, s: Dict, ctx: FinalizeContext): Service {
+export function finalizeService(name: string, s: Dict, ctx: FinalizeContext): ComposeService {
   const out: Dict = { ...s };
   if ('environment' in out || 'env_file' in out) {
     out['environment'] = finalizeEnvironment(out, ctx);
@@ -180,6 +180,6 @@ export function finalizeService(name: string, s: Dict, ctx: FinalizeContext): Se
     delete out['dockerfile'];
   }
   delete out['extends'];
-  return { ...out, name } as Service;
+  return { ...out, name } as ComposeService;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Port mappings. Short syntax: `[[host_ip:][host_port[-end]]:]container_port[-end][/protocol]`,
- * expanded into one PortConfig per container port, as docker-compose does ("8000-8001:80-81" is
+ * expanded into one ComposePort per container port, as docker-compose does ("8000-8001:80-81" is
  * two mappings; "8000-8010:80" is one mapping with a host port range).
  *
  * Stricter than docker-compose 1.29.2 (deliberately): the host IP must be an IP address (1.29.2
@@ -8,7 +8,7 @@
  * must not run backwards (1.29.2 silently drops "90-80").
  */
 import { isIP } from '../../util/ip.js';
-import type { PortConfig } from '../../model/project.js';
+import type { ComposePort } from '../document.js';
 
 export class PortSyntaxError extends Error {}
 
@@ -36,7 +36,7 @@ function range(start: string, end: string | undefined, spec: string, allowZero: 
 }
 
 /** Parses one short-syntax entry (a string, or a bare number). */
-export function parseShortPort(entry: string | number): PortConfig[] {
+export function parseShortPort(entry: string | number): ComposePort[] {
   const spec = String(entry);
   const m = SHORT.exec(spec);
   if (!m) throw new PortSyntaxError(`"${spec}" is not a valid port (expected ${SHORT_FORM})`);
@@ -45,7 +45,7 @@ export function parseShortPort(entry: string | number): PortConfig[] {
     throw new PortSyntaxError(`"${spec}" is not a valid port: "${host}" is not an IP address (expected ${SHORT_FORM})`);
   }
   const internal = range(intStart, intEnd, spec, false);
-  const base: Omit<PortConfig, 'target'> = {};
+  const base: Omit<ComposePort, 'target'> = {};
   if (proto) base.protocol = proto;
   if (host) base.host_ip = host;
 
@@ -70,8 +70,8 @@ export function parseShortPort(entry: string | number): PortConfig[] {
 }
 
 /** Long syntax (`{target, published, protocol, mode}`), already type-checked by the schema. */
-export function parseLongPort(entry: Record<string, unknown>): PortConfig {
-  const out: PortConfig = { target: entry['target'] as number };
+export function parseLongPort(entry: Record<string, unknown>): ComposePort {
+  const out: ComposePort = { target: entry['target'] as number };
   if (entry['published'] !== undefined && entry['published'] !== null) out.published = entry['published'] as number;
   if (typeof entry['protocol'] === 'string') out.protocol = entry['protocol'];
   if (typeof entry['mode'] === 'string') out.mode = entry['mode'];
@@ -82,13 +82,13 @@ export function parseLongPort(entry: Record<string, unknown>): PortConfig {
   return out;
 }
 
-export function parsePort(entry: unknown): PortConfig[] {
+export function parsePort(entry: unknown): ComposePort[] {
   if (typeof entry === 'string' || typeof entry === 'number') return parseShortPort(entry);
   return [parseLongPort(entry as Record<string, unknown>)];
 }
 
 /** The short form docker-compose prints for a mapping with a host IP: "127.0.0.1:8080:80/tcp". */
-export function legacyPortString(p: PortConfig): string {
+export function legacyPortString(p: ComposePort): string {
   const ip = p.host_ip ? `${p.host_ip}:` : '';
   const pub = p.published !== undefined ? String(p.published) : '';
   const sep = p.published !== undefined || p.host_ip ? ':' : '';
@@ -96,7 +96,7 @@ export function legacyPortString(p: PortConfig): string {
 }
 
 /** Identity of a mapping when several files list ports: the same key replaces, a new key adds. */
-export function portKey(p: PortConfig): string {
+export function portKey(p: ComposePort): string {
   return JSON.stringify([p.target, p.published ?? null, p.host_ip ?? null, p.protocol ?? null]);
 }
 

@@ -2,11 +2,11 @@
  * Service volumes. Short syntax `[source:]target[:mode]`: a source starting with "." or "~" is a
  * path relative to the project (or home) directory, one starting with "/" an absolute host path,
  * anything else a named volume; no source is an anonymous volume. Long syntax is a mapping with
- * `type`, `source`, `target`, ... Both become ServiceVolume, as docker-compose 1.29.2 reads them.
+ * `type`, `source`, `target`, ... Both become ComposeVolumeEntry, as docker-compose 1.29.2 reads them.
  */
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import type { ServiceVolume } from '../../model/project.js';
+import type { ComposeVolumeEntry } from '../document.js';
 
 export class VolumeSyntaxError extends Error {}
 
@@ -87,7 +87,7 @@ export function isNamedVolumeSource(source: string): boolean {
 }
 
 /** Parses a (resolved) short-syntax entry. */
-export function parseShortVolume(spec: string): ServiceVolume {
+export function parseShortVolume(spec: string): ComposeVolumeEntry {
   const parts = spec.split(':');
   if (parts.length > 3) {
     throw new VolumeSyntaxError(`"${spec}" is not a valid volume (expected [source:]target[:mode])`);
@@ -96,7 +96,7 @@ export function parseShortVolume(spec: string): ServiceVolume {
   const source = pyNormpath(parts[0] as string);
   const target = pyNormpath(parts[1] as string);
   const mode = parts[2] ?? 'rw';
-  const out: ServiceVolume = { type: isNamedVolumeSource(source) ? 'volume' : 'bind', source, target, shortMode: mode };
+  const out: ComposeVolumeEntry = { type: isNamedVolumeSource(source) ? 'volume' : 'bind', source, target, shortMode: mode };
   if (mode.split(',').includes('ro')) out.read_only = true;
   return out;
 }
@@ -104,7 +104,7 @@ export function parseShortVolume(spec: string): ServiceVolume {
 const OPTION_KEYS: Record<string, 'bind' | 'volume' | 'tmpfs'> = { bind: 'bind', volume: 'volume', tmpfs: 'tmpfs' };
 
 /** Parses a long-syntax entry (type-checked by the schema); relative bind sources resolve against `dir`. */
-export function parseLongVolume(entry: Record<string, unknown>, dir: string, home: string): ServiceVolume {
+export function parseLongVolume(entry: Record<string, unknown>, dir: string, home: string): ComposeVolumeEntry {
   const type = String(entry['type']);
   let source = typeof entry['source'] === 'string' ? entry['source'] : undefined;
   if (source !== undefined && source !== '') {
@@ -112,7 +112,7 @@ export function parseLongVolume(entry: Record<string, unknown>, dir: string, hom
     if (type === 'bind' && (source.startsWith('.') || source.startsWith('~'))) source = expandPath(dir, source, home);
     source = pyNormpath(source);
   }
-  const out: ServiceVolume = { type, target: typeof entry['target'] === 'string' ? entry['target'] : '' };
+  const out: ComposeVolumeEntry = { type, target: typeof entry['target'] === 'string' ? entry['target'] : '' };
   if (source) out.source = source;
   if (entry['read_only'] === true) out.read_only = true;
   if (typeof entry['consistency'] === 'string' && entry['consistency'] !== '') out.consistency = entry['consistency'];
@@ -126,6 +126,6 @@ export function parseLongVolume(entry: Record<string, unknown>, dir: string, hom
 }
 
 /** The short-syntax string docker-compose prints for a short-syntax volume. */
-export function shortVolumeString(v: ServiceVolume): string {
+export function shortVolumeString(v: ComposeVolumeEntry): string {
   return v.source !== undefined ? `${v.source}:${v.target}:${v.shortMode ?? 'rw'}` : v.target;
 }

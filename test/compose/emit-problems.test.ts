@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultScale, deployProblems } from '../../src/compose/deploy-checks.js';
-import type { Project, Service } from '../../src/model/project.js';
+import { deployProblems } from '../../src/compose/emit/problems.js';
+import { emitDeployment } from '../../src/compose/emit/deployment.js';
+import type { ComposeProject, ComposeService } from '../../src/compose/document.js';
 
-const project = (services: Service[], networks: Project['networks'] = {}): Project => ({
+const project = (services: ComposeService[], networks: ComposeProject['networks'] = {}): ComposeProject => ({
   name: 'p', workingDir: '/p', configFiles: [], format: 'v3', version: '3.8', services, networks, volumes: {}, secrets: {}, configs: {},
 });
 
@@ -27,9 +28,15 @@ test('what up refuses: undefined networks, container_name when scaled, scale wit
 });
 
 test('the default scale: scale, else replicas (capped per node), else 1; global mode is 1', () => {
-  assert.equal(defaultScale({ name: 'a', scale: 3 }), 3);
-  assert.equal(defaultScale({ name: 'a', deploy: { replicas: 4 } }), 4);
-  assert.equal(defaultScale({ name: 'a', deploy: { replicas: 4, placement: { max_replicas_per_node: 2 } } }), 2);
-  assert.equal(defaultScale({ name: 'a', deploy: { mode: 'global', replicas: 4 } }), 1);
-  assert.equal(defaultScale({ name: 'a' }), 1);
+  const scales = emitDeployment(
+    project([
+      { name: 'a', image: 'x', scale: 3 },
+      { name: 'b', image: 'x', deploy: { replicas: 4 } },
+      { name: 'c', image: 'x', deploy: { replicas: 4, placement: { max_replicas_per_node: 2 } } },
+      { name: 'd', image: 'x', deploy: { mode: 'global', replicas: 4 } },
+      { name: 'e', image: 'x' },
+    ]),
+    { cwd: '/p' },
+  ).services.map((s) => s.scale);
+  assert.deepEqual(scales, [3, 4, 2, 1, 1]);
 });

@@ -7,20 +7,14 @@
  * - a duration that is not one (stop_grace_period, deploy delays and windows);
  * - a `scale` below 0 or above MAX_SCALE, a memory size that is not a size or is negative.
  */
-import type { Project, Service } from '../model/project.js';
-import { parseBytes } from './syntax/bytes.js';
-import { parseDurationSeconds } from './syntax/duration.js';
-import { isPlainObject } from './yaml/read.js';
+import type { DeployProblem } from '../../model/deployment.js';
+import type { ComposeProject, ComposeService } from '../document.js';
+import { parseBytes } from '../syntax/bytes.js';
+import { parseDurationSeconds } from '../syntax/duration.js';
+import { isPlainObject } from '../yaml/read.js';
 
-export interface DeployProblem {
-  service: string;
-  /** Key path inside the service, for locating the problem. */
-  keyPath: (string | number)[];
-  message: string;
-}
-
-/** Containers a service runs by default: `scale`, else `deploy.replicas` (replicated mode), else 1. */
-export function defaultScale(s: Service): number {
+/** Containers a service runs by default, read from the document as `config` has it (./deploy.ts types it). */
+function containerCount(s: ComposeService): number {
   const deploy = isPlainObject(s.deploy) ? s.deploy : undefined;
   const replicated = !deploy || (deploy['mode'] ?? 'replicated') === 'replicated';
   if (typeof s.scale === 'number') return s.scale;
@@ -64,7 +58,7 @@ const DEPLOY_DURATIONS: [string, string][] = [
   ['restart_policy', 'window'],
 ];
 
-export function deployProblems(project: Project): DeployProblem[] {
+export function deployProblems(project: ComposeProject): DeployProblem[] {
   const problems: DeployProblem[] = [];
   const networks = new Set(Object.keys(project.networks));
   const usesNetworking = project.format !== 'v1';
@@ -80,11 +74,11 @@ export function deployProblems(project: Project): DeployProblem[] {
     if (typeof s.scale === 'number' && deploy && deploy['replicas'] !== undefined && (deploy['mode'] ?? 'replicated') === 'replicated') {
       problems.push({ service: s.name, keyPath: ['scale'], message: 'both scale and deploy.replicas are set; set only one of them' });
     }
-    if (s.container_name !== undefined && defaultScale(s) > 1) {
+    if (s.container_name !== undefined && containerCount(s) > 1) {
       problems.push({
         service: s.name,
         keyPath: ['container_name'],
-        message: `container_name "${s.container_name}" names one container, but the service runs ${defaultScale(s)}; remove container_name to scale it`,
+        message: `container_name "${s.container_name}" names one container, but the service runs ${containerCount(s)}; remove container_name to scale it`,
       });
     }
     const scale = scaleProblem(s.scale);

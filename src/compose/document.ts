@@ -1,16 +1,17 @@
 /**
- * The typed project every stage after loading works on. A v1 file, a v3 file and a .dab bundle all
- * end up as a Project.
+ * The Compose-shaped document the compiler resolves a project to: what `config` prints, what the
+ * config hash is computed from and what `bundle` converts. A v1 file, a v3 file and a .dab bundle
+ * all end up as a ComposeProject; its last stage (./emit/) turns it into the typed Deployment
+ * (src/model/) that everything after the compiler reads.
  *
  * Services keep Compose's key names, in the canonical shapes docker-compose 1.29.2 normalises them
  * to (ports and volumes parsed, env_file folded into environment, paths absolute, depends_on a
- * mapping, ...). Keeping that shape is deliberate: `config` prints it, and the reconciler hashes it
- * exactly as docker-compose does, so each tool sees the other's containers as up to date.
+ * mapping, ...), because `config` prints them so and docker-compose hashes them so.
  */
 
 export type EnvValue = string | number | null;
 
-export interface PortConfig {
+export interface ComposePort {
   target: number;
   /** A host port, or a range "8000-8010" when several host ports serve one container port. */
   published?: number | string;
@@ -19,7 +20,7 @@ export interface PortConfig {
   host_ip?: string;
 }
 
-export interface ServiceVolume {
+export interface ComposeVolumeEntry {
   type: string;
   /** Host path for binds, volume name for named volumes; absent for anonymous volumes and tmpfs. */
   source?: string;
@@ -33,17 +34,17 @@ export interface ServiceVolume {
   shortMode?: string;
 }
 
-export interface VolumesFrom {
+export interface ComposeVolumesFrom {
   type: 'service' | 'container';
   source: string;
   mode: string;
 }
 
-export interface DependsOn {
+export interface ComposeDependsOn {
   condition: 'service_started' | 'service_healthy' | 'service_completed_successfully';
 }
 
-export interface ServiceNetwork {
+export interface ComposeServiceNetwork {
   aliases?: string[];
   ipv4_address?: string;
   ipv6_address?: string;
@@ -51,7 +52,7 @@ export interface ServiceNetwork {
   priority?: number;
 }
 
-export interface FileReference {
+export interface ComposeFileReference {
   source: string;
   target?: string;
   uid?: string;
@@ -59,7 +60,7 @@ export interface FileReference {
   mode?: number;
 }
 
-export interface BuildConfig {
+export interface ComposeBuild {
   /** Absolute path, or a URL (git, http) used as given. */
   context?: string;
   dockerfile?: string;
@@ -74,7 +75,7 @@ export interface BuildConfig {
   [extension: `x-${string}`]: unknown;
 }
 
-export interface Healthcheck {
+export interface ComposeHealthcheck {
   test?: string | string[];
   /** Durations in nanoseconds. */
   interval?: number;
@@ -84,39 +85,39 @@ export interface Healthcheck {
   [extension: `x-${string}`]: unknown;
 }
 
-export interface Logging {
+export interface ComposeLogging {
   driver?: string;
   options?: Record<string, string | number | null>;
 }
 
-export interface Ulimit {
+export interface ComposeUlimit {
   soft: number;
   hard: number;
 }
 
 /** A service, keyed like Compose; keys not listed here (cgroup_parent, blkio_config, x-*, ...) stay untyped. */
-export interface Service {
+export interface ComposeService {
   name: string;
   image?: string;
-  build?: BuildConfig;
+  build?: ComposeBuild;
   command?: string | string[];
   entrypoint?: string | string[];
   environment?: Record<string, EnvValue>;
   labels?: Record<string, string>;
-  ports?: PortConfig[];
+  ports?: ComposePort[];
   expose?: string[];
-  volumes?: ServiceVolume[];
-  volumes_from?: VolumesFrom[];
-  depends_on?: Record<string, DependsOn>;
+  volumes?: ComposeVolumeEntry[];
+  volumes_from?: ComposeVolumesFrom[];
+  depends_on?: Record<string, ComposeDependsOn>;
   links?: string[];
   external_links?: string[];
-  networks?: Record<string, ServiceNetwork | null>;
+  networks?: Record<string, ComposeServiceNetwork | null>;
   network_mode?: string;
   pid?: string | null;
   ipc?: string;
-  healthcheck?: Healthcheck;
+  healthcheck?: ComposeHealthcheck;
   restart?: string;
-  logging?: Logging;
+  logging?: ComposeLogging;
   container_name?: string;
   hostname?: string;
   domainname?: string;
@@ -138,7 +139,7 @@ export interface Service {
   extra_hosts?: Record<string, string> | string[];
   tmpfs?: string[];
   sysctls?: Record<string, string>;
-  ulimits?: Record<string, number | Ulimit>;
+  ulimits?: Record<string, number | ComposeUlimit>;
   security_opt?: string[];
   mem_limit?: number | string;
   memswap_limit?: number | string;
@@ -149,13 +150,13 @@ export interface Service {
   pids_limit?: number | string;
   scale?: number;
   profiles?: string[];
-  secrets?: FileReference[];
-  configs?: FileReference[];
+  secrets?: ComposeFileReference[];
+  configs?: ComposeFileReference[];
   deploy?: Record<string, unknown> | null;
   [key: string]: unknown;
 }
 
-export interface NetworkConfig {
+export interface ComposeNetwork {
   name?: string;
   driver?: string;
   driver_opts?: Record<string, string>;
@@ -168,7 +169,7 @@ export interface NetworkConfig {
   [key: string]: unknown;
 }
 
-export interface VolumeConfig {
+export interface ComposeVolume {
   name?: string;
   driver?: string;
   driver_opts?: Record<string, string>;
@@ -177,7 +178,7 @@ export interface VolumeConfig {
   [key: string]: unknown;
 }
 
-export interface SecretConfig {
+export interface ComposeSecret {
   name?: string;
   file?: string;
   external?: boolean;
@@ -188,7 +189,7 @@ export interface SecretConfig {
 /** The file format family a project was written in. */
 export type FormatFamily = 'v1' | 'v2' | 'v3' | 'spec';
 
-export interface Project {
+export interface ComposeProject {
   name: string;
   /** Absolute directory relative paths were resolved against. */
   workingDir: string;
@@ -200,13 +201,10 @@ export interface Project {
   /** The `version` `config` prints: the first file's own string, "1" for v1, "3.9" when absent. */
   version: string;
   /** In dependency order: a service comes after everything it depends on. */
-  services: Service[];
-  networks: Record<string, NetworkConfig>;
-  volumes: Record<string, VolumeConfig>;
-  secrets: Record<string, SecretConfig>;
-  configs: Record<string, SecretConfig>;
+  services: ComposeService[];
+  networks: Record<string, ComposeNetwork>;
+  volumes: Record<string, ComposeVolume>;
+  secrets: Record<string, ComposeSecret>;
+  configs: Record<string, ComposeSecret>;
 }
 
-export function findService(project: Project, name: string): Service | undefined {
-  return project.services.find((s) => s.name === name);
-}
