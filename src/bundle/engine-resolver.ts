@@ -10,8 +10,8 @@
  *      without pulling; if the registry does not know it, an error naming the service.
  * Digests learnt by pushing (`bundle --push-images`) are recorded with `usePushed` and win.
  */
-import type { Engine } from '../engine/engine.js';
-import { EngineError } from '../engine/errors.js';
+import type { Engine } from '../contract/engine.js';
+import { EngineError } from '../contract/errors.js';
 import { ConfigError, FlotillaError } from '../errors.js';
 import type { ComposeProject, ComposeService } from '../compose/document.js';
 import { pinnedDigest, type DigestResolver, type DigestResult } from './digests.js';

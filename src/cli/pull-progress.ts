@@ -3,7 +3,7 @@
  * place ("a1b2c3d4e5f6: Downloading  3.1MB/10.2MB"), then the summary lines. Otherwise one line
  * per event, without the byte counts of downloads in progress (a log keeps what happened).
  */
-import type { ProgressEvent, ProgressSink } from '../engine/engine.js';
+import type { ProgressEvent, ProgressSink } from '../contract/engine.js';
 
 export function pullProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, quiet: boolean): ProgressSink {
   if (quiet) return () => undefined;

@@ -3,7 +3,7 @@
  * stdin to the process (if it takes input), the terminal in raw mode and its size followed when
  * the session has a TTY. Resolves with the process's exit code.
  */
-import type { StreamSession } from '../engine/engine.js';
+import type { StreamSession } from '../contract/engine.js';
 
 export interface TerminalOptions {
   tty: boolean;

@@ -25,11 +25,11 @@ import type {
   StreamSession,
   VolumeInfo,
   VolumeSpec,
-} from '../engine/engine.js';
-import { EngineError } from '../engine/errors.js';
-import { imageConfigInfo } from '../engine/image-config.js';
+} from '../contract/engine.js';
+import { EngineError } from '../contract/errors.js';
+import { imageConfigInfo } from '../contract/image-config.js';
 import { VERSION } from '../version.js';
-import type { DaemonBackend, DaemonStatus, ImageRef } from './backend.js';
+import type { DaemonBackend, DaemonStatus, ImageRef } from '../contract/backend.js';
 import type { ImageView, NetworkView } from './containers/collaborators.js';
 import { notRunning, type ContainerManager } from './containers/manager.js';
 import { attachTo, containerLogs, execIn, startAttached, type PendingAttach } from './containers/sessions.js';

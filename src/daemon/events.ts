@@ -3,7 +3,7 @@
  * Docker's attributes (the object's labels, name, image, exitCode on die) so both engines look
  * the same to the CLI. The last events are kept so a subscriber can ask for those since a time.
  */
-import type { EngineEvent, EventFilter } from '../engine/engine.js';
+import type { EngineEvent, EventFilter } from '../contract/engine.js';
 
 const HISTORY = 1024;
 

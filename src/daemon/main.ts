@@ -5,7 +5,7 @@
  * SIGTERM/SIGINT stop the daemon and leave every container running.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import type { DaemonBackend } from './backend.js';
+import type { DaemonBackend } from '../contract/backend.js';
 import { DaemonStartError } from './errors.js';
 import { acquirePidLock } from './lock.js';
 import { daemonPaths, type DaemonPaths } from './paths.js';

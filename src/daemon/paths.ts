@@ -7,7 +7,8 @@
  * digits of the root path's hash, so a test daemon with its own root never touches the objects of
  * the machine's main daemon, and two daemons never share a chain.
  */
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { DEFAULT_ROOT, daemonLocation } from '../contract/location.js';
 import { sha256Hex } from '../util/lazy-crypto.js';
 
 export interface DaemonPaths {
@@ -37,12 +38,8 @@ export interface DaemonPaths {
   cgroupParent: string;
 }
 
-export const DEFAULT_ROOT = '/var/lib/flotilla';
-export const DEFAULT_RUN = '/run/flotilla';
-
 export function daemonPaths(env: Readonly<Record<string, string | undefined>> = process.env): DaemonPaths {
-  const root = resolve(env['FLOTILLA_ROOT'] || DEFAULT_ROOT);
-  const run = resolve(env['FLOTILLA_RUN'] || (root === DEFAULT_ROOT ? DEFAULT_RUN : join(root, 'run')));
+  const { root, run, socket, pidFile, log } = daemonLocation(env);
   const instance = sha256Hex(root).slice(0, 4);
   return {
     root,
@@ -57,19 +54,10 @@ export function daemonPaths(env: Readonly<Record<string, string | undefined>> = 
     ctr: join(run, 'ctr'),
     sockets: join(run, 'sock'),
     netns: join(run, 'netns'),
-    socket: join(run, 'engine.sock'),
-    pidFile: join(run, 'engine.pid'),
+    socket,
+    pidFile,
     bootId: join(run, 'boot_id'),
-    log: join(root, 'daemon.log'),
+    log,
     cgroupParent: root === DEFAULT_ROOT ? '/flotilla' : `/flotilla-${instance}`,
   };
 }
-
-/**
- * Node options `flotilla daemon` is started with: a small young generation and V8's
- * optimize-for-size keep a long-lived, mostly idle daemon's memory low (about 19 MB less with 30
- * containers than Node's defaults, docs/benchmarks.md), and one V8 worker thread instead of four
- * about 4 MB more (fewer threads, fewer malloc arenas; `up` no slower); the CLI's larger young
- * generation is for short bursts of parsing.
- */
-export const DAEMON_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=1', '--optimize-for-size', '--v8-pool-size=1'];

@@ -10,9 +10,9 @@ import { DaemonStartError } from './errors.js';
 import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import type { DaemonBackend } from './backend.js';
-import { probeSocket } from '../engine/embedded/probe.js';
-import { engineService, MAX_MESSAGE } from '../engine/embedded/protocol/service.js';
+import type { DaemonBackend } from '../contract/backend.js';
+import { probeSocket } from '../contract/probe.js';
+import { engineService, MAX_MESSAGE } from '../contract/protocol/service.js';
 import { engineHandlers } from './rpc/handlers.js';
 import type { Log } from './rpc/call.js';
 

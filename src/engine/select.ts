@@ -3,7 +3,7 @@
  * DOCKER_HOST names one, else the embedded engine (Flotilla's own daemon, started when needed).
  */
 import { UsageError } from '../errors.js';
-import type { Engine } from './engine.js';
+import type { Engine } from '../contract/engine.js';
 
 export type EngineKind = 'docker' | 'embedded';
 

@@ -6,8 +6,8 @@
  * Concurrent runs on one project never duplicate a container: names are deterministic, so when a
  * create meets a name conflict, another run made that container and it is used as is.
  */
-import { isConflict, isNotFound } from '../engine/errors.js';
-import type { ContainerInfo, Engine } from '../engine/engine.js';
+import { isConflict, isNotFound } from '../contract/errors.js';
+import type { ContainerInfo, Engine } from '../contract/engine.js';
 import type { Service } from '../model/service.js';
 import { containerSpec, stopSeconds, type RunningContainerRef, type SpecContext } from '../plan/container-spec.js';
 import { LABEL } from '../plan/labels.js';

@@ -14,7 +14,7 @@
 import { ErrorList, FlotillaError } from '../errors.js';
 import type { Service } from '../model/service.js';
 import { dependencyNames } from '../model/select.js';
-import { isNotFound } from '../engine/errors.js';
+import { isNotFound } from '../contract/errors.js';
 import { observe, type ObservedContainer } from '../plan/observe.js';
 import { projectFilter } from '../plan/labels.js';
 import { ANONYMOUS_VOLUME, ContainerRegistry, stopTimeout } from './containers.js';

@@ -3,7 +3,7 @@
  * the service's image name. The build output is kept and its end shown when the build fails.
  */
 import { FlotillaError } from '../errors.js';
-import type { BuildRequest } from '../engine/engine.js';
+import type { BuildRequest } from '../contract/engine.js';
 import type { Service } from '../model/service.js';
 import type { ProjectRuntime } from './runtime.js';
 

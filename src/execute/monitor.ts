@@ -3,7 +3,7 @@
  * follows the engine's event stream for the project, and checks the current state once when a
  * wait begins (subscribe first, then inspect, so nothing is missed in between).
  */
-import type { Engine, EngineEvent } from '../engine/engine.js';
+import type { Engine, EngineEvent } from '../contract/engine.js';
 import { LABEL } from '../plan/labels.js';
 import { FlotillaError } from '../errors.js';
 

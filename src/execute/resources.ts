@@ -4,11 +4,11 @@
  * `down` (external ones never).
  */
 import { FlotillaError } from '../errors.js';
-import type { NetworkSpec, VolumeSpec } from '../engine/engine.js';
+import type { NetworkSpec, VolumeSpec } from '../contract/engine.js';
 import type { Deployment } from '../model/deployment.js';
 import type { Network, Volume } from '../model/resources.js';
 import type { Service } from '../model/service.js';
-import { isConflict, isNotFound } from '../engine/errors.js';
+import { isConflict, isNotFound } from '../contract/errors.js';
 import { COMPOSE_COMPAT_VERSION, LABEL } from '../plan/labels.js';
 import type { ProjectRuntime } from './runtime.js';
 import type { Step } from './progress.js';

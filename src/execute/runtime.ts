@@ -4,7 +4,7 @@
  */
 import type { Diagnostics } from '../diagnostics.js';
 import type { Environment } from '../compose/environment.js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine } from '../contract/engine.js';
 import type { SourceLocation } from '../errors.js';
 import type { Deployment } from '../model/deployment.js';
 import type { Limiter } from './limiter.js';

@@ -15,7 +15,7 @@
  * `--dry-run` stops after step 4 and returns the plan as lines.
  */
 import { ConfigError, ErrorList, FlotillaError, UsageError } from '../errors.js';
-import type { ImageInfo } from '../engine/engine.js';
+import type { ImageInfo } from '../contract/engine.js';
 import type { Service } from '../model/service.js';
 import { dependencyNames, selectServices, withDependencies } from '../model/select.js';
 import { configHash } from '../plan/config-hash.js';

@@ -10,7 +10,7 @@
  * disconnects and reconnects it at start to add the container's short id as an alias, which
  * dockerd adds by itself).
  */
-import type { ContainerSpec, EndpointSpec, HealthcheckSpec, MountSpec, PortBinding } from '../engine/engine.js';
+import type { ContainerSpec, EndpointSpec, HealthcheckSpec, MountSpec, PortBinding } from '../contract/engine.js';
 import type { Deployment } from '../model/deployment.js';
 import { containerName, nameWithoutProject, oneOffContainerName } from '../model/names.js';
 import type { Mount, NamespaceMode, Service } from '../model/service.js';

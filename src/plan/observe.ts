@@ -2,7 +2,7 @@
  * What the engine runs for a project, found by labels (never by names): the project's containers
  * (service and one-off), and its networks and volumes. One list call each.
  */
-import type { ContainerSummary, Engine, NetworkInfo, VolumeInfo } from '../engine/engine.js';
+import type { ContainerSummary, Engine, NetworkInfo, VolumeInfo } from '../contract/engine.js';
 import { LABEL, projectFilter } from './labels.js';
 
 export interface ObservedContainer {

@@ -7,7 +7,7 @@
  * again from the service as it is now and sent once more.
  */
 import type { NetworkSpec, ServiceSpec, SwarmCluster, WriteOptions } from '../contract/swarm.js';
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from '../contract/errors.js';
 import { FlotillaError } from '../errors.js';
 import { Limiter } from '../execute/limiter.js';
 import { withDigest } from './image-ref.js';

@@ -6,7 +6,7 @@
  */
 import type { SwarmCluster } from '../contract/swarm.js';
 import { isTerminal } from '../contract/swarm.js';
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from '../contract/errors.js';
 import { namespaceFilter } from './names.js';
 import { byteOrder } from './service-spec.js';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ContainerSpec } from '../../src/engine/engine.js';
+import type { ContainerSpec } from '../../src/contract/engine.js';
 import { FLOTILLA, flotilla } from '../helpers/cli.js';
 import { useTestDaemon } from '../helpers/embedded-daemon.js';
 import { requireRoot } from '../helpers/root.js';

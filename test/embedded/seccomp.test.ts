@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import type { ContainerSpec, Engine, LogChunk } from '../../src/engine/engine.js';
+import type { ContainerSpec, Engine, LogChunk } from '../../src/contract/engine.js';
 import { removeAnyDepth } from '../helpers/deep-tree.js';
 import { useTestDaemon } from '../helpers/embedded-daemon.js';
 import { requireRoot } from '../helpers/root.js';

@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import type { ContainerSpec, Engine, EngineEvent, LogChunk, ProgressEvent, StreamSession } from '../../src/engine/engine.js';
-import { EngineError, type EngineErrorKind } from '../../src/engine/errors.js';
+import type { ContainerSpec, Engine, EngineEvent, LogChunk, ProgressEvent, StreamSession } from '../../src/contract/engine.js';
+import { EngineError, type EngineErrorKind } from '../../src/contract/errors.js';
 import { bareSpec } from '../helpers/container-spec.js';
 import { projectDir } from '../helpers/tmp.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { DockerEngine } from '../../src/engine/docker/index.js';
 import { resolveEndpoint } from '../../src/engine/docker/endpoint.js';
-import { EngineError } from '../../src/engine/errors.js';
+import { EngineError } from '../../src/contract/errors.js';
 import { projectDir } from '../helpers/tmp.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;

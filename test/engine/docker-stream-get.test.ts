@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EngineError } from '../../src/engine/errors.js';
+import { EngineError } from '../../src/contract/errors.js';
 import { ChunkedDecoder, streamGet } from '../../src/engine/docker/stream-get.js';
 
 async function all(source: AsyncIterable<Buffer>): Promise<Buffer> {

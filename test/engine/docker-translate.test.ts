@@ -1,7 +1,7 @@
 /** ContainerSpec → Docker's create body, and Docker's JSON → the Engine's types. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ContainerSpec } from '../../src/engine/engine.js';
+import type { ContainerSpec } from '../../src/contract/engine.js';
 import type { DockerContainerInspect } from '../../src/engine/docker/api-types.js';
 import { createPlan } from '../../src/engine/docker/create-body.js';
 import { containerInfo, containerSummary, engineEvent, labelFilter } from '../../src/engine/docker/from-api.js';

@@ -1,5 +1,5 @@
 /** A ContainerSpec for tests: every field at its empty value, busybox:latest on the default network. */
-import type { ContainerSpec } from '../../src/engine/engine.js';
+import type { ContainerSpec } from '../../src/contract/engine.js';
 
 export function bareSpec(name: string, overrides: Partial<ContainerSpec> = {}): ContainerSpec {
   return {

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import type { ContainerInfo } from '../../engine/engine.js';
+import type { ContainerInfo } from '../../contract/engine.js';
 import { removalSteps } from '../../execute/down.js';
 import { stopTimeout } from '../../execute/containers.js';
 import type { ProjectRuntime } from '../../execute/runtime.js';

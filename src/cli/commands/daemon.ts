@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FlotillaError } from '../../errors.js';
-import { daemonPaths } from '../../daemon/paths.js';
+import { daemonLocation } from '../../contract/location.js';
 import { isDaemonProcess } from '../../daemon/lock.js';
 import { ExitCode } from '../exit.js';
 import type { CliContext, GlobalOptions } from '../context.js';
@@ -36,7 +36,7 @@ export function registerDaemon(program: Command, ctx: CliContext, _global: () =>
     .action(async () => {
       const engine = await runningDaemon(ctx);
       if (!engine) {
-        ctx.stdout.write(`not running (no answer on ${daemonPaths(ctx.env).socket})\n`);
+        ctx.stdout.write(`not running (no answer on ${daemonLocation(ctx.env).socket})\n`);
         throw new ExitCode(1);
       }
       try {

@@ -16,8 +16,8 @@
  */
 import type { Command } from 'commander';
 import { FlotillaError, UsageError } from '../../errors.js';
-import type { ProgressEvent } from '../../engine/engine.js';
-import { EngineError, isNotFound } from '../../engine/errors.js';
+import type { ProgressEvent } from '../../contract/engine.js';
+import { EngineError, isNotFound } from '../../contract/errors.js';
 import { buildRequest } from '../../execute/images.js';
 import { Limiter } from '../../execute/limiter.js';
 import type { Progress, Step, StepResult } from '../../execute/progress.js';

@@ -10,7 +10,7 @@
  * it reads it, which can be after the process has exited, or before the start is recorded).
  */
 import { setMaxListeners } from 'node:events';
-import type { Engine, LogChunk } from '../../engine/engine.js';
+import type { Engine, LogChunk } from '../../contract/engine.js';
 import { LABEL } from '../../plan/labels.js';
 import { nameWithoutProject } from '../../model/names.js';
 import type { LogPrinter } from './printer.js';

@@ -10,7 +10,7 @@ import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { run } from '../command.js';
 import { removeLeftover, removeTree } from '../state/remove-tree.js';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { goArch } from '../images/config.js';
 import { unmountAll } from '../runtime/rootfs.js';
 import type { NetworkPort } from '../containers/collaborators.js';

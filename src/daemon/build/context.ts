@@ -19,7 +19,7 @@ import { chmod, mkdir, readFile, rename, rm, symlink, unlink, utimes, writeFile 
 import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 import type { ContextEntry } from '../../util/build-context.js';
 
 interface ManifestEntry {

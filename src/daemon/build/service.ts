@@ -8,12 +8,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, posix, resolve } from 'node:path';
-import type { BuildRequest, ProgressSink, PullOptions } from '../../engine/engine.js';
-import { EngineError } from '../../engine/errors.js';
+import type { BuildRequest, ProgressSink, PullOptions } from '../../contract/engine.js';
+import { EngineError } from '../../contract/errors.js';
 import { BuildContextError, contextEntries } from '../../util/build-context.js';
 import type { NetworkPort } from '../containers/collaborators.js';
 import { goArch } from '../images/config.js';
-import { parseReference, registryOf } from '../images/reference.js';
+import { parseReference, registryOf } from '../../contract/image-reference.js';
 import type { DaemonPaths } from '../paths.js';
 import { Builder } from './builder.js';
 import { ContextCopies } from './context.js';

@@ -4,14 +4,11 @@
  * and the manager depends on nothing else of theirs.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { ContainerSpec, ExecSpec, LogChunk, LogOptions, NetworkSpec } from '../../engine/engine.js';
-import type { ImageConfigJson } from '../../engine/image-config.js';
+import type { ContainerSpec, ExecSpec, LogChunk, LogOptions, NetworkSpec } from '../../contract/engine.js';
+import type { ImageConfigJson } from '../../contract/image-config.js';
 
 /** The network a container joins when it names none (Docker's default bridge network). */
 export const DEFAULT_NETWORK = 'bridge';
-
-/** An image's config as the store keeps it (Docker's and OCI's field names). */
-export type ImageConfigView = ImageConfigJson;
 
 export interface ImageView {
   id: string;
@@ -19,7 +16,7 @@ export interface ImageView {
   repoDigests: string[];
   created: string;
   size: number;
-  config: ImageConfigView;
+  config: ImageConfigJson;
   /** The image's layer snapshots, bottom first: the overlay lower dirs of its containers; never written. */
   layers: string[];
 }
@@ -98,7 +95,7 @@ export interface BundleRequest {
   id: string;
   spec: ContainerSpec;
   /** The image's layers (overlay lower dirs, bottom first) and config. */
-  image: { layers: string[]; config: ImageConfigView };
+  image: { layers: string[]; config: ImageConfigJson };
   network: { path: string } | 'host';
   ipc?: 'private' | 'shareable' | 'host' | { path: string };
   pid?: 'private' | 'host' | { path: string };
@@ -133,7 +130,7 @@ export interface ExecSession {
 
 export interface RuntimePort {
   /** Refuses, at create, a spec that prepare() would refuse at start (EngineError 'invalid'). */
-  checkSpec(spec: ContainerSpec, image: { config: ImageConfigView }): Promise<void>;
+  checkSpec(spec: ContainerSpec, image: { config: ImageConfigJson }): Promise<void>;
   prepare(request: BundleRequest): Promise<void>;
   start(id: string): Promise<{ pid: number }>;
   kill(id: string, signal: string): Promise<void>;

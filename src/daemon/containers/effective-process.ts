@@ -4,8 +4,8 @@
  * Entrypoint when the container does not set one (an empty list clears it); environment
  * variables from the image, overridden by name by the container's.
  */
-import type { ContainerSpec } from '../../engine/engine.js';
-import type { ImageConfigView } from './collaborators.js';
+import type { ContainerSpec } from '../../contract/engine.js';
+import type { ImageConfigJson } from '../../contract/image-config.js';
 
 export interface EffectiveProcess {
   entrypoint: string[] | null;
@@ -13,7 +13,7 @@ export interface EffectiveProcess {
   env: string[];
 }
 
-export function effectiveProcess(spec: ContainerSpec, image: ImageConfigView): EffectiveProcess {
+export function effectiveProcess(spec: ContainerSpec, image: ImageConfigJson): EffectiveProcess {
   const ownEntrypoint = spec.entrypoint !== undefined && spec.entrypoint.length > 0;
   let cmd: string[] | null = spec.command !== undefined && spec.command.length > 0 ? spec.command : null;
   if (cmd === null && !ownEntrypoint) cmd = image.Cmd ?? null;

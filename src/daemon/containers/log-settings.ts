@@ -4,8 +4,8 @@
  * `max-file` files (the current one included, as Docker counts them); `none` keeps no log. Other
  * drivers (syslog, journald, fluentd, ...) are refused rather than silently ignored.
  */
-import type { ContainerSpec } from '../../engine/engine.js';
-import { EngineError } from '../../engine/errors.js';
+import type { ContainerSpec } from '../../contract/engine.js';
+import { EngineError } from '../../contract/errors.js';
 
 const FILE_DRIVERS = new Set(['json-file', 'local', 'k8s-file', '']);
 

@@ -5,8 +5,8 @@
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
-import type { ContainerSpec } from '../../engine/engine.js';
-import { EngineError } from '../../engine/errors.js';
+import type { ContainerSpec } from '../../contract/engine.js';
+import { EngineError } from '../../contract/errors.js';
 import { run } from '../command.js';
 import type { VolumeStore } from '../volumes/store.js';
 import type { HostMount, ImageView } from './collaborators.js';

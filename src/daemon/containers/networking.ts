@@ -4,7 +4,7 @@
  * container's (`network_mode: container:x` / `service:x`). Torn down when the container stops for
  * good; a restart by policy keeps it, and with it the container's addresses.
  */
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { DEFAULT_NETWORK, type EndpointView, type NetworkPort, type PortRequest } from './collaborators.js';
 import type { ContainerRecord, EndpointState } from './record.js';
 

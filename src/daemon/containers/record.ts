@@ -3,7 +3,7 @@
  * with, what was resolved at creation (image, mounts), and its current state. The daemon is the
  * only writer; every change is saved atomically before it is reported.
  */
-import type { ContainerSpec, ContainerState, HealthcheckSpec } from '../../engine/engine.js';
+import type { ContainerSpec, ContainerState, HealthcheckSpec } from '../../contract/engine.js';
 
 export interface ResolvedMount {
   type: 'bind' | 'volume' | 'tmpfs';

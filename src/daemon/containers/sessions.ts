@@ -5,8 +5,8 @@
  * in the foreground of the runtime (runAttached) instead of under conmon.
  */
 import { PassThrough, type Readable } from 'node:stream';
-import type { ExecSpec, LogChunk, LogOptions, StreamSession } from '../../engine/engine.js';
-import { EngineError } from '../../engine/errors.js';
+import type { ExecSpec, LogChunk, LogOptions, StreamSession } from '../../contract/engine.js';
+import { EngineError } from '../../contract/errors.js';
 import type { ExecSession } from './collaborators.js';
 import { notRunning, type ContainerManager } from './manager.js';
 import type { ContainerRecord } from './record.js';

@@ -14,11 +14,11 @@
 import { createHash } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { goArch } from './config.js';
 import { describeBytes } from './unpack.js';
 import { normaliseEntryName, parentOf } from './paths.js';
-import { normaliseReference } from './reference.js';
+import { normaliseReference } from '../../contract/image-reference.js';
 import { DiskGuard } from './disk.js';
 import { decompressed } from './tar/decompress.js';
 import { TarFormatError } from './tar/header.js';

@@ -12,7 +12,7 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { DiskGuard } from './disk.js';
 
 export const SHA256_DIGEST = /^sha256:([0-9a-f]{64})$/;

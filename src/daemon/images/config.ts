@@ -2,14 +2,14 @@
  * Image config JSON (OCI image config / Docker's image JSON): reading the fields the engine
  * honours, and writing the config `docker import` would make for a bare root filesystem.
  */
-import { EngineError } from '../../engine/errors.js';
-import type { ImageConfig } from './types.js';
+import { EngineError } from '../../contract/errors.js';
+import type { ImageConfigJson } from '../../contract/image-config.js';
 
 export interface ParsedConfig {
   architecture: string;
   os: string;
   created: string;
-  config: ImageConfig;
+  config: ImageConfigJson;
   /** rootfs.diff_ids: the sha256 of each uncompressed layer, bottom first; null when absent. */
   diffIds: string[] | null;
 }
@@ -35,7 +35,7 @@ const isHealthcheck: Check = (v) =>
   ['Interval', 'Timeout', 'StartPeriod', 'Retries'].every((k) => v[k] === undefined || typeof v[k] === 'number');
 
 /** Each honoured field and its shape; null stands for "not set" where Docker writes null. */
-const FIELDS: [keyof ImageConfig, Check, boolean][] = [
+const FIELDS: [keyof ImageConfigJson, Check, boolean][] = [
   ['Env', isStrings, false],
   ['Cmd', isStrings, true],
   ['Entrypoint', isStrings, true],
@@ -48,7 +48,7 @@ const FIELDS: [keyof ImageConfig, Check, boolean][] = [
   ['Healthcheck', isHealthcheck, false],
 ];
 
-export function pickImageConfig(raw: unknown, label: string): ImageConfig {
+export function pickImageConfig(raw: unknown, label: string): ImageConfigJson {
   if (raw === undefined || raw === null) return {};
   if (!isObject(raw)) throw new EngineError('invalid', `${label}: the image config's "config" is not an object`);
   const out: Record<string, unknown> = {};
@@ -62,7 +62,7 @@ export function pickImageConfig(raw: unknown, label: string): ImageConfig {
     if (!check(v)) throw new EngineError('invalid', `${label}: the image config's ${key} has the wrong type`);
     out[key] = v;
   }
-  return out as ImageConfig;
+  return out as ImageConfigJson;
 }
 
 export function parseImageConfig(bytes: Buffer, label: string): ParsedConfig {
@@ -91,7 +91,7 @@ export function parseImageConfig(bytes: Buffer, label: string): ParsedConfig {
 }
 
 /** The config `docker import` writes for a root filesystem tarball whose uncompressed sha256 is `diffId`. */
-export function importedConfig(diffId: string, overrides: Partial<ImageConfig> = {}, created = new Date().toISOString()): Buffer {
+export function importedConfig(diffId: string, overrides: Partial<ImageConfigJson> = {}, created = new Date().toISOString()): Buffer {
   const doc = {
     architecture: goArch(),
     os: 'linux',

@@ -4,7 +4,7 @@
  * size cap, or a disk that is simply full) stops with a clear error while some room is left.
  */
 import { statfs } from 'node:fs/promises';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 
 const CHECK_EVERY = 64 * 1024 * 1024;
 

@@ -7,7 +7,7 @@
  */
 import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { writeJsonAtomic } from '../state/json-file.js';
 
 export const TEMP_PREFIX = '.tmp-';

@@ -16,10 +16,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { packTar, type PackItem } from '../../util/tar-pack.js';
 import { hexOf } from './blobs.js';
-import { parseReference, registryOf } from './reference.js';
+import { parseReference, registryOf } from '../../contract/image-reference.js';
 import type { LayerRecord } from './refs.js';
 import type { ImageStore } from './store.js';
 import { decompressed } from './tar/decompress.js';

@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { hexOf } from './blobs.js';
 import { removeTree } from '../state/remove-tree.js';
 import { writeJsonAtomic } from '../state/json-file.js';

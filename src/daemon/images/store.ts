@@ -22,22 +22,23 @@ import type { Readable } from 'node:stream';
 import type { ImagesPort } from '../containers/collaborators.js';
 import type { DaemonPaths } from '../paths.js';
 import { isStateTemporary } from '../state/json-file.js';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { readImageArchive } from './archive.js';
 import { BlobStore, sha256Digest } from './blobs.js';
 import { importedConfig, parseImageConfig } from './config.js';
 import { dirLayerTar } from './dir-layer.js';
 import { imageArchive } from './save.js';
-import { formatReference, parseReference, repositoryOf, type Reference } from './reference.js';
+import { formatReference, parseReference, repositoryOf, type Reference } from '../../contract/image-reference.js';
 import { TEMP_PREFIX, copyRefs, emptyRefs, readRefs, writeRefs, type ImageRecord, type LayerRecord, type RefsFile } from './refs.js';
 import { removeLeftoversLater, removeTree } from '../state/remove-tree.js';
 import { SnapshotStore } from './snapshots.js';
-import { DEFAULT_LIMITS, type ImageConfig, type ImageLimits, type ImageStoreOptions, type StoredImage } from './types.js';
+import type { ImageConfigJson } from '../../contract/image-config.js';
+import { DEFAULT_LIMITS, type ImageLimits, type ImageStoreOptions, type StoredImage } from './types.js';
 import { SizeBudget } from './unpack.js';
 
-export { normaliseReference } from './reference.js';
+export { normaliseReference } from '../../contract/image-reference.js';
 export type { LayerRecord } from './refs.js';
-export type { ImageConfig, ImageLimits, ImageStoreOptions, StoredImage } from './types.js';
+export type { ImageLimits, ImageStoreOptions, StoredImage } from './types.js';
 
 export const MEDIA_TYPES = {
   gzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
@@ -262,7 +263,7 @@ export class ImageStore implements ImagesPort {
   }
 
   /** A root filesystem tarball (plain, gzip or zstd) made into a one-layer image, as `docker import` does. */
-  async importRootfs(input: Readable, options: { reference?: string; config?: Partial<ImageConfig> } = {}): Promise<StoredImage> {
+  async importRootfs(input: Readable, options: { reference?: string; config?: Partial<ImageConfigJson> } = {}): Promise<StoredImage> {
     this.ensureOpen();
     const tags = options.reference === undefined ? [] : [this.tagName(options.reference)];
     const label = `layer 1 of ${tags[0] ?? 'the imported root filesystem'}`;

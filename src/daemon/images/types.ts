@@ -1,9 +1,6 @@
 /** The image store's public shapes and its limits. */
 
-import type { ImageConfigView } from '../containers/collaborators.js';
-
-/** The OCI/Docker image config's "config" object: the fields the embedded engine honours. */
-export type ImageConfig = ImageConfigView;
+import type { ImageConfigJson } from '../../contract/image-config.js';
 
 export interface StoredImage {
   /** "sha256:<64 hex>": the sha256 of the stored config JSON bytes (docker's id for a loaded image). */
@@ -17,7 +14,7 @@ export interface StoredImage {
   size: number;
   architecture: string;
   os: string;
-  config: ImageConfig;
+  config: ImageConfigJson;
   /** The layer snapshots, bottom first: the overlay lower dirs of the image's containers; never modified. */
   layers: string[];
 }

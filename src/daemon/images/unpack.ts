@@ -24,7 +24,7 @@ import { constants } from 'node:fs';
 import { chmod, lchown, link, lstat, lutimes, mkdir, open, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommandError, run } from '../command.js';
-import { EngineError, type EngineErrorKind } from '../../engine/errors.js';
+import { EngineError, type EngineErrorKind } from '../../contract/errors.js';
 import { DiskGuard } from './disk.js';
 import { OPAQUE_XATTR, makeWhiteouts, setXattrs, type XattrPlan } from './layer-fs.js';
 import { ancestorsOf, baseOf, isInside, normaliseEntryName, parentOf, symlinkEscapes } from './paths.js';

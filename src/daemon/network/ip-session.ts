@@ -18,7 +18,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 
 const MARKER_LINE = 'link show dev lo';
 const MARKER_OUTPUT = /^1: lo: /;

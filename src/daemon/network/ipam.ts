@@ -3,8 +3,8 @@
  * file's ipam config) and an address for a new endpoint. Pure functions over the records and
  * the host's routes; the manager supplies both and serialises the calls.
  */
-import { EngineError } from '../../engine/errors.js';
-import type { NetworkSpec } from '../../engine/engine.js';
+import { EngineError } from '../../contract/errors.js';
+import type { NetworkSpec } from '../../contract/engine.js';
 import {
   contains,
   formatCidr,

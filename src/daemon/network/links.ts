@@ -5,7 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { CommandError, run } from '../command.js';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { IpSession } from './ip-session.js';
 import { parseCidr, type Cidr } from './ipv4.js';
 

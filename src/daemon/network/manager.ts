@@ -11,8 +11,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EngineError } from '../../engine/errors.js';
-import type { NetworkSpec } from '../../engine/engine.js';
+import { EngineError } from '../../contract/errors.js';
+import type { NetworkSpec } from '../../contract/engine.js';
 import type { EndpointRequest, NetworkPort } from '../containers/collaborators.js';
 import type { DaemonPaths } from '../paths.js';
 import { DEFAULT_NETWORK } from '../containers/collaborators.js';

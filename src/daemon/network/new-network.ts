@@ -1,8 +1,9 @@
 /** A new network's record: its subnet (explicit, or the first free one of the pool) and names. */
 import { randomBytes } from 'node:crypto';
-import { EngineError } from '../../engine/errors.js';
-import type { NetworkSpec } from '../../engine/engine.js';
-import { DEFAULT_ROOT, type DaemonPaths } from '../paths.js';
+import { EngineError } from '../../contract/errors.js';
+import type { NetworkSpec } from '../../contract/engine.js';
+import { DEFAULT_ROOT } from '../../contract/location.js';
+import type { DaemonPaths } from '../paths.js';
 import { chooseFromPool, poolChoice, type SubnetChoice, type UsedSubnet } from './ipam.js';
 import { parseCidr } from './ipv4.js';
 import { hostSubnets } from './links.js';

@@ -10,7 +10,7 @@
  * `com.docker.network.bridge.name` is refused (bridge names carry the daemon's instance tag);
  * other keys are kept and ignored, as Docker's driver ignores keys it does not know.
  */
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { isIpv4 } from './ipv4.js';
 
 export const OPT_MTU = 'com.docker.network.driver.mtu';

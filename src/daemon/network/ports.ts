@@ -8,7 +8,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { isIpv4 } from './ipv4.js';
 import type { PortRequest } from './types.js';
 

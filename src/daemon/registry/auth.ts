@@ -5,7 +5,7 @@
  * identity token as a refresh token by POST), kept per scope until it expires. Credentials are
  * never logged and never part of an error message.
  */
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { readBody, type RegistryTransport } from './transport.js';
 
 export interface RegistryCredentials {

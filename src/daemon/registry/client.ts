@@ -4,7 +4,7 @@
  * and broken connections (three more tries, 0.5 s then doubling); uploads are not (a retried
  * upload starts again from the session the caller holds).
  */
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { sha256Digest } from '../images/blobs.js';
 import { RegistryAuth, type RegistryCredentials } from './auth.js';
 import { TransportError, readBody, type HttpRequest, type HttpResponse, type RegistryTransport } from './transport.js';

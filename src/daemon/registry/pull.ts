@@ -6,11 +6,11 @@
  * broken off is resumed with Range, by the retry or by the next pull. The image appears, with its
  * tag and digest reference, only when every layer is in place.
  */
-import { EngineError } from '../../engine/errors.js';
-import type { ProgressSink } from '../../engine/engine.js';
+import { EngineError } from '../../contract/errors.js';
+import type { ProgressSink } from '../../contract/engine.js';
 import type { BlobWriter } from '../images/blobs.js';
 import { goArch, parseImageConfig } from '../images/config.js';
-import { formatReference, parseReference, registryOf } from '../images/reference.js';
+import { formatReference, parseReference, registryOf } from '../../contract/image-reference.js';
 import type { LayerRecord } from '../images/refs.js';
 import type { ImageStore, StoredImage } from '../images/store.js';
 import { SizeBudget } from '../images/unpack.js';

@@ -10,10 +10,10 @@
 import { createGzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { EngineError } from '../../engine/errors.js';
-import type { ProgressSink } from '../../engine/engine.js';
+import { EngineError } from '../../contract/errors.js';
+import type { ProgressSink } from '../../contract/engine.js';
 import { sha256Digest } from '../images/blobs.js';
-import { formatReference, parseReference, registryOf } from '../images/reference.js';
+import { formatReference, parseReference, registryOf } from '../../contract/image-reference.js';
 import type { LayerRecord } from '../images/refs.js';
 import { MEDIA_TYPES, layerMediaType, type ImageStore } from '../images/store.js';
 import { MANIFEST_TYPES, type RegistryClient } from './client.js';

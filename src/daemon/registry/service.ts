@@ -6,10 +6,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ProgressSink, PullOptions } from '../../engine/engine.js';
-import { EngineError } from '../../engine/errors.js';
+import type { ProgressSink, PullOptions } from '../../contract/engine.js';
+import { EngineError } from '../../contract/errors.js';
 import type { DaemonPaths } from '../paths.js';
-import { parseReference, registryOf } from '../images/reference.js';
+import { parseReference, registryOf } from '../../contract/image-reference.js';
 import type { ImageStore, StoredImage } from '../images/store.js';
 import { RegistryClient } from './client.js';
 import { imageDetails } from '../images/details.js';

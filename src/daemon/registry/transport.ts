@@ -9,7 +9,7 @@ import { request as httpRequest, type IncomingMessage, type IncomingHttpHeaders 
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 
 export const DEFAULT_CERTS_DIR = '/etc/docker/certs.d';
 

@@ -7,8 +7,8 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { EventEmitter } from 'node:events';
 import type { StatusObject } from '@grpc/grpc-js';
-import { EngineError } from '../../engine/errors.js';
-import { statusOf } from '../../engine/embedded/protocol/status.js';
+import { EngineError } from '../../contract/errors.js';
+import { statusOf } from '../../contract/protocol/status.js';
 
 export type Log = (line: string) => void;
 

@@ -1,6 +1,6 @@
 /**
  * The Engine service's handlers: each RPC calls the backend method of the same name, with the
- * arguments and result mapped by the tables of src/engine/embedded/protocol/methods.ts.
+ * arguments and result mapped by the tables of src/contract/protocol/methods.ts.
  */
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -12,11 +12,11 @@ import type {
   ServerWritableStream,
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import type { ProgressEvent, ProgressSink } from '../../engine/engine.js';
-import { EngineError } from '../../engine/errors.js';
-import { OUTPUT_STREAMS, PROGRESS, SESSIONS, UNARY, UPLOADS, rpcName, type OutputStreamRpc, type ProgressRpc, type UnaryMethod, type UnaryRpc } from '../../engine/embedded/protocol/methods.js';
-import { unimplemented } from '../../engine/embedded/protocol/status.js';
-import type { DaemonBackend } from '../backend.js';
+import type { ProgressEvent, ProgressSink } from '../../contract/engine.js';
+import { EngineError } from '../../contract/errors.js';
+import { OUTPUT_STREAMS, PROGRESS, SESSIONS, UNARY, UPLOADS, rpcName, type OutputStreamRpc, type ProgressRpc, type UnaryMethod, type UnaryRpc } from '../../contract/protocol/methods.js';
+import { unimplemented } from '../../contract/protocol/status.js';
+import type { DaemonBackend } from '../../contract/backend.js';
 import { cancellation, endWithError, failure, pieces, send, type Log } from './call.js';
 import { serveSession } from './session.js';
 

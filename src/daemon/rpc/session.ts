@@ -5,8 +5,8 @@
  */
 import { once } from 'node:events';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import type { StreamSession } from '../../engine/engine.js';
-import { EngineError } from '../../engine/errors.js';
+import type { StreamSession } from '../../contract/engine.js';
+import { EngineError } from '../../contract/errors.js';
 import { cancellation, endWithError, failure, pieces, send, type Log } from './call.js';
 
 interface SessionInput {

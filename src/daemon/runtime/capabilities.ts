@@ -4,7 +4,7 @@
  * grant (its bounding set: this machine's root lacks CAP_SYS_RESOURCE, and runc fails the
  * container if asked for a capability it does not have).
  */
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 
 /** Capability names without the CAP_ prefix, indexed by their number (linux/capability.h). */
 export const CAPABILITY_NAMES: readonly string[] = [

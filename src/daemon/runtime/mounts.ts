@@ -4,7 +4,7 @@
  * /etc/hostname), the init binary, and the service's binds and tmpfs. Pure.
  */
 import { posix } from 'node:path';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 import type { HostMount } from './types.js';
 
 export interface OciMount {

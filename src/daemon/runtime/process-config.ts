@@ -3,7 +3,7 @@
  * (entrypoint and command against the image's), the environment, the working directory and the
  * user (names looked up in the container's own /etc/passwd and /etc/group). Pure functions.
  */
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 

@@ -2,8 +2,8 @@
  * Resource limits as Docker applies them: cgroup settings (memory, CPU, pids), rlimits (ulimits)
  * and namespaced sysctls. Pure functions; the host's limits come in as arguments.
  */
-import type { ContainerSpec } from '../../engine/engine.js';
-import { EngineError } from '../../engine/errors.js';
+import type { ContainerSpec } from '../../contract/engine.js';
+import { EngineError } from '../../contract/errors.js';
 
 export interface OciMemory {
   limit?: number;

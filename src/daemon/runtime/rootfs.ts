@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { run } from '../command.js';
 import { FS_MAGIC, hasFilesystemType } from '../fs-type.js';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 
 export interface MountInfo {
   mountPoint: string;

@@ -4,7 +4,7 @@
  * on stderr instead of a logrus record.
  */
 import { CommandError, run, type RunOptions, type RunResult } from '../command.js';
-import { EngineError, type EngineErrorKind } from '../../engine/errors.js';
+import { EngineError, type EngineErrorKind } from '../../contract/errors.js';
 import type { RuncEntry } from './types.js';
 
 export const RUNC = 'runc';

@@ -7,8 +7,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { ContainerSpec, ExecSpec } from '../../engine/engine.js';
-import { EngineError } from '../../engine/errors.js';
+import type { ContainerSpec, ExecSpec } from '../../contract/engine.js';
+import { EngineError } from '../../contract/errors.js';
+import type { ImageConfigJson } from '../../contract/image-config.js';
 import type { RuntimePort } from '../containers/collaborators.js';
 import type { DaemonPaths } from '../paths.js';
 import { writeJsonAtomic } from '../state/json-file.js';
@@ -34,7 +35,7 @@ import { parseSecurityOpt } from './security-opt.js';
 import { parseSignal } from './signals.js';
 import { buildSpec, type BuiltSpec, type HostFacts } from './spec.js';
 import { parsePs, parseStats, psArguments, type ContainerStats } from './top-stats.js';
-import type { BundleMeta, BundleRequest, ExecSession, ExitInfo, ImageConfig, RuncEntry, RuntimeLogOptions, TimedLogChunk } from './types.js';
+import type { BundleMeta, BundleRequest, ExecSession, ExitInfo, RuncEntry, RuntimeLogOptions, TimedLogChunk } from './types.js';
 
 const ID = /^[0-9a-f]{64}$/;
 
@@ -171,7 +172,7 @@ export class Runtime implements RuntimePort {
    * can never run). The spec is built once with stand-ins for what only a start knows: the id,
    * the namespaces of other containers, the user as the image's files name it, the mounts.
    */
-  async checkSpec(spec: ContainerSpec, image: { config: ImageConfig }): Promise<void> {
+  async checkSpec(spec: ContainerSpec, image: { config: ImageConfigJson }): Promise<void> {
     const host = await this.hostFacts();
     const joined = (mode: string | undefined): 'host' | 'private' => (mode === 'host' ? 'host' : 'private');
     const req: BundleRequest = {

@@ -15,7 +15,7 @@
  * `seccomp=unconfined` get no filter; `seccomp=<file>` loads a profile in Docker's JSON format
  * (compileProfile).
  */
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { ALWAYS_ALLOWED, ARCH_ALLOWED, CAPABILITY_ALLOWED, PTRACE_CALLS, PTRACE_MIN_KERNEL } from './seccomp-allow-list.js';
 
 export interface OciSeccompArg {

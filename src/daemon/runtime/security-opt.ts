@@ -1,5 +1,5 @@
 /** security_opt entries, in Docker's forms (`key=value` or `key:value`). Pure. */
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 
 export interface SecurityOptions {
   noNewPrivileges: boolean;

@@ -1,6 +1,6 @@
 /** Signal names and numbers: "SIGTERM", "TERM", "term" and "15" all mean SIGTERM. */
 import { constants } from 'node:os';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 
 const SIGNALS = constants.signals as Readonly<Record<string, number>>;
 

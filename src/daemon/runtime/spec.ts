@@ -5,7 +5,7 @@
  * limits, the user looked up in the image, device numbers, a seccomp profile file's content) comes
  * in as arguments, so it is tested as a unit.
  */
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { containerCapabilities } from './capabilities.js';
 import { parseDeviceRule, type OciDevice, type OciDeviceRule } from './devices.js';
 import { DEFAULT_SHM_SIZE, INIT_PATH, MASKED_PATHS, READONLY_PATHS, sharedShm, systemMounts, userMounts, type OciMount } from './mounts.js';

@@ -1,6 +1,6 @@
 /** `docker top` and `docker stats` from runc: `runc ps` (host ps, filtered to the container) and `runc events --stats`. */
 import { totalmem } from 'node:os';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../contract/errors.js';
 
 /** ps output as titles and rows; the last column (the command) keeps its spaces. */
 export function parsePs(output: string): { titles: string[]; processes: string[][] } {

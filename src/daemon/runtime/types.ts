@@ -2,14 +2,13 @@
  * The runtime layer's inputs and outputs: what the container manager hands over to run a
  * container (a BundleRequest), and what it gets back (exit information, runc's view, sessions).
  */
-import type { LogOptions } from '../../engine/engine.js';
+import type { LogOptions } from '../../contract/engine.js';
 
 /**
  * The shapes shared with the container manager are its own (../containers/collaborators.ts):
  * the runtime takes and returns exactly what RuntimePort says.
  */
 export type { BundleRequest, ExecSession, ExitInfo, HostMount, RuncEntry } from '../containers/collaborators.js';
-export type { ImageConfigView as ImageConfig } from '../containers/collaborators.js';
 
 /** LogOptions plus what following needs to know about the container. */
 export interface RuntimeLogOptions extends LogOptions {

@@ -4,7 +4,7 @@
  * `start_period` do not count until a probe succeeds; `retries` consecutive failures make the
  * container unhealthy, one success healthy. The last five results are kept.
  */
-import type { HealthcheckSpec } from '../../engine/engine.js';
+import type { HealthcheckSpec } from '../../contract/engine.js';
 import type { HealthResult, HealthState } from '../containers/record.js';
 
 export const DEFAULT_INTERVAL_MS = 30_000;

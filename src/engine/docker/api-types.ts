@@ -3,7 +3,7 @@
  * fields may be null or missing depending on the API version and the object's state).
  */
 
-import type { ImageConfigJson } from '../image-config.js';
+import type { ImageConfigJson } from '../../contract/image-config.js';
 
 export type DockerLabels = Record<string, string> | null;
 

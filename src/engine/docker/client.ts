@@ -9,7 +9,7 @@ import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Socket } from 'node:net';
 import DockerModem from 'docker-modem';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { errorFromConnection, errorFromStatus, messageOfBody } from './errors.js';
 import { modemOptions, type DockerEndpoint } from './endpoint.js';
 import { streamGet, type StreamedResponse } from './stream-get.js';

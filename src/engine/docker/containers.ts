@@ -1,6 +1,6 @@
 /** Containers: list, inspect, create, and the lifecycle calls. */
-import { EngineError } from '../errors.js';
-import type { ContainerInfo, ContainerSpec, ContainerSummary, EndpointSpec } from '../engine.js';
+import { EngineError } from '../../contract/errors.js';
+import type { ContainerInfo, ContainerSpec, ContainerSummary, EndpointSpec } from '../../contract/engine.js';
 import type { DockerContainerInspect, DockerContainerSummary } from './api-types.js';
 import type { DockerClient } from './client.js';
 import { createPlan, endpointBody } from './create-body.js';

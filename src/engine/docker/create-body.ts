@@ -3,7 +3,7 @@
  * Engines before API 1.44 take one endpoint at creation; the others are returned as `connect`
  * for createContainer to join before it returns.
  */
-import type { ContainerSpec, EndpointSpec, HealthcheckSpec, MountSpec } from '../engine.js';
+import type { ContainerSpec, EndpointSpec, HealthcheckSpec, MountSpec } from '../../contract/engine.js';
 import { compareVersions } from './client.js';
 
 export interface CreatePlan {

@@ -24,7 +24,7 @@ import type {
   StreamSession,
   VolumeInfo,
   VolumeSpec,
-} from '../engine.js';
+} from '../../contract/engine.js';
 import { DockerClient } from './client.js';
 import * as containers from './containers.js';
 import { resolveEndpoint, type EndpointOptions } from './endpoint.js';

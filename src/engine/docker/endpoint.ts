@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type DockerModem from 'docker-modem';
 import { readInputFile } from '../../util/input-files.js';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../../contract/errors.js';
 
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
 

@@ -1,5 +1,5 @@
 /** Docker's failures (HTTP statuses, socket and TLS errors) as EngineErrors. */
-import { EngineError, type EngineErrorKind } from '../errors.js';
+import { EngineError, type EngineErrorKind } from '../../contract/errors.js';
 
 /** An HTTP error response: the kind follows the status, the message is the engine's own. */
 export function errorFromStatus(status: number, message: string): EngineError {

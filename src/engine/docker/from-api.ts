@@ -9,7 +9,7 @@ import type {
   NetworkInfo,
   PortBinding,
   VolumeInfo,
-} from '../engine.js';
+} from '../../contract/engine.js';
 import type {
   DockerContainerInspect,
   DockerContainerSummary,
@@ -20,7 +20,7 @@ import type {
   DockerPortBinding,
   DockerVolume,
 } from './api-types.js';
-import { imageConfigInfo } from '../image-config.js';
+import { imageConfigInfo } from '../../contract/image-config.js';
 
 const STATES: readonly ContainerState[] = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
 

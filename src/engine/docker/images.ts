@@ -2,8 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { readInputFile } from '../../util/input-files.js';
-import type { BuildRequest, ImageInfo, ImageSummary, ProgressSink } from '../engine.js';
-import { EngineError } from '../errors.js';
+import type { BuildRequest, ImageInfo, ImageSummary, ProgressSink } from '../../contract/engine.js';
+import { EngineError } from '../../contract/errors.js';
 import type { DockerImageInspect, DockerImageSummary } from './api-types.js';
 import { BuildContextError, contextEntries, contextTar } from '../../util/build-context.js';
 import type { DockerClient, Query } from './client.js';

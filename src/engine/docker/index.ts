@@ -1,5 +1,5 @@
 /** The Docker backend's entry point (loaded on demand by ../select.ts). */
-import type { Engine } from '../engine.js';
+import type { Engine } from '../../contract/engine.js';
 import { DockerEngine, type DockerEngineOptions } from './docker-engine.js';
 
 export { DockerEngine, type DockerEngineOptions };

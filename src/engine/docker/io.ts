@@ -1,7 +1,7 @@
 /** Streams of a container: logs, attach, exec. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ExecSpec, LogChunk, LogOptions, StreamSession } from '../engine.js';
-import { EngineError } from '../errors.js';
+import type { ExecSpec, LogChunk, LogOptions, StreamSession } from '../../contract/engine.js';
+import { EngineError } from '../../contract/errors.js';
 import { compareVersions, type DockerClient } from './client.js';
 import { inspectContainerJson, waitContainer } from './containers.js';
 import { seg } from './paths.js';

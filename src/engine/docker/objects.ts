@@ -1,6 +1,6 @@
 /** Networks, volumes and the event stream. */
-import type { EndpointSpec, EngineEvent, EventFilter, NetworkInfo, NetworkSpec, VolumeInfo, VolumeSpec } from '../engine.js';
-import { EngineError } from '../errors.js';
+import type { EndpointSpec, EngineEvent, EventFilter, NetworkInfo, NetworkSpec, VolumeInfo, VolumeSpec } from '../../contract/engine.js';
+import { EngineError } from '../../contract/errors.js';
 import type { DockerNetwork, DockerVolume } from './api-types.js';
 import type { DockerClient } from './client.js';
 import { connectEndpoint } from './containers.js';

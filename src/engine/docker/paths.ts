@@ -1,5 +1,5 @@
 /** Helpers shared by the operation modules: path segments, references, null on 404. */
-import { isNotFound } from '../errors.js';
+import { isNotFound } from '../../contract/errors.js';
 
 /** A name or reference as a path segment ("/" kept: image names contain it and Docker's routes accept it). */
 export function seg(name: string): string {

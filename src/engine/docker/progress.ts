@@ -3,8 +3,8 @@
  * error line rejects (the HTTP status was 200 by then, so the message decides the kind).
  */
 import type { IncomingMessage } from 'node:http';
-import type { ProgressEvent, ProgressSink } from '../engine.js';
-import { EngineError } from '../errors.js';
+import type { ProgressEvent, ProgressSink } from '../../contract/engine.js';
+import { EngineError } from '../../contract/errors.js';
 import type { DockerProgressLine } from './api-types.js';
 import { lines } from './streams.js';
 

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
-import type { LogChunk, StreamSession } from '../engine.js';
+import type { LogChunk, StreamSession } from '../../contract/engine.js';
 import { demultiplex, raw } from './streams.js';
 
 export interface SessionHooks {

@@ -9,7 +9,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { DockerEndpoint } from './endpoint.js';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { errorFromConnection, errorFromStatus, messageOfBody } from './errors.js';
 import { copyBytes } from './streams.js';
 

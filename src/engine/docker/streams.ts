@@ -2,7 +2,7 @@
  * Reading the engine's streams: the multiplexed stdout/stderr framing (8-byte headers) of logs,
  * attach and exec without a TTY, raw TTY output, and newline-delimited JSON (progress, events).
  */
-import type { LogChunk } from '../engine.js';
+import type { LogChunk } from '../../contract/engine.js';
 
 type ByteSource = AsyncIterable<Buffer | string>;
 

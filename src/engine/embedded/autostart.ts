@@ -13,11 +13,11 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readSync, fstatSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DAEMON_NODE_OPTIONS, daemonPaths, type DaemonPaths } from '../../daemon/paths.js';
+import { DAEMON_NODE_OPTIONS, daemonLocation, type DaemonLocation } from '../../contract/location.js';
 import { packageRoot } from '../../util/package-root.js';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { EmbeddedEngine } from './client.js';
-import { probeSocket } from './probe.js';
+import { probeSocket } from '../../contract/probe.js';
 
 export interface OpenEmbeddedOptions {
   env: Readonly<Record<string, string | undefined>>;
@@ -38,7 +38,7 @@ const NEEDS_ROOT = 'the embedded engine needs root; run with sudo or use --engin
 export async function openEmbeddedEngine(options: OpenEmbeddedOptions): Promise<EmbeddedEngine> {
   const running = await connectEmbeddedEngine(options);
   if (running) return running;
-  const paths = daemonPaths(options.env);
+  const paths = daemonLocation(options.env);
   if ((options.uid ?? process.getuid?.()) !== 0) {
     throw new EngineError('unreachable', `${NEEDS_ROOT} (no Flotilla daemon answers at ${paths.socket}, and only root can start one)`);
   }
@@ -51,7 +51,7 @@ export async function openEmbeddedEngine(options: OpenEmbeddedOptions): Promise<
  * is an error, not "not running".
  */
 export async function connectEmbeddedEngine(options: { env: Readonly<Record<string, string | undefined>> }): Promise<EmbeddedEngine | null> {
-  const paths = daemonPaths(options.env);
+  const paths = daemonLocation(options.env);
   const refused = await probeSocket(paths.socket);
   // ETIMEDOUT: a daemon is there but slow to accept; its calls will tell.
   if (refused === null || refused === 'ETIMEDOUT') return new EmbeddedEngine(paths.socket);
@@ -63,10 +63,10 @@ export async function connectEmbeddedEngine(options: { env: Readonly<Record<stri
 
 /** What a command that will not start the daemon says when none runs. */
 export function daemonNotRunning(env: Readonly<Record<string, string | undefined>>): EngineError {
-  return new EngineError('unreachable', `the Flotilla daemon is not running (no answer on ${daemonPaths(env).socket})`);
+  return new EngineError('unreachable', `the Flotilla daemon is not running (no answer on ${daemonLocation(env).socket})`);
 }
 
-async function startDaemon(paths: DaemonPaths, options: OpenEmbeddedOptions): Promise<void> {
+async function startDaemon(paths: DaemonLocation, options: OpenEmbeddedOptions): Promise<void> {
   const entry = options.env[DAEMON_ENTRY_VARIABLE] || join(packageRoot(), 'bin', 'flotilla.js');
   mkdirSync(dirname(paths.log), { recursive: true, mode: 0o711 });
   const logFd = openSync(paths.log, 'a', 0o640);
@@ -100,7 +100,7 @@ async function startDaemon(paths: DaemonPaths, options: OpenEmbeddedOptions): Pr
   }
 }
 
-function notStarted(paths: DaemonPaths, logStart: number, why: string): EngineError {
+function notStarted(paths: DaemonLocation, logStart: number, why: string): EngineError {
   const last = lastLines(paths.log, logStart);
   return new EngineError('unreachable', `the Flotilla daemon did not start (${why}); see its log, ${paths.log}${last ? `, which ends: ${last}` : ''}`);
 }

@@ -5,8 +5,8 @@
  */
 import { once } from 'node:events';
 import { Client, credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
-import { MAX_MESSAGE, rpcMethod } from './protocol/service.js';
-import { engineErrorOf, isServiceError } from './protocol/status.js';
+import { MAX_MESSAGE, rpcMethod } from '../../contract/protocol/service.js';
+import { engineErrorOf, isServiceError } from '../../contract/protocol/status.js';
 
 /** Bytes per message when a stream of bytes is sent (stdin, an image archive). */
 export const DATA_PIECE = 256 << 10;

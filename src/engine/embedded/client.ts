@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DaemonBackend, DaemonStatus, ImageRef } from '../../daemon/backend.js';
+import type { DaemonBackend, DaemonStatus, ImageRef } from '../../contract/backend.js';
 import type {
   BuildRequest,
   ContainerInfo,
@@ -27,13 +27,13 @@ import type {
   StreamSession,
   VolumeInfo,
   VolumeSpec,
-} from '../engine.js';
-import { parseReference, registryOf } from '../../daemon/images/reference.js';
+} from '../../contract/engine.js';
+import { parseReference, registryOf } from '../../contract/image-reference.js';
 import { allCredentials, getCredentials } from '../credentials.js';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../../contract/errors.js';
 import { RpcChannel } from './channel.js';
-import { OUTPUT_STREAMS, PROGRESS, SESSIONS, UNARY, UPLOADS, rpcName, type UnaryMethod, type UnaryRpc } from './protocol/methods.js';
-import { socketAnswers } from './probe.js';
+import { OUTPUT_STREAMS, PROGRESS, SESSIONS, UNARY, UPLOADS, rpcName, type UnaryMethod, type UnaryRpc } from '../../contract/protocol/methods.js';
+import { socketAnswers } from '../../contract/probe.js';
 import { openSession } from './session.js';
 
 type Backend = Required<DaemonBackend>;

@@ -10,10 +10,10 @@
  */
 import { Writable } from 'node:stream';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
-import type { LogChunk, StreamSession } from '../engine.js';
-import { EngineError } from '../errors.js';
+import type { LogChunk, StreamSession } from '../../contract/engine.js';
+import { EngineError } from '../../contract/errors.js';
 import { DATA_PIECE, type RpcChannel } from './channel.js';
-import { isKind } from './protocol/status.js';
+import { isKind } from '../../contract/protocol/status.js';
 
 /** Replies queued before reading pauses. */
 const HIGH_WATER = 64;

@@ -13,8 +13,8 @@ import { daemonPaths } from '../../../src/daemon/paths.js';
 import { LatestJsonFile, readJson, writeJsonAtomic } from '../../../src/daemon/state/json-file.js';
 import { KeyedMutex } from '../../../src/daemon/state/mutex.js';
 import { VolumeStore } from '../../../src/daemon/volumes/store.js';
-import { EngineError } from '../../../src/engine/errors.js';
-import type { ContainerSpec } from '../../../src/engine/engine.js';
+import { EngineError } from '../../../src/contract/errors.js';
+import type { ContainerSpec } from '../../../src/contract/engine.js';
 import { projectDir } from '../../helpers/tmp.js';
 
 test('state files are replaced whole and read back', async (t) => {

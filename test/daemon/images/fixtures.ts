@@ -14,7 +14,7 @@ import type { TestContext } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { daemonPaths, type DaemonPaths } from '../../../src/daemon/paths.js';
 import { ImageStore, type ImageStoreOptions } from '../../../src/daemon/images/store.js';
-import { EngineError, type EngineErrorKind } from '../../../src/engine/errors.js';
+import { EngineError, type EngineErrorKind } from '../../../src/contract/errors.js';
 import { tar, type Item } from './tarball.js';
 
 export interface Sandbox {

@@ -1,8 +1,8 @@
 /** Image references normalised as Docker reads them. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { normaliseReference, parseReference, repositoryOf } from '../../../src/daemon/images/reference.js';
-import { EngineError } from '../../../src/engine/errors.js';
+import { normaliseReference, parseReference, repositoryOf } from '../../../src/contract/image-reference.js';
+import { EngineError } from '../../../src/contract/errors.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 

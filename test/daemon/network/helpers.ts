@@ -16,7 +16,7 @@ import { run } from '../../../src/daemon/command.js';
 import { daemonPaths, type DaemonPaths } from '../../../src/daemon/paths.js';
 import { NetworkManager } from '../../../src/daemon/network/manager.js';
 import type { NetworkManagerOptions } from '../../../src/daemon/network/types.js';
-import type { NetworkSpec } from '../../../src/engine/engine.js';
+import type { NetworkSpec } from '../../../src/contract/engine.js';
 import { addressResponse, buildQuery, emptyResponse, parseAnswer, parseQuery, RCODE_NXDOMAIN, TYPE_A, type ParsedAnswer } from '../../../src/daemon/network/dns/codec.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import { IpSession } from '../../../src/daemon/network/ip-session.js';
-import { EngineError } from '../../../src/engine/errors.js';
+import { EngineError } from '../../../src/contract/errors.js';
 import { requireRoot } from '../../helpers/root.js';
 
 function linkState(name: string): string | null {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { allocateAddress, chooseFromPool, explicitChoice, type UsedSubnet } from '../../../src/daemon/network/ipam.js';
 import { formatCidr, macFor, overlaps, parseCidr, parseIpv4 } from '../../../src/daemon/network/ipv4.js';
 import type { NetworkRecord } from '../../../src/daemon/network/types.js';
-import { EngineError } from '../../../src/engine/errors.js';
+import { EngineError } from '../../../src/contract/errors.js';
 
 const cidr = (text: string) => parseCidr(text, false)!;
 const used = (...list: string[]): UsedSubnet[] => list.map((c) => ({ cidr: cidr(c), owner: `route ${c}` }));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../../src/daemon/command.js';
-import { EngineError } from '../../../src/engine/errors.js';
+import { EngineError } from '../../../src/contract/errors.js';
 import { requireRoot } from '../../helpers/root.js';
 import { attach, harness, httpFrom, httpServer, instanceRules, NET_TOOLS, ROOT_TEST_TIMEOUT, spec } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { EngineError } from '../../../src/engine/errors.js';
+import { EngineError } from '../../../src/contract/errors.js';
 import { requireRoot } from '../../helpers/root.js';
 import {
   attach,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { reserve } from '../../../src/daemon/network/ports.js';
-import { EngineError } from '../../../src/engine/errors.js';
+import { EngineError } from '../../../src/contract/errors.js';
 
 test('a port held by another program fails as Docker\'s userland proxy does; one we hold is "already allocated"', async (t) => {
   const foreign = createServer();

@@ -11,7 +11,7 @@ import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import type { ProgressEvent } from '../../../src/engine/engine.js';
+import type { ProgressEvent } from '../../../src/contract/engine.js';
 import { RegistryClient } from '../../../src/daemon/registry/client.js';
 import { pullImage } from '../../../src/daemon/registry/pull.js';
 import { RegistryTransport } from '../../../src/daemon/registry/transport.js';

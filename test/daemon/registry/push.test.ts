@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import type { ProgressEvent } from '../../../src/engine/engine.js';
+import type { ProgressEvent } from '../../../src/contract/engine.js';
 import { RegistryClient } from '../../../src/daemon/registry/client.js';
 import { pullImage } from '../../../src/daemon/registry/pull.js';
 import { pushImage } from '../../../src/daemon/registry/push.js';

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EngineError } from '../../../src/engine/errors.js';
+import { EngineError } from '../../../src/contract/errors.js';
 import { startCreated } from '../../../src/daemon/runtime/exec-fifo.js';
 import { containerFiles } from '../../../src/daemon/runtime/layout.js';
 import { requireRoot } from '../../helpers/root.js';

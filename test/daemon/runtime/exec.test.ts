@@ -1,8 +1,8 @@
 /** Processes in containers: exec with and without a TTY (exit codes, stdin, resize, kill), and attached runs. Root only. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ExecSpec } from '../../../src/engine/engine.js';
-import { EngineError } from '../../../src/engine/errors.js';
+import type { ExecSpec } from '../../../src/contract/engine.js';
+import { EngineError } from '../../../src/contract/errors.js';
 import type { ExitInfo } from '../../../src/daemon/runtime/types.js';
 import { requireRoot } from '../../helpers/root.js';
 import { collect, logContent, processesMentioning, request, RUNTIME_TOOLS, startContainer, testEnv, waitFor } from './fixture.js';

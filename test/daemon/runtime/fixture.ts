@@ -11,7 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import type { ContainerSpec } from '../../../src/engine/engine.js';
+import type { ContainerSpec } from '../../../src/contract/engine.js';
 import { bareSpec } from '../../helpers/container-spec.js';
 import { daemonPaths, type DaemonPaths } from '../../../src/daemon/paths.js';
 import { Runtime } from '../../../src/daemon/runtime/runtime.js';

@@ -1,7 +1,7 @@
 /** The host check: every missing command named with its Debian package; cap_add beyond the daemon's bounding set refused. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EngineError } from '../../../src/engine/errors.js';
+import { EngineError } from '../../../src/contract/errors.js';
 import { checkHost, daemonCapabilities, HOST_TOOLS, missingTools } from '../../../src/daemon/runtime/host.js';
 import { CAPABILITY_NAMES } from '../../../src/daemon/runtime/capabilities.js';
 import { requireRoot } from '../../helpers/root.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EngineError } from '../../../src/engine/errors.js';
+import { EngineError } from '../../../src/contract/errors.js';
 import type { ExitInfo } from '../../../src/daemon/runtime/types.js';
 import { requireRoot } from '../../helpers/root.js';
 import { cgroupDirsUnder, logContent, mountsUnder, processesMentioning, request, RUNTIME_TOOLS, startContainer, testEnv, waitFor, type TestEnv } from './fixture.js';

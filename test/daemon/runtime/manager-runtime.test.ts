@@ -10,7 +10,7 @@ import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { adoptContainers } from '../../../src/daemon/containers/adopt.js';
 import { execIn } from '../../../src/daemon/containers/sessions.js';
-import { EngineError } from '../../../src/engine/errors.js';
+import { EngineError } from '../../../src/contract/errors.js';
 import { requireRoot } from '../../helpers/root.js';
 import { cgroupDirsUnder, containerSpec, mountsUnder, newManager, processesMentioning, RUNTIME_TOOLS, testEnv, waitFor } from './fixture.js';
 

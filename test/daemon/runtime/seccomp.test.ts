@@ -1,7 +1,7 @@
 /** The seccomp profile generator and the Docker-format profile compiler, as pure units. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EngineError } from '../../../src/engine/errors.js';
+import { EngineError } from '../../../src/contract/errors.js';
 import { compileProfile, defaultSeccompProfile, type OciSeccomp, type OciSeccompArg } from '../../../src/daemon/runtime/seccomp.js';
 
 /** What the filter does with a call, as runc builds it (several conditions on one argument: any matches). */

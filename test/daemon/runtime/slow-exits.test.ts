@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuntimePort } from '../../../src/daemon/containers/collaborators.js';
 import { execIn } from '../../../src/daemon/containers/sessions.js';
 import { containerFiles } from '../../../src/daemon/runtime/layout.js';
-import { EngineError } from '../../../src/engine/errors.js';
+import { EngineError } from '../../../src/contract/errors.js';
 import { containerSpec, newManager, RUNTIME_TOOLS, testEnv, type TestEnv } from './fixture.js';
 import { requireRoot } from '../../helpers/root.js';
 

@@ -1,8 +1,8 @@
 /** The OCI spec as a pure unit: capabilities, command line, environment, users, resources, sysctls, mounts, seccomp. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ContainerSpec } from '../../../src/engine/engine.js';
-import { EngineError } from '../../../src/engine/errors.js';
+import type { ContainerSpec } from '../../../src/contract/engine.js';
+import { EngineError } from '../../../src/contract/errors.js';
 import { capabilitiesFromMask, containerCapabilities, DEFAULT_CAPABILITIES, maskOf } from '../../../src/daemon/runtime/capabilities.js';
 import { commandLine, containerEnv, mergeEnv, resolveUser } from '../../../src/daemon/runtime/process-config.js';
 import { checkSysctls, parseLimits } from '../../../src/daemon/runtime/resources.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { daemonPaths } from '../../../src/daemon/paths.js';
 import { DAEMON_ENTRY_VARIABLE, openEmbeddedEngine } from '../../../src/engine/embedded/index.js';
-import { EngineError } from '../../../src/engine/errors.js';
+import { EngineError } from '../../../src/contract/errors.js';
 
 const dirs: string[] = [];
 const daemons: number[] = [];

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { EmbeddedEngine } from '../../../src/engine/embedded/client.js';
-import { EngineError, type EngineErrorKind } from '../../../src/engine/errors.js';
+import { EngineError, type EngineErrorKind } from '../../../src/contract/errors.js';
 import { fullImage, sparseSpec } from './fixtures.js';
 import { sharedRig, startRig, stopRig } from './harness.js';
 import { MemoryBackend } from './memory-backend.js';

@@ -4,7 +4,7 @@
  * nulls): a round trip must give each back exactly.
  */
 import { bareSpec } from '../../helpers/container-spec.js';
-import type { DaemonStatus } from '../../../src/daemon/backend.js';
+import type { DaemonStatus } from '../../../src/contract/backend.js';
 import type {
   BuildRequest,
   ContainerInfo,
@@ -17,7 +17,7 @@ import type {
   NetworkInfo,
   NetworkSpec,
   VolumeInfo,
-} from '../../../src/engine/engine.js';
+} from '../../../src/contract/engine.js';
 
 export const IMAGE_ID = `sha256:${'b'.repeat(64)}`;
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import type { DaemonBackend } from '../../../src/daemon/backend.js';
+import type { DaemonBackend } from '../../../src/contract/backend.js';
 import { serveDaemon, type DaemonServer } from '../../../src/daemon/server.js';
 import { EmbeddedEngine } from '../../../src/engine/embedded/client.js';
 import { fullImage, sparseImage } from './fixtures.js';

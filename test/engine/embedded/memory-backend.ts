@@ -10,7 +10,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { DaemonBackend, DaemonStatus, ImageRef } from '../../../src/daemon/backend.js';
+import type { DaemonBackend, DaemonStatus, ImageRef } from '../../../src/contract/backend.js';
 import type {
   BuildRequest,
   ContainerInfo,
@@ -31,8 +31,8 @@ import type {
   StreamSession,
   VolumeInfo,
   VolumeSpec,
-} from '../../../src/engine/engine.js';
-import { EngineError } from '../../../src/engine/errors.js';
+} from '../../../src/contract/engine.js';
+import { EngineError } from '../../../src/contract/errors.js';
 import { Program } from './memory-programs.js';
 
 interface Container {

@@ -13,7 +13,7 @@
  * With a TTY, everything is stdout (as a terminal merges the streams).
  */
 import { Writable } from 'node:stream';
-import type { LogChunk } from '../../../src/engine/engine.js';
+import type { LogChunk } from '../../../src/contract/engine.js';
 
 export class Program {
   readonly output: LogChunk[] = [];

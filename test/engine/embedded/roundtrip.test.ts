@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { DaemonBackend } from '../../../src/daemon/backend.js';
-import type { ProgressEvent } from '../../../src/engine/engine.js';
+import type { DaemonBackend } from '../../../src/contract/backend.js';
+import type { ProgressEvent } from '../../../src/contract/engine.js';
 import {
   IMAGE_ID,
   fullBuild,

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ExecSpec, StreamSession } from '../../../src/engine/engine.js';
-import { EngineError } from '../../../src/engine/errors.js';
+import type { ExecSpec, StreamSession } from '../../../src/contract/engine.js';
+import { EngineError } from '../../../src/contract/errors.js';
 import { sparseSpec } from './fixtures.js';
 import { eventually, sharedRig } from './harness.js';
 

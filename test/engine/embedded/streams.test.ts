@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import type { EngineEvent, LogChunk } from '../../../src/engine/engine.js';
+import type { EngineEvent, LogChunk } from '../../../src/contract/engine.js';
 import { sparseSpec } from './fixtures.js';
 import { eventually, sharedRig } from './harness.js';
 

@@ -24,7 +24,7 @@ import type {
   TaskFilter,
   WriteOptions,
 } from '../../../contract/swarm.js';
-import { EngineError } from '../../errors.js';
+import { EngineError } from '../../../contract/errors.js';
 import { resolveEndpoint, type EndpointOptions } from '../endpoint.js';
 import { DockerClient } from '../client.js';
 import { storableSpec } from './api-versions.js';

@@ -4,7 +4,7 @@
  * index.docker.io) and its "library/" namespace are normalised away, so "docker.io/library/busybox"
  * and "busybox" are both "busybox:latest". A reference without tag or digest gets ":latest".
  */
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from './errors.js';
 
 export interface Reference {
   /** The familiar repository name: "busybox", "team/app", "127.0.0.1:5000/team/app". */

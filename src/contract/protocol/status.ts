@@ -5,7 +5,7 @@
  * dead connection, a cancelled call, a message too large): the client maps it by its code.
  */
 import { Metadata, status as Code, type ServiceError, type StatusObject } from '@grpc/grpc-js';
-import { EngineError, type EngineErrorKind } from '../../errors.js';
+import { EngineError, type EngineErrorKind } from '../errors.js';
 
 const KIND_KEY = 'flotilla-error-kind';
 const STATUS_KEY = 'flotilla-error-status';

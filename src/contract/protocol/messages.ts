@@ -2,7 +2,7 @@
  * The codec of every Engine type that does not cross the wire as it is (see ./codec.ts): each
  * names only its fields that differ from engine.proto's plain mapping.
  */
-import type { ContainerInfo, ContainerSpec, EndpointSpec, EngineEvent, EventFilter, ImageInfo, LogOptions, NetworkInfo, NetworkSpec, PortBinding } from '../../engine.js';
+import type { ContainerInfo, ContainerSpec, EndpointSpec, EngineEvent, EventFilter, ImageInfo, LogOptions, NetworkInfo, NetworkSpec, PortBinding } from '../engine.js';
 import { bigintString, fields, list, nullable, omitted, optional, record, stringMap, strings, wrapped, type Codec } from './codec.js';
 
 const optionalStrings = optional(strings);

@@ -5,8 +5,8 @@
  * (src/daemon/rpc/handlers.ts) both read these tables, so each mapping is written once; the types
  * tie every entry to the method's own signature.
  */
-import type { DaemonBackend, ImageRef } from '../../../daemon/backend.js';
-import type { BuildRequest, EngineEvent, EventFilter, ExecSpec, LogChunk, LogOptions, PullOptions } from '../../engine.js';
+import type { DaemonBackend, ImageRef } from '../backend.js';
+import type { BuildRequest, EngineEvent, EventFilter, ExecSpec, LogChunk, LogOptions, PullOptions } from '../engine.js';
 import { args, empty, fields, labelQuery, list, mapped, none, nullable, omitted, same, single, wrapped, type Codec } from './codec.js';
 import * as m from './messages.js';
 

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import protobuf from 'protobufjs/light.js';
-import { packageRoot } from '../../../util/package-root.js';
+import { packageRoot } from '../../util/package-root.js';
 import { withoutNulls } from './codec.js';
 
 export const SERVICE_NAME = 'flotilla.engine.v1.Engine';

@@ -5,7 +5,7 @@
  * implements the same interface over the socket.
  */
 import type { Readable } from 'node:stream';
-import type { Engine } from '../engine/engine.js';
+import type { Engine } from './engine.js';
 
 export interface ImageRef {
   id: string;
