@@ -41,7 +41,7 @@ for (const [file, schema] of schemaFiles) {
 }
 
 const protobuf = require('protobufjs');
-const engineProto = new protobuf.Root().loadSync(join(root, 'proto', 'flotilla', 'engine', 'v1', 'engine.proto'), { keepCase: false });
+const engineProto = new protobuf.Root().loadSync(join(root, 'proto', 'flotilla', 'engine', 'v2', 'engine.proto'), { keepCase: false });
 engineProto.resolveAll();
 mkdirSync(join(root, 'dist', 'proto'), { recursive: true });
 writeFileSync(join(root, 'dist', 'proto', 'engine.json'), JSON.stringify(engineProto.toJSON()));

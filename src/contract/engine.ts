@@ -35,7 +35,7 @@ export interface ImageInfo {
     entrypoint: string[] | null;
     workingDir: string;
     user: string;
-    exposedPorts: string[];
+    exposedPorts: PortSpec[];
     volumes: string[];
     stopSignal?: string;
     healthcheck?: HealthcheckSpec;
@@ -63,7 +63,7 @@ export interface BuildRequest {
   cacheFrom: string[];
   network?: string;
   shmSize?: number;
-  extraHosts: string[];
+  extraHosts: HostEntry[];
   noCache?: boolean;
   pull?: boolean;
   /** Secrets for `RUN --mount=type=secret`: id → contents, base64 (the CLI reads files or its environment). */
@@ -102,21 +102,61 @@ export interface HealthcheckSpec {
   retries: number;
 }
 
-export interface PortBinding {
+export type Protocol = 'tcp' | 'udp' | 'sctp';
+
+/** A container port (exposed, or the container side of a published one). */
+export interface PortSpec {
+  port: number;
+  protocol: Protocol;
+}
+
+/** A container port published on the host. */
+export interface PublishedPortSpec {
+  containerPort: number;
+  protocol: Protocol;
+  /** "" for every address. */
   hostIp: string;
-  /** "" lets the engine choose; may be a range "8000-8010". */
-  hostPort: string;
+  /** Undefined: a port the engine picks; a range: any free one of it. */
+  hostPorts?: { start: number; end: number };
 }
 
 export interface MountSpec {
   type: 'bind' | 'volume' | 'tmpfs';
+  /** Host path (bind) or volume name (volume); undefined for an anonymous volume and tmpfs. */
   source?: string;
   target: string;
   readOnly: boolean;
+  /** A bind whose host path is created when missing, as `-v` does (a `--mount` bind requires it). */
+  createHostPath?: boolean;
+  /** SELinux relabelling of a bind's source: shared (z) or private (Z). */
+  selinuxRelabel?: 'z' | 'Z';
   consistency?: string;
   bindPropagation?: string;
   volumeNoCopy?: boolean;
   tmpfsSize?: number;
+}
+
+/** A `tmpfs:` mount: its target and mount options ("size=64k", "mode=1777"). */
+export interface TmpfsSpec {
+  target: string;
+  options: string[];
+}
+
+/** Every mount of another container (volumes_from), read-only, read-write, or as it has them. */
+export interface VolumesFromSpec {
+  container: string;
+  mode?: 'ro' | 'rw';
+}
+
+/** A legacy link: `container` is reachable as `alias`. */
+export interface LinkSpec {
+  container: string;
+  alias: string;
+}
+
+export interface HostEntry {
+  host: string;
+  ip: string;
 }
 
 export interface EndpointSpec {
@@ -124,7 +164,18 @@ export interface EndpointSpec {
   ipv4Address?: string;
   ipv6Address?: string;
   linkLocalIps?: string[];
-  links?: string[];
+  links?: LinkSpec[];
+}
+
+/** Whose network stack a container has: its own on `networks` (none listed: the engine's default network), the host's, none, another container's. */
+export type NetworkModeSpec = { kind: 'networks' } | { kind: 'host' } | { kind: 'none' } | { kind: 'container'; container: string };
+
+/** An IPC or PID namespace: the engine's default is 'private'. */
+export type NamespaceSpec = { kind: 'private' } | { kind: 'shareable' } | { kind: 'host' } | { kind: 'none' } | { kind: 'container'; container: string };
+
+export interface RestartPolicySpec {
+  name: 'no' | 'always' | 'unless-stopped' | 'on-failure';
+  maximumRetryCount: number;
 }
 
 /** Everything needed to create one container. */
@@ -146,19 +197,18 @@ export interface ContainerSpec {
   stopSignal?: string;
   /** Seconds the engine waits after the stop signal before killing. */
   stopTimeout?: number;
-  exposedPorts: string[];
+  /** Exposed without being published (published ports are exposed too). */
+  exposedPorts: PortSpec[];
   healthcheck?: HealthcheckSpec;
-  /** "bridge", "host", "none", "container:<id>", or a network name. */
-  networkMode: string;
+  networkMode: NetworkModeSpec;
   /** Networks to join at creation, by full name (the first is the primary). */
   networks: Record<string, EndpointSpec>;
-  portBindings: Record<string, PortBinding[]>;
-  binds: string[];
+  publishedPorts: PublishedPortSpec[];
   mounts: MountSpec[];
-  volumesFrom: string[];
-  tmpfs: Record<string, string>;
-  links: string[];
-  restartPolicy?: { name: string; maximumRetryCount: number };
+  volumesFrom: VolumesFromSpec[];
+  tmpfs: TmpfsSpec[];
+  links: LinkSpec[];
+  restartPolicy?: RestartPolicySpec;
   privileged: boolean;
   readOnlyRootfs: boolean;
   init?: boolean;
@@ -169,10 +219,10 @@ export interface ContainerSpec {
   dns: string[];
   dnsSearch: string[];
   dnsOptions: string[];
-  extraHosts: string[];
+  extraHosts: HostEntry[];
   groupAdd: string[];
-  ipcMode?: string;
-  pidMode?: string;
+  ipcMode?: NamespaceSpec;
+  pidMode?: NamespaceSpec;
   userNsMode?: string;
   cgroupParent?: string;
   shmSize?: number;
@@ -232,11 +282,20 @@ export interface ContainerInfo {
     health?: { status: 'starting' | 'healthy' | 'unhealthy'; failingStreak: number; log: { exitCode: number; output: string }[] };
   };
   config: { cmd: string[] | null; entrypoint: string[] | null; env: string[]; tty: boolean; openStdin: boolean };
-  /** Published ports: "80/tcp" → bindings (empty when exposed only). */
-  ports: Record<string, PortBinding[]>;
+  /** Its ports: the bindings made while it runs, the requested ones otherwise; exposed ones without a host side. */
+  ports: PortState[];
   networks: Record<string, { ipAddress: string; aliases: string[]; networkId: string }>;
   mounts: { type: string; name?: string; source: string; destination: string; rw: boolean }[];
   restartCount: number;
+}
+
+export interface PortState {
+  containerPort: number;
+  protocol: Protocol;
+  /** Absent for an exposed port that is not published. */
+  hostIp?: string;
+  /** Absent when not published, or when a stopped container's is for the engine to pick. */
+  hostPort?: number;
 }
 
 export interface LogOptions {

@@ -3,7 +3,7 @@
  * and OCI's field names), in the Engine interface's shape. Both backends read images this way:
  * the Docker backend from the Engine API, the embedded engine from its image store.
  */
-import type { HealthcheckSpec, ImageInfo } from './engine.js';
+import type { HealthcheckSpec, ImageInfo, PortSpec, Protocol } from './engine.js';
 
 export interface ImageConfigJson {
   Env?: string[] | null;
@@ -24,6 +24,13 @@ export function imageHealthcheck(h: ImageConfigJson['Healthcheck']): Healthcheck
   return { test: h.Test, interval: h.Interval ?? 0, timeout: h.Timeout ?? 0, startPeriod: h.StartPeriod ?? 0, retries: h.Retries ?? 0 };
 }
 
+/** An ExposedPorts key of the image config format ("80/tcp", "53/udp", "8080" for tcp); null when it is none. */
+export function parsePortKey(key: string): PortSpec | null {
+  const m = /^(\d+)(?:\/(tcp|udp|sctp))?$/i.exec(key);
+  if (!m) return null;
+  return { port: Number(m[1]), protocol: (m[2]?.toLowerCase() ?? 'tcp') as Protocol };
+}
+
 export function imageConfigInfo(c: ImageConfigJson): ImageInfo['config'] {
   const config: ImageInfo['config'] = {
     env: c.Env ?? [],
@@ -31,7 +38,7 @@ export function imageConfigInfo(c: ImageConfigJson): ImageInfo['config'] {
     entrypoint: c.Entrypoint ?? null,
     workingDir: c.WorkingDir ?? '',
     user: c.User ?? '',
-    exposedPorts: Object.keys(c.ExposedPorts ?? {}),
+    exposedPorts: Object.keys(c.ExposedPorts ?? {}).map(parsePortKey).filter((p): p is PortSpec => p !== null),
     volumes: Object.keys(c.Volumes ?? {}),
   };
   if (c.StopSignal) config.stopSignal = c.StopSignal;

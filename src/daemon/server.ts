@@ -1,5 +1,5 @@
 /**
- * The daemon's gRPC server: the Engine service (proto/flotilla/engine/v1/engine.proto) on a unix
+ * The daemon's gRPC server: the Engine service (proto/flotilla/engine/v2/engine.proto) on a unix
  * socket, each RPC calling the DaemonBackend (./rpc/handlers.ts). Nothing listens on TCP.
  *
  * The socket is mode 0660, owned by root (when the daemon is root): only root, and members of

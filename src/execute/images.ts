@@ -17,7 +17,7 @@ export function buildRequest(service: Service, overrides: { noCache?: boolean; p
     args: { ...b.args, ...(overrides.args ?? {}) },
     labels: b.labels,
     cacheFrom: b.cacheFrom,
-    extraHosts: b.extraHosts.map((h) => `${h.host}:${h.ip}`),
+    extraHosts: b.extraHosts,
   };
   if (b.target) request.target = b.target;
   if (b.network) request.network = b.network;

@@ -10,10 +10,10 @@
  * disconnects and reconnects it at start to add the container's short id as an alias, which
  * dockerd adds by itself).
  */
-import type { ContainerSpec, EndpointSpec, HealthcheckSpec, MountSpec, PortBinding } from '../contract/engine.js';
+import type { ContainerSpec, EndpointSpec, HealthcheckSpec, LinkSpec, MountSpec, NamespaceSpec, NetworkModeSpec, PortSpec, PublishedPortSpec } from '../contract/engine.js';
 import type { Deployment } from '../model/deployment.js';
 import { containerName, nameWithoutProject, oneOffContainerName } from '../model/names.js';
-import type { Mount, NamespaceMode, Service } from '../model/service.js';
+import type { NamespaceMode, Service } from '../model/service.js';
 import { COMPOSE_COMPAT_VERSION, LABEL, flotillaVersionLabel } from './labels.js';
 
 export interface RunningContainerRef {
@@ -46,32 +46,31 @@ function healthcheck(service: Service): HealthcheckSpec | undefined {
 function restartPolicy(service: Service): ContainerSpec['restartPolicy'] {
   const policy = service.deploy?.restartPolicy;
   if (policy) {
-    const name = { any: 'always', none: 'no', 'on-failure': 'on-failure' }[policy.condition];
+    const name = ({ any: 'always', none: 'no', 'on-failure': 'on-failure' } as const)[policy.condition];
     return { name, maximumRetryCount: policy.maxAttempts ?? 0 };
   }
   return service.restart ? { name: service.restart.name, maximumRetryCount: service.restart.maxRetries } : undefined;
 }
 
-function ports(service: Service): { exposed: string[]; bindings: Record<string, PortBinding[]> } {
-  const exposed = new Set<string>();
-  const bindings: Record<string, PortBinding[]> = {};
-  for (const p of service.ports) {
-    const key = `${p.target}/${p.protocol}`;
-    exposed.add(key);
-    const host = p.published === undefined ? '' : p.published.start === p.published.end ? String(p.published.start) : `${p.published.start}-${p.published.end}`;
-    (bindings[key] ??= []).push({ hostIp: p.hostIp ?? '', hostPort: host });
-  }
-  for (const e of service.expose) exposed.add(`${e.port}/${e.protocol}`);
-  return { exposed: [...exposed], bindings };
+function publishedPorts(service: Service): PublishedPortSpec[] {
+  return service.ports.map((p) => {
+    const out: PublishedPortSpec = { containerPort: p.target, protocol: p.protocol, hostIp: p.hostIp ?? '' };
+    if (p.published !== undefined) out.hostPorts = { ...p.published };
+    return out;
+  });
 }
 
-function bindMode(m: Mount): string {
-  const modes = [m.readOnly ? 'ro' : 'rw'];
-  if (m.type === 'bind' && m.selinux) modes.push(m.selinux);
-  if (m.type === 'bind' && m.propagation) modes.push(m.propagation);
-  if (m.type === 'volume' && m.noCopy) modes.push('nocopy');
-  if (m.consistency) modes.push(m.consistency);
-  return modes.join(',');
+/** `expose` entries not published anyway, each once. */
+function exposedPorts(service: Service): PortSpec[] {
+  const seen = new Set(service.ports.map((p) => `${p.target}/${p.protocol}`));
+  const out: PortSpec[] = [];
+  for (const e of service.expose) {
+    const key = `${e.port}/${e.protocol}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ port: e.port, protocol: e.protocol });
+  }
+  return out;
 }
 
 function secretTarget(source: string, target: string | undefined): string {
@@ -79,66 +78,78 @@ function secretTarget(source: string, target: string | undefined): string {
   return target.startsWith('/') ? target : `/run/secrets/${target}`;
 }
 
-function volumes(service: Service, ctx: SpecContext): { binds: string[]; mounts: MountSpec[] } {
-  const binds: string[] = [];
-  const mounts: MountSpec[] = [];
+function mounts(service: Service, ctx: SpecContext): MountSpec[] {
+  const out: MountSpec[] = [];
   const inherited = ctx.inheritVolumes ?? {};
   for (const m of service.mounts) {
-    if (m.short && m.type !== 'tmpfs' && m.source !== undefined) {
-      binds.push(`${m.source}:${m.target}:${bindMode(m)}`);
-      continue;
-    }
     const mount: MountSpec = { type: m.type, target: m.target, readOnly: m.readOnly };
     if (m.type !== 'tmpfs' && m.source !== undefined) mount.source = m.source;
     else if (m.type === 'volume' && inherited[m.target] !== undefined) mount.source = inherited[m.target] as string;
+    // Written "src:dst", as `-v` takes it: a missing host directory is created.
+    if (m.type === 'bind' && m.short) mount.createHostPath = true;
+    if (m.type === 'bind' && m.selinux) mount.selinuxRelabel = m.selinux;
     if (m.consistency) mount.consistency = m.consistency;
     if (m.type === 'bind' && m.propagation) mount.bindPropagation = m.propagation;
     if (m.type === 'volume' && m.noCopy) mount.volumeNoCopy = true;
     if (m.type === 'tmpfs' && m.sizeBytes !== undefined) mount.tmpfsSize = m.sizeBytes;
-    mounts.push(mount);
+    out.push(mount);
   }
   // Anonymous volumes declared by the image, kept across a recreate too.
-  const declared = new Set(mounts.map((m) => m.target).concat(binds.map((b) => b.split(':')[1] ?? '')));
+  const declared = new Set(out.map((m) => m.target));
   for (const [target, name] of Object.entries(inherited)) {
-    if (!declared.has(target)) mounts.push({ type: 'volume', source: name, target, readOnly: false });
+    if (!declared.has(target)) out.push({ type: 'volume', source: name, target, readOnly: false });
   }
   for (const secret of service.secrets) {
     const def = ctx.deployment.secrets[secret.source];
     if (!def || def.external) continue;
-    mounts.push({ type: 'bind', source: String(def.file), target: secretTarget(secret.source, secret.target), readOnly: true });
+    out.push({ type: 'bind', source: String(def.file), target: secretTarget(secret.source, secret.target), readOnly: true });
   }
-  return { binds, mounts };
+  return out;
 }
 
-function networkMode(service: Service, ctx: SpecContext): string {
+/** The network stack, and the networks joined when it is the container's own. */
+function networking(service: Service, ctx: SpecContext): { mode: NetworkModeSpec; networks: Record<string, EndpointSpec> } {
   const mode = service.networkMode;
+  const own = { kind: 'networks' } as const;
   switch (mode.kind) {
-    case 'networks':
-      return service.networks[0]?.name ?? 'default';
+    case 'networks': {
+      const useAliases = !ctx.oneOff || ctx.oneOff.useAliases;
+      const networks: Record<string, EndpointSpec> = {};
+      for (const n of service.networks) {
+        const endpoint: EndpointSpec = { aliases: useAliases ? [...new Set([service.name, ...n.aliases])] : [] };
+        if (n.ipv4Address !== undefined) endpoint.ipv4Address = n.ipv4Address;
+        if (n.ipv6Address !== undefined) endpoint.ipv6Address = n.ipv6Address;
+        if (n.linkLocalIps.length > 0) endpoint.linkLocalIps = n.linkLocalIps;
+        networks[n.name] = endpoint;
+      }
+      return { mode: own, networks };
+    }
     case 'engine-default':
-      return 'default';
-    case 'service':
-      return `container:${ctx.containersOf(mode.service)[0]?.id ?? mode.service}`;
-    case 'container':
-      return `container:${mode.container}`;
+      return { mode: own, networks: {} };
+    case 'bridge':
+      return { mode: own, networks: { bridge: { aliases: [] } } };
     case 'network':
-      return mode.network;
+      return { mode: own, networks: { [mode.network]: { aliases: [] } } };
+    case 'service':
+      return { mode: { kind: 'container', container: ctx.containersOf(mode.service)[0]?.id ?? mode.service }, networks: {} };
+    case 'container':
+      return { mode: { kind: 'container', container: mode.container }, networks: {} };
     default:
-      return mode.kind;
+      return { mode: { kind: mode.kind }, networks: {} };
   }
 }
 
 /** A namespace shared with a service's container is left out while that service has none. */
-function namespaceMode(mode: NamespaceMode | undefined, ctx: SpecContext): string | undefined {
+function namespaceMode(mode: NamespaceMode | undefined, ctx: SpecContext): NamespaceSpec | undefined {
   if (!mode) return undefined;
   if (mode.kind === 'service') {
     const id = ctx.containersOf(mode.service)[0]?.id;
-    return id ? `container:${id}` : undefined;
+    return id ? { kind: 'container', container: id } : undefined;
   }
-  return mode.kind === 'container' ? `container:${mode.container}` : mode.kind;
+  return mode;
 }
 
-function links(service: Service, ctx: SpecContext): string[] {
+function links(service: Service, ctx: SpecContext): LinkSpec[] {
   const out = new Map<string, string>();
   for (const link of service.links) {
     for (const c of ctx.containersOf(link.target)) {
@@ -148,7 +159,7 @@ function links(service: Service, ctx: SpecContext): string[] {
     }
   }
   for (const ext of service.externalLinks) out.set(ext.alias ?? ext.target, ext.target);
-  return [...out].map(([alias, name]) => `${name}:${alias}`);
+  return [...out].map(([alias, container]) => ({ container, alias }));
 }
 
 function labels(service: Service, ctx: SpecContext): Record<string, string> {
@@ -183,17 +194,7 @@ export function containerSpec(service: Service, ctx: SpecContext): ContainerSpec
     ? (ctx.oneOff.name ?? oneOffContainerName(deployment.name, service.name, ctx.oneOff.slug))
     : (service.containerName ?? containerName(deployment.name, service.name, ctx.number ?? 1));
 
-  const useAliases = !ctx.oneOff || ctx.oneOff.useAliases;
-  const networks: Record<string, EndpointSpec> = {};
-  for (const n of service.networks) {
-    const endpoint: EndpointSpec = { aliases: useAliases ? [...new Set([service.name, ...n.aliases])] : [] };
-    if (n.ipv4Address !== undefined) endpoint.ipv4Address = n.ipv4Address;
-    if (n.ipv6Address !== undefined) endpoint.ipv6Address = n.ipv6Address;
-    if (n.linkLocalIps.length > 0) endpoint.linkLocalIps = n.linkLocalIps;
-    networks[n.name] = endpoint;
-  }
-  const { exposed, bindings } = ports(service);
-  const { binds, mounts } = volumes(service, ctx);
+  const net = networking(service, ctx);
 
   const spec: ContainerSpec = {
     name,
@@ -202,17 +203,16 @@ export function containerSpec(service: Service, ctx: SpecContext): ContainerSpec
     env: service.environment.map((e) => (e.value === null ? e.name : `${e.name}=${e.value}`)),
     tty: service.tty,
     openStdin: service.stdinOpen,
-    exposedPorts: exposed,
-    networkMode: networkMode(service, ctx),
-    networks,
-    portBindings: bindings,
-    binds,
-    mounts,
+    exposedPorts: exposedPorts(service),
+    networkMode: net.mode,
+    networks: net.networks,
+    publishedPorts: publishedPorts(service),
+    mounts: mounts(service, ctx),
     volumesFrom: service.volumesFrom.flatMap((v) => {
       const mode = v.readOnly ? 'ro' : 'rw';
-      return v.kind === 'service' ? ctx.containersOf(v.source).map((c) => `${c.name}:${mode}`) : [`${v.source}:${mode}`];
+      return v.kind === 'service' ? ctx.containersOf(v.source).map((c) => ({ container: c.name, mode })) : [{ container: v.source, mode }];
     }),
-    tmpfs: Object.fromEntries(service.tmpfs.map((t) => [t.target, t.options])),
+    tmpfs: service.tmpfs.map((t) => ({ target: t.target, options: t.options === '' ? [] : t.options.split(',') })),
     links: links(service, ctx),
     privileged: service.privileged,
     readOnlyRootfs: service.readOnly,
@@ -223,7 +223,7 @@ export function containerSpec(service: Service, ctx: SpecContext): ContainerSpec
     dns: service.dns,
     dnsSearch: service.dnsSearch,
     dnsOptions: service.dnsOptions,
-    extraHosts: service.extraHosts.map((h) => `${h.host}:${h.ip}`),
+    extraHosts: service.extraHosts,
     groupAdd: service.groupAdd,
     sysctls: service.sysctls,
     ulimits: service.ulimits,

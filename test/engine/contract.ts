@@ -179,14 +179,14 @@ export function engineContract(name: string, makeEngine: () => Promise<Engine>, 
           command: ['echo ready; exec sleep 30'],
           workingDir: '/tmp',
           hostname: 'ct-host',
-          exposedPorts: ['80/tcp', '53/udp'],
-          portBindings: { '80/tcp': [{ hostIp: '127.0.0.1', hostPort: '' }] },
+          exposedPorts: [{ port: 53, protocol: 'udp' }],
+          publishedPorts: [{ containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1' }],
           mounts: [
             { type: 'bind', source: dir, target: '/bound', readOnly: true },
             { type: 'volume', source: volume, target: '/named', readOnly: false, volumeNoCopy: true },
             { type: 'tmpfs', target: '/scratch', readOnly: false, tmpfsSize: 1 << 20 },
           ],
-          networkMode: net1,
+          networkMode: { kind: 'networks' },
           networks: { [net1]: { aliases: ['primary-alias'] }, [net2]: { aliases: ['second-alias'] } },
           restartPolicy: { name: 'unless-stopped', maximumRetryCount: 0 },
           stopTimeout: 1,
@@ -204,18 +204,19 @@ export function engineContract(name: string, makeEngine: () => Promise<Engine>, 
       assert.deepEqual(created.config.cmd, ['echo ready; exec sleep 30']);
       assert.equal(created.image, IMAGE);
       assert.equal(created.imageId, (await engine.inspectImage(IMAGE))?.id);
-      assert.deepEqual(created.ports['80/tcp'], [{ hostIp: '127.0.0.1', hostPort: '' }]);
-      assert.deepEqual(created.ports['53/udp'], []);
+      // Created, not started: the requested binding (its host port still for the engine to pick), and the exposed port.
+      const byPort = (p: { containerPort: number; protocol: string }) => `${p.containerPort}/${p.protocol}`;
+      assert.deepEqual(created.ports.filter((p) => byPort(p) === '80/tcp'), [{ containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1' }]);
+      assert.deepEqual(created.ports.filter((p) => byPort(p) === '53/udp'), [{ containerPort: 53, protocol: 'udp' }]);
       assert.deepEqual(Object.keys(created.networks).sort(), [net1, net2].sort(), 'every network joined at creation');
 
       await engine.startContainer(id);
       const running = await engine.inspectContainer(id);
       assert.ok(running?.state.running);
       assert.ok(running.state.pid > 0);
-      const published = running.ports['80/tcp']?.find((b) => b.hostIp === '127.0.0.1');
+      const published = running.ports.find((p) => byPort(p) === '80/tcp' && p.hostIp === '127.0.0.1');
       assert.ok(published, JSON.stringify(running.ports));
-      assert.match(published.hostPort, /^\d+$/);
-      assert.ok(Number(published.hostPort) > 0);
+      assert.ok(Number.isInteger(published.hostPort) && (published.hostPort ?? 0) > 0, JSON.stringify(published));
       assert.ok(running.networks[net1]?.aliases.includes('primary-alias'));
       assert.ok(running.networks[net2]?.aliases.includes('second-alias'));
       assert.match(running.networks[net1]?.ipAddress ?? '', /^\d+\.\d+\.\d+\.\d+$/);
@@ -465,7 +466,7 @@ export function engineContract(name: string, makeEngine: () => Promise<Engine>, 
       assert.deepEqual((await engine.listNetworks({ 'org.flotilla.ct-net': tag })).map((n) => n.name), [name]);
       await expectKind(createNetwork(engine, made, { name }), 'conflict');
 
-      const server = await create(engine, made, containerSpec(uniqueName('server'), { command: ['sleep', '30'], networkMode: name, networks: { [name]: { aliases: ['web'] } } }));
+      const server = await create(engine, made, containerSpec(uniqueName('server'), { command: ['sleep', '30'], networks: { [name]: { aliases: ['web'] } } }));
       await engine.startContainer(server);
       const client = await create(engine, made, containerSpec(uniqueName('client'), { command: ['sh', '-c', 'nslookup web >/dev/null && ping -c1 -W5 web >/dev/null && echo reached'] }));
       await engine.connectNetwork(name, client, { aliases: ['client-alias'] });
@@ -502,7 +503,7 @@ export function engineContract(name: string, makeEngine: () => Promise<Engine>, 
       assert.deepEqual((await engine.listVolumes({ 'org.flotilla.ct-vol': tag })).map((v) => v.name), [name]);
       assert.deepEqual((await engine.listVolumes({ 'org.flotilla.ct-vol': true })).filter((v) => v.name === name).length, 1);
       assert.equal((await engine.inspectVolume(name))?.name, name);
-      const user = await create(engine, made, containerSpec(uniqueName('voluser'), { command: ['true'], binds: [`${name}:/data`] }));
+      const user = await create(engine, made, containerSpec(uniqueName('voluser'), { command: ['true'], mounts: [{ type: 'volume', source: name, target: '/data', readOnly: false }] }));
       await expectKind(engine.removeVolume(name), 'conflict');
       await engine.removeContainer(user);
       await engine.removeVolume(name);

@@ -24,23 +24,27 @@ function full(): ContainerSpec {
     openStdin: true,
     stopSignal: 'SIGQUIT',
     stopTimeout: 5,
-    exposedPorts: ['80/tcp'],
+    exposedPorts: [{ port: 80, protocol: 'tcp' }],
     healthcheck: { test: ['CMD-SHELL', 'true'], interval: 1e9, timeout: 2e9, startPeriod: 3e9, retries: 4 },
-    networkMode: 'proj_front',
+    networkMode: { kind: 'networks' },
     networks: {
-      proj_front: { aliases: ['web'], ipv4Address: '10.1.0.5', links: ['db:database'] },
+      proj_front: { aliases: ['web'], ipv4Address: '10.1.0.5', links: [{ container: 'db', alias: 'database' }] },
       proj_back: { aliases: ['web-back'] },
     },
-    portBindings: { '443/tcp': [{ hostIp: '127.0.0.1', hostPort: '8443' }] },
-    binds: ['/host:/ctr:ro', '/anonymous'],
+    publishedPorts: [
+      { containerPort: 443, protocol: 'tcp', hostIp: '127.0.0.1', hostPorts: { start: 8443, end: 8443 } },
+      { containerPort: 53, protocol: 'udp', hostIp: '', hostPorts: { start: 5300, end: 5310 } },
+      { containerPort: 9000, protocol: 'tcp', hostIp: '' },
+    ],
     mounts: [
+      { type: 'bind', source: '/host', target: '/ctr', readOnly: true, createHostPath: true, selinuxRelabel: 'z' },
       { type: 'bind', source: '/src', target: '/dst', readOnly: true, consistency: 'cached', bindPropagation: 'rshared' },
       { type: 'volume', source: 'data', target: '/data', readOnly: false, volumeNoCopy: true },
       { type: 'tmpfs', target: '/run', readOnly: false, tmpfsSize: 65536 },
     ],
-    volumesFrom: ['other:ro'],
-    tmpfs: { '/tmp': 'size=1m' },
-    links: ['db:database'],
+    volumesFrom: [{ container: 'other', mode: 'ro' }, { container: 'third' }],
+    tmpfs: [{ target: '/tmp', options: ['size=1m', 'mode=1777'] }],
+    links: [{ container: 'proj_db_1', alias: 'database' }],
     restartPolicy: { name: 'on-failure', maximumRetryCount: 3 },
     privileged: true,
     readOnlyRootfs: true,
@@ -52,10 +56,10 @@ function full(): ContainerSpec {
     dns: ['1.1.1.1'],
     dnsSearch: ['example.org'],
     dnsOptions: ['ndots:1'],
-    extraHosts: ['host:10.0.0.1'],
+    extraHosts: [{ host: 'host', ip: '10.0.0.1' }, { host: 'v6', ip: 'fd00::1' }],
     groupAdd: ['audio'],
-    ipcMode: 'shareable',
-    pidMode: 'host',
+    ipcMode: { kind: 'shareable' },
+    pidMode: { kind: 'container', container: 'abc' },
     userNsMode: 'host',
     cgroupParent: '/custom',
     shmSize: 1 << 26,
@@ -89,22 +93,32 @@ test('createPlan: every setting in its place (API 1.41)', () => {
   assert.deepEqual(b['Entrypoint'], ['']);
   assert.deepEqual(b['Cmd'], ['nginx', '-g', 'daemon off;']);
   assert.equal(b['MacAddress'], '02:42:ac:11:00:02');
-  assert.deepEqual(b['ExposedPorts'], { '80/tcp': {}, '443/tcp': {} });
-  assert.deepEqual(b['Volumes'], { '/anonymous': {} });
+  assert.deepEqual(b['ExposedPorts'], { '80/tcp': {}, '443/tcp': {}, '53/udp': {}, '9000/tcp': {} });
   assert.deepEqual(b['Healthcheck'], { Test: ['CMD-SHELL', 'true'], Interval: 1e9, Timeout: 2e9, StartPeriod: 3e9, Retries: 4 });
   assert.equal(b['OpenStdin'], true);
   assert.equal(b['AttachStdin'], true);
   assert.equal(b['StdinOnce'], true);
   assert.equal(b['StopTimeout'], 5);
   const h = b.HostConfig;
+  // Docker's string encodings are made here only.
   assert.equal(h['NetworkMode'], 'proj_front');
-  assert.deepEqual(h['Binds'], ['/host:/ctr:ro']);
+  assert.deepEqual(h['Binds'], ['/host:/ctr:ro,z']);
+  assert.deepEqual(h['VolumesFrom'], ['other:ro', 'third']);
+  assert.deepEqual(h['Tmpfs'], { '/tmp': 'size=1m,mode=1777' });
+  assert.deepEqual(h['Links'], ['proj_db_1:database']);
+  assert.deepEqual(h['ExtraHosts'], ['host:10.0.0.1', 'v6:fd00::1']);
+  assert.equal(h['IpcMode'], 'shareable');
+  assert.equal(h['PidMode'], 'container:abc');
   assert.deepEqual(h['Mounts'], [
     { Type: 'bind', Source: '/src', Target: '/dst', ReadOnly: true, Consistency: 'cached', BindOptions: { Propagation: 'rshared' } },
     { Type: 'volume', Source: 'data', Target: '/data', ReadOnly: false, VolumeOptions: { NoCopy: true } },
     { Type: 'tmpfs', Target: '/run', ReadOnly: false, TmpfsOptions: { SizeBytes: 65536 } },
   ]);
-  assert.deepEqual(h['PortBindings'], { '443/tcp': [{ HostIp: '127.0.0.1', HostPort: '8443' }] });
+  assert.deepEqual(h['PortBindings'], {
+    '443/tcp': [{ HostIp: '127.0.0.1', HostPort: '8443' }],
+    '53/udp': [{ HostIp: '', HostPort: '5300-5310' }],
+    '9000/tcp': [{ HostIp: '', HostPort: '' }],
+  });
   assert.deepEqual(h['RestartPolicy'], { Name: 'on-failure', MaximumRetryCount: 3 });
   assert.deepEqual(h['Devices'], [{ PathOnHost: '/dev/null', PathInContainer: '/dev/nothing', CgroupPermissions: 'rwm' }]);
   assert.deepEqual(h['Ulimits'], [{ Name: 'nofile', Soft: 1024, Hard: 2048 }]);
@@ -161,7 +175,7 @@ function inspectJson(overrides: Partial<DockerContainerInspect> = {}): DockerCon
 test('containerInfo: a stopped container reports its configured ports; nulls become empties', () => {
   const info = containerInfo(inspectJson());
   assert.equal(info.name, 'proj_web_1');
-  assert.deepEqual(info.ports, { '80/tcp': [{ hostIp: '', hostPort: '8080' }], '81/tcp': [] });
+  assert.deepEqual(info.ports, [{ containerPort: 81, protocol: 'tcp' }, { containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: 8080 }]);
   assert.deepEqual(info.labels, {});
   assert.deepEqual(info.config.env, []);
   assert.deepEqual(info.networks, { proj_default: { ipAddress: '', aliases: [], networkId: 'n1' } });
@@ -173,7 +187,7 @@ test('containerInfo: a stopped container reports its configured ports; nulls bec
       State: { ...inspectJson().State, Status: 'running', Running: true, Health: { Status: 'healthy', FailingStreak: 0, Log: [{ ExitCode: 0, Output: 'ok' }] } },
     }),
   );
-  assert.deepEqual(live.ports, { '80/tcp': [{ hostIp: '0.0.0.0', hostPort: '8080' }], '81/tcp': [] });
+  assert.deepEqual(live.ports, [{ containerPort: 80, protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 8080 }, { containerPort: 81, protocol: 'tcp' }]);
   assert.deepEqual(live.state.health, { status: 'healthy', failingStreak: 0, log: [{ exitCode: 0, output: 'ok' }] });
 });
 
@@ -198,4 +212,13 @@ test('labelFilter and splitReference', () => {
   assert.deepEqual(splitReference('localhost:5000/team/app:v2'), { repository: 'localhost:5000/team/app', tag: 'v2' });
   assert.deepEqual(splitReference('app:v2@sha256:abc'), { repository: 'app', tag: 'v2', digest: 'sha256:abc' });
   assert.deepEqual(splitReference('app@sha256:abc'), { repository: 'app', digest: 'sha256:abc' });
+});
+
+test('createPlan: the network mode from the typed spec (no network: the default one; another container\'s)', () => {
+  const own = createPlan(containerSpec('a'), '1.41').body as { HostConfig: Record<string, unknown> };
+  assert.equal(own.HostConfig['NetworkMode'], 'default');
+  const shared = createPlan(containerSpec('b', { networkMode: { kind: 'container', container: 'abc' } }), '1.41').body as { HostConfig: Record<string, unknown> };
+  assert.equal(shared.HostConfig['NetworkMode'], 'container:abc');
+  const host = createPlan(containerSpec('c', { networkMode: { kind: 'host' } }), '1.41').body as { HostConfig: Record<string, unknown> };
+  assert.equal(host.HostConfig['NetworkMode'], 'host');
 });

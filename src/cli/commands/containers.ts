@@ -241,8 +241,8 @@ export function registerContainerCommands(program: Command, ctx: CliContext, glo
         const c = list.find((x) => x.number === Number(flags.index));
         if (!c) throw new ExitCode(1, `No container found for ${service}_${flags.index}`);
         const info = await rt.engine.inspectContainer(c.id);
-        const binding = info?.ports[`${privatePort}/${flags.protocol}`]?.[0];
-        ctx.stdout.write(binding ? `${binding.hostIp}:${binding.hostPort}\n` : '\n');
+        const binding = info?.ports.find((p) => String(p.containerPort) === privatePort && p.protocol === flags.protocol && p.hostIp !== undefined);
+        ctx.stdout.write(binding ? `${binding.hostIp}:${binding.hostPort ?? ''}\n` : '\n');
       }),
     );
 
@@ -371,12 +371,20 @@ function state(i: ContainerInfo): string {
   return `Exit ${i.state.exitCode}`;
 }
 
+/** As docker-compose shows them: "127.0.0.1:8080->80/tcp", or "80/tcp" when only exposed. */
 function ports(i: ContainerInfo): string {
-  return Object.keys(i.ports)
+  const byPort = new Map<string, string[]>();
+  for (const p of i.ports) {
+    const key = `${p.containerPort}/${p.protocol}`;
+    const list = byPort.get(key) ?? [];
+    if (p.hostIp !== undefined) list.push(`${p.hostIp}:${p.hostPort ?? ''}->${key}`);
+    byPort.set(key, list);
+  }
+  return [...byPort.keys()]
     .sort()
-    .map((p) => {
-      const bindings = i.ports[p] ?? [];
-      return bindings.length === 0 ? p : bindings.map((b) => `${b.hostIp}:${b.hostPort}->${p}`).join(',');
+    .map((key) => {
+      const bindings = byPort.get(key) ?? [];
+      return bindings.length === 0 ? key : bindings.join(',');
     })
     .join(', ');
 }

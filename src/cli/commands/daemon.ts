@@ -3,6 +3,7 @@
  * detached when needed); `daemon status` describes the running one, `daemon stop` stops it
  * (containers keep running).
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FlotillaError } from '../../errors.js';
@@ -17,6 +18,16 @@ const STOP_WAIT_MS = 30_000;
 async function runningDaemon(ctx: CliContext) {
   const { connectEmbeddedEngine } = await import('../../engine/embedded/index.js');
   return connectEmbeddedEngine({ env: ctx.env });
+}
+
+/** The pid in the daemon's pid file, when that process is a Flotilla daemon. */
+function daemonPid(ctx: CliContext): number | null {
+  try {
+    const pid = Number(readFileSync(daemonLocation(ctx.env).pidFile, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 && isDaemonProcess(pid) ? pid : null;
+  } catch {
+    return null;
+  }
 }
 
 export function registerDaemon(program: Command, ctx: CliContext, _global: () => GlobalOptions): void {
@@ -72,6 +83,12 @@ export function registerDaemon(program: Command, ctx: CliContext, _global: () =>
       try {
         pid = (await engine.status()).pid;
         await engine.shutdown();
+      } catch (e) {
+        // A daemon of another version does not speak this protocol: SIGTERM stops any daemon.
+        const holder = daemonPid(ctx);
+        if (holder === null) throw e;
+        pid = holder;
+        process.kill(pid, 'SIGTERM');
       } finally {
         engine.close();
       }

@@ -2,30 +2,27 @@
  * The codec of every Engine type that does not cross the wire as it is (see ./codec.ts): each
  * names only its fields that differ from engine.proto's plain mapping.
  */
-import type { ContainerInfo, ContainerSpec, EndpointSpec, EngineEvent, EventFilter, ImageInfo, LogOptions, NetworkInfo, NetworkSpec, PortBinding } from '../engine.js';
+import type { ContainerInfo, ContainerSpec, EndpointSpec, EngineEvent, EventFilter, ImageInfo, LinkSpec, LogOptions, NetworkInfo, NetworkSpec } from '../engine.js';
 import { bigintString, fields, list, nullable, omitted, optional, record, stringMap, strings, wrapped, type Codec } from './codec.js';
 
 const optionalStrings = optional(strings);
 const nullableStrings = nullable(strings);
-const portBindings: Codec<Record<string, PortBinding[]>> = record(wrapped<PortBinding[]>('bindings'));
 
 export const imageInfo = fields<ImageInfo>({
   config: fields<ImageInfo['config']>({ cmd: nullableStrings, entrypoint: nullableStrings }),
 });
 
-export const endpointSpec = fields<EndpointSpec>({ linkLocalIps: optionalStrings, links: optionalStrings });
+export const endpointSpec = fields<EndpointSpec>({ linkLocalIps: optionalStrings, links: optional(wrapped<LinkSpec[]>('values')) });
 
 export const containerSpec = fields<ContainerSpec>({
   entrypoint: optionalStrings,
   command: optionalStrings,
   networks: record(endpointSpec),
-  portBindings,
   storageOpt: optional(stringMap),
 });
 
 export const containerInfo = fields<ContainerInfo>({
   config: fields<ContainerInfo['config']>({ cmd: nullableStrings, entrypoint: nullableStrings }),
-  ports: portBindings,
 });
 
 type Ipam = NonNullable<NetworkSpec['ipam']>;

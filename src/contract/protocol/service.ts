@@ -1,5 +1,5 @@
 /**
- * The Engine service of proto/flotilla/engine/v1/engine.proto as typed method definitions both the
+ * The Engine service of proto/flotilla/engine/v2/engine.proto as typed method definitions both the
  * client and the server use, each with its protobuf codecs. The build turns the .proto into
  * protobufjs's JSON form (dist/proto/engine.json, scripts/build.mjs), so a process loads it
  * without parsing; messages map to objects the way @grpc/proto-loader maps them: camelCase fields,
@@ -13,13 +13,13 @@ import protobuf from 'protobufjs/light.js';
 import { packageRoot } from '../../util/package-root.js';
 import { withoutNulls } from './codec.js';
 
-export const SERVICE_NAME = 'flotilla.engine.v1.Engine';
+export const SERVICE_NAME = 'flotilla.engine.v2.Engine';
 
 /** Messages up to 64 MiB either way (grpc-js refuses to receive more than 4 MiB by default). */
 export const MAX_MESSAGE = 64 << 20;
 
 export interface RpcMethod {
-  /** "/flotilla.engine.v1.Engine/StopContainer". */
+  /** "/flotilla.engine.v2.Engine/StopContainer". */
   path: string;
   requestStream: boolean;
   responseStream: boolean;

@@ -6,6 +6,7 @@
  */
 import { Metadata, status as Code, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { EngineError, type EngineErrorKind } from '../errors.js';
+import { SERVICE_NAME } from './service.js';
 
 const KIND_KEY = 'flotilla-error-kind';
 const STATUS_KEY = 'flotilla-error-status';
@@ -80,6 +81,16 @@ export function engineErrorOf(error: ServiceError, socket: string): EngineError 
       return new EngineError('invalid', error.details);
     case Code.RESOURCE_EXHAUSTED:
       return new EngineError('resource', error.details);
+    case Code.UNIMPLEMENTED:
+      // grpc-js's answer for a method the server's service does not have: a daemon of another
+      // version (the CLI and the daemon come from one build, and speak one version).
+      if (/does not implement the method/.test(error.details)) {
+        return new EngineError(
+          'unreachable',
+          `the Flotilla daemon at ${socket} is from another version of Flotilla and does not speak this one's protocol (${SERVICE_NAME}); stop it with \`flotilla daemon stop\` and run the command again`,
+        );
+      }
+      return new EngineError('engine', error.details);
     default:
       return new EngineError('engine', error.details || `the Flotilla daemon answered ${Code[error.code] ?? error.code}`);
   }

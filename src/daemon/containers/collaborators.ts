@@ -4,8 +4,9 @@
  * and the manager depends on nothing else of theirs.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { ContainerSpec, ExecSpec, LogChunk, LogOptions, NetworkSpec } from '../../contract/engine.js';
+import type { ContainerSpec, ExecSpec, HostEntry, LogChunk, LogOptions, NetworkSpec } from '../../contract/engine.js';
 import type { ImageConfigJson } from '../../contract/image-config.js';
+import type { PortRequest, PublishedPort } from '../network/types.js';
 
 /** The network a container joins when it names none (Docker's default bridge network). */
 export const DEFAULT_NETWORK = 'bridge';
@@ -46,20 +47,6 @@ export interface NetworkView {
   ipRange?: string;
 }
 
-export interface PortRequest {
-  containerPort: number;
-  protocol: 'tcp' | 'udp';
-  hostIp: string;
-  hostPort: string;
-}
-
-export interface PublishedPort {
-  containerPort: number;
-  protocol: 'tcp' | 'udp';
-  hostIp: string;
-  hostPort: number;
-}
-
 /** A container's endpoint on a network: its name there, aliases, and maybe a chosen address. */
 export interface EndpointRequest {
   containerName: string;
@@ -83,7 +70,7 @@ export interface NetworkPort {
   writeNameFiles(
     containerId: string,
     files: { hosts: string; resolvConf: string },
-    settings: { hostname: string; domainname?: string; extraHosts: string[]; dns: string[]; dnsSearch: string[]; dnsOptions: string[] },
+    settings: { hostname: string; domainname?: string; extraHosts: HostEntry[]; dns: string[]; dnsSearch: string[]; dnsOptions: string[] },
   ): Promise<void>;
 }
 

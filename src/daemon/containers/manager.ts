@@ -163,9 +163,14 @@ export class ContainerManager {
     const s = r.state;
     const running = s.status === 'running' || s.status === 'paused' || s.status === 'restarting';
     // As Docker shows them: the bindings made while running, the requested ones otherwise.
-    const ports: ContainerInfo['ports'] = {};
-    for (const [key, wanted] of Object.entries(r.spec.portBindings)) ports[key] = running ? (s.ports[key] ?? []) : wanted.map((b) => ({ ...b }));
-    for (const p of r.spec.exposedPorts) ports[p.includes('/') ? p : `${p}/tcp`] ??= [];
+    const ports: ContainerInfo['ports'] = r.spec.exposedPorts.map((p) => ({ containerPort: p.port, protocol: p.protocol }));
+    if (running) ports.push(...s.ports.map((p) => ({ ...p })));
+    else {
+      for (const p of r.spec.publishedPorts) {
+        const single = p.hostPorts && p.hostPorts.start === p.hostPorts.end ? { hostPort: p.hostPorts.start } : {};
+        ports.push({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, ...single });
+      }
+    }
     return {
       id: r.id,
       name: r.name,
@@ -682,29 +687,26 @@ async function writeHostFiles(files: { hosts: string; resolvConf: string }, reco
   const { readFile } = await import('node:fs/promises');
   const resolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
   const hosts = await readFile('/etc/hosts', 'utf8').catch(() => '127.0.0.1\tlocalhost\n');
-  const extra = record.spec.extraHosts.map((h) => {
-    const i = h.lastIndexOf(':');
-    return `${h.slice(i + 1)}\t${h.slice(0, i)}`;
-  });
+  const extra = record.spec.extraHosts.map((h) => `${h.ip}\t${h.host}`);
   await writeFile(files.resolvConf, resolv);
   await writeFile(files.hosts, [hosts.trimEnd(), ...extra, ''].join('\n'));
 }
 
 function namespaceModes(record: ContainerRecord, find: (ref: string) => ContainerRecord | null) {
   const out: { ipc?: 'private' | 'shareable' | 'host' | { path: string }; pid?: 'private' | 'host' | { path: string } } = {};
-  const joinOf = (mode: string | undefined, ns: string): { path: string } | undefined => {
-    const m = /^container:(.+)$/.exec(mode ?? '');
-    if (!m) return undefined;
-    const other = find(m[1] as string);
-    if (!other || other.state.pid === 0) throw new EngineError('conflict', `cannot join ${ns} namespace of a non running container: ${m[1]}`);
+  const joinOf = (container: string, ns: string): { path: string } => {
+    const other = find(container);
+    if (!other || other.state.pid === 0) throw new EngineError('conflict', `cannot join ${ns} namespace of a non running container: ${container}`);
     return { path: `/proc/${other.state.pid}/ns/${ns}` };
   };
   const ipc = record.spec.ipcMode;
-  if (ipc === 'host' || ipc === 'shareable' || ipc === 'private') out.ipc = ipc;
-  else if (ipc) out.ipc = joinOf(ipc, 'ipc') ?? 'private';
+  if (ipc?.kind === 'host' || ipc?.kind === 'shareable' || ipc?.kind === 'private') out.ipc = ipc.kind;
+  else if (ipc?.kind === 'container') out.ipc = joinOf(ipc.container, 'ipc');
+  else if (ipc) out.ipc = 'private';
   const pid = record.spec.pidMode;
-  if (pid === 'host') out.pid = 'host';
-  else if (pid) out.pid = joinOf(pid, 'pid') ?? 'private';
+  if (pid?.kind === 'host') out.pid = 'host';
+  else if (pid?.kind === 'container') out.pid = joinOf(pid.container, 'pid');
+  else if (pid) out.pid = 'private';
   return out;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Turns a spec's binds, mounts, tmpfs, volumes_from and the image's VOLUMEs into host mounts,
+ * Turns a spec's mounts, tmpfs, volumes_from and the image's VOLUMEs into host mounts,
  * creating named volumes on first use and anonymous ones for what nothing else covers, as Docker
  * does. A new, empty volume is filled with what the image has at the mount point (copy-up).
  */
@@ -19,8 +19,6 @@ export interface MountContext {
   container(ref: string): ContainerRecord | null;
 }
 
-const BIND_MODES = new Set(['ro', 'rw', 'z', 'Z', 'nocopy', 'consistent', 'cached', 'delegated', 'shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate']);
-
 export async function resolveMounts(spec: ContainerSpec, ctx: MountContext): Promise<ResolvedMount[]> {
   const out: ResolvedMount[] = [];
   const byTarget = new Set<string>();
@@ -31,53 +29,37 @@ export async function resolveMounts(spec: ContainerSpec, ctx: MountContext): Pro
     out.push({ ...m, target });
   };
 
-  for (const bind of spec.binds) add(await resolveBind(bind, ctx));
   for (const m of spec.mounts) {
+    if (!isAbsolute(m.target)) throw new EngineError('invalid', `invalid mount config for type "${m.type}": invalid mount path: '${m.target}' mount path must be absolute`);
     if (m.type === 'tmpfs') {
       add({ type: 'tmpfs', source: '', target: m.target, readOnly: m.readOnly, tmpfsOptions: tmpfsSizeOption(m.tmpfsSize) });
     } else if (m.type === 'bind') {
       const source = m.source ?? '';
       if (!isAbsolute(source)) throw new EngineError('invalid', `invalid mount config for type "bind": invalid mount path: '${source}' mount path must be absolute`);
-      if (!existsSync(source)) throw new EngineError('invalid', `invalid mount config for type "bind": bind source path does not exist: ${source}`);
+      // A `-v` bind makes its missing host directory, as Docker does; a `--mount` bind requires it.
+      if (!existsSync(source)) {
+        if (!m.createHostPath) throw new EngineError('invalid', `invalid mount config for type "bind": bind source path does not exist: ${source}`);
+        mkdirSync(source, { recursive: true, mode: 0o755 });
+      }
       add({ type: 'bind', source, target: m.target, readOnly: m.readOnly, ...(m.bindPropagation ? { propagation: m.bindPropagation } : {}) });
     } else {
       add(await volumeMount(m.source ?? '', m.target, m.readOnly, m.volumeNoCopy === true, ctx));
     }
   }
-  for (const [target, options] of Object.entries(spec.tmpfs)) {
-    add({ type: 'tmpfs', source: '', target, readOnly: false, tmpfsOptions: options ? options.split(',') : [] });
-  }
+  for (const t of spec.tmpfs) add({ type: 'tmpfs', source: '', target: t.target, readOnly: false, tmpfsOptions: t.options });
   for (const from of spec.volumesFrom) {
-    const [ref = '', mode] = from.split(':');
-    const other = ctx.container(ref);
-    if (!other) throw new EngineError('not-found', `No such container: ${ref}`);
+    const other = ctx.container(from.container);
+    if (!other) throw new EngineError('not-found', `No such container: ${from.container}`);
     for (const m of other.mounts) {
       if (m.type === 'tmpfs' || byTarget.has(posix.normalize(m.target))) continue;
       const { anonymous: _inherited, ...shared } = m;
-      add({ ...shared, readOnly: mode === 'ro' ? true : mode === 'rw' ? false : m.readOnly });
+      add({ ...shared, readOnly: from.mode === 'ro' ? true : from.mode === 'rw' ? false : m.readOnly });
     }
   }
   for (const target of Object.keys(ctx.image.config.Volumes ?? {})) {
     if (!byTarget.has(posix.normalize(target))) add(await volumeMount('', target, false, false, ctx));
   }
   return out;
-}
-
-async function resolveBind(bind: string, ctx: MountContext): Promise<ResolvedMount> {
-  const parts = bind.split(':');
-  let mode = '';
-  if (parts.length > 2 && parts[parts.length - 1]!.split(',').every((m) => BIND_MODES.has(m))) mode = parts.pop() as string;
-  if (parts.length !== 2) throw new EngineError('invalid', `invalid volume specification: '${bind}'`);
-  const [source = '', target = ''] = parts;
-  if (!isAbsolute(target)) throw new EngineError('invalid', `invalid volume specification: '${bind}': invalid mount config for type "volume": invalid mount path: '${target}' mount path must be absolute`);
-  const modes = mode === '' ? [] : mode.split(',');
-  const readOnly = modes.includes('ro');
-  if (isAbsolute(source)) {
-    if (!existsSync(source)) mkdirSync(source, { recursive: true, mode: 0o755 });
-    const propagation = modes.find((m) => /^r?(shared|slave|private)$/.test(m));
-    return { type: 'bind', source, target, readOnly, ...(propagation ? { propagation } : {}) };
-  }
-  return volumeMount(source, target, readOnly, modes.includes('nocopy'), ctx);
 }
 
 async function volumeMount(name: string, target: string, readOnly: boolean, noCopy: boolean, ctx: MountContext): Promise<ResolvedMount> {

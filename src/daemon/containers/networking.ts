@@ -5,7 +5,8 @@
  * good; a restart by policy keeps it, and with it the container's addresses.
  */
 import { EngineError } from '../../contract/errors.js';
-import { DEFAULT_NETWORK, type EndpointView, type NetworkPort, type PortRequest } from './collaborators.js';
+import { DEFAULT_NETWORK, type EndpointView, type NetworkPort } from './collaborators.js';
+import type { PortRequest } from '../network/types.js';
 import type { ContainerRecord, EndpointState } from './record.js';
 
 export interface NetworkContext {
@@ -21,13 +22,11 @@ export type NetworkPlan =
 
 export function networkPlan(record: ContainerRecord): NetworkPlan {
   const mode = record.spec.networkMode;
-  if (mode === 'host') return { kind: 'host' };
-  if (mode === 'none') return { kind: 'none' };
-  if (mode.startsWith('container:')) return { kind: 'container', ref: mode.slice('container:'.length) };
-  const primary = mode === 'bridge' || mode === 'default' || mode === '' ? DEFAULT_NETWORK : mode;
+  if (mode.kind === 'host' || mode.kind === 'none') return { kind: mode.kind };
+  if (mode.kind === 'container') return { kind: 'container', ref: mode.container };
+  // The first network is the primary; none named: the default network.
   const names = Object.keys(record.spec.networks);
-  if (names.length === 0) return { kind: 'networks', names: [primary] };
-  return { kind: 'networks', names: names.includes(primary) ? [primary, ...names.filter((n) => n !== primary)] : names };
+  return { kind: 'networks', names: names.length === 0 ? [DEFAULT_NETWORK] : names };
 }
 
 /** The container another one shares its network with, which must be running. */
@@ -85,11 +84,7 @@ export async function attachNetworks(record: ContainerRecord, ctx: NetworkContex
     const requests = portRequests(record);
     if (requests.length > 0) {
       const published = await ctx.network.publish(record.id, plan.names[0] as string, requests);
-      state.ports = {};
-      for (const p of published) {
-        const key = `${p.containerPort}/${p.protocol}`;
-        (state.ports[key] ??= []).push({ hostIp: p.hostIp === '' ? '0.0.0.0' : p.hostIp, hostPort: String(p.hostPort) });
-      }
+      state.ports = published.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp === '' ? '0.0.0.0' : p.hostIp, hostPort: p.hostPort }));
     }
   } catch (e) {
     await detachNetworks(record, ctx);
@@ -108,28 +103,16 @@ export async function detachNetworks(record: ContainerRecord, ctx: NetworkContex
     await ctx.network.removeSandbox(record.id);
   }
   state.endpoints = {};
-  state.ports = {};
+  state.ports = [];
   delete state.sandbox;
 }
 
 function portRequests(record: ContainerRecord): PortRequest[] {
-  const out: PortRequest[] = [];
-  for (const [key, bindings] of Object.entries(record.spec.portBindings)) {
-    const [port = '', proto = 'tcp'] = key.split('/');
-    if (proto !== 'tcp' && proto !== 'udp') throw new EngineError('invalid', `protocol ${proto} is not supported by the embedded engine (tcp, udp)`);
-    const [start, end] = port.split('-').map(Number);
-    for (const b of bindings) {
-      if (end !== undefined && start !== undefined) {
-        // A container range maps onto a host range of the same length, port by port.
-        const [hostStart] = b.hostPort.split('-').map(Number);
-        for (let p = start; p <= end; p++) {
-          const hostPort = hostStart === undefined || Number.isNaN(hostStart) ? '' : String(hostStart + (p - start));
-          out.push({ containerPort: p, protocol: proto, hostIp: b.hostIp, hostPort });
-        }
-      } else {
-        out.push({ containerPort: Number(port), protocol: proto, hostIp: b.hostIp, hostPort: b.hostPort });
-      }
-    }
-  }
-  return out;
+  return record.spec.publishedPorts.map((p) => {
+    const protocol = p.protocol;
+    if (protocol !== 'tcp' && protocol !== 'udp') throw new EngineError('invalid', `protocol ${protocol} is not supported by the embedded engine (tcp, udp)`);
+    const request: PortRequest = { containerPort: p.containerPort, protocol, hostIp: p.hostIp };
+    if (p.hostPorts) request.hostPorts = p.hostPorts;
+    return request;
+  });
 }

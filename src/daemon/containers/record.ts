@@ -3,7 +3,7 @@
  * with, what was resolved at creation (image, mounts), and its current state. The daemon is the
  * only writer; every change is saved atomically before it is reported.
  */
-import type { ContainerSpec, ContainerState, HealthcheckSpec } from '../../contract/engine.js';
+import type { ContainerSpec, ContainerState, HealthcheckSpec, PortState } from '../../contract/engine.js';
 
 export interface ResolvedMount {
   type: 'bind' | 'volume' | 'tmpfs';
@@ -57,7 +57,8 @@ export interface ContainerRuntimeState {
   /** Host paths of the network namespace in use ('host' for host networking). */
   sandbox?: string;
   endpoints: Record<string, EndpointState>;
-  ports: Record<string, { hostIp: string; hostPort: string }[]>;
+  /** The host ports published while it runs. */
+  ports: PortState[];
 }
 
 export interface ContainerRecord {
@@ -87,6 +88,6 @@ export function freshState(): ContainerRuntimeState {
     restartCount: 0,
     stoppedByUser: false,
     endpoints: {},
-    ports: {},
+    ports: [],
   };
 }

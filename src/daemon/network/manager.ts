@@ -166,7 +166,7 @@ export class NetworkManager implements NetworkPort {
     const held: Reservation[] = [];
     for (const p of e.published ?? []) {
       try {
-        held.push(await reserve({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, hostPort: String(p.hostPort) }));
+        held.push(await reserve({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, hostPorts: { start: p.hostPort, end: p.hostPort } }));
       } catch (err) {
         this.log(`network ${n.name}: cannot hold ${p.hostIp}:${p.hostPort}/${p.protocol} for ${e.containerName} again: ${(err as Error).message}`);
       }

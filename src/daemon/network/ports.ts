@@ -52,15 +52,11 @@ async function bindUdp(host: string, port: number): Promise<{ port: number; clos
   return { port: socket.address().port, close: () => new Promise<void>((resolve) => socket.close(() => resolve())) };
 }
 
-/** "" or "0", "8080", "8000-8010" → the ports to try in order ([0] for ephemeral). */
-export function candidatePorts(hostPort: string): number[] | null {
-  const text = hostPort.trim();
-  if (text === '' || text === '0') return [0];
-  const m = /^(\d+)(?:-(\d+))?$/.exec(text);
-  if (!m) return null;
-  const first = Number(m[1]);
-  const last = m[2] === undefined ? first : Number(m[2]);
-  if (first < 1 || last > 65535 || last < first) return null;
+/** No range or port 0 → [0] (ephemeral); a range → the ports to try in order; null when it is not one. */
+export function candidatePorts(range: { start: number; end: number } | undefined): number[] | null {
+  if (range === undefined || (range.start === 0 && range.end === 0)) return [0];
+  const { start: first, end: last } = range;
+  if (!Number.isInteger(first) || !Number.isInteger(last) || first < 1 || last > 65535 || last < first) return null;
   const out: number[] = [];
   for (let p = first; p <= last; p++) out.push(p);
   return out;
@@ -73,8 +69,9 @@ export function candidatePorts(hostPort: string): number[] | null {
 export async function reserve(request: PortRequest): Promise<Reservation> {
   const hostIp = request.hostIp === '' ? '0.0.0.0' : request.hostIp;
   if (!isIpv4(hostIp)) throw new EngineError('invalid', `invalid host address ${request.hostIp} for port ${request.containerPort}/${request.protocol}: only IPv4 is supported by the embedded engine`);
-  const ports = candidatePorts(request.hostPort);
-  if (!ports) throw new EngineError('invalid', `invalid host port ${JSON.stringify(request.hostPort)} for port ${request.containerPort}/${request.protocol}`);
+  const ports = candidatePorts(request.hostPorts);
+  const asked = request.hostPorts === undefined ? '0' : request.hostPorts.start === request.hostPorts.end ? String(request.hostPorts.start) : `${request.hostPorts.start}-${request.hostPorts.end}`;
+  if (!ports) throw new EngineError('invalid', `invalid host port ${JSON.stringify(asked)} for port ${request.containerPort}/${request.protocol}`);
   const bind = request.protocol === 'udp' ? bindUdp : bindTcp;
   let lastError: NodeJS.ErrnoException | null = null;
   for (const port of ports) {
@@ -96,7 +93,7 @@ export async function reserve(request: PortRequest): Promise<Reservation> {
       if (lastError.code !== 'EADDRINUSE' && lastError.code !== 'EACCES') break;
     }
   }
-  const where = `${hostIp}:${request.hostPort || 0}`;
+  const where = `${hostIp}:${asked}`;
   if (lastError?.code === 'EADDRINUSE') {
     const single = ports.length === 1 && ports[0] !== 0 ? ports[0] : undefined;
     const ours = single === undefined || [...held].some((k) => k.startsWith(`${request.protocol}/`) && k.endsWith(`:${single}`));

@@ -1,4 +1,5 @@
 /** The network manager's records and requests (persisted as JSON; see ./store.ts). */
+import type { HostEntry } from '../../contract/engine.js';
 
 export interface PublishedPort {
   containerPort: number;
@@ -51,8 +52,8 @@ export interface PortRequest {
   protocol: 'tcp' | 'udp';
   /** '' = all addresses. */
   hostIp: string;
-  /** '' = ephemeral, '8080', '8000-8010' (the first free one). */
-  hostPort: string;
+  /** Undefined: an ephemeral port; else the first free one of the range. */
+  hostPorts?: { start: number; end: number };
 }
 
 /** Host paths the runtime bind-mounts at /etc/hosts and /etc/resolv.conf. */
@@ -64,8 +65,7 @@ export interface NameFiles {
 export interface NameSettings {
   hostname: string;
   domainname?: string;
-  /** "name:ip" */
-  extraHosts: string[];
+  extraHosts: HostEntry[];
   dns: string[];
   dnsSearch: string[];
   dnsOptions: string[];

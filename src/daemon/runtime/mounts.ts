@@ -48,7 +48,7 @@ export function tmpfsOptions(options: readonly string[]): string[] {
   return out;
 }
 
-export function userMounts(mounts: readonly HostMount[], tmpfs: Record<string, string>): OciMount[] {
+export function userMounts(mounts: readonly HostMount[]): OciMount[] {
   const out: OciMount[] = [];
   for (const m of mounts) {
     if (m.type === 'bind') {
@@ -59,9 +59,6 @@ export function userMounts(mounts: readonly HostMount[], tmpfs: Record<string, s
     } else {
       out.push({ destination: cleanTarget(m.target, 'tmpfs'), type: 'tmpfs', source: 'tmpfs', options: tmpfsOptions(m.options) });
     }
-  }
-  for (const [target, options] of Object.entries(tmpfs)) {
-    out.push({ destination: cleanTarget(target, 'tmpfs'), type: 'tmpfs', source: 'tmpfs', options: tmpfsOptions(options ? options.split(',') : []) });
   }
   const seen = new Set<string>();
   for (const m of out) {

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { ContainerSpec, ExecSpec } from '../../contract/engine.js';
+import type { ContainerSpec, ExecSpec, NamespaceSpec } from '../../contract/engine.js';
 import { EngineError } from '../../contract/errors.js';
 import type { ImageConfigJson } from '../../contract/image-config.js';
 import type { RuntimePort } from '../containers/collaborators.js';
@@ -174,12 +174,12 @@ export class Runtime implements RuntimePort {
    */
   async checkSpec(spec: ContainerSpec, image: { config: ImageConfigJson }): Promise<void> {
     const host = await this.hostFacts();
-    const joined = (mode: string | undefined): 'host' | 'private' => (mode === 'host' ? 'host' : 'private');
+    const joined = (mode: NamespaceSpec | undefined): 'host' | 'private' => (mode?.kind === 'host' ? 'host' : 'private');
     const req: BundleRequest = {
       id: '0'.repeat(64),
       spec,
       image: { layers: [], config: image.config },
-      network: spec.networkMode === 'host' ? 'host' : { path: '/proc/self/ns/net' },
+      network: spec.networkMode.kind === 'host' ? 'host' : { path: '/proc/self/ns/net' },
       ipc: joined(spec.ipcMode),
       pid: joined(spec.pidMode),
       mounts: [],

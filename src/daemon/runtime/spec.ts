@@ -131,7 +131,7 @@ export function buildSpec(input: SpecInput): BuiltSpec {
   if (limits.length > 0) process.rlimits = limits;
   if (spec.oomScoreAdj !== undefined && spec.oomScoreAdj !== 0) process.oomScoreAdj = spec.oomScoreAdj;
 
-  const user = userMounts(req.mounts, spec.tmpfs);
+  const user = userMounts(req.mounts);
   const userDestinations = new Set(user.map((m) => m.destination));
   let shm: 'private' | 'host' | { path: string } = 'private';
   if (ipc === 'host') shm = 'host';

@@ -1,9 +1,11 @@
 /**
  * ContainerSpec → the body of POST /containers/create (Config + HostConfig + NetworkingConfig).
+ * Docker's string encodings are made here and nowhere else: ports as "80/tcp" with host ports
+ * "8000-8010", binds "src:dst:ro,z", links and volumes_from "name:mode", "container:<id>" modes.
  * Engines before API 1.44 take one endpoint at creation; the others are returned as `connect`
  * for createContainer to join before it returns.
  */
-import type { ContainerSpec, EndpointSpec, HealthcheckSpec, MountSpec } from '../../contract/engine.js';
+import type { ContainerSpec, EndpointSpec, HealthcheckSpec, LinkSpec, MountSpec, NamespaceSpec, NetworkModeSpec, PublishedPortSpec } from '../../contract/engine.js';
 import { compareVersions } from './client.js';
 
 export interface CreatePlan {
@@ -24,12 +26,50 @@ export function healthcheckBody(h: HealthcheckSpec): Record<string, unknown> {
   return { Test: h.test, Interval: h.interval, Timeout: h.timeout, StartPeriod: h.startPeriod, Retries: h.retries };
 }
 
+/** "80/tcp": a port as Docker keys ExposedPorts and PortBindings. */
+export function portKey(port: number, protocol: string): string {
+  return `${port}/${protocol}`;
+}
+
+function hostPort(p: PublishedPortSpec): string {
+  if (!p.hostPorts) return '';
+  const { start, end } = p.hostPorts;
+  return start === end ? String(start) : `${start}-${end}`;
+}
+
+function links(list: readonly LinkSpec[]): string[] {
+  return list.map((l) => `${l.container}:${l.alias}`);
+}
+
+function networkMode(mode: NetworkModeSpec, primary: string | undefined): string {
+  if (mode.kind === 'networks') return primary ?? 'default';
+  return mode.kind === 'container' ? `container:${mode.container}` : mode.kind;
+}
+
+function namespace(mode: NamespaceSpec | undefined): string | undefined {
+  if (!mode) return undefined;
+  return mode.kind === 'container' ? `container:${mode.container}` : mode.kind;
+}
+
+/** A bind that creates its missing host path is a `-v` bind: only HostConfig.Binds does that (and relabels). */
+function isLegacyBind(m: MountSpec): boolean {
+  return m.type === 'bind' && m.createHostPath === true;
+}
+
+function bindString(m: MountSpec): string {
+  const modes = [m.readOnly ? 'ro' : 'rw'];
+  if (m.selinuxRelabel) modes.push(m.selinuxRelabel);
+  if (m.bindPropagation) modes.push(m.bindPropagation);
+  if (m.consistency) modes.push(m.consistency);
+  return `${m.source ?? ''}:${m.target}:${modes.join(',')}`;
+}
+
 export function endpointBody(e: EndpointSpec, macAddress?: string): Record<string, unknown> {
   const ipam =
     e.ipv4Address || e.ipv6Address || (e.linkLocalIps && e.linkLocalIps.length > 0)
       ? defined({ IPv4Address: e.ipv4Address || undefined, IPv6Address: e.ipv6Address || undefined, LinkLocalIPs: e.linkLocalIps?.length ? e.linkLocalIps : undefined })
       : undefined;
-  return defined({ Aliases: e.aliases, IPAMConfig: ipam, Links: e.links?.length ? e.links : undefined, MacAddress: macAddress });
+  return defined({ Aliases: e.aliases, IPAMConfig: ipam, Links: e.links?.length ? links(e.links) : undefined, MacAddress: macAddress });
 }
 
 function mountBody(m: MountSpec): Record<string, unknown> {
@@ -64,9 +104,9 @@ export function createPlan(spec: ContainerSpec, apiVersion: string): CreatePlan 
     else connect.push([name, body]);
   });
 
-  // A bind with no source ("/data") is an anonymous volume: Config.Volumes, not HostConfig.Binds.
-  const anonymous = spec.binds.filter((b) => !b.includes(':'));
-  const binds = spec.binds.filter((b) => b.includes(':'));
+  const portBindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of spec.publishedPorts) (portBindings[portKey(p.containerPort, p.protocol)] ??= []).push({ HostIp: p.hostIp, HostPort: hostPort(p) });
+  const exposed = [...new Set([...spec.exposedPorts.map((p) => portKey(p.port, p.protocol)), ...Object.keys(portBindings)])];
 
   const config = defined({
     Hostname: spec.hostname,
@@ -88,19 +128,18 @@ export function createPlan(spec: ContainerSpec, apiVersion: string): CreatePlan 
     MacAddress: macInEndpoint ? undefined : spec.macAddress,
     StopSignal: spec.stopSignal,
     StopTimeout: spec.stopTimeout,
-    ExposedPorts: toSet([...new Set([...spec.exposedPorts, ...Object.keys(spec.portBindings)])]),
-    Volumes: toSet(anonymous),
+    ExposedPorts: toSet(exposed),
     Healthcheck: spec.healthcheck ? healthcheckBody(spec.healthcheck) : undefined,
   });
 
   const hostConfig = defined({
-    NetworkMode: spec.networkMode,
-    Binds: binds,
-    Mounts: spec.mounts.map(mountBody),
-    VolumesFrom: spec.volumesFrom,
-    Tmpfs: spec.tmpfs,
-    Links: spec.links,
-    PortBindings: Object.fromEntries(Object.entries(spec.portBindings).map(([port, bs]) => [port, bs.map((b) => ({ HostIp: b.hostIp, HostPort: b.hostPort }))])),
+    NetworkMode: networkMode(spec.networkMode, primary),
+    Binds: spec.mounts.filter(isLegacyBind).map(bindString),
+    Mounts: spec.mounts.filter((m) => !isLegacyBind(m)).map(mountBody),
+    VolumesFrom: spec.volumesFrom.map((v) => (v.mode ? `${v.container}:${v.mode}` : v.container)),
+    Tmpfs: Object.fromEntries(spec.tmpfs.map((t) => [t.target, t.options.join(',')])),
+    Links: links(spec.links),
+    PortBindings: portBindings,
     RestartPolicy: spec.restartPolicy ? { Name: spec.restartPolicy.name, MaximumRetryCount: spec.restartPolicy.maximumRetryCount } : undefined,
     Privileged: spec.privileged,
     ReadonlyRootfs: spec.readOnlyRootfs,
@@ -112,10 +151,10 @@ export function createPlan(spec: ContainerSpec, apiVersion: string): CreatePlan 
     Dns: spec.dns,
     DnsSearch: spec.dnsSearch,
     DnsOptions: spec.dnsOptions,
-    ExtraHosts: spec.extraHosts,
+    ExtraHosts: spec.extraHosts.map((h) => `${h.host}:${h.ip}`),
     GroupAdd: spec.groupAdd,
-    IpcMode: spec.ipcMode,
-    PidMode: spec.pidMode,
+    IpcMode: namespace(spec.ipcMode),
+    PidMode: namespace(spec.pidMode),
     UsernsMode: spec.userNsMode,
     CgroupParent: spec.cgroupParent,
     ShmSize: spec.shmSize,

@@ -7,7 +7,7 @@ import type {
   ImageInfo,
   ImageSummary,
   NetworkInfo,
-  PortBinding,
+  PortState,
   VolumeInfo,
 } from '../../contract/engine.js';
 import type {
@@ -20,7 +20,7 @@ import type {
   DockerPortBinding,
   DockerVolume,
 } from './api-types.js';
-import { imageConfigInfo } from '../../contract/image-config.js';
+import { imageConfigInfo, parsePortKey } from '../../contract/image-config.js';
 
 const STATES: readonly ContainerState[] = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
 
@@ -60,23 +60,29 @@ export function containerSummary(j: DockerContainerSummary): ContainerSummary {
   return { id: j.Id, name: ownName(j.Names ?? []), image: j.Image, labels: j.Labels ?? {}, state: state(j.State), status: j.Status, created: j.Created };
 }
 
-function bindings(list: DockerPortBinding[] | null | undefined): PortBinding[] {
-  return (list ?? []).map((b) => ({ hostIp: b.HostIp, hostPort: b.HostPort }));
+/** "80/tcp" and a binding list as PortStates (a host port "" or "8000-8010" is for the engine to pick). */
+function portStates(key: string, list: DockerPortBinding[] | null | undefined): PortState[] {
+  const port = parsePortKey(key);
+  if (!port) return [];
+  const base = { containerPort: port.port, protocol: port.protocol };
+  if (!list || list.length === 0) return [base];
+  return list.map((b) => {
+    const out: PortState = { ...base, hostIp: b.HostIp };
+    if (/^\d+$/.test(b.HostPort)) out.hostPort = Number(b.HostPort);
+    return out;
+  });
 }
 
 /**
  * Published ports. A running container reports the bindings actually made (ephemeral host ports
  * filled in); a stopped one reports none, so its configured bindings and exposed ports are used.
  */
-function ports(j: DockerContainerInspect): Record<string, PortBinding[]> {
+function ports(j: DockerContainerInspect): PortState[] {
   const live = j.NetworkSettings?.Ports;
-  if (live && Object.keys(live).length > 0) {
-    return Object.fromEntries(Object.entries(live).map(([port, list]) => [port, bindings(list)]));
-  }
-  const out: Record<string, PortBinding[]> = {};
-  for (const port of Object.keys(j.Config.ExposedPorts ?? {})) out[port] = [];
-  for (const [port, list] of Object.entries(j.HostConfig?.PortBindings ?? {})) out[port] = bindings(list);
-  return out;
+  if (live && Object.keys(live).length > 0) return Object.entries(live).flatMap(([key, list]) => portStates(key, list));
+  const configured = j.HostConfig?.PortBindings ?? {};
+  const exposed = Object.keys(j.Config.ExposedPorts ?? {}).filter((key) => !(key in configured));
+  return [...exposed.flatMap((key) => portStates(key, [])), ...Object.entries(configured).flatMap(([key, list]) => portStates(key, list))];
 }
 
 export function containerInfo(j: DockerContainerInspect): ContainerInfo {

@@ -71,7 +71,7 @@ export async function buildImage(client: DockerClient, request: BuildRequest, pr
     cachefrom: request.cacheFrom.length > 0 ? JSON.stringify(request.cacheFrom) : undefined,
     networkmode: request.network || undefined,
     shmsize: request.shmSize,
-    extrahosts: request.extraHosts.length > 0 ? request.extraHosts : undefined,
+    extrahosts: request.extraHosts.length > 0 ? request.extraHosts.map((h) => `${h.host}:${h.ip}`) : undefined,
     nocache: request.noCache || undefined,
     pull: request.pull || undefined,
     platform: request.platform || undefined,

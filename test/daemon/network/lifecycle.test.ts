@@ -23,7 +23,7 @@ import {
   spec,
 } from './helpers.js';
 
-const nameSettings = { hostname: 'web', extraHosts: ['gw:10.0.0.1'], dns: [], dnsSearch: [], dnsOptions: [] };
+const nameSettings = { hostname: 'web', extraHosts: [{ host: 'gw', ip: '10.0.0.1' }], dns: [], dnsSearch: [], dnsOptions: [] };
 
 async function instanceLinks(instance: string): Promise<string[]> {
   const links = JSON.parse((await run(['ip', '-j', 'link', 'show'])).stdout) as { ifname: string }[];
@@ -79,7 +79,7 @@ test('a daemon restart (close, then init of a new manager, twice) keeps everythi
   const client = await attach(h, 'app_default', 'app_client_1');
   await httpServer(h, web.netns, 'still here');
   const port = await freePort();
-  await h.manager.publish(web.id, 'app_default', [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: String(port) }]);
+  await h.manager.publish(web.id, 'app_default', [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPorts: { start: port, end: port } }]);
   const rules = (await instanceRules(h.paths.instance)).sort();
   const links = await instanceLinks(h.paths.instance);
 
@@ -100,7 +100,7 @@ test('a daemon restart (close, then init of a new manager, twice) keeps everythi
   assert.deepEqual((await nslookupIn(client.netns, 'web', net.gateway)).addresses, [web.endpoint.ip]);
   assert.equal(await httpFromHost('127.0.0.1', port), 'still here');
   // The port is held again: another publish of it fails.
-  await assert.rejects(again.publish(client.id, 'app_default', [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: String(port) }]), /port is already allocated/);
+  await assert.rejects(again.publish(client.id, 'app_default', [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPorts: { start: port, end: port } }]), /port is already allocated/);
 
   // A "reboot": the client's namespace and the bridge vanish behind the daemon's back.
   await again.close();

@@ -15,9 +15,9 @@ test("hosts: Docker's layout (localhost lines, extra_hosts, the container's own 
     '127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix',
     'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters', '1.2.3.4\tfoo', '5.6.7.8\tbar', '172.17.0.2\th1.d.example h1', '',
   ].join('\n');
-  const s = settings({ domainname: 'd.example', extraHosts: ['foo:1.2.3.4', 'bar:5.6.7.8'] });
+  const s = settings({ domainname: 'd.example', extraHosts: [{ host: 'foo', ip: '1.2.3.4' }, { host: 'bar', ip: '5.6.7.8' }] });
   assert.equal(renderHosts({ settings: s, addresses: ['172.17.0.2'], hostGateway: null }), docker);
-  const two = renderHosts({ settings: settings({ extraHosts: ['gw:host-gateway', 'v6:fd00::5'] }), addresses: ['10.0.0.2', '10.0.1.2'], hostGateway: '10.213.0.1' });
+  const two = renderHosts({ settings: settings({ extraHosts: [{ host: 'gw', ip: 'host-gateway' }, { host: 'v6', ip: 'fd00::5' }] }), addresses: ['10.0.0.2', '10.0.1.2'], hostGateway: '10.213.0.1' });
   assert.match(two, /\n10\.213\.0\.1\tgw\nfd00::5\tv6\n10\.0\.0\.2\th1\n10\.0\.1\.2\th1\n$/);
 });
 

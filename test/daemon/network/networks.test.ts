@@ -134,6 +134,6 @@ test('driver options: mtu, enable_ip_masquerade, enable_icc, host_binding_ipv4 a
   assert.ok(rules.includes(`filter -A FLT${paths.instance}-FWD -i ${net.bridge} -o ${net.bridge} -j DROP`), 'icc off');
   await httpServer(h, b.netns, 'b');
   assert.equal(await httpFrom(a.netns, b.endpoint.ip, 80, 2), null, 'no traffic between containers with enable_icc=false');
-  const [port] = await manager.publish(b.id, 'tuned', [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: '' }]);
+  const [port] = await manager.publish(b.id, 'tuned', [{ containerPort: 80, protocol: 'tcp', hostIp: '' }]);
   assert.equal(port?.hostIp, '127.0.0.1', 'host_binding_ipv4 is the default host address');
 });

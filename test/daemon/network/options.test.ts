@@ -22,9 +22,9 @@ test('bridge options: defaults, flags, mtu, host binding; bad values name the ne
 });
 
 test('host ports: "" and "0" are ephemeral; ranges; bad ones are null', () => {
-  assert.deepEqual(candidatePorts(''), [0]);
-  assert.deepEqual(candidatePorts('0'), [0]);
-  assert.deepEqual(candidatePorts('8080'), [8080]);
-  assert.deepEqual(candidatePorts('8000-8002'), [8000, 8001, 8002]);
-  for (const bad of ['x', '9-8', '70000', '0-3']) assert.equal(candidatePorts(bad), null, bad);
+  assert.deepEqual(candidatePorts(undefined), [0]);
+  assert.deepEqual(candidatePorts({ start: 0, end: 0 }), [0]);
+  assert.deepEqual(candidatePorts({ start: 8080, end: 8080 }), [8080]);
+  assert.deepEqual(candidatePorts({ start: 8000, end: 8002 }), [8000, 8001, 8002]);
+  for (const bad of [{ start: 9, end: 8 }, { start: 70000, end: 70000 }, { start: 0, end: 3 }, { start: 1.5, end: 2 }]) assert.equal(candidatePorts(bad), null, JSON.stringify(bad));
 });

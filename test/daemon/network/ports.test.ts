@@ -44,11 +44,11 @@ test('published ports: reachable from 127.0.0.1, the host address and other cont
 
   const fixed = await freePort();
   const published = await h.manager.publish(web.id, 'pub_default', [
-    { containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: String(fixed) },
-    { containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: '0' },
-    { containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: '' },
-    { containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: `${fixed}-${fixed + 20}` },
-    { containerPort: 5353, protocol: 'udp', hostIp: '', hostPort: '' },
+    { containerPort: 80, protocol: 'tcp', hostIp: '', hostPorts: { start: fixed, end: fixed } },
+    { containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPorts: { start: 0, end: 0 } },
+    { containerPort: 80, protocol: 'tcp', hostIp: '' },
+    { containerPort: 80, protocol: 'tcp', hostIp: '', hostPorts: { start: fixed, end: fixed + 20 } },
+    { containerPort: 5353, protocol: 'udp', hostIp: '' },
   ]);
   const [onAll, onLoopback, random, ranged, udp] = published;
   assert.ok(onAll && onLoopback && random && ranged && udp);
@@ -79,17 +79,17 @@ test('published ports: reachable from 127.0.0.1, the host address and other cont
   // A second publish of a taken port fails as Docker's does, and leaves nothing behind.
   const before = await instanceRules(h.paths.instance);
   await assert.rejects(
-    h.manager.publish(peer.id, 'pub_default', [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: String(fixed) }]),
+    h.manager.publish(peer.id, 'pub_default', [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPorts: { start: fixed, end: fixed } }]),
     (e: unknown) => e instanceof EngineError && e.message === `Bind for 0.0.0.0:${fixed} failed: port is already allocated`,
   );
   assert.deepEqual(await instanceRules(h.paths.instance), before);
-  await assert.rejects(h.manager.publish(peer.id, 'pub_default', [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: 'x' }]), /invalid host port "x"/);
+  await assert.rejects(h.manager.publish(peer.id, 'pub_default', [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPorts: { start: 9, end: 8 } }]), /invalid host port "9-8"/);
 
   await h.manager.unpublish(web.id);
   assert.deepEqual((await instanceRules(h.paths.instance)).filter((l) => l.includes(web.endpoint.ip)), [], 'no rule of the ports is left');
   assert.equal(await httpFromHost('127.0.0.1', fixed, 1000), null);
   // The port is free again.
-  const again = await h.manager.publish(peer.id, 'pub_default', [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: String(fixed) }]);
+  const again = await h.manager.publish(peer.id, 'pub_default', [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPorts: { start: fixed, end: fixed } }]);
   assert.equal(again[0]?.hostPort, fixed);
 });
 
@@ -98,6 +98,6 @@ test('an internal network publishes nothing', { timeout: ROOT_TEST_TIMEOUT }, as
   const h = await harness(t, 'ports-2');
   await h.manager.create(spec('back', { internal: true }));
   const c = await attach(h, 'back', 'back_db_1');
-  assert.deepEqual(await h.manager.publish(c.id, 'back', [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: '' }]), []);
+  assert.deepEqual(await h.manager.publish(c.id, 'back', [{ containerPort: 80, protocol: 'tcp', hostIp: '' }]), []);
   assert.deepEqual((await instanceRules(h.paths.instance)).filter((l) => l.includes('DNAT --to')), []);
 });

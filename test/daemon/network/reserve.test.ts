@@ -11,18 +11,18 @@ test('a port held by another program fails as Docker\'s userland proxy does; one
   t.after(() => foreign.close());
   const taken = (foreign.address() as { port: number }).port;
   await assert.rejects(
-    reserve({ containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: String(taken) }),
+    reserve({ containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPorts: { start: taken, end: taken } }),
     (e: unknown) => e instanceof EngineError && e.message === `Error starting userland proxy: listen tcp4 127.0.0.1:${taken}: bind: address already in use`,
   );
 
-  const mine = await reserve({ containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: '0' });
+  const mine = await reserve({ containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1' });
   t.after(() => mine.close());
   await assert.rejects(
-    reserve({ containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: String(mine.hostPort) }),
+    reserve({ containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPorts: { start: mine.hostPort, end: mine.hostPort } }),
     (e: unknown) => e instanceof EngineError && e.message === `Bind for 127.0.0.1:${mine.hostPort} failed: port is already allocated`,
   );
   await mine.close();
-  const again = await reserve({ containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: String(mine.hostPort) });
+  const again = await reserve({ containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPorts: { start: mine.hostPort, end: mine.hostPort } });
   assert.equal(again.hostPort, mine.hostPort, 'released, the port can be reserved again');
   await again.close();
 });

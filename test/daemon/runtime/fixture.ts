@@ -24,7 +24,7 @@ import { VolumeStore } from '../../../src/daemon/volumes/store.js';
 export const RUNTIME_TOOLS = ['runc', 'conmon', 'tini-static', 'script', 'stty', 'ps', 'mount', 'unshare'];
 
 export function containerSpec(overrides: Partial<ContainerSpec> = {}): ContainerSpec {
-  return bareSpec('test', { image: 'busybox', networkMode: 'host', ...overrides });
+  return bareSpec('test', { image: 'busybox', networkMode: { kind: 'host' }, ...overrides });
 }
 
 /** A busybox root filesystem: the static binary, a link per applet, users root, nobody and app. */

@@ -127,7 +127,7 @@ test('read-only rootfs with a writable tmpfs; host files mounted read-only too',
   if (!requireRoot(t, RUNTIME_TOOLS)) return;
   const env = testEnv(t);
   const script = 'touch /x 2>&1; echo "root=$?"; touch /tmp/y && echo tmp-ok; echo x >> /etc/hosts 2>&1; grep -c " /tmp tmpfs" /proc/mounts';
-  const req = request(env, { readOnlyRootfs: true, tmpfs: { '/tmp': 'size=1m' }, command: ['sh', '-c', script] });
+  const req = request(env, { readOnlyRootfs: true, command: ['sh', '-c', script] }, { mounts: [{ type: 'tmpfs', target: '/tmp', options: ['size=1m'] }] });
   await startContainer(env, req);
   assert.equal((await exitOf(env, req.id)).code, 0);
   await waitFor('conmon to finish', async () => !(await env.runtime.conmonAlive(req.id)));

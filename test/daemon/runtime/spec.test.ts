@@ -236,12 +236,15 @@ test('namespaces: the netns file, host network (no uts either), ipc and pid mode
 test('mounts: system mounts, /dev/shm size, host files (ro with a read-only rootfs), binds, tmpfs defaults, ordering', () => {
   const { config } = buildSpec(
     input(
-      { readOnlyRootfs: true, shmSize: 1 << 20, tmpfs: { '/run': 'size=1m', '/tmp': 'exec,mode=1777' } },
+      { readOnlyRootfs: true, shmSize: 1 << 20 },
       {
+        // The container manager resolves `tmpfs:` entries into mounts like the others.
         mounts: [
           { type: 'bind', source: '/data/sub', target: '/data/sub', readOnly: false },
           { type: 'bind', source: '/data', target: '/data/', readOnly: true },
           { type: 'tmpfs', target: '/cache', options: ['size=65536k'] },
+          { type: 'tmpfs', target: '/run', options: ['size=1m'] },
+          { type: 'tmpfs', target: '/tmp', options: ['exec', 'mode=1777'] },
         ],
       },
     ),

@@ -36,7 +36,7 @@ export const fullImage: Required<ImageInfo> = {
     entrypoint: [],
     workingDir: '/srv',
     user: 'nobody',
-    exposedPorts: ['80/tcp', '53/udp'],
+    exposedPorts: [{ port: 80, protocol: 'tcp' }, { port: 53, protocol: 'udp' }],
     volumes: ['/data'],
     stopSignal: 'SIGQUIT',
     healthcheck,
@@ -54,8 +54,8 @@ export const sparseImage: ImageInfo = {
   config: { env: [], cmd: null, entrypoint: null, workingDir: '', user: '', exposedPorts: [], volumes: [] },
 };
 
-const fullMount: Required<MountSpec> = { type: 'volume', source: 'data', target: '/data', readOnly: true, consistency: 'cached', bindPropagation: 'rslave', volumeNoCopy: true, tmpfsSize: 1 << 20 };
-const fullEndpoint: Required<EndpointSpec> = { aliases: ['web', 'www'], ipv4Address: '10.1.0.5', ipv6Address: 'fd00::5', linkLocalIps: [], links: ['db:database'] };
+const fullMount: Required<MountSpec> = { type: 'volume', source: 'data', target: '/data', readOnly: true, createHostPath: true, selinuxRelabel: 'Z', consistency: 'cached', bindPropagation: 'rslave', volumeNoCopy: true, tmpfsSize: 1 << 20 };
+const fullEndpoint: Required<EndpointSpec> = { aliases: ['web', 'www'], ipv4Address: '10.1.0.5', ipv6Address: 'fd00::5', linkLocalIps: [], links: [{ container: 'demo_db_1', alias: 'database' }] };
 
 export function fullSpec(name: string): Required<ContainerSpec> {
   return {
@@ -74,16 +74,18 @@ export function fullSpec(name: string): Required<ContainerSpec> {
     openStdin: true,
     stopSignal: 'SIGINT',
     stopTimeout: 0,
-    exposedPorts: ['80/tcp', '443/tcp'],
+    exposedPorts: [{ port: 443, protocol: 'tcp' }],
     healthcheck,
-    networkMode: 'demo_front',
+    networkMode: { kind: 'container', container: 'f'.repeat(64) },
     networks: { demo_front: fullEndpoint, demo_back: { aliases: [] } },
-    portBindings: { '80/tcp': [{ hostIp: '127.0.0.1', hostPort: '' }, { hostIp: '::1', hostPort: '8000-8010' }], '443/tcp': [] },
-    binds: ['/srv/app:/app:ro'],
-    mounts: [fullMount, { type: 'tmpfs', target: '/scratch', readOnly: false }],
-    volumesFrom: ['other:ro'],
-    tmpfs: { '/run': 'size=64m', '/tmp': '' },
-    links: ['db:database'],
+    publishedPorts: [
+      { containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1' },
+      { containerPort: 80, protocol: 'tcp', hostIp: '::1', hostPorts: { start: 8000, end: 8010 } },
+    ],
+    mounts: [fullMount, { type: 'bind', source: '/srv/app', target: '/app', readOnly: true, createHostPath: true }, { type: 'tmpfs', target: '/scratch', readOnly: false }],
+    volumesFrom: [{ container: 'other', mode: 'ro' }, { container: 'third' }],
+    tmpfs: [{ target: '/run', options: ['size=64m'] }, { target: '/tmp', options: [] }],
+    links: [{ container: 'demo_db_1', alias: 'database' }],
     restartPolicy: { name: 'on-failure', maximumRetryCount: 5 },
     privileged: true,
     readOnlyRootfs: true,
@@ -95,10 +97,10 @@ export function fullSpec(name: string): Required<ContainerSpec> {
     dns: ['1.1.1.1'],
     dnsSearch: ['example.test'],
     dnsOptions: ['ndots:2'],
-    extraHosts: ['host.docker.internal:host-gateway'],
+    extraHosts: [{ host: 'host.docker.internal', ip: 'host-gateway' }],
     groupAdd: ['audio'],
-    ipcMode: 'shareable',
-    pidMode: 'host',
+    ipcMode: { kind: 'shareable' },
+    pidMode: { kind: 'container', container: 'e'.repeat(64) },
     userNsMode: 'host',
     cgroupParent: '/flotilla-test',
     shmSize: 67_108_864,
@@ -150,7 +152,7 @@ export const fullContainerInfo: Required<ContainerInfo> = {
     health: { status: 'unhealthy', failingStreak: 3, log: [{ exitCode: 1, output: 'connection refused\n' }, { exitCode: 0, output: '' }] },
   },
   config: { cmd: [], entrypoint: ['/bin/sh', '-c'], env: ['A=1'], tty: false, openStdin: true },
-  ports: { '80/tcp': [{ hostIp: '0.0.0.0', hostPort: '49153' }], '53/udp': [] },
+  ports: [{ containerPort: 80, protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 49_153 }, { containerPort: 53, protocol: 'udp' }],
   networks: { demo_default: { ipAddress: '10.1.0.2', aliases: ['web', 'e'.repeat(12)], networkId: 'f'.repeat(64) }, other: { ipAddress: '', aliases: [], networkId: '' } },
   mounts: [
     { type: 'volume', name: 'demo_data', source: '/var/lib/flotilla/volumes/demo_data/_data', destination: '/data', rw: true },
@@ -168,7 +170,7 @@ export const sparseContainerInfo: ContainerInfo = {
   created: '',
   state: { status: 'created', running: false, paused: false, restarting: false, oomKilled: false, pid: 0, exitCode: 0, startedAt: '', finishedAt: '' },
   config: { cmd: null, entrypoint: null, env: [], tty: false, openStdin: false },
-  ports: {},
+  ports: [],
   networks: {},
   mounts: [],
   restartCount: 0,
@@ -220,7 +222,7 @@ export const fullBuild: Required<BuildRequest> = {
   cacheFrom: ['demo/web:cache'],
   network: 'host',
   shmSize: 134_217_728,
-  extraHosts: ['somehost:162.242.195.82'],
+  extraHosts: [{ host: 'somehost', ip: '162.242.195.82' }],
   noCache: false,
   pull: true,
   secrets: { token: Buffer.from('s3cret\n').toString('base64') },

@@ -296,9 +296,8 @@ export class MemoryBackend implements DaemonBackend {
     const c = this.find(idOrName);
     if (!c) return null;
     const program = this.current(c);
-    const ports: ContainerInfo['ports'] = {};
-    for (const port of c.spec.exposedPorts) ports[port] = [];
-    for (const [port, bindings] of Object.entries(c.spec.portBindings)) ports[port] = bindings;
+    const ports: ContainerInfo['ports'] = c.spec.exposedPorts.map((p) => ({ containerPort: p.port, protocol: p.protocol }));
+    for (const p of c.spec.publishedPorts) ports.push({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, ...(p.hostPorts ? { hostPort: p.hostPorts.start } : {}) });
     return {
       id: c.id,
       name: c.spec.name,
@@ -595,7 +594,7 @@ export class MemoryBackend implements DaemonBackend {
       if (force) return;
       throw new EngineError('not-found', `get ${name}: no such volume`);
     }
-    const user = [...this.containers.values()].find((c) => c.spec.mounts.some((m) => m.source === name) || c.spec.binds.some((b) => b.startsWith(`${name}:`)));
+    const user = [...this.containers.values()].find((c) => c.spec.mounts.some((m) => m.source === name));
     if (user) throw new EngineError('conflict', `remove ${name}: volume is in use - [${user.id}]`);
     this.volumes.delete(name);
     this.emit('volume', 'destroy', name, {});
