@@ -4,9 +4,9 @@
  * docker-compose prints without a TTY (`Creating demo_web_1 ... done`), which CI logs keep.
  */
 
-import type { Progress, Step, StepResult } from '../execute/progress.js';
+import type { Progress, ProgressStep, StepResult } from '../execute/progress.js';
 
-async function settle(step: Step, report: (outcome: string) => void): Promise<StepResult> {
+async function settle(step: ProgressStep, report: (outcome: string) => void): Promise<StepResult> {
   try {
     report((await step.run()) || 'done');
     return { title: step.title };

@@ -51,7 +51,7 @@ export async function withRuntime<T>(
         profiles: loaded.profiles,
         cwd: ctx.cwd,
         env: ctx.env,
-        environment: loaded.environment,
+        variables: Object.fromEntries(loaded.environment.entries()),
         diagnostics,
         progress: progressFor(ctx.stderr),
         limiter: new Limiter(limit),

@@ -15,7 +15,7 @@ import { InputFileError } from '../util/input-files.js';
 import { mergeServiceDicts } from './merge.js';
 import { processService } from './service/process.js';
 import { serviceReference } from './service/validate.js';
-import { expandPath } from './syntax/volumes.js';
+import { expandPath } from './syntax/paths.js';
 import { isPlainObject } from './yaml/read.js';
 
 type Dict = Record<string, unknown>;

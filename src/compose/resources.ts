@@ -7,8 +7,8 @@
 import { ConfigError } from '../errors.js';
 import { pythonStr } from './interpolate/conversions.js';
 import { isLegacy, locationIn, type ComposeFile } from './compose-file.js';
-import { parseLabels } from './merge.js';
-import { expandPath, expandUser, pyNormpath } from './syntax/volumes.js';
+import { parseLabels } from './syntax/mappings.js';
+import { expandPath, expandUser, pyNormpath } from './syntax/paths.js';
 import { isPlainObject } from './yaml/read.js';
 import { posix } from 'node:path';
 import { isIP } from '../util/ip.js';

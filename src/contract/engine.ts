@@ -63,7 +63,7 @@ export interface BuildRequest {
   cacheFrom: string[];
   network?: string;
   shmSize?: number;
-  extraHosts: HostEntry[];
+  extraHosts: ExtraHostSpec[];
   noCache?: boolean;
   pull?: boolean;
   /** Secrets for `RUN --mount=type=secret`: id → contents, base64 (the CLI reads files or its environment). */
@@ -102,18 +102,18 @@ export interface HealthcheckSpec {
   retries: number;
 }
 
-export type Protocol = 'tcp' | 'udp' | 'sctp';
+export type PortProtocol = 'tcp' | 'udp' | 'sctp';
 
 /** A container port (exposed, or the container side of a published one). */
 export interface PortSpec {
   port: number;
-  protocol: Protocol;
+  protocol: PortProtocol;
 }
 
 /** A container port published on the host. */
 export interface PublishedPortSpec {
   containerPort: number;
-  protocol: Protocol;
+  protocol: PortProtocol;
   /** "" for every address. */
   hostIp: string;
   /** Undefined: a port the engine picks; a range: any free one of it. */
@@ -154,7 +154,7 @@ export interface LinkSpec {
   alias: string;
 }
 
-export interface HostEntry {
+export interface ExtraHostSpec {
   host: string;
   ip: string;
 }
@@ -219,7 +219,7 @@ export interface ContainerSpec {
   dns: string[];
   dnsSearch: string[];
   dnsOptions: string[];
-  extraHosts: HostEntry[];
+  extraHosts: ExtraHostSpec[];
   groupAdd: string[];
   ipcMode?: NamespaceSpec;
   pidMode?: NamespaceSpec;
@@ -291,7 +291,7 @@ export interface ContainerInfo {
 
 export interface PortState {
   containerPort: number;
-  protocol: Protocol;
+  protocol: PortProtocol;
   /** Absent for an exposed port that is not published. */
   hostIp?: string;
   /** Absent when not published, or when a stopped container's is for the engine to pick. */

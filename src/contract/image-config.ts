@@ -3,7 +3,7 @@
  * and OCI's field names), in the Engine interface's shape. Both backends read images this way:
  * the Docker backend from the Engine API, the embedded engine from its image store.
  */
-import type { HealthcheckSpec, ImageInfo, PortSpec, Protocol } from './engine.js';
+import type { HealthcheckSpec, ImageInfo, PortSpec, PortProtocol } from './engine.js';
 
 export interface ImageConfigJson {
   Env?: string[] | null;
@@ -19,7 +19,7 @@ export interface ImageConfigJson {
 }
 
 /** An image's own health check; none when it has no test. */
-export function imageHealthcheck(h: ImageConfigJson['Healthcheck']): HealthcheckSpec | undefined {
+function imageHealthcheck(h: ImageConfigJson['Healthcheck']): HealthcheckSpec | undefined {
   if (!h || !h.Test || h.Test.length === 0) return undefined;
   return { test: h.Test, interval: h.Interval ?? 0, timeout: h.Timeout ?? 0, startPeriod: h.StartPeriod ?? 0, retries: h.Retries ?? 0 };
 }
@@ -28,7 +28,7 @@ export function imageHealthcheck(h: ImageConfigJson['Healthcheck']): Healthcheck
 export function parsePortKey(key: string): PortSpec | null {
   const m = /^(\d+)(?:\/(tcp|udp|sctp))?$/i.exec(key);
   if (!m) return null;
-  return { port: Number(m[1]), protocol: (m[2]?.toLowerCase() ?? 'tcp') as Protocol };
+  return { port: Number(m[1]), protocol: (m[2]?.toLowerCase() ?? 'tcp') as PortProtocol };
 }
 
 export function imageConfigInfo(c: ImageConfigJson): ImageInfo['config'] {

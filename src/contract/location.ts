@@ -6,7 +6,7 @@
 import { join, resolve } from 'node:path';
 
 export const DEFAULT_ROOT = '/var/lib/flotilla';
-export const DEFAULT_RUN = '/run/flotilla';
+const DEFAULT_RUN = '/run/flotilla';
 
 export interface DaemonLocation {
   /** What survives a reboot. */

@@ -9,12 +9,14 @@
 import { isConflict, isNotFound } from '../contract/errors.js';
 import type { ContainerInfo, Engine } from '../contract/engine.js';
 import type { Service } from '../model/service.js';
-import { containerSpec, stopSeconds, type RunningContainerRef, type SpecContext } from '../plan/container-spec.js';
+import { containerSpec, type RunningContainerRef, type SpecContext } from '../plan/container-spec.js';
 import { LABEL } from '../plan/labels.js';
-import type { ObservedContainer } from '../plan/observe.js';
+import type { ObservedContainer } from '../plan/observed.js';
+import type { ContainerRef } from '../plan/plan.js';
 import type { ProjectRuntime } from './runtime.js';
 
-export interface ContainerRef {
+/** A container of a service as the run knows it. */
+export interface RegisteredContainer {
   id: string;
   name: string;
   number: number;
@@ -23,7 +25,7 @@ export interface ContainerRef {
 
 /** What the run knows of each service's containers, kept current as it creates and removes them. */
 export class ContainerRegistry {
-  private readonly byService = new Map<string, ContainerRef[]>();
+  private readonly byService = new Map<string, RegisteredContainer[]>();
 
   constructor(observed: readonly ObservedContainer[]) {
     for (const c of observed) {
@@ -32,7 +34,7 @@ export class ContainerRegistry {
     }
   }
 
-  add(service: string, ref: ContainerRef): void {
+  add(service: string, ref: RegisteredContainer): void {
     const list = (this.byService.get(service) ?? []).filter((c) => c.id !== ref.id);
     list.push(ref);
     list.sort((a, b) => Number(b.running) - Number(a.running) || a.number - b.number);
@@ -43,18 +45,13 @@ export class ContainerRegistry {
     this.byService.set(service, (this.byService.get(service) ?? []).filter((c) => c.id !== id));
   }
 
-  of(service: string): ContainerRef[] {
+  of(service: string): RegisteredContainer[] {
     return this.byService.get(service) ?? [];
   }
 
   refs(service: string): RunningContainerRef[] {
     return this.of(service).map(({ id, name }) => ({ id, name }));
   }
-}
-
-/** -t when given, else the service's stop_grace_period, else 10 s. */
-export function stopTimeout(service: Service, override: number | undefined): number {
-  return override ?? stopSeconds(service) ?? 10;
 }
 
 export interface CreateOptions {
@@ -93,7 +90,7 @@ async function whileNetworkAmbiguous<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** Creates a service container; a name taken by a concurrent run means that run's container is used. */
-export async function createServiceContainer(rt: ProjectRuntime, registry: ContainerRegistry, service: Service, opts: CreateOptions): Promise<ContainerRef> {
+export async function createServiceContainer(rt: ProjectRuntime, registry: ContainerRegistry, service: Service, opts: CreateOptions): Promise<RegisteredContainer> {
   const spec = containerSpec(service, specContext(rt, registry, opts));
   let id: string;
   try {
@@ -115,7 +112,7 @@ export async function createServiceContainer(rt: ProjectRuntime, registry: Conta
   return ref;
 }
 
-export async function startServiceContainer(rt: ProjectRuntime, registry: ContainerRegistry, service: string, ref: ContainerRef): Promise<void> {
+export async function startServiceContainer(rt: ProjectRuntime, registry: ContainerRegistry, service: string, ref: RegisteredContainer): Promise<void> {
   try {
     await whileNetworkAmbiguous(() => rt.limiter.run(() => rt.engine.startContainer(ref.id)));
   } catch (e) {
@@ -132,7 +129,7 @@ export const ANONYMOUS_VOLUME = /^[0-9a-f]{64}$/;
  * (or its image) declares a volume without a source. Bind mounts and named volumes are not data
  * the container owns.
  */
-export async function inheritableVolumes(engine: Engine, service: Service, containerId: string, known?: ContainerInfo | null): Promise<Record<string, string>> {
+async function inheritableVolumes(engine: Engine, service: Service, containerId: string, known?: ContainerInfo | null): Promise<Record<string, string>> {
   const info = known === undefined ? await engine.inspectContainer(containerId) : known;
   if (!info) return {};
   const image = await engine.inspectImage(info.imageId);
@@ -152,11 +149,11 @@ export async function recreateServiceContainer(
   rt: ProjectRuntime,
   registry: ContainerRegistry,
   service: Service,
-  old: ObservedContainer,
-  opts: Omit<CreateOptions, 'number' | 'inheritVolumes'> & { timeout?: number; renewAnonymousVolumes: boolean; start: boolean },
-): Promise<ContainerRef> {
+  old: ContainerRef,
+  opts: Omit<CreateOptions, 'number' | 'inheritVolumes'> & { timeout: number; renewAnonymousVolumes: boolean; start: boolean },
+): Promise<RegisteredContainer> {
   const { engine } = rt;
-  await rt.limiter.run(() => engine.stopContainer(old.id, stopTimeout(service, opts.timeout)));
+  await rt.limiter.run(() => engine.stopContainer(old.id, opts.timeout));
   const info = await engine.inspectContainer(old.id);
   const inheritVolumes = opts.renewAnonymousVolumes ? {} : await inheritableVolumes(engine, service, old.id, info);
   // Out of the way, so the new container can take the name; an interrupted run leaves it labelled
@@ -182,19 +179,19 @@ export async function recreateServiceContainer(
   return ref;
 }
 
-export async function stopAndRemove(rt: ProjectRuntime, registry: ContainerRegistry, service: Service | undefined, c: { id: string; service: string }, timeout: number | undefined, volumes: boolean): Promise<void> {
+/** Stops a container (unless `timeout` is 0: the forced removal kills it) and removes it; one already gone is fine. */
+export async function removeContainer(rt: ProjectRuntime, c: ContainerRef, opts: { timeout: number; volumes: boolean }): Promise<void> {
   await rt.limiter.run(async () => {
     try {
-      await rt.engine.stopContainer(c.id, service ? stopTimeout(service, timeout) : (timeout ?? 10));
+      if (c.running && opts.timeout > 0) await rt.engine.stopContainer(c.id, opts.timeout);
+      await rt.engine.removeContainer(c.id, { force: true, volumes: opts.volumes });
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
   });
-  await removeQuietly(rt, c.id, volumes);
-  registry.remove(c.service, c.id);
 }
 
-export async function removeQuietly(rt: ProjectRuntime, id: string, volumes: boolean): Promise<void> {
+async function removeQuietly(rt: ProjectRuntime, id: string, volumes: boolean): Promise<void> {
   try {
     await rt.limiter.run(() => rt.engine.removeContainer(id, { force: true, volumes }));
   } catch (e) {

@@ -3,7 +3,7 @@
  * plain lines otherwise: src/cli/progress.ts); tests can collect steps instead.
  */
 
-export interface Step {
+export interface ProgressStep {
   title: string;
   /** Resolves with the word shown after the title ("done", "up-to-date"), or nothing for "done". */
   run(): Promise<string | void>;
@@ -16,7 +16,7 @@ export interface StepResult {
 
 export interface Progress {
   /** Runs the steps concurrently (each waits for what it needs itself); never rejects. */
-  run(steps: Step[]): Promise<StepResult[]>;
+  run(steps: ProgressStep[]): Promise<StepResult[]>;
   /** A line of information between steps. */
   line(text: string): void;
 }

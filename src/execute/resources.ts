@@ -1,27 +1,14 @@
 /**
- * The project's networks and volumes: created when missing (named `<project>_<name>` unless they
- * have a `name`, labelled like docker-compose's), external ones required to exist, and removed by
- * `down` (external ones never).
+ * Creating and removing the project's networks and volumes, labelled like docker-compose's (the
+ * plan, src/plan/up.ts and down.ts, says which and when).
  */
 import { FlotillaError } from '../errors.js';
 import type { NetworkSpec, VolumeSpec } from '../contract/engine.js';
 import type { Deployment } from '../model/deployment.js';
 import type { Network, Volume } from '../model/resources.js';
-import type { Service } from '../model/service.js';
 import { isConflict, isNotFound } from '../contract/errors.js';
 import { COMPOSE_COMPAT_VERSION, LABEL } from '../plan/labels.js';
 import type { ProjectRuntime } from './runtime.js';
-import type { Step } from './progress.js';
-
-/** Networks the given services join (v1 projects use the engine's default bridge, so none). */
-export function usedNetworks(deployment: Deployment, services: readonly Service[]): Network[] {
-  const keys = new Set<string>();
-  for (const s of services) for (const n of s.networks) keys.add(n.key);
-  return [...keys]
-    .map((k) => deployment.networks[k])
-    .filter((n): n is Network => n !== undefined)
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-}
 
 function networkSpec(deployment: Deployment, def: Network): NetworkSpec {
   const spec: NetworkSpec = {
@@ -50,7 +37,7 @@ function networkSpec(deployment: Deployment, def: Network): NetworkSpec {
   return spec;
 }
 
-function volumeSpec(deployment: Deployment, def: Volume): VolumeSpec {
+export function volumeSpec(deployment: Deployment, def: Volume): VolumeSpec {
   const spec: VolumeSpec = {
     name: def.name,
     driverOpts: def.driverOpts,
@@ -60,49 +47,15 @@ function volumeSpec(deployment: Deployment, def: Volume): VolumeSpec {
   return spec;
 }
 
-/** Steps that make sure networks and volumes exist (none when they already do). */
-export async function ensureResourceSteps(rt: ProjectRuntime, networks: readonly Network[], volumes: readonly Volume[]): Promise<Step[]> {
-  const { engine, deployment } = rt;
-  const [netInfo, volInfo] = await Promise.all([
-    Promise.all(networks.map((n) => engine.inspectNetwork(n.name))),
-    Promise.all(volumes.map((v) => engine.inspectVolume(v.name))),
-  ]);
-  const steps: Step[] = [];
-  networks.forEach((n, i) => {
-    if (netInfo[i]) return;
-    if (n.external) {
-      throw new FlotillaError(`network ${n.name} is declared as external, but could not be found; create it with \`docker network create ${n.name}\` and try again`);
-    }
-    const spec = networkSpec(deployment, n);
-    steps.push({
-      title: `Creating network "${n.name}" with ${spec.driver ? `driver "${spec.driver}"` : 'the default driver'}`,
-      run: () => createNetworkOnce(rt, n, spec),
-    });
-  });
-  volumes.forEach((v, i) => {
-    if (volInfo[i]) return;
-    if (v.external) {
-      throw new FlotillaError(`volume ${v.name} is declared as external, but could not be found; create it with \`docker volume create --name=${v.name}\` and try again`);
-    }
-    const spec = volumeSpec(deployment, v);
-    steps.push({
-      title: `Creating volume "${v.name}" with ${spec.driver ? `driver "${spec.driver}"` : 'the default driver'}`,
-      run: async () => {
-        await rt.limiter.run(() => engine.createVolume(spec));
-      },
-    });
-  });
-  return steps;
-}
-
 /**
  * Creates a network that concurrent runs may be creating too. The engine's duplicate-name check
  * is not atomic, so two runs can each create one, and then every container create naming it
  * fails as ambiguous. After creating, a run looks for others: when there are, it removes its own
  * and settles on the survivor (of two racing runs, at least one sees both networks).
  */
-async function createNetworkOnce(rt: ProjectRuntime, ref: Network, spec: NetworkSpec): Promise<string | void> {
+export async function createNetworkOnce(rt: ProjectRuntime, ref: Network): Promise<string | void> {
   const { engine, deployment } = rt;
+  const spec = networkSpec(deployment, ref);
   const same = async () => (await engine.listNetworks({ [LABEL.project]: deployment.name, [LABEL.network]: ref.key })).filter((x) => x.name === ref.name);
   for (let attempt = 0; attempt < 20; attempt++) {
     let id: string | undefined;

@@ -3,7 +3,6 @@
  * its keys are written, for messages), progress reporting and the concurrency limit.
  */
 import type { Diagnostics } from '../diagnostics.js';
-import type { Environment } from '../compose/environment.js';
 import type { Engine } from '../contract/engine.js';
 import type { SourceLocation } from '../errors.js';
 import type { Deployment } from '../model/deployment.js';
@@ -19,7 +18,7 @@ export interface ProjectRuntime {
   /** The process environment. */
   env: Readonly<Record<string, string | undefined>>;
   /** The project's variables: `.env` (or --env-file) under the shell's, as interpolation saw them. */
-  environment: Environment;
+  variables: Readonly<Record<string, string>>;
   diagnostics: Diagnostics;
   progress: Progress;
   limiter: Limiter;

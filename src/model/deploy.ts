@@ -15,7 +15,7 @@ export interface Deploy {
   endpointMode?: 'vip' | 'dnsrr';
   placement: Placement;
   resources: Resources;
-  restartPolicy?: RestartPolicy;
+  restartPolicy?: DeployRestartPolicy;
   updateConfig?: UpdateConfig;
   rollbackConfig?: UpdateConfig;
 }
@@ -61,7 +61,7 @@ export interface DeviceRequest {
   options: Record<string, string>;
 }
 
-export interface RestartPolicy {
+export interface DeployRestartPolicy {
   condition: 'none' | 'on-failure' | 'any';
   delay?: number;
   maxAttempts?: number;

@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import type { Deployment } from './deployment.js';
 import type { Service } from './service.js';
 
-export function enabledFor(service: Service, profiles: readonly string[]): boolean {
+function enabledFor(service: Service, profiles: readonly string[]): boolean {
   return service.profiles.length === 0 || service.profiles.some((p) => profiles.includes(p));
 }
 

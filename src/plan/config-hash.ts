@@ -21,7 +21,7 @@ export interface ConfigHash {
   label: string;
 }
 
-export function configDict(input: ConfigHashInput, facts: EngineFacts): { [key: string]: PyJson } {
+function configDict(input: ConfigHashInput, facts: EngineFacts): { [key: string]: PyJson } {
   if ('error' in input) throw new UsageError(input.error);
   const dict: { [key: string]: PyJson } = { ...input.fields, image_id: facts.imageId };
   if (input.ipcService !== undefined) dict['ipc_mode'] = facts.containerIdOf(input.ipcService);

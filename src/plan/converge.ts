@@ -9,7 +9,7 @@
  * and then scale: remove the highest numbers, or create new ones numbered after the highest.
  * Every action says why.
  */
-import type { ObservedContainer } from './observe.js';
+import type { ObservedContainer } from './observed.js';
 import { explainChange } from './explain.js';
 
 export type Strategy = 'changed' | 'always' | 'never';

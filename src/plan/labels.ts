@@ -30,13 +30,6 @@ export const LABEL = {
  */
 export const COMPOSE_COMPAT_VERSION = '1.29.2';
 
-/** Labels that find a project's service containers (one-offs excluded unless asked for). */
-export function serviceFilter(project: string, service?: string, oneOff = false): Record<string, string> {
-  const out: Record<string, string> = { [LABEL.project]: project, [LABEL.oneOff]: oneOff ? 'True' : 'False' };
-  if (service !== undefined) out[LABEL.service] = service;
-  return out;
-}
-
 export function projectFilter(project: string): Record<string, string> {
   return { [LABEL.project]: project };
 }

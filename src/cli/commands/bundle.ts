@@ -19,7 +19,7 @@ import type { Engine } from '../../contract/engine.js';
 import { EngineError } from '../../contract/errors.js';
 import { openEngine } from '../../engine/select.js';
 import { Limiter } from '../../execute/limiter.js';
-import type { Step } from '../../execute/progress.js';
+import type { ProgressStep } from '../../execute/progress.js';
 import type { ComposeProject, ComposeService } from '../../compose/document.js';
 import { pythonJsonPretty } from '../../util/python-json.js';
 import { displayPath } from '../output.js';
@@ -58,7 +58,7 @@ async function pushImages(ctx: CliContext, engine: Engine, project: ComposeProje
   }
   // At most 5 pushes at once, as docker-compose runs its image operations.
   const limiter = new Limiter(5);
-  const steps = toPush.map((s): Step => ({
+  const steps = toPush.map((s): ProgressStep => ({
     title: `Pushing ${s.name} (${s.image})`,
     run: async () => {
       try {

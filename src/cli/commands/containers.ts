@@ -7,71 +7,17 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { ContainerInfo } from '../../contract/engine.js';
-import { removalSteps } from '../../execute/down.js';
-import { stopTimeout } from '../../execute/containers.js';
+import { containersOf, kill, pause, remove, restart, start, stop } from '../../execute/lifecycle.js';
+import { observeContainers } from '../../execute/observe.js';
 import type { ProjectRuntime } from '../../execute/runtime.js';
-import type { Step } from '../../execute/progress.js';
 import { up } from '../../execute/up.js';
-import { dependencyNames } from '../../model/select.js';
 import { LABEL } from '../../plan/labels.js';
-import { observeContainers, type ObservedContainer } from '../../plan/observe.js';
+import type { ObservedContainer } from '../../plan/observed.js';
 import { withRuntime } from '../project.js';
 import { ExitCode } from '../exit.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { formatTable, humanSize } from '../table.js';
 import { parseScale, parseTimeout } from './up.js';
-
-type Which = { oneOff: 'exclude' | 'include' | 'only'; running?: boolean };
-
-/** The project's containers for the named services (all services when none are named). */
-async function containersOf(rt: ProjectRuntime, services: readonly string[], which: Which): Promise<ObservedContainer[]> {
-  for (const s of services) if (!rt.deployment.services.some((x) => x.name === s)) throw new UsageError(`no such service: ${s}`);
-  const all = await observeContainers(rt.engine, rt.deployment.name);
-  return all
-    .filter((c) => (services.length === 0 ? rt.deployment.services.some((s) => s.name === c.service) : services.includes(c.service)))
-    .filter((c) => (which.oneOff === 'exclude' ? !c.oneOff : which.oneOff === 'only' ? c.oneOff : true))
-    .filter((c) => (which.running === undefined ? true : c.running === which.running))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-/** Steps in reverse dependency order: a service's containers wait until its dependants' are done. */
-function reverseOrderSteps(rt: ProjectRuntime, containers: readonly ObservedContainer[], verb: string, act: (c: ObservedContainer) => Promise<void>): Step[] {
-  const groups = new Map<string, ObservedContainer[]>();
-  for (const c of containers) groups.set(c.service, [...(groups.get(c.service) ?? []), c]);
-  const done = new Map<string, Promise<unknown>>();
-  const dependants = (name: string) => rt.deployment.services.filter((s) => dependencyNames(s).includes(name)).map((s) => s.name);
-  const steps: Step[] = [];
-  const finishers = new Map<string, Promise<unknown>[]>();
-  for (const [service, list] of groups) {
-    const promises: Promise<unknown>[] = [];
-    for (const c of list) {
-      let finish!: () => void;
-      promises.push(new Promise<void>((r) => (finish = r)));
-      steps.push({
-        title: `${verb} ${c.name}`,
-        run: async () => {
-          try {
-            if (!c.oneOff) for (const d of dependants(service)) await done.get(d);
-            await act(c);
-          } finally {
-            finish();
-          }
-        },
-      });
-    }
-    finishers.set(service, promises);
-  }
-  for (const [service, promises] of finishers) done.set(service, Promise.all(promises));
-  return steps;
-}
-
-async function runSteps(rt: ProjectRuntime, steps: Step[]): Promise<void> {
-  const failed = (await rt.progress.run(steps)).filter((r) => r.error !== undefined);
-  if (failed.length > 0) {
-    for (const f of failed) rt.progress.line(`ERROR: for ${f.title}: ${(f.error as Error).message}`);
-    throw new ExitCode(1);
-  }
-}
 
 const serviceOf = (rt: ProjectRuntime, name: string) => rt.deployment.services.find((s) => s.name === name);
 
@@ -82,76 +28,35 @@ export function registerContainerCommands(program: Command, ctx: CliContext, glo
     .command('start')
     .description('Start existing containers')
     .argument('[services...]')
-    .action((services: string[]) =>
-      run(async (rt) => {
-        const list = await containersOf(rt, services, { oneOff: 'exclude' });
-        if (list.length === 0) throw new ExitCode(1, 'No containers to start');
-        const stopped = list.filter((c) => !c.running);
-        await runSteps(rt, stopped.map((c) => ({ title: `Starting ${c.service}`, run: () => rt.limiter.run(() => rt.engine.startContainer(c.id)) })));
-      }),
-    );
+    .action((services: string[]) => run((rt) => start(rt, services)));
 
   program
     .command('stop')
     .description('Stop running containers without removing them')
     .argument('[services...]')
     .option('-t, --timeout <seconds>', 'seconds to wait before killing (default: stop_grace_period, else 10)')
-    .action((services: string[], flags: { timeout?: string }) =>
-      run(async (rt) => {
-        const timeout = parseTimeout(flags.timeout);
-        const list = await containersOf(rt, services, { oneOff: 'include', running: true });
-        await runSteps(rt, reverseOrderSteps(rt, list, 'Stopping', (c) => {
-          const s = serviceOf(rt, c.service);
-          return rt.limiter.run(() => rt.engine.stopContainer(c.id, s ? stopTimeout(s, timeout) : (timeout ?? 10)));
-        }));
-      }),
-    );
+    .action((services: string[], flags: { timeout?: string }) => run((rt) => stop(rt, services, { timeout: parseTimeout(flags.timeout) })));
 
   program
     .command('restart')
     .description('Restart containers')
     .argument('[services...]')
     .option('-t, --timeout <seconds>', 'seconds to wait before killing (default: stop_grace_period, else 10)')
-    .action((services: string[], flags: { timeout?: string }) =>
-      run(async (rt) => {
-        const timeout = parseTimeout(flags.timeout);
-        const list = await containersOf(rt, services, { oneOff: 'exclude' });
-        if (list.length === 0) throw new ExitCode(1, 'No containers to restart');
-        await runSteps(rt, list.map((c) => {
-          const s = serviceOf(rt, c.service);
-          return { title: `Restarting ${c.name}`, run: () => rt.limiter.run(() => rt.engine.restartContainer(c.id, s ? stopTimeout(s, timeout) : (timeout ?? 10))) };
-        }));
-      }),
-    );
+    .action((services: string[], flags: { timeout?: string }) => run((rt) => restart(rt, services, parseTimeout(flags.timeout))));
 
   program
     .command('kill')
     .description('Kill containers')
     .argument('[services...]')
     .option('-s, --signal <signal>', 'signal to send', 'SIGKILL')
-    .action((services: string[], flags: { signal: string }) =>
-      run(async (rt) => {
-        const list = await containersOf(rt, services, { oneOff: 'include', running: true });
-        if (list.length === 0) throw new ExitCode(1, 'No containers to kill');
-        await runSteps(rt, list.map((c) => ({ title: `Killing ${c.name}`, run: () => rt.limiter.run(() => rt.engine.killContainer(c.id, flags.signal)) })));
-      }),
-    );
+    .action((services: string[], flags: { signal: string }) => run((rt) => kill(rt, services, flags.signal)));
 
-  for (const [name, verb, paused] of [['pause', 'Pausing', false], ['unpause', 'Unpausing', true]] as const) {
+  for (const name of ['pause', 'unpause'] as const) {
     program
       .command(name)
       .description(name === 'pause' ? 'Pause services' : 'Unpause services')
       .argument('[services...]')
-      .action((services: string[]) =>
-        run(async (rt) => {
-          const list = (await containersOf(rt, services, { oneOff: 'exclude' })).filter((c) => (c.state === 'paused') === paused && c.running);
-          if (list.length === 0) throw new ExitCode(1, `No containers to ${name}`);
-          await runSteps(rt, list.map((c) => ({
-            title: `${verb} ${c.name}`,
-            run: () => rt.limiter.run(() => (paused ? rt.engine.unpauseContainer(c.id) : rt.engine.pauseContainer(c.id))),
-          })));
-        }),
-      );
+      .action((services: string[]) => run((rt) => pause(rt, services, name === 'pause')));
   }
 
   program
@@ -162,23 +67,20 @@ export function registerContainerCommands(program: Command, ctx: CliContext, glo
     .option('-s, --stop', 'stop the containers first, if needed')
     .option('-v', 'also remove anonymous volumes attached to the containers')
     .action((services: string[], flags: { force?: boolean; stop?: boolean; v?: boolean }) =>
-      run(async (rt) => {
-        if (flags.stop) {
-          const running = await containersOf(rt, services, { oneOff: 'include', running: true });
-          await runSteps(rt, reverseOrderSteps(rt, running, 'Stopping', (c) => {
-            const s = serviceOf(rt, c.service);
-            return rt.limiter.run(() => rt.engine.stopContainer(c.id, s ? stopTimeout(s, undefined) : 10));
-          }));
-        }
-        const stopped = await containersOf(rt, services, { oneOff: 'include', running: false });
-        if (stopped.length === 0) {
-          ctx.stdout.write('No stopped containers\n');
-          return;
-        }
-        ctx.stdout.write(`Going to remove ${stopped.map((c) => c.name).join(', ')}\n`);
-        if (!flags.force && !(await confirm(ctx, 'Are you sure? [yN] '))) return;
-        await runSteps(rt, removalSteps(rt, stopped, { volumes: flags.v === true }));
-      }),
+      run((rt) =>
+        remove(rt, services, {
+          stop: flags.stop === true,
+          volumes: flags.v === true,
+          confirm: async (names) => {
+            if (names.length === 0) {
+              ctx.stdout.write('No stopped containers\n');
+              return false;
+            }
+            ctx.stdout.write(`Going to remove ${names.join(', ')}\n`);
+            return flags.force === true || confirm(ctx, 'Are you sure? [yN] ');
+          },
+        }),
+      ),
     );
 
   program

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { observeContainers } from '../../plan/observe.js';
+import { observeContainers } from '../../execute/observe.js';
 import { withRuntime } from '../project.js';
 import { ExitCode } from '../exit.js';
 import { connectTerminal } from '../terminal-session.js';

@@ -20,7 +20,7 @@ import type { ProgressEvent } from '../../contract/engine.js';
 import { EngineError, isNotFound } from '../../contract/errors.js';
 import { buildRequest } from '../../execute/images.js';
 import { Limiter } from '../../execute/limiter.js';
-import type { Progress, Step, StepResult } from '../../execute/progress.js';
+import type { Progress, ProgressStep, StepResult } from '../../execute/progress.js';
 import type { ProjectRuntime } from '../../execute/runtime.js';
 import { selectServices, withDependencies } from '../../model/select.js';
 import type { Service } from '../../model/service.js';
@@ -101,7 +101,7 @@ function rethrowUnreachable(e: unknown): void {
 }
 
 /** Runs the steps (all at once, or one after another stopping at the first failure); the failures. */
-async function runSteps(progress: Progress, steps: Step[], parallel: boolean, stopOnError: boolean): Promise<StepResult[]> {
+async function runSteps(progress: Progress, steps: ProgressStep[], parallel: boolean, stopOnError: boolean): Promise<StepResult[]> {
   if (parallel) return (await progress.run(steps)).filter((r) => r.error !== undefined);
   const failed: StepResult[] = [];
   for (const step of steps) {
@@ -131,7 +131,7 @@ function buildLine(e: ProgressEvent): string | undefined {
 }
 
 export async function buildServices(rt: ProjectRuntime, ctx: CliContext, names: readonly string[], flags: BuildFlags): Promise<void> {
-  const args = parseBuildArgs(flags.buildArg, Object.fromEntries(rt.environment.entries()));
+  const args = parseBuildArgs(flags.buildArg, rt.variables);
   await rt.engine.version();
   const services = selectServices(rt.deployment, rt.profiles, names);
   const buildable: Service[] = [];
@@ -145,7 +145,7 @@ export async function buildServices(rt: ProjectRuntime, ctx: CliContext, names: 
   const progress = flags.quiet ? silentProgress : plainProgress(ctx.stderr);
   const limiter = new Limiter(Math.min(IMAGE_PARALLELISM, rt.limiter.limit));
   const width = Math.max(0, ...buildable.map((s) => s.name.length));
-  const steps = buildable.map((s): Step => ({
+  const steps = buildable.map((s): ProgressStep => ({
     title: `Building ${s.name}`,
     run: async () => {
       const request = buildRequest(s, { noCache: !flags.cache, pull: flags.pull === true, args: args.set });
@@ -182,7 +182,7 @@ export async function pullServices(rt: ProjectRuntime, ctx: CliContext, names: r
   const limiter = new Limiter(Math.min(IMAGE_PARALLELISM, rt.limiter.limit));
   const steps = services
     .filter((s) => s.imageDeclared)
-    .map((s): Step => ({
+    .map((s): ProgressStep => ({
       title: `Pulling ${s.name} (${s.image})`,
       run: async () => {
         try {
@@ -218,7 +218,7 @@ export async function pushServices(rt: ProjectRuntime, ctx: CliContext, names: r
     targets.push({ service: s, image: s.image });
   }
   const limiter = new Limiter(Math.min(IMAGE_PARALLELISM, rt.limiter.limit));
-  const steps = targets.map(({ service, image }): Step => ({
+  const steps = targets.map(({ service, image }): ProgressStep => ({
     title: `Pushing ${service.name} (${image})`,
     run: async () => {
       let digest: string;

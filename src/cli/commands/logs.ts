@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { LABEL } from '../../plan/labels.js';
-import { observeContainers } from '../../plan/observe.js';
+import { observeContainers } from '../../execute/observe.js';
 import { LogFollower } from '../logs/follow.js';
 import { LogPrinter } from '../logs/printer.js';
 import { withRuntime } from '../project.js';

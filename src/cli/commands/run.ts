@@ -8,19 +8,14 @@
  * is not given); the container's exit status is flotilla's; --rm removes it afterwards.
  */
 import type { Command } from 'commander';
-import { UsageError, FlotillaError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import type { ComposeService } from '../../compose/document.js';
 import { emitService } from '../../compose/emit/service.js';
-import { up } from '../../execute/up.js';
-import { ensureResourceSteps, usedNetworks } from '../../execute/resources.js';
-import { buildServiceImage } from '../../execute/images.js';
+import { prepareService, up } from '../../execute/up.js';
 import { ContainerRegistry } from '../../execute/containers.js';
-import type { ProjectRuntime } from '../../execute/runtime.js';
-import type { Service } from '../../model/service.js';
 import { dependencyNames } from '../../model/select.js';
 import { containerSpec } from '../../plan/container-spec.js';
-import { imageStep } from '../../plan/images.js';
-import { observeContainers } from '../../plan/observe.js';
+import { observeContainers } from '../../execute/observe.js';
 import { parsePort, PortSyntaxError } from '../../compose/syntax/ports.js';
 import { parseShortVolume, resolveShortVolume } from '../../compose/syntax/volumes.js';
 import { isPlainObject } from '../../compose/yaml/read.js';
@@ -95,18 +90,6 @@ function oneOffService(service: ComposeService, command: string[], flags: RunFla
   return s;
 }
 
-/** The service's networks, volumes and image, so its one-off container can be created. */
-async function prepare(rt: ProjectRuntime, service: Service): Promise<void> {
-  const steps = await ensureResourceSteps(rt, usedNetworks(rt.deployment, [service]), Object.values(rt.deployment.volumes));
-  const image = await rt.engine.inspectImage(service.image);
-  const step = imageStep(service, image !== null, 'when-missing');
-  if (step.kind === 'error') throw new FlotillaError(step.message);
-  if (step.kind === 'pull') steps.push({ title: `Pulling ${service.name} (${step.image})`, run: () => rt.engine.pullImage(step.image) });
-  if (step.kind === 'build') steps.push({ title: `Building ${service.name}`, run: () => buildServiceImage(rt, service) });
-  const failed = (await rt.progress.run(steps)).filter((r) => r.error !== undefined);
-  if (failed.length > 0) throw new FlotillaError(failed.map((f) => `${f.title}: ${(f.error as Error).message}`).join('; '));
-}
-
 export function registerRun(program: Command, ctx: CliContext, global: () => GlobalOptions): void {
   program
     .command('run')
@@ -152,7 +135,7 @@ export function registerRun(program: Command, ctx: CliContext, global: () => Glo
             wait: false,
           });
         }
-        await prepare(rt, typed);
+        await prepareService(rt, typed);
 
         const home = ctx.env['HOME'] ?? '/';
         const problems: string[] = [];

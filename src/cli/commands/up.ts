@@ -9,9 +9,11 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { stop } from '../../execute/lifecycle.js';
 import { up, type UpOptions, type UpResult } from '../../execute/up.js';
 import type { ProjectRuntime } from '../../execute/runtime.js';
-import { observeContainers } from '../../plan/observe.js';
+import { observeContainers } from '../../execute/observe.js';
+import { renderPlan } from '../../plan/plan.js';
 import { ExitCode } from '../exit.js';
 import { endOfOutput, LogFollower } from '../logs/follow.js';
 import { LogPrinter } from '../logs/printer.js';
@@ -128,7 +130,8 @@ export function registerUp(program: Command, ctx: CliContext, global: () => Glob
         const lastRuns = detached || !flags.start || opts.dryRun ? new Map<string, number>() : await lastRunEnds(rt);
         const result = await up(rt, opts);
         if (opts.dryRun) {
-          ctx.stdout.write(result.plan.length > 0 ? `${result.plan.join('\n')}\n` : 'nothing to do\n');
+          const lines = renderPlan(result.plan);
+          ctx.stdout.write(lines.length > 0 ? `${lines.join('\n')}\n` : 'nothing to do\n');
           return;
         }
         if (detached || !flags.start) return;
@@ -193,12 +196,8 @@ async function attach(
     },
   });
   const timeout = parseTimeout(o.flags.timeout);
-  const stopAll = async () => {
-    const containers = (await observeContainers(engine, deployment.name)).filter((c) => !c.oneOff && c.running && o.stopServices.has(c.service));
-    await rt.progress.run(
-      containers.map((c) => ({ title: `Stopping ${c.name}`, run: () => rt.limiter.run(() => engine.stopContainer(c.id, timeout)) })),
-    );
-  };
+  // Ctrl-C and an abort stop the services named (all when none is), dependants first.
+  const stopAll = () => stop(rt, [...o.stopServices], { timeout, oneOffs: false }).catch((e: unknown) => rt.diagnostics.warn((e as Error).message));
   const beginStop = (message: string) => {
     if (!stopping) {
       ctx.stderr.write(`${message}\n`);

@@ -3,7 +3,7 @@
  * takes from it (restart policy, limits, reservations, replicas). Values the engine could not
  * take (an unknown mode, an unreadable duration) are reported, and left out.
  */
-import type { Deploy, DeviceRequest, GenericResource, Placement, ResourceLimits, ResourceReservations, RestartPolicy, UpdateConfig } from '../../model/deploy.js';
+import type { Deploy, DeviceRequest, GenericResource, Placement, ResourceLimits, ResourceReservations, DeployRestartPolicy, UpdateConfig } from '../../model/deploy.js';
 import { isPlainObject } from '../yaml/read.js';
 import { bytes, choice, INVALID, nanoCpus, nanos, numeric, stringList, stringMap } from './values.js';
 
@@ -77,8 +77,8 @@ function reservations(d: Dict | undefined, path: (string | number)[], report: Re
   return out;
 }
 
-function restartPolicy(d: Dict, path: (string | number)[], report: Report): RestartPolicy {
-  const out: RestartPolicy = { condition: pick(d['condition'] ?? 'any', ['none', 'on-failure', 'any'] as const, [...path, 'condition'], report) ?? 'any' };
+function restartPolicy(d: Dict, path: (string | number)[], report: Report): DeployRestartPolicy {
+  const out: DeployRestartPolicy = { condition: pick(d['condition'] ?? 'any', ['none', 'on-failure', 'any'] as const, [...path, 'condition'], report) ?? 'any' };
   const delay = duration(d['delay']);
   const window = duration(d['window']);
   const attempts = numeric(d['max_attempts']);

@@ -29,7 +29,7 @@ function containerCount(s: ComposeService): number {
  * More containers than this for one service is a typo (`scale: 1e12` read as a number), not a
  * plan: each one is a planned action, and a billion of them exhausted memory.
  */
-export const MAX_SCALE = 10_000;
+const MAX_SCALE = 10_000;
 
 /** Byte sizes of a service; -1 means "unlimited" only for memswap_limit, as in Docker. */
 const SIZES = ['mem_limit', 'mem_reservation', 'memswap_limit', 'shm_size'] as const;

@@ -17,7 +17,7 @@
 
 export type Dialect = 'compose' | 'legacy';
 
-export type Lookup = (name: string) => string | undefined;
+export type VariableLookup = (name: string) => string | undefined;
 
 export class TemplateError extends Error {
   constructor(
@@ -37,7 +37,7 @@ const OPERATORS = [':-', ':?', ':+', '-', '?', '+'] as const;
 type Operator = (typeof OPERATORS)[number];
 
 export interface TemplateContext {
-  lookup: Lookup;
+  lookup: VariableLookup;
   dialect: Dialect;
   /** Called for `$VAR`/`${VAR}` when VAR is unset (docker-compose warns once per variable). */
   onUnset: (name: string) => void;

@@ -16,7 +16,7 @@ import type {
 } from '../document.js';
 import { ConfigError } from '../../errors.js';
 import { readEnvFile, type Environment, type EnvSource } from '../environment.js';
-import { parseBuildArgs, parseEnvironment } from '../merge.js';
+import { parseBuildArgs, parseEnvironment } from '../syntax/mappings.js';
 import { parseLongVolume, parseShortVolume, VolumeSyntaxError } from '../syntax/volumes.js';
 import { isPlainObject } from '../yaml/read.js';
 import { pythonStr } from '../interpolate/conversions.js';

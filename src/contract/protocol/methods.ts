@@ -167,12 +167,3 @@ export const UPLOADS: {
   loadImages: { result: wrapped('images') },
 };
 
-/** Every RPC the tables above define, with whether its requests and replies are streamed. */
-export function rpcShapes(): Map<string, { requestStream: boolean; responseStream: boolean }> {
-  const shapes = new Map<string, { requestStream: boolean; responseStream: boolean }>();
-  for (const name of Object.keys(UNARY)) shapes.set(rpcName(name), { requestStream: false, responseStream: false });
-  for (const name of [...Object.keys(OUTPUT_STREAMS), ...Object.keys(PROGRESS)]) shapes.set(rpcName(name), { requestStream: false, responseStream: true });
-  for (const name of Object.keys(SESSIONS)) shapes.set(rpcName(name), { requestStream: true, responseStream: true });
-  for (const name of Object.keys(UPLOADS)) shapes.set(rpcName(name), { requestStream: true, responseStream: false });
-  return shapes;
-}

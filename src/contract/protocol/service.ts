@@ -38,12 +38,12 @@ export interface EngineService {
 
 const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, arrays: true, objects: true, oneofs: false };
 
-export function protoFile(): string {
+function protoFile(): string {
   return join(packageRoot(), 'proto', 'flotilla', 'engine', 'v1', 'engine.proto');
 }
 
 /** protoFile() in protobufjs's JSON form, written by the build. */
-export function protoDescriptorFile(): string {
+function protoDescriptorFile(): string {
   return join(packageRoot(), 'dist', 'proto', 'engine.json');
 }
 

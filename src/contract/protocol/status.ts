@@ -27,7 +27,7 @@ export function isKind(value: unknown): value is EngineErrorKind {
 }
 
 /** The status an EngineError is sent as. */
-export function statusOfEngineError(error: EngineError): StatusObject {
+function statusOfEngineError(error: EngineError): StatusObject {
   const metadata = new Metadata();
   metadata.set(KIND_KEY, error.kind);
   if (error.statusCode !== undefined) metadata.set(STATUS_KEY, String(error.statusCode));
@@ -35,7 +35,7 @@ export function statusOfEngineError(error: EngineError): StatusObject {
 }
 
 /** Any other failure of the backend: INTERNAL, with its message. */
-export function statusOfUnexpected(error: unknown): StatusObject {
+function statusOfUnexpected(error: unknown): StatusObject {
   const message = error instanceof Error ? error.message : String(error);
   const metadata = new Metadata();
   metadata.set(KIND_KEY, 'engine');
@@ -107,7 +107,7 @@ const REASONS: Record<string, string> = {
 };
 
 /** grpc-js says "No connection established. Last error: Error: connect ENOENT /run/...": the errno in words. */
-export function connectionReason(details: string): string {
+function connectionReason(details: string): string {
   const errno = /\b(E[A-Z]{3,})\b/.exec(details)?.[1];
   if (errno !== undefined && REASONS[errno] !== undefined) return REASONS[errno];
   return details.split('\n')[0] ?? details;

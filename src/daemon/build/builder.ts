@@ -11,7 +11,7 @@ import { posix } from 'node:path';
 import { run } from '../command.js';
 import { removeLeftover, removeTree } from '../state/remove-tree.js';
 import { EngineError } from '../../contract/errors.js';
-import type { HostEntry } from '../../contract/engine.js';
+import type { ExtraHostSpec } from '../../contract/engine.js';
 import { goArch } from '../images/config.js';
 import { unmountAll } from '../runtime/rootfs.js';
 import type { NetworkPort } from '../containers/collaborators.js';
@@ -52,7 +52,7 @@ export interface BuildRequest {
   labels: Record<string, string>;
   target?: string;
   noCache: boolean;
-  extraHosts: HostEntry[];
+  extraHosts: ExtraHostSpec[];
   shmSize: number;
   network?: string;
   /** Secret id → file contents, for RUN --mount=type=secret. */

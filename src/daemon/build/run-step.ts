@@ -15,7 +15,7 @@ import { mkdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { arch, release } from 'node:os';
 import { run } from '../command.js';
-import type { HostEntry } from '../../contract/engine.js';
+import type { ExtraHostSpec } from '../../contract/engine.js';
 import { removeTree } from '../state/remove-tree.js';
 import { DEFAULT_NETWORK, type NetworkPort } from '../containers/collaborators.js';
 import { DEFAULT_CAPABILITIES } from '../runtime/capabilities.js';
@@ -41,7 +41,7 @@ export interface RunRequest {
   workdir: string;
   network: 'default' | 'none' | 'host';
   mounts: RunMount[];
-  extraHosts: HostEntry[];
+  extraHosts: ExtraHostSpec[];
   /** Bytes of /dev/shm (0: Docker's 64 MiB). */
   shmSize: number;
 }

@@ -4,7 +4,7 @@
  * and the manager depends on nothing else of theirs.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { ContainerSpec, ExecSpec, HostEntry, LogChunk, LogOptions, NetworkSpec } from '../../contract/engine.js';
+import type { ContainerSpec, ExecSpec, ExtraHostSpec, LogChunk, LogOptions, NetworkSpec } from '../../contract/engine.js';
 import type { ImageConfigJson } from '../../contract/image-config.js';
 import type { PortRequest, PublishedPort } from '../network/types.js';
 
@@ -70,7 +70,7 @@ export interface NetworkPort {
   writeNameFiles(
     containerId: string,
     files: { hosts: string; resolvConf: string },
-    settings: { hostname: string; domainname?: string; extraHosts: HostEntry[]; dns: string[]; dnsSearch: string[]; dnsOptions: string[] },
+    settings: { hostname: string; domainname?: string; extraHosts: ExtraHostSpec[]; dns: string[]; dnsSearch: string[]; dnsOptions: string[] },
   ): Promise<void>;
 }
 

@@ -5,7 +5,7 @@
  * The processes themselves belong to conmon: this daemon can die and come back (./adopt.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerInfo, ContainerSpec, ContainerSummary, HealthcheckSpec, Labels } from '../../contract/engine.js';
@@ -735,6 +735,3 @@ export function isRunning(record: ContainerRecord): boolean {
   return record.state.status === 'running' || record.state.status === 'paused';
 }
 
-export function containerExists(paths: DaemonPaths, id: string): boolean {
-  return existsSync(join(paths.containers, id, 'container.json'));
-}

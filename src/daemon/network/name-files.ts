@@ -3,7 +3,7 @@
  * bind mounts need: the container keeps the file's inode, so a rename would never be seen
  * (pitfall 12). The file is overwritten from the start and then cut to length, never left empty.
  */
-import type { HostEntry } from '../../contract/engine.js';
+import type { ExtraHostSpec } from '../../contract/engine.js';
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { isIpv4 } from './ipv4.js';
@@ -33,7 +33,7 @@ export interface HostsInput {
 }
 
 /** "name:ip" (the address may contain colons) → "ip\tname". */
-function extraHostLine(entry: HostEntry, hostGateway: string | null): string | null {
+function extraHostLine(entry: ExtraHostSpec, hostGateway: string | null): string | null {
   if (entry.host === '') return null;
   const name = entry.host;
   let address = entry.ip;

@@ -1,5 +1,5 @@
 /** The network manager's records and requests (persisted as JSON; see ./store.ts). */
-import type { HostEntry } from '../../contract/engine.js';
+import type { ExtraHostSpec } from '../../contract/engine.js';
 
 export interface PublishedPort {
   containerPort: number;
@@ -65,7 +65,7 @@ export interface NameFiles {
 export interface NameSettings {
   hostname: string;
   domainname?: string;
-  extraHosts: HostEntry[];
+  extraHosts: ExtraHostSpec[];
   dns: string[];
   dnsSearch: string[];
   dnsOptions: string[];

@@ -67,7 +67,7 @@ export function imageManifest(doc: Record<string, unknown>, what: string): Image
   return { config: descriptor(doc['config'], `${what}: config`), layers: doc['layers'].map((l, i) => descriptor(l, `${what}: layer ${i + 1}`)) };
 }
 
-export interface PullOptions {
+export interface RegistryPullOptions {
   platform?: string;
   progress?: ProgressSink;
   /** Downloads at once (3, as containerd). */
@@ -82,7 +82,7 @@ function mb(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)}GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}MB` : `${(n / 1e3).toFixed(1)}kB`;
 }
 
-export async function pullImage(store: ImageStore, client: RegistryClient, reference: string, options: PullOptions = {}): Promise<StoredImage> {
+export async function pullImage(store: ImageStore, client: RegistryClient, reference: string, options: RegistryPullOptions = {}): Promise<StoredImage> {
   const ref = parseReference(reference);
   const { path } = registryOf(ref.repository);
   const name = formatReference(ref);

@@ -3,7 +3,7 @@
  * daemon killed mid-write leaves the old version or the new one, never half of either.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { open, readFile, rename, rm, mkdir } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 
@@ -54,10 +54,6 @@ function parseState<T>(text: string, path: string): T {
   } catch (e) {
     throw new Error(`state file ${path} is corrupt: ${(e as Error).message}`);
   }
-}
-
-export function ensureDirSync(path: string, mode = 0o700): void {
-  mkdirSync(path, { recursive: true, mode });
 }
 
 /** Temporaries a killed daemon left behind (".<name>.<hex>.tmp"). */

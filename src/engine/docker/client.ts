@@ -19,10 +19,10 @@ export const MIN_API_VERSION = '1.25';
 export const MAX_API_VERSION = '1.47';
 
 export type QueryValue = string | number | boolean | string[] | undefined;
-export type Query = Record<string, QueryValue>;
+export type QueryParams = Record<string, QueryValue>;
 
 export interface CallOptions {
-  query?: Query;
+  query?: QueryParams;
   /** Sent as JSON. */
   body?: object;
   /** Sent as is (a tar for /build). */
@@ -52,7 +52,7 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-export function queryString(query: Query | undefined): string {
+export function queryString(query: QueryParams | undefined): string {
   if (!query) return '';
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {

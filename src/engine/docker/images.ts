@@ -6,7 +6,7 @@ import type { BuildRequest, ImageInfo, ImageSummary, ProgressSink } from '../../
 import { EngineError } from '../../contract/errors.js';
 import type { DockerImageInspect, DockerImageSummary } from './api-types.js';
 import { BuildContextError, contextEntries, contextTar } from '../../util/build-context.js';
-import type { DockerClient, Query } from './client.js';
+import type { DockerClient, QueryParams } from './client.js';
 import { imageInfo, imageSummary } from './from-api.js';
 import { orNull, seg, splitReference } from './paths.js';
 import { followProgress } from './progress.js';
@@ -63,7 +63,7 @@ function isRemoteContext(context: string): boolean {
 export async function buildImage(client: DockerClient, request: BuildRequest, progress?: ProgressSink): Promise<string> {
   // dockerd's build API takes secrets only through a BuildKit session, which this backend does not open.
   if (Object.keys(request.secrets ?? {}).length > 0) throw new EngineError('invalid', `build secrets need the embedded engine (with dockerd, use docker build --secret)`);
-  const query: Query = {
+  const query: QueryParams = {
     t: request.tags,
     buildargs: Object.keys(request.args).length > 0 ? JSON.stringify(request.args) : undefined,
     labels: Object.keys(request.labels).length > 0 ? JSON.stringify(request.labels) : undefined,

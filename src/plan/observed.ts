@@ -1,9 +1,10 @@
 /**
- * What the engine runs for a project, found by labels (never by names): the project's containers
- * (service and one-off), and its networks and volumes. One list call each.
+ * What the planner knows of the engine: the project's containers as found by their labels (never
+ * their names), and the images, networks and volumes the deployment names. execute/observe.ts
+ * asks the engine; this is the shape of its answer.
  */
-import type { ContainerSummary, Engine, NetworkInfo, VolumeInfo } from '../contract/engine.js';
-import { LABEL, projectFilter } from './labels.js';
+import type { ContainerSummary, ImageInfo, NetworkInfo, VolumeInfo } from '../contract/engine.js';
+import { LABEL } from './labels.js';
 
 export interface ObservedContainer {
   id: string;
@@ -25,8 +26,11 @@ export interface ObservedContainer {
 
 export interface Observed {
   containers: ObservedContainer[];
-  networks: Map<string, NetworkInfo>;
-  volumes: Map<string, VolumeInfo>;
+  /** By engine name, for the networks the services join: null when the engine has none. */
+  networks: Map<string, NetworkInfo | null>;
+  volumes: Map<string, VolumeInfo | null>;
+  /** By image reference, for the services' images: null when the engine does not have it. */
+  images: Map<string, ImageInfo | null>;
 }
 
 export function toObserved(c: ContainerSummary): ObservedContainer {
@@ -45,24 +49,6 @@ export function toObserved(c: ContainerSummary): ObservedContainer {
     created: c.created,
     labels: c.labels,
     image: c.image,
-  };
-}
-
-export async function observeContainers(engine: Engine, project: string): Promise<ObservedContainer[]> {
-  const list = await engine.listContainers({ labels: projectFilter(project), all: true });
-  return list.map(toObserved);
-}
-
-export async function observe(engine: Engine, project: string): Promise<Observed> {
-  const [containers, networks, volumes] = await Promise.all([
-    observeContainers(engine, project),
-    engine.listNetworks(projectFilter(project)),
-    engine.listVolumes(projectFilter(project)),
-  ]);
-  return {
-    containers,
-    networks: new Map(networks.map((n) => [n.name, n])),
-    volumes: new Map(volumes.map((v) => [v.name, v])),
   };
 }
 
