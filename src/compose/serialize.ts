@@ -54,7 +54,7 @@ export function serviceOut(s: ComposeService, legacy: boolean): Dict {
   if (s.volumes_from) out['volumes_from'] = s.volumes_from.map(volumesFromOut);
   if (s.healthcheck) {
     const hc: Dict = { ...s.healthcheck };
-    for (const f of ['interval', 'timeout', 'start_period']) if (typeof hc[f] === 'number') hc[f] = formatNanos(hc[f] as number);
+    for (const f of ['interval', 'timeout', 'start_period', 'start_interval']) if (typeof hc[f] === 'number') hc[f] = formatNanos(hc[f] as number);
     out['healthcheck'] = hc;
   }
   return out;

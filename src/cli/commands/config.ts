@@ -118,6 +118,8 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
         return writeLines(ctx, services.map((s) => `${s.name} ${configHash(s.configHash, facts).hash}`));
       }
       const data = projectToCompose(project, { escapeDollar: opts.interpolate, ...(declaresName ? { name: project.name } : {}) });
+      const models = topLevelModels(files);
+      if (models) data['models'] = models;
       const text = opts.format === 'json' ? `${JSON.stringify(data, null, 2)}\n` : toYaml(data);
       if (opts.output !== undefined) writeWhole(resolve(ctx.cwd, opts.output), text);
       else ctx.stdout.write(text);
@@ -141,6 +143,19 @@ async function pinImages(ctx: CliContext, global: GlobalOptions, project: Compos
     }
   }
   return { ...project, services: project.services.map((s) => ({ ...s, image: digests.get(s.name) ?? s.image })) };
+}
+
+/**
+ * The Compose Specification's top-level `models` (a later file's entry replaces an earlier one),
+ * printed as v2 prints them; Flotilla does not run models, so they stay out of the Project.
+ */
+function topLevelModels(files: readonly ComposeFile[]): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const f of files) {
+    const models = f.format.family === 'spec' ? f.doc['models'] : undefined;
+    if (models && typeof models === 'object' && !Array.isArray(models)) out = { ...out, ...(models as Record<string, unknown>) };
+  }
+  return out;
 }
 
 /** The file is replaced whole or left as it was: written beside it, then renamed over it. */

@@ -15,6 +15,7 @@ import { parseDependsOn, parseLabels, parseSysctls } from '../syntax/mappings.js
 import { isPlainObject } from '../yaml/read.js';
 import { pythonStr } from '../interpolate/conversions.js';
 import { ConfigError } from '../../errors.js';
+import { resolveAdditionalContexts, resolveWatchPaths } from './spec-paths.js';
 
 type Dict = Record<string, unknown>;
 
@@ -60,9 +61,11 @@ export function processService(service: Dict, ctx: ProcessContext): Dict {
       const b: Dict = { ...build };
       if (typeof b['context'] === 'string') b['context'] = resolveContext(b['context']);
       if ('labels' in b) b['labels'] = parseLabels(b['labels']);
-      out['build'] = b;
+      out['build'] = resolveAdditionalContexts(b, dir, home);
     }
   }
+
+  if ('develop' in out) out['develop'] = resolveWatchPaths(out['develop'], dir, home);
 
   if (Array.isArray(out['volumes']) && (out['volume_driver'] === undefined || out['volume_driver'] === null)) {
     out['volumes'] = out['volumes'].map((v) => {
@@ -110,7 +113,7 @@ function processHealthcheck(hc: Dict): Dict {
     delete out['disable'];
     if (disable === true) out['test'] = ['NONE'];
   }
-  for (const f of ['interval', 'timeout', 'start_period']) {
+  for (const f of ['interval', 'timeout', 'start_period', 'start_interval']) {
     const v = out[f];
     if (v === undefined || typeof v === 'number') continue;
     const ns = typeof v === 'string' ? parseDurationNanos(v) : undefined;
