@@ -101,6 +101,10 @@ export class DaemonEngine implements DaemonBackend {
     }));
   }
 
+  registryDigest(ref: string): Promise<string | null> {
+    return this.parts.registry.digest(ref);
+  }
+
   async pullImage(ref: string, progress?: ProgressSink, options: PullOptions = {}): Promise<void> {
     const image = await this.parts.registry.pull(ref, progress, options);
     this.parts.events.emit('image', 'pull', ref, { name: image.repoTags[0] ?? ref });

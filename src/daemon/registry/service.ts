@@ -67,6 +67,16 @@ export class RegistryService {
     return pushImage(this.store, this.client(parseReference(ref).repository, options.credentials), ref, progress ? { progress } : {});
   }
 
+  /**
+   * The digest the registry has for `ref` (a HEAD of its manifest, nothing pulled), or null when
+   * it has none: what `bundle` pins an image to when the engine lacks it. No credentials travel
+   * with this call yet, so a registry that wants them answers with an error.
+   */
+  digest(ref: string): Promise<string | null> {
+    const parsed = parseReference(ref);
+    return this.client(parsed.repository, null).manifestDigest(registryOf(parsed.repository).path, parsed.digest ?? parsed.tag ?? 'latest');
+  }
+
   pull(ref: string, progress: ProgressSink | undefined, options: PullOptions = {}): Promise<StoredImage> {
     return pullImage(this.store, this.client(parseReference(ref).repository, options.credentials), ref, { ...(options.platform ? { platform: options.platform } : {}), ...(progress ? { progress } : {}) });
   }
