@@ -1,16 +1,21 @@
 /**
  * A real project on the embedded engine, without Docker: a Debian bookworm base made by
- * mmdebstrap (test/helpers/debian-base.ts, cached by date), imported into the engine, and a
- * multi-stage project FROM it whose RUN steps `apt-get install` from Debian's mirror through the
- * build container's network, started with `flotilla up --build` and answering on its port.
+ * mmdebstrap (test/helpers/debian-base.ts, cached by date), imported into the engine, pushed to a
+ * loopback registry and removed again, and a multi-stage project FROM the registry's copy (the
+ * build pulls it) whose RUN steps `apt-get install` from Debian's mirror through the build
+ * container's network, started with `flotilla up --build` and answering on its port; then its
+ * image is pushed, removed, pulled back by digest and `bundle`d with that digest.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect, createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { embeddedCli, succeeded } from '../helpers/embedded-cli.js';
 import { debianBaseTar } from '../helpers/debian-base.js';
 import { useTestDaemon } from '../helpers/embedded-daemon.js';
+import { haveRegistry, startRegistry } from '../helpers/registry.js';
 import { requireRoot } from '../helpers/root.js';
 import { projectDir } from '../helpers/tmp.js';
 
@@ -61,16 +66,27 @@ CMD ["sh", "-c", "while true; do nc -l -p 8080 -q 1 < /srv/greeting.txt; done"]
 `;
 
 describe('a real project built and run on the embedded engine', () => {
-  it('builds FROM a Debian base with apt-get install and serves with up --build', async (t) => {
+  it('builds FROM a Debian base in a registry with apt-get install, serves with up --build, and goes to the registry and back by digest', async (t) => {
     if (!requireRoot(t)) return;
+    if (!haveRegistry()) {
+      if (process.env['FLOTILLA_CI'] === '1') assert.fail('docker-registry and curl are needed (scripts/install-deps)');
+      t.skip('needs docker-registry and curl');
+      return;
+    }
+    const reg = await startRegistry(t);
     const base = await debianBaseTar();
     const port = await freePort();
+    const baseRef = `${reg.host}/debian:bookworm`;
+    const webRef = `${reg.host}/fltproject/web:1`;
     const dir = projectDir(t, {
       Dockerfile: DOCKERFILE,
       'data.json': '{"greeting": "hello from a Debian build"}\n',
-      'compose.yaml': `services:\n  web:\n    build:\n      context: .\n      args:\n        BASE: flt-debian:bookworm\n    image: flt-project-web:1\n    ports:\n      - "127.0.0.1:${port}:8080"\n`,
+      'compose.yaml': `services:\n  web:\n    build:\n      context: .\n      args:\n        BASE: ${baseRef}\n    image: ${webRef}\n    ports:\n      - "127.0.0.1:${port}:8080"\n`,
     });
-    ok(cli(dir, ['image', 'import', base, 'flt-debian:bookworm']), 'image import');
+    // The base goes to the registry and leaves the engine: the build pulls it.
+    ok(cli(dir, ['image', 'import', base, baseRef]), 'image import');
+    ok(cli(dir, ['image', 'push', '-q', baseRef]), 'push the base');
+    ok(cli(dir, ['image', 'rm', baseRef]), 'remove the base');
     const up = cli(dir, ['-p', 'fltproject', 'up', '-d', '--build']);
     t.after(() => void cli(dir, ['-p', 'fltproject', 'down', '-v', '-t', '1']));
     ok(up, 'up --build');
@@ -80,5 +96,28 @@ describe('a real project built and run on the embedded engine', () => {
     assert.equal(steps.length, 5, again);
     assert.equal(again.split('\n').filter((l) => /^#\d+ CACHED$/.test(l)).length, steps.length, `the rebuild comes from the cache:\n${again}`);
     ok(cli(dir, ['-p', 'fltproject', 'down', '-v', '-t', '1']), 'down');
+
+    // Pushed, removed, pulled back by digest: the same image; bundled with that digest.
+    const builtId = JSON.parse(ok(cli(dir, ['image', 'inspect', webRef]), 'inspect'))[0].Id as string;
+    const pushed = ok(cli(dir, ['-p', 'fltproject', 'push']), 'push').trim();
+    const pinned = new RegExp(`^${reg.host.replace(/\./g, '\\.')}/fltproject/web@(sha256:[0-9a-f]{64})$`).exec(pushed);
+    assert.ok(pinned, `push prints the image pinned by digest: ${pushed}`);
+    const byDigest = `${reg.host}/fltproject/web@${pinned[1]}`;
+    ok(cli(dir, ['image', 'rm', webRef]), 'remove the project image');
+    assert.notEqual(cli(dir, ['image', 'inspect', builtId]).status, 0, 'the image is gone');
+    ok(cli(dir, ['image', 'pull', '-q', byDigest]), 'pull by digest');
+    const back = JSON.parse(ok(cli(dir, ['image', 'inspect', byDigest]), 'inspect by digest'))[0] as { Id: string; RepoDigests: string[] };
+    assert.equal(back.Id, builtId, 'the image pulled back is the one built');
+    assert.ok(back.RepoDigests.includes(byDigest), JSON.stringify(back.RepoDigests));
+    // The tag is not on the engine now: bundle asks the registry, which has the pushed digest
+    // (written after the name as given, as docker-compose bundle writes it).
+    ok(cli(dir, ['-p', 'fltproject', 'bundle', '-o', 'web.dab']), 'bundle');
+    const dab = JSON.parse(readFileSync(join(dir, 'web.dab'), 'utf8')) as { Services: Record<string, { Image: string }> };
+    assert.equal(dab.Services['web']?.Image, `${webRef}@${pinned[1]}`);
+    writeFileSync(join(dir, 'compose.yaml'), `services:\n  web:\n    image: ${byDigest}\n    ports:\n      - "127.0.0.1:${port}:8080"\n`);
+    ok(cli(dir, ['-p', 'fltproject', 'up', '-d']), 'up from the pulled image');
+    assert.equal((await readFrom(port)).trim(), 'hello from a Debian build');
+    ok(cli(dir, ['-p', 'fltproject', 'down', '-v', '-t', '1']), 'down');
+    for (const ref of [byDigest]) cli(dir, ['image', 'rm', ref]);
   });
 });
