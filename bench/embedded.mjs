@@ -27,7 +27,7 @@ if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a posit
 const dist = (p) => join(root, 'dist', p);
 const { daemonPaths, DAEMON_NODE_OPTIONS } = await import(dist('src/daemon/paths.js'));
 const { EmbeddedEngine } = await import(dist('src/engine/embedded/client.js'));
-const { probeSocket } = await import(dist('src/engine/embedded/probe.js'));
+const { probeSocket } = await import(dist('src/contract/probe.js'));
 const { purgeHost, leftovers } = await import(dist('test/helpers/embedded-daemon.js'));
 const { bareSpec } = await import(dist('test/helpers/container-spec.js'));
 

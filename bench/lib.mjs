@@ -170,7 +170,7 @@ export function snapshotFlotilla(root, dir) {
 
 /**
  * Starts `flotilla daemon` (the snapshot's executable) as the CLI starts it and waits for its
- * socket; `probeSocket` and `nodeOptions` come from the build (dist/src/engine/embedded/probe.js,
+ * socket; `probeSocket` and `nodeOptions` come from the build (dist/src/contract/probe.js,
  * dist/src/daemon/paths.js). Returns the child process.
  */
 export async function startEmbeddedDaemon(flotilla, env, paths, probeSocket, nodeOptions) {

@@ -85,7 +85,7 @@ if (process.getuid?.() !== 0) throw new Error('the embedded engine needs root: r
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
 
 const { daemonPaths, DAEMON_NODE_OPTIONS } = await import(dist('src/daemon/paths.js'));
-const { probeSocket } = await import(dist('src/engine/embedded/probe.js'));
+const { probeSocket } = await import(dist('src/contract/probe.js'));
 const { purgeHost } = await import(dist('test/helpers/embedded-daemon.js'));
 const { startRegistry, seedImage, digestOf } = await import(dist('test/helpers/registry.js'));
 const { debianBaseTar } = await import(dist('test/helpers/debian-base.js'));
