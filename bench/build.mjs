@@ -24,7 +24,8 @@ if (process.getuid?.() !== 0) throw new Error('the embedded engine needs root: r
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
 
 const dist = (p) => join(root, 'dist', p);
-const { daemonPaths, DAEMON_NODE_OPTIONS } = await import(dist('src/daemon/paths.js'));
+const { daemonPaths } = await import(dist('src/daemon/paths.js'));
+const { DAEMON_NODE_OPTIONS } = await import(dist('src/contract/location.js'));
 const { probeSocket } = await import(dist('src/contract/probe.js'));
 const { purgeHost } = await import(dist('test/helpers/embedded-daemon.js'));
 
