@@ -27,7 +27,7 @@ import { formatCidr, macFor, overlaps, parseCidr, parseIpv4 } from './ipv4.js';
 import { addVeth, deleteLink, hostSubnets, setDefaultRoute } from './links.js';
 import { FALLBACK_NAMESERVERS, renderHosts, renderResolvConf, writeInPlace } from './name-files.js';
 import { HostNames } from './names.js';
-import { reserve, type Reservation } from './ports.js';
+import { addressesOverlap, reserve, type Reservation } from './ports.js';
 import { bridgeOptions } from './options.js';
 import { newRecord, poolSubnet, usedSubnets } from './new-network.js';
 import { bridgeUp, dropStaleSandboxes, ensureIpForward, purgeHost, restoreLinks, restoreRules, type HostState } from './restore.js';
@@ -159,6 +159,20 @@ export class NetworkManager implements NetworkPort {
       this.resolver.reset();
       if (failures.length > 0) throw new EngineError('engine', `purging the networking of instance ${this.paths.instance}: ${failures.map((f) => f.message).join('; ')}`);
     });
+  }
+
+  /**
+   * Whether a container other than `containerId` has the port recorded as published, held by a
+   * socket or not (one the daemon could not hold again after a restart stays its).
+   */
+  private isRecordedForOther(containerId: string, protocol: 'tcp' | 'udp', hostIp: string, port: number): boolean {
+    for (const n of this.networks.values()) {
+      for (const e of Object.values(n.endpoints)) {
+        if (e.containerId === containerId) continue;
+        if ((e.published ?? []).some((p) => p.protocol === protocol && p.hostPort === port && addressesOverlap(p.hostIp, hostIp))) return true;
+      }
+    }
+    return false;
   }
 
   private async restoreReservations(n: NetworkRecord, e: EndpointRecord): Promise<void> {
@@ -454,7 +468,7 @@ export class NetworkManager implements NetworkPort {
             throw new EngineError('invalid', `invalid container port ${request.containerPort}`);
           }
           const hostIp = request.hostIp === '' ? defaultHostIp : request.hostIp;
-          const r = await reserve({ ...request, hostIp });
+          const r = await reserve({ ...request, hostIp }, (protocol, ip, port) => this.isRecordedForOther(containerId, protocol, ip, port));
           held.push(r);
           published.push({ containerPort: request.containerPort, protocol: request.protocol, hostIp: r.hostIp, hostPort: r.hostPort });
         }

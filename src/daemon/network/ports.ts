@@ -52,6 +52,26 @@ async function bindUdp(host: string, port: number): Promise<{ port: number; clos
   return { port: socket.address().port, close: () => new Promise<void>((resolve) => socket.close(() => resolve())) };
 }
 
+type Bound = { port: number; close: () => Promise<void> };
+
+/**
+ * A port the kernel picks, but not one a container keeps without a socket: such picks stay bound
+ * while the kernel is asked again (so it moves on), then are let go.
+ */
+async function bindEphemeral(bind: (host: string, port: number) => Promise<Bound>, host: string, recorded: (port: number) => boolean): Promise<Bound> {
+  const skipped: Bound[] = [];
+  try {
+    for (let attempt = 0; attempt < 64; attempt++) {
+      const bound = await bind(host, 0);
+      if (!recorded(bound.port)) return bound;
+      skipped.push(bound);
+    }
+    throw Object.assign(new Error('no free port'), { code: 'EADDRINUSE' });
+  } finally {
+    await Promise.all(skipped.map((b) => b.close()));
+  }
+}
+
 /** No range or port 0 → [0] (ephemeral); a range → the ports to try in order; null when it is not one. */
 export function candidatePorts(range: { start: number; end: number } | undefined): number[] | null {
   if (range === undefined || (range.start === 0 && range.end === 0)) return [0];
@@ -62,11 +82,21 @@ export function candidatePorts(range: { start: number; end: number } | undefined
   return out;
 }
 
+/** Whether a port is recorded as published to a container (protocol, host address, port). */
+export type RecordedPort = (protocol: 'tcp' | 'udp', hostIp: string, port: number) => boolean;
+
+/** Whether two host addresses overlap: the same, or either is every address (0.0.0.0). */
+export function addressesOverlap(a: string, b: string): boolean {
+  return a === b || a === '0.0.0.0' || b === '0.0.0.0';
+}
+
 /**
  * Reserves a host port for the request: the given one, the first free one of a range, or an
- * ephemeral one chosen by the kernel.
+ * ephemeral one chosen by the kernel. A port `recorded` says is published to another container
+ * is allocated even when no socket of ours holds it (after a daemon crash, another program may
+ * have taken it before the daemon could hold it again): it is never given twice.
  */
-export async function reserve(request: PortRequest): Promise<Reservation> {
+export async function reserve(request: PortRequest, recorded: RecordedPort = () => false): Promise<Reservation> {
   const hostIp = request.hostIp === '' ? '0.0.0.0' : request.hostIp;
   if (!isIpv4(hostIp)) throw new EngineError('invalid', `invalid host address ${request.hostIp} for port ${request.containerPort}/${request.protocol}: only IPv4 is supported by the embedded engine`);
   const ports = candidatePorts(request.hostPorts);
@@ -75,8 +105,12 @@ export async function reserve(request: PortRequest): Promise<Reservation> {
   const bind = request.protocol === 'udp' ? bindUdp : bindTcp;
   let lastError: NodeJS.ErrnoException | null = null;
   for (const port of ports) {
+    if (port !== 0 && recorded(request.protocol, hostIp, port)) {
+      if (ports.length === 1) throw new EngineError('resource', `Bind for ${hostIp}:${port} failed: port is already allocated`);
+      continue;
+    }
     try {
-      const bound = await bind(hostIp, port);
+      const bound = port === 0 ? await bindEphemeral(bind, hostIp, (p) => recorded(request.protocol, hostIp, p)) : await bind(hostIp, port);
       const key = heldKey(request.protocol, hostIp, bound.port);
       held.add(key);
       return {
