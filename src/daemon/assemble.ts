@@ -61,6 +61,7 @@ export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => 
     close: async () => {
       containers.close();
       await network.close();
+      await runtime.releaseCgroupParent();
     },
   };
 }

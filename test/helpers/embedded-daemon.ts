@@ -5,7 +5,7 @@
  * then whatever it left on the host (which a test asserts is nothing).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
@@ -174,10 +174,9 @@ export function leftovers(paths: DaemonPaths, defaultBridge: string | null): str
   if (procs) out.push(`processes: ${procs.split('\n').join(' / ')}`);
   const running = sh(`runc --root '${paths.runcRoot}' list -q 2>/dev/null || true`).trim();
   if (running) out.push(`runc containers: ${running.split('\n').join(' ')}`);
-  if (existsSync(`/sys/fs/cgroup${paths.cgroupParent}`)) {
-    const children = sh(`find /sys/fs/cgroup${paths.cgroupParent} -mindepth 1 -type d`).trim();
-    if (children) out.push(`cgroups: ${children.split('\n').length}`);
-  }
+  // The stopped daemon removes its cgroup parent (v2: one hierarchy; v1: one per controller).
+  const cgroups = sh(`ls -d /sys/fs/cgroup${paths.cgroupParent} /sys/fs/cgroup/*${paths.cgroupParent} 2>/dev/null || true`).trim();
+  if (cgroups) out.push(`cgroups: ${cgroups.split('\n').join(' ')}`);
   return out;
 }
 
@@ -193,5 +192,6 @@ export function purgeHost(paths: DaemonPaths): void {
     sh(`for c in $(iptables -t ${table} -S 2>/dev/null | awk '/^-N FLT${tag}/ {print $2}'); do iptables -t ${table} -F $c; done`);
     sh(`for c in $(iptables -t ${table} -S 2>/dev/null | awk '/^-N FLT${tag}/ {print $2}'); do iptables -t ${table} -X $c; done`);
   }
-  sh(`find /sys/fs/cgroup${paths.cgroupParent} -depth -type d -exec rmdir {} \\; 2>/dev/null || true`);
+  // cgroup v2 has one hierarchy, v1 one per controller: the parent is in each.
+  sh(`for d in /sys/fs/cgroup${paths.cgroupParent} /sys/fs/cgroup/*${paths.cgroupParent}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \\; ; done 2>/dev/null || true`);
 }

@@ -191,6 +191,14 @@ export class Runtime implements RuntimePort {
     buildSpec({ req, host, user: { uid: 0, gid: 0, additionalGids: [] }, devices, seccompProfile: await seccompProfileOf(spec) });
   }
 
+  /**
+   * Removes this daemon's cgroup parent where nothing is left in it. Builder steps run through
+   * runc directly, which makes the parent and never removes it; at close no create is running.
+   */
+  releaseCgroupParent(): Promise<void> {
+    return this.cgroupParent.removeIfUnused();
+  }
+
   // ---- lifecycle --------------------------------------------------------------------------------
 
   /** Clears what a previous run left (runc state, exit file, conmon files) before a new run. */
