@@ -15,8 +15,6 @@
 import { ConfigError, ErrorList, UsageError } from '../errors.js';
 import type { Service } from '../model/service.js';
 import { selectServices, withDependencies } from '../model/select.js';
-import type { Strategy } from '../plan/converge.js';
-import type { BuildPolicy } from '../plan/images.js';
 import { isContainerStep, orphansOf, planPrepare, planUp, usedNetworks, type UpPlanOptions } from '../plan/up.js';
 import type { Observed } from '../plan/observed.js';
 import type { Plan } from '../plan/plan.js';
@@ -27,19 +25,10 @@ import { failOnErrors, runPlan } from './run-plan.js';
 import type { ProjectRuntime } from './runtime.js';
 import { walk, type WalkStep } from './walker.js';
 
-export interface UpOptions {
+/** The plan's options, and what only the command uses: which services, --no-deps, --dry-run, --wait. */
+export interface UpOptions extends Omit<UpPlanOptions, 'containersOnly'> {
   services: string[];
   noDeps: boolean;
-  strategy: Strategy;
-  alwaysRecreateDeps: boolean;
-  scale: Record<string, number>;
-  removeOrphans: boolean;
-  build: BuildPolicy;
-  renewAnonymousVolumes: boolean;
-  /** false for `create` / `up --no-start`. */
-  start: boolean;
-  /** -t: seconds to wait for a container to stop before killing it. */
-  timeout?: number;
   dryRun: boolean;
   /** --wait: return only when every container is running, and healthy if it has a healthcheck. */
   wait: boolean;
