@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { embeddedCli, succeeded } from '../helpers/embedded-cli.js';
 import { debianBaseTar } from '../helpers/debian-base.js';
 import { useTestDaemon } from '../helpers/embedded-daemon.js';
-import { haveRegistry, startRegistry } from '../helpers/registry.js';
+import { requireRegistry, startRegistry } from '../helpers/registry.js';
 import { requireRoot } from '../helpers/root.js';
 import { projectDir } from '../helpers/tmp.js';
 
@@ -68,11 +68,7 @@ CMD ["sh", "-c", "while true; do nc -l -p 8080 -q 1 < /srv/greeting.txt; done"]
 describe('a real project built and run on the embedded engine', () => {
   it('builds FROM a Debian base in a registry with apt-get install, serves with up --build, and goes to the registry and back by digest', async (t) => {
     if (!requireRoot(t)) return;
-    if (!haveRegistry()) {
-      if (process.env['FLOTILLA_CI'] === '1') assert.fail('docker-registry and curl are needed (scripts/install-deps)');
-      t.skip('needs docker-registry and curl');
-      return;
-    }
+    if (!requireRegistry(t)) return;
     const reg = await startRegistry(t);
     const base = await debianBaseTar();
     const port = await freePort();

@@ -16,7 +16,7 @@ import { walkTree } from '../helpers/buildkit.js';
 import { assertCleanError, flotilla, type CliResult } from '../helpers/cli.js';
 import { useTestDaemon } from '../helpers/embedded-daemon.js';
 import { busyboxRootfsTar, withImageView } from '../helpers/embedded-images.js';
-import { digestOf, haveRegistry, seedImage, startRegistry } from '../helpers/registry.js';
+import { digestOf, requireRegistry, seedImage, startRegistry } from '../helpers/registry.js';
 import { requireRoot } from '../helpers/root.js';
 import { projectDir } from '../helpers/tmp.js';
 
@@ -40,11 +40,7 @@ function files(id: string): Map<string, string> {
 describe('image build with a registry and secrets on the embedded engine', () => {
   it('pulls a missing base with stored credentials, --pull takes a newer one, --secret reaches RUN only, other platforms are refused', async (t) => {
     if (!requireRoot(t) || !testDaemon()) return;
-    if (!haveRegistry()) {
-      if (process.env['FLOTILLA_CI'] === '1') assert.fail('docker-registry and curl are needed (scripts/install-deps)');
-      t.skip('needs docker-registry and curl');
-      return;
-    }
+    if (!requireRegistry(t)) return;
     const reg = await startRegistry(t, { auth: true });
     const rootfs = readFileSync(await busyboxRootfsTar());
     const layer = { blob: gzipSync(rootfs), diffId: digestOf(rootfs) };

@@ -19,20 +19,13 @@ import { FLOTILLA, assertCleanError, type CliResult } from '../helpers/cli.js';
 import { embeddedCli, succeeded } from '../helpers/embedded-cli.js';
 import { useTestDaemon } from '../helpers/embedded-daemon.js';
 import { busyboxRootfsTar } from '../helpers/embedded-images.js';
-import { digestOf, haveRegistry, seedImage, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { digestOf, requireRegistry, seedImage, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { requireRoot } from '../helpers/root.js';
 import { projectDir } from '../helpers/tmp.js';
 import { dir, file, tar } from '../daemon/images/tarball.js';
 
 const testDaemon = useTestDaemon();
 const cli = embeddedCli(testDaemon, 180_000);
-
-function needRegistry(t: TestContext): boolean {
-  if (haveRegistry()) return true;
-  if (process.env['FLOTILLA_CI'] === '1') assert.fail('docker-registry and curl are needed (scripts/install-deps)');
-  t.skip('needs docker-registry and curl');
-  return false;
-}
 
 /** The CLI run without blocking this process (the proxy below must go on answering meanwhile). */
 function cliAsync(cwd: string, args: string[]): { done: Promise<CliResult> } {
@@ -127,7 +120,7 @@ describe('image garbage and interruptions on the embedded engine', () => {
 
   it('a pull interrupted by SIGKILL of the daemon leaves no image; after a restart it fetches only the unfinished layer, from where it stopped', async (t) => {
     const daemon = testDaemon();
-    if (!requireRoot(t) || !daemon || !needRegistry(t)) return;
+    if (!requireRoot(t) || !daemon || !requireRegistry(t)) return;
     const reg = await startRegistry(t);
     const layers = [randomLayer('one', 1 << 20), randomLayer('two', 1 << 20), randomLayer('three', 4 << 20)];
     const seeded = seedImage(reg, 'crash/app', '1', layers);

@@ -14,7 +14,7 @@ import { gzipSync } from 'node:zlib';
 import { FLOTILLA, flotilla, type CliResult } from '../helpers/cli.js';
 import { busyboxRootfsTar } from '../helpers/embedded-images.js';
 import { useTestDaemon } from '../helpers/embedded-daemon.js';
-import { curl, digestOf, haveRegistry, seedImage, startRegistry, url } from '../helpers/registry.js';
+import { curl, digestOf, haveRegistry, requireRegistry, seedImage, startRegistry, url } from '../helpers/registry.js';
 import { requireRoot } from '../helpers/root.js';
 import { projectDir } from '../helpers/tmp.js';
 import { dir, file, tar } from '../daemon/images/tarball.js';
@@ -31,11 +31,7 @@ describe('registries on the embedded engine', () => {
   it('image pull with stored credentials, refused without; up pulls what is missing and runs it', async (t) => {
     const daemon = testDaemon();
     if (!requireRoot(t) || !daemon) return;
-    if (!haveRegistry()) {
-      if (process.env['FLOTILLA_CI'] === '1') assert.fail('docker-registry and curl are needed (scripts/install-deps)');
-      t.skip('needs docker-registry and curl');
-      return;
-    }
+    if (!requireRegistry(t)) return;
     const reg = await startRegistry(t, { auth: true });
     const rootfs = readFileSync(await busyboxRootfsTar());
     const layer = { blob: gzipSync(rootfs), diffId: digestOf(rootfs) };
@@ -181,11 +177,7 @@ describe('login, push and logout through the CLI', () => {
   it('login checks and stores the credentials; image push prints the registry digest; logout removes them', async (t) => {
     const daemon = testDaemon();
     if (!requireRoot(t) || !daemon) return;
-    if (!haveRegistry()) {
-      if (process.env['FLOTILLA_CI'] === '1') assert.fail('docker-registry and curl are needed (scripts/install-deps)');
-      t.skip('needs docker-registry and curl');
-      return;
-    }
+    if (!requireRegistry(t)) return;
     const reg = await startRegistry(t, { auth: true });
     const cwd = projectDir(t, { 'compose.yaml': 'services: {}\n' }, `flt-login-${process.pid}`);
     const dockerConfig = mkdtempSync(join(tmpdir(), 'flt-docker-config-'));

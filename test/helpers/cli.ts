@@ -35,3 +35,14 @@ export function assertCleanError(r: CliResult, pattern: RegExp): void {
   assert.ok(!/\n\s+at /.test(r.stderr), 'no stack trace');
   assert.match(r.stderr, pattern);
 }
+
+/** The run exited 0; otherwise the assertion shows its exit status and both outputs. */
+export function assertOk(r: CliResult): CliResult {
+  assert.equal(r.status, 0, `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
+}
+
+/** One JSON object per line, as `--format json` prints lists. */
+export function jsonLines(text: string): Record<string, string>[] {
+  return text.trim() === '' ? [] : text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+}

@@ -5,6 +5,7 @@
  * verifies with that service's certificate) and TLS (a self-signed certificate made here) when
  * asked. Stopped, and its files removed, when the test ends. Images are seeded with curl, independently of the code under test.
  */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,14 @@ export interface TestRegistry {
 
 export function haveRegistry(): boolean {
   return spawnSync('docker-registry', ['--version']).status === 0 && spawnSync('curl', ['--version']).status === 0;
+}
+
+/** docker-registry and curl are here; without them the test skips, and in CI (FLOTILLA_CI=1) fails. */
+export function requireRegistry(t: TestContext): boolean {
+  if (haveRegistry()) return true;
+  if (process.env['FLOTILLA_CI'] === '1') assert.fail('docker-registry and curl are needed (scripts/install-deps)');
+  t.skip('needs docker-registry and curl');
+  return false;
 }
 
 async function freePort(): Promise<number> {

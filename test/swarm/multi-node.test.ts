@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { flotilla, type CliResult } from '../helpers/cli.js';
+import { assertOk as ok, flotilla, jsonLines, type CliResult } from '../helpers/cli.js';
 import { LAB_IMAGE, requireLab, useSwarmLab, type SwarmLab } from '../helpers/swarm-lab.js';
 
 const lab = useSwarmLab(3);
@@ -18,15 +18,6 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(l: SwarmLab, args: string[], timeoutMs = 240_000): CliResult {
   return flotilla(args, { cwd: dir, env: l.env(), timeoutMs });
-}
-
-function ok(r: CliResult): CliResult {
-  assert.equal(r.status, 0, `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r;
-}
-
-function jsonLines(text: string): Record<string, string>[] {
-  return text.trim() === '' ? [] : text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
 }
 
 /** Nodes of the running tasks of a service. */

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { after, test } from 'node:test';
 import { load as parseYaml } from 'js-yaml';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FLOTILLA, flotilla, type CliResult } from '../helpers/cli.js';
+import { FLOTILLA, assertOk as ok, flotilla, jsonLines, type CliResult } from '../helpers/cli.js';
 import { requireLab, useSwarmLab, LAB_IMAGE, type SwarmLab } from '../helpers/swarm-lab.js';
 
 const lab = useSwarmLab(1);
@@ -21,15 +21,6 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(l: SwarmLab, args: string[], timeoutMs = 180_000): CliResult {
   return flotilla(args, { cwd: dir, env: l.env(), timeoutMs });
-}
-
-function ok(r: CliResult): CliResult {
-  assert.equal(r.status, 0, `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r;
-}
-
-function jsonLines(text: string): Record<string, string>[] {
-  return text.trim() === '' ? [] : text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
 }
 
 function stackFile(name: string, env: string, extra = '', replicas = 2): void {
