@@ -138,10 +138,12 @@ test('restart loops: every run finishes after it started; adoption counts the re
   await manager.stop(id, 0);
 
   // An exit recorded by a new manager, with a policy that restarts it: counted as such.
-  const once = await manager.create(containerSpec({ name: 'once', command: ['sh', '-c', 'sleep 1; exit 3'], restartPolicy: { name: 'on-failure', maximumRetryCount: 1 } }));
+  const once = await manager.create(containerSpec({ name: 'once', command: ['sh', '-c', 'sleep 4; exit 3'], restartPolicy: { name: 'on-failure', maximumRetryCount: 1 } }));
   env.ids.push(once);
   await manager.start(once);
-  manager.close(); // the old daemon is gone; the exit happens while none watches
+  // The old daemon is gone before the exit (4 s leaves room for a slow start() under load; with 1 s
+  // the old manager sometimes recorded the exit itself, and the new one had nothing to adopt).
+  manager.close();
   await waitFor('the exit file', () => env.runtime.exitInfo(once), 20_000);
   const second = newManager(env);
   await second.open();
