@@ -408,8 +408,11 @@ export interface Engine {
   pushImage(ref: string, progress?: ProgressSink, options?: Pick<PullOptions, 'credentials'>): Promise<string>;
   tagImage(source: string, target: string): Promise<void>;
   removeImage(ref: string, options?: { force?: boolean }): Promise<void>;
-  /** The digest a registry has for `ref` (repo@sha256:...), without pulling; null when it has none. Optional. */
-  registryDigest?(ref: string): Promise<string | null>;
+  /**
+   * The digest a registry has for `ref` (repo@sha256:...), without pulling; null when it has none.
+   * Optional. Credentials as for pullImage (the embedded engine's client reads the Docker config's).
+   */
+  registryDigest?(ref: string, options?: Pick<PullOptions, 'credentials'>): Promise<string | null>;
 
   /** Containers with all of these labels (a label given as `true` only has to exist). */
   listContainers(query: { labels: Record<string, string | true>; all: boolean }): Promise<ContainerSummary[]>;

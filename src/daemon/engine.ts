@@ -101,8 +101,8 @@ export class DaemonEngine implements DaemonBackend {
     }));
   }
 
-  registryDigest(ref: string): Promise<string | null> {
-    return this.parts.registry.digest(ref);
+  registryDigest(ref: string, options: Pick<PullOptions, 'credentials'> = {}): Promise<string | null> {
+    return this.parts.registry.digest(ref, options.credentials ?? null);
   }
 
   async pullImage(ref: string, progress?: ProgressSink, options: PullOptions = {}): Promise<void> {

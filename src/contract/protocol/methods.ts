@@ -45,7 +45,12 @@ export const UNARY: { [K in UnaryMethod]: UnaryRpc<Args<K>, Result<K>> } = {
   pruneImages: { args: args<[boolean]>('all'), result: mapped((v: string) => ({ value: v }), (w: { value?: string }) => w.value ?? '{}') },
   imageRemoval: { args: args<[string, boolean]>('ref', 'force'), result: mapped((v: string) => ({ value: v }), (w: { value?: string }) => w.value ?? '{}') },
   pruneBuildCache: { args: args<[boolean]>('all'), result: mapped((v: string) => ({ value: v }), (w: { value?: string }) => w.value ?? '{}') },
-  registryDigest: { args: refOnly, result: mapped((v: string | null) => ({ value: v ?? undefined }), (w: { value?: string }) => w.value ?? null) },
+  registryDigest: {
+    args: mapped(
+      ([ref, o]: Args<'registryDigest'>) => ({ ref, auth: o?.credentials ? JSON.stringify(o.credentials) : '' }),
+      (w: { ref: string; auth?: string }): Args<'registryDigest'> => [w.ref, { credentials: w.auth ? (JSON.parse(w.auth) as PullOptions['credentials']) : null }],
+    ),
+    result: mapped((v: string | null) => ({ value: v ?? undefined }), (w: { value?: string }) => w.value ?? null) },
 
   listContainers: { args: single(fields<Args<'listContainers'>[0]>({ labels: labelQuery })), result: wrapped('containers') },
   inspectContainer: { args: args('idOrName'), result: wrapped('container', nullable(m.containerInfo)) },

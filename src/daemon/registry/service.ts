@@ -69,12 +69,12 @@ export class RegistryService {
 
   /**
    * The digest the registry has for `ref` (a HEAD of its manifest, nothing pulled), or null when
-   * it has none: what `bundle` pins an image to when the engine lacks it. No credentials travel
-   * with this call yet, so a registry that wants them answers with an error.
+   * it has none: what `bundle` pins an image to when the engine lacks it. The CLI sends its
+   * user's credentials for the registry, as for a pull.
    */
-  digest(ref: string): Promise<string | null> {
+  digest(ref: string, credentials: PullOptions['credentials'] = null): Promise<string | null> {
     const parsed = parseReference(ref);
-    return this.client(parsed.repository, null).manifestDigest(registryOf(parsed.repository).path, parsed.digest ?? parsed.tag ?? 'latest');
+    return this.client(parsed.repository, credentials).manifestDigest(registryOf(parsed.repository).path, parsed.digest ?? parsed.tag ?? 'latest');
   }
 
   pull(ref: string, progress: ProgressSink | undefined, options: PullOptions = {}): Promise<StoredImage> {

@@ -120,8 +120,10 @@ export class EmbeddedEngine implements DaemonBackend {
     return this.call('pruneBuildCache', all);
   }
 
-  registryDigest(ref: string): Promise<string | null> {
-    return this.call('registryDigest', ref);
+  /** Asks with the Docker config's credentials for the registry, as pullImage does. */
+  async registryDigest(ref: string, options: Pick<PullOptions, 'credentials'> = {}): Promise<string | null> {
+    const credentials = options.credentials !== undefined ? options.credentials : await getCredentials(registryOf(parseReference(ref).repository).host);
+    return this.call('registryDigest', ref, { credentials });
   }
 
   async importImage(input: Readable, reference?: string): Promise<ImageRef> {
