@@ -24,7 +24,8 @@ const ALLOWED: Record<string, string[]> = {
   'plan': [...SHARED, 'model', 'contract'],
   'execute': [...SHARED, 'model', 'contract', 'plan'],
   'engine': [...SHARED, 'contract'],
-  'daemon': [...SHARED, 'contract'],
+  'daemon': [...SHARED, 'contract', 'swarm'],
+  'swarm': [...SHARED, 'contract'],
   'stack': [...SHARED, 'contract', 'compose', 'bundle', 'execute'],
   'cli': [...SHARED, 'model', 'contract', 'compose', 'bundle', 'graph', 'plan', 'execute', 'engine', 'daemon', 'stack'],
 };
