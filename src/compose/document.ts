@@ -42,6 +42,9 @@ export interface ComposeVolumesFrom {
 
 export interface ComposeDependsOn {
   condition: 'service_started' | 'service_healthy' | 'service_completed_successfully';
+  /** Compose Specification: restart this service when the dependency is restarted or recreated. */
+  restart?: boolean;
+  required?: boolean;
 }
 
 export interface ComposeServiceNetwork {
@@ -81,6 +84,8 @@ export interface ComposeHealthcheck {
   interval?: number;
   timeout?: number;
   start_period?: number;
+  /** Compose Specification: the interval during the start period. */
+  start_interval?: number;
   retries?: number;
   [extension: `x-${string}`]: unknown;
 }

@@ -49,6 +49,14 @@ function refuseUndeployable(rt: ProjectRuntime, services: readonly Service[]): v
   throw errors.length === 1 ? errors[0] : new ErrorList(errors);
 }
 
+/** One warning per key the engines do not act on yet, where it is written. */
+function warnNotActedOn(rt: ProjectRuntime, services: readonly Service[]): void {
+  const names = new Set(services.map((s) => s.name));
+  for (const n of rt.deployment.notActedOn) {
+    if (names.has(n.service)) rt.diagnostics.warn(n.message, rt.locateService(n.service, n.keyPath));
+  }
+}
+
 async function observeFor(rt: ProjectRuntime, services: readonly Service[]): Promise<Observed> {
   return observe(rt, { images: services.map((s) => s.image), networks: usedNetworks(rt.deployment, services), volumes: Object.values(rt.deployment.volumes) });
 }
@@ -61,6 +69,9 @@ export async function up(rt: ProjectRuntime, opts: UpOptions): Promise<UpResult>
     if (!deployment.services.some((s) => s.name === name)) throw new UsageError(`no such service: ${name}`);
   }
   refuseUndeployable(rt, services);
+  warnNotActedOn(rt, services);
+  // Compose v2 runs provider services through a plugin; Flotilla leaves them out (warned above).
+  services = services.filter((s) => s.provider === undefined);
 
   const observed = await observeFor(rt, services);
   const orphans = orphansOf(deployment, observed.containers);

@@ -25,6 +25,8 @@ export interface Deployment {
   configs: Record<string, FileObject>;
   /** What docker-compose's `config` accepts but its `up` refuses (config warns, up fails). */
   problems: DeployProblem[];
+  /** Keys `config` prints that no engine acts on yet (up warns about each, where it is written). */
+  notActedOn: DeployProblem[];
 }
 
 export interface DeployProblem {

@@ -21,6 +21,8 @@ export interface Service {
   /** What must be there before it, each kind once per service, in a stable order. */
   dependencies: Dependency[];
   containerName?: string;
+  /** `provider.type`: a service Compose v2 runs through a plugin; `up` leaves it out. */
+  provider?: string;
 
   /** Undefined: the image's. An empty list clears the image's entrypoint. */
   entrypoint?: string[];

@@ -257,7 +257,7 @@ export function containerSpec(service: Service, ctx: SpecContext): ContainerSpec
     cpuQuota: own.cpuQuota,
     cpuPeriod: own.cpuPeriod,
     cpusetCpus: own.cpuset,
-    pidsLimit: own.pids,
+    pidsLimit: limits?.pids ?? own.pids,
     oomKillDisable: own.oomKillDisable,
     oomScoreAdj: own.oomScoreAdj,
     runtime: service.runtime,

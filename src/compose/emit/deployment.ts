@@ -8,6 +8,7 @@ import type { Network } from '../../model/resources.js';
 import type { ComposeProject } from '../document.js';
 import { attachedNetworks } from './networks.js';
 import { deployProblems } from './problems.js';
+import { notActedOn } from './not-acted-on.js';
 import { emitFileObject, emitNetwork, emitVolume } from './resources.js';
 import { emitService } from './service.js';
 
@@ -38,6 +39,7 @@ export function emitDeployment(project: ComposeProject, options: EmitOptions): D
     secrets: Object.fromEntries(Object.entries(project.secrets).map(([k, d]) => [k, emitFileObject(project, k, d)])),
     configs: Object.fromEntries(Object.entries(project.configs).map(([k, d]) => [k, emitFileObject(project, k, d)])),
     problems,
+    notActedOn: notActedOn(project),
   };
   if (project.environmentFile !== undefined) deployment.environmentFile = project.environmentFile;
   return deployment;

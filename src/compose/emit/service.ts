@@ -32,6 +32,7 @@ import { isPlainObject } from '../yaml/read.js';
 import { defaultScale, emitDeploy, type Report } from './deploy.js';
 import { hashInput } from './hash-input.js';
 import { emitMount } from './mounts.js';
+import { providerType } from './not-acted-on.js';
 import { attachedNetworks } from './networks.js';
 import { bytes, choice, INVALID, nanoCpus, nanos, numeric, optionalString, stringList, stringMap } from './values.js';
 
@@ -304,6 +305,7 @@ export function emitService(project: ComposeProject, s: ComposeService, cwd: str
     build: build(s, report),
     platform: optionalString(s['platform']),
     containerName: s.container_name,
+    provider: providerType(s),
     entrypoint: words(s.entrypoint, ['entrypoint'], report),
     command: words(s.command, ['command'], report),
     workingDir: s.working_dir,

@@ -32,7 +32,8 @@ export function validateService(name: string, s: Dict, ctx: ValidateContext): vo
       [hasBuild ? 'build' : 'dockerfile'],
     );
   }
-  if (!hasImage && !hasBuild) {
+  // A provider service (Compose Specification) is run by a plugin, not from an image.
+  if (!hasImage && !hasBuild && !('provider' in s)) {
     throw new ServiceProblem(`service ${name} has neither an image nor a build context; set "image" or "build"`, []);
   }
   const build = s['build'];

@@ -1,0 +1,53 @@
+/**
+ * Compose Specification keys a version-less file may use and `config` prints, but that no engine
+ * acts on yet: `up` warns about each, one line per key where it is written, rather than ignoring
+ * it silently (docs/compose-compatibility.md lists them). Keys the engines do act on are not here.
+ */
+import type { DeployProblem } from '../../model/deployment.js';
+import type { ComposeProject, ComposeService } from '../document.js';
+import { isPlainObject } from '../yaml/read.js';
+
+const BUILD_KEYS = ['dockerfile_inline', 'secrets', 'ssh', 'additional_contexts', 'platforms', 'tags', 'no_cache', 'pull'] as const;
+
+function serviceNotices(project: ComposeProject, s: ComposeService): DeployProblem[] {
+  const out: DeployProblem[] = [];
+  const note = (keyPath: (string | number)[], message: string) => out.push({ service: s.name, keyPath, message });
+  if (s['provider'] !== undefined) note(['provider'], `service "${s.name}" has a provider: Flotilla does not run provider services, so up leaves it out`);
+  if (s['models'] !== undefined) note(['models'], 'models are not run by Flotilla: the service gets no model endpoints');
+  if (s['gpus'] !== undefined) note(['gpus'], 'gpus is not acted on yet: the containers get no GPUs');
+  if (s['develop'] !== undefined) note(['develop'], 'develop.watch is not acted on: up does not watch files');
+  if (s['post_start'] !== undefined) note(['post_start'], 'post_start hooks are not run yet');
+  if (s['pre_stop'] !== undefined) note(['pre_stop'], 'pre_stop hooks are not run yet');
+  if (s.healthcheck?.start_interval !== undefined) note(['healthcheck', 'start_interval'], 'start_interval is not acted on yet: the health check runs at its interval during the start period');
+  for (const [dep, options] of Object.entries(s.depends_on ?? {})) {
+    if (options.restart === true) note(['depends_on', dep, 'restart'], `restart is not acted on yet: "${s.name}" is not restarted with "${dep}"`);
+  }
+  (s.volumes ?? []).forEach((v, i) => {
+    if (v.bind?.['create_host_path'] !== undefined) note(['volumes', i, 'bind', 'create_host_path'], 'create_host_path is not acted on yet: a missing host path is created');
+    if (v.volume?.['subpath'] !== undefined) note(['volumes', i, 'volume', 'subpath'], 'subpath is not acted on yet: the whole volume is mounted');
+  });
+  const build = s.build as Record<string, unknown> | undefined;
+  for (const key of BUILD_KEYS) {
+    if (build?.[key] !== undefined) note(['build', key], `build.${key} is not acted on yet by Flotilla's builds`);
+  }
+  for (const kind of ['secrets', 'configs'] as const) {
+    (s[kind] ?? []).forEach((ref, i) => {
+      const def = project[kind][ref.source];
+      const from = def?.['content'] !== undefined ? 'content' : def?.['environment'] !== undefined ? 'environment' : undefined;
+      if (from) note([kind, i], `${kind} "${ref.source}" comes from ${from}, which is not mounted into containers yet`);
+    });
+  }
+  return out;
+}
+
+/** What `up` warns it does not act on, per service, in the project's service order. */
+export function notActedOn(project: ComposeProject): DeployProblem[] {
+  return project.services.flatMap((s) => serviceNotices(project, s));
+}
+
+/** A `provider` service's type (Compose v2 runs it through a plugin; Flotilla does not run it). */
+export function providerType(s: ComposeService): string | undefined {
+  const p = s['provider'];
+  if (!isPlainObject(p)) return undefined;
+  return typeof p['type'] === 'string' ? p['type'] : '';
+}
