@@ -259,6 +259,11 @@ export interface ContainerSummary {
   /** Human-readable status ("Up 3 seconds (healthy)", "Exited (0) 2 minutes ago"). */
   status: string;
   created: number;
+  /**
+   * Embedded engine: published ports (127.0.0.1:8080/tcp) of a running container that the daemon
+   * could not hold again after a restart, because another program took them meanwhile.
+   */
+  unheldPorts?: string[];
 }
 
 export interface ContainerInfo {
@@ -296,6 +301,8 @@ export interface PortState {
   hostIp?: string;
   /** Absent when not published, or when a stopped container's is for the engine to pick. */
   hostPort?: number;
+  /** Embedded engine: why the engine does not hold this published port (another program took it). */
+  unheld?: string;
 }
 
 export interface LogOptions {

@@ -43,6 +43,7 @@ export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => 
     await containers.open();
     const adopted = await adoptContainers(containers, rebooted);
     log(`adopted ${adopted.adopted} running containers, recorded ${adopted.exited} exits, restarted ${adopted.restarted}, ${adopted.restarting} more restarting by policy`);
+    containers.reportUnheldPorts();
     await recordBoot(paths);
   } catch (e) {
     // What was opened is closed again, so the failed daemon exits (containers keep running).
@@ -57,7 +58,10 @@ export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => 
   const backend = new DaemonEngine({ paths, images, registry, containers, volumes, events, builder, startedAt: new Date().toISOString(), requestShutdown });
   return {
     backend,
-    tick: () => rotateContainerLogs(containers),
+    tick: async () => {
+      await rotateContainerLogs(containers);
+      await containers.holdPortsAgain();
+    },
     close: async () => {
       containers.close();
       await network.close();

@@ -22,6 +22,8 @@ export interface ObservedContainer {
   created: number;
   labels: Record<string, string>;
   image: string;
+  /** Published ports the engine could not hold again after a restart (127.0.0.1:8080/tcp). */
+  unheldPorts: string[];
 }
 
 export interface Observed {
@@ -49,6 +51,7 @@ export function toObserved(c: ContainerSummary): ObservedContainer {
     created: c.created,
     labels: c.labels,
     image: c.image,
+    unheldPorts: c.unheldPorts ?? [],
   };
 }
 

@@ -75,6 +75,14 @@ function external(kind: 'network' | 'volume', name: string): FlotillaError {
   return new FlotillaError(`${kind} ${name} is declared as external, but could not be found; create it with \`${create}\` and try again`);
 }
 
+/** A container kept as it is though the engine lost a published port of it: up must not say it is fine. */
+function unheld(service: string, c: ObservedContainer): FlotillaError {
+  const ports = c.unheldPorts.join(', ');
+  return new FlotillaError(
+    `service ${service}: container ${c.name} does not hold its published port${c.unheldPorts.length > 1 ? 's' : ''} ${ports}: another program took ${c.unheldPorts.length > 1 ? 'them' : 'it'} while the engine's daemon was down; stop that program (the daemon takes the port back within seconds) or change the port and run up again`,
+  );
+}
+
 function prepareSteps(deployment: Deployment, services: readonly Service[], observed: Observed, opts: PrepareOptions): PlanStep[] {
   const pulls: PlanStep[] = [];
   const builds: PlanStep[] = [];
@@ -148,6 +156,7 @@ export function planUp(deployment: Deployment, services: readonly Service[], obs
       serviceContainers(observed.containers, service.name),
       { strategy: opts.strategy, upstreamChanged, alwaysRecreateDeps: opts.alwaysRecreateDeps },
     );
+    for (const a of actions) if (a.kind === 'keep' && a.container.unheldPorts.length > 0) throw unheld(service.name, a.container);
     // What a created, recreated or started container comes after: its dependencies in this run
     // (their wait step when they have a condition), and everything prepared.
     const gated = actions.some((a) => a.kind === 'create' || a.kind === 'recreate' || (a.kind === 'start' && opts.start));

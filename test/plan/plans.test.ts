@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { ContainerState, ImageInfo } from '../../src/contract/engine.js';
 import { loadProject } from '../../src/compose/load.js';
 import type { Deployment } from '../../src/model/deployment.js';
+import { FlotillaError } from '../../src/errors.js';
 import { configHash } from '../../src/plan/config-hash.js';
 import { planDown, planRestart, planStop } from '../../src/plan/down.js';
 import type { Observed, ObservedContainer } from '../../src/plan/observed.js';
@@ -42,7 +43,7 @@ const image = (id: string): ImageInfo => ({ id, repoTags: [], repoDigests: [], c
 
 function container(name: string, service: string, number: number, extra: Partial<ObservedContainer> = {}): ObservedContainer {
   const state: ContainerState = extra.state ?? 'running';
-  return { id: `id-${name}`, name, service, number, oneOff: false, configHash: undefined, configLabel: undefined, running: state === 'running', state, status: '', created: number, labels: {}, image: '', ...extra };
+  return { id: `id-${name}`, name, service, number, oneOff: false, configHash: undefined, configLabel: undefined, running: state === 'running', state, status: '', created: number, labels: {}, image: '', unheldPorts: [], ...extra };
 }
 
 const OPTIONS: UpPlanOptions = { strategy: 'changed', alwaysRecreateDeps: false, scale: {}, removeOrphans: false, build: 'when-missing', renewAnonymousVolumes: false, start: true };
@@ -112,6 +113,24 @@ test('up --no-start plans no waits and starts nothing; --force-recreate recreate
     'wait for db to be healthy: app depends on it (after recreate demo_db_1)',
     'recreate demo_app_1: --force-recreate (after wait for db to be healthy)',
   ]);
+});
+
+test('up refuses to call a container up to date when the engine lost one of its published ports; a recreate goes ahead', (t) => {
+  const d = deployment(t, 'services:\n  web:\n    image: x\n    ports: ["127.0.0.1:18481:80"]\n');
+  const observed = nothing();
+  observed.images.set('x', image('sha256:x'));
+  observed.networks.set('demo_default', { id: 'n', name: 'demo_default', driver: 'bridge', labels: {}, internal: false, containers: {}, options: {}, ipam: undefined });
+  const web = d.services[0];
+  assert.ok(web);
+  const hash = configHash(web.configHash, { imageId: 'sha256:x', containerIdOf: () => null });
+  observed.containers = [container('demo_web_1', 'web', 1, { configHash: hash.hash, configLabel: hash.label, unheldPorts: ['127.0.0.1:18481/tcp'] })];
+  assert.throws(
+    () => planUp(d, d.services, observed, OPTIONS),
+    (e: unknown) => e instanceof FlotillaError && /^service web: container demo_web_1 does not hold its published port 127\.0\.0\.1:18481\/tcp: another program took it/.test(e.message),
+  );
+  assert.deepEqual(renderPlan(planUp(d, d.services, observed, { ...OPTIONS, strategy: 'always' })), ['recreate demo_web_1: --force-recreate']);
+  observed.containers = [container('demo_web_1', 'web', 1, { configHash: hash.hash, configLabel: hash.label })];
+  assert.deepEqual(renderPlan(planUp(d, d.services, observed, OPTIONS)), ['demo_web_1 is up to date']);
 });
 
 test('down: dependants first, then networks, volumes (-v) and images (--rmi local); -t 0 drops the order', (t) => {

@@ -273,13 +273,17 @@ function state(i: ContainerInfo): string {
   return `Exit ${i.state.exitCode}`;
 }
 
-/** As docker-compose shows them: "127.0.0.1:8080->80/tcp", or "80/tcp" when only exposed. */
+/**
+ * As docker-compose shows them: "127.0.0.1:8080->80/tcp", or "80/tcp" when only exposed; a
+ * published port the embedded daemon could not hold again after a restart is marked "(unheld: ...)".
+ */
 function ports(i: ContainerInfo): string {
   const byPort = new Map<string, string[]>();
   for (const p of i.ports) {
     const key = `${p.containerPort}/${p.protocol}`;
     const list = byPort.get(key) ?? [];
-    if (p.hostIp !== undefined) list.push(`${p.hostIp}:${p.hostPort ?? ''}->${key}`);
+    // A port another program took while the daemon was down: the container has it only on paper.
+    if (p.hostIp !== undefined) list.push(`${p.hostIp}:${p.hostPort ?? ''}->${key}${p.unheld !== undefined ? ' (unheld: taken by another program)' : ''}`);
     byPort.set(key, list);
   }
   return [...byPort.keys()]

@@ -6,10 +6,15 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ContainerSpec, ExecSpec, ExtraHostSpec, LogChunk, LogOptions, NetworkSpec } from '../../contract/engine.js';
 import type { ImageConfigJson } from '../../contract/image-config.js';
-import type { PortRequest, PublishedPort } from '../network/types.js';
+import type { PortRequest, PublishedPort, UnheldPort } from '../network/types.js';
 
 /** The network a container joins when it names none (Docker's default bridge network). */
 export const DEFAULT_NETWORK = 'bridge';
+
+/** A published port as messages name it: 127.0.0.1:8080/tcp. */
+export function portKey(p: { hostIp: string; hostPort: number; protocol: string }): string {
+  return `${p.hostIp}:${p.hostPort}/${p.protocol}`;
+}
 
 export interface ImageView {
   id: string;
@@ -67,6 +72,10 @@ export interface NetworkPort {
   disconnect(network: string, containerId: string): Promise<void>;
   publish(containerId: string, network: string, ports: PortRequest[]): Promise<PublishedPort[]>;
   unpublish(containerId: string): Promise<void>;
+  /** Ports published to the container that the daemon could not hold again after a restart. */
+  unheldPorts(containerId: string): UnheldPort[];
+  /** Tries to hold those again; returns the ones now held. */
+  holdUnheldAgain(): Promise<{ containerId: string; port: PublishedPort }[]>;
   writeNameFiles(
     containerId: string,
     files: { hosts: string; resolvConf: string },

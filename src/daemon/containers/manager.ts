@@ -18,7 +18,8 @@ import { moveAside, removeLeftoversLater, TreeRemovalError } from '../state/remo
 import { HealthMonitor, probeArgv, type ProbeResult } from '../supervisor/health.js';
 import { restartDelay, type RestartPolicy } from '../supervisor/restart-policy.js';
 import type { VolumeStore } from '../volumes/store.js';
-import type { ExitInfo, ImageView, ImagesPort, NetworkPort, RuntimePort } from './collaborators.js';
+import type { UnheldPort } from '../network/types.js';
+import { portKey, type ExitInfo, type ImageView, type ImagesPort, type NetworkPort, type RuntimePort } from './collaborators.js';
 import { effectiveProcess } from './effective-process.js';
 import { logSettings } from './log-settings.js';
 import { copyUpVolumes, hostMounts, resolveMounts } from './mounts.js';
@@ -150,7 +151,17 @@ export class ContainerManager {
     for (const r of this.records.values()) {
       if (!query.all && r.state.status !== 'running' && r.state.status !== 'paused' && r.state.status !== 'restarting') continue;
       if (!hasLabels(r.spec.labels, query.labels)) continue;
-      out.push({ id: r.id, name: r.name, image: r.spec.image, labels: { ...r.spec.labels }, state: r.state.status, status: statusText(r.state), created: Math.floor(Date.parse(r.created) / 1000) });
+      const unheld = this.unheldPorts(r).map(portKey);
+      out.push({
+        id: r.id,
+        name: r.name,
+        image: r.spec.image,
+        labels: { ...r.spec.labels },
+        state: r.state.status,
+        status: statusText(r.state),
+        created: Math.floor(Date.parse(r.created) / 1000),
+        ...(unheld.length > 0 ? { unheldPorts: unheld } : {}),
+      });
     }
     return out.sort((a, b) => b.created - a.created);
   }
@@ -164,8 +175,13 @@ export class ContainerManager {
     const running = s.status === 'running' || s.status === 'paused' || s.status === 'restarting';
     // As Docker shows them: the bindings made while running, the requested ones otherwise.
     const ports: ContainerInfo['ports'] = r.spec.exposedPorts.map((p) => ({ containerPort: p.port, protocol: p.protocol }));
-    if (running) ports.push(...s.ports.map((p) => ({ ...p })));
-    else {
+    if (running) {
+      const unheld = new Map(this.unheldPorts(r).map((p) => [portKey(p), p.error]));
+      for (const p of s.ports) {
+        const why = p.hostIp !== undefined && p.hostPort !== undefined ? unheld.get(portKey({ hostIp: p.hostIp, hostPort: p.hostPort, protocol: p.protocol })) : undefined;
+        ports.push({ ...p, ...(why !== undefined ? { unheld: why } : {}) });
+      }
+    } else {
       for (const p of r.spec.publishedPorts) {
         const single = p.hostPorts && p.hostPorts.start === p.hostPorts.end ? { hostPort: p.hostPorts.start } : {};
         ports.push({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, ...single });
@@ -205,6 +221,28 @@ export class ContainerManager {
     return Object.fromEntries(
       plan.names.map((name) => [name, { ipAddress: '', aliases: [...(r.spec.networks[name]?.aliases ?? [])], networkId: this.deps.network.get(name)?.id ?? '' }]),
     );
+  }
+
+  /** A running container's published ports the daemon could not hold again after a restart. */
+  private unheldPorts(r: ContainerRecord): UnheldPort[] {
+    const live = r.state.status === 'running' || r.state.status === 'paused' || r.state.status === 'restarting';
+    return live ? this.deps.network.unheldPorts(r.id) : [];
+  }
+
+  /** Emits `port-unheld` for each published port of a running container the daemon does not hold. */
+  reportUnheldPorts(): void {
+    for (const r of this.records.values()) {
+      for (const p of this.unheldPorts(r)) this.emit(r, 'port-unheld', { port: portKey(p), error: p.error });
+    }
+  }
+
+  /** Tries to hold the unheld ports again (their program may have let go); emits `port-held` for each regained. */
+  async holdPortsAgain(): Promise<void> {
+    for (const { containerId, port } of await this.deps.network.holdUnheldAgain()) {
+      const r = this.records.get(containerId);
+      this.deps.log(`container ${r?.name ?? containerId}: holds its published port ${portKey(port)} again`);
+      if (r) this.emit(r, 'port-held', { port: portKey(port) });
+    }
   }
 
   usersOfVolume(name: string): string[] {

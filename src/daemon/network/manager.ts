@@ -15,7 +15,7 @@ import { EngineError } from '../../contract/errors.js';
 import type { NetworkSpec } from '../../contract/engine.js';
 import type { EndpointRequest, NetworkPort } from '../containers/collaborators.js';
 import type { DaemonPaths } from '../paths.js';
-import { DEFAULT_NETWORK } from '../containers/collaborators.js';
+import { DEFAULT_NETWORK, portKey } from '../containers/collaborators.js';
 import { Directory, endpointsOf, hasEmbeddedDns, ifaceIndex } from './directory.js';
 import { Forwarder } from './dns/forwarder.js';
 import { Resolver } from './dns/resolver.js';
@@ -43,6 +43,7 @@ import type {
   PortRequest,
   PublishedPort,
   SandboxRecord,
+  UnheldPort,
 } from './types.js';
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -71,6 +72,8 @@ export class NetworkManager implements NetworkPort {
   private readonly listeners = new Map<string, DnsListener>();
   /** `${networkId}/${containerId}` → the sockets holding that endpoint's published ports. */
   private readonly reservations = new Map<string, Reservation[]>();
+  /** `${networkId}/${containerId}/${port}` → why a port recorded as published could not be held again at start. */
+  private readonly unheldWhy = new Map<string, string>();
   private queue: Promise<unknown> = Promise.resolve();
   private upstreamCache: { at: number; upstreams: Upstream[] } | null = null;
   /** What restore.ts works on: the records above, shared. */
@@ -133,6 +136,7 @@ export class NetworkManager implements NetworkPort {
     this.listeners.clear();
     await Promise.all([...this.reservations.values()].flat().map((r) => r.close()));
     this.reservations.clear();
+    this.unheldWhy.clear();
   }
 
   /**
@@ -180,12 +184,57 @@ export class NetworkManager implements NetworkPort {
     const held: Reservation[] = [];
     for (const p of e.published ?? []) {
       try {
-        held.push(await reserve({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, hostPorts: { start: p.hostPort, end: p.hostPort } }));
+        held.push(await this.holdAgain(p));
       } catch (err) {
-        this.log(`network ${n.name}: cannot hold ${p.hostIp}:${p.hostPort}/${p.protocol} for ${e.containerName} again: ${(err as Error).message}`);
+        const why = (err as Error).message;
+        this.unheldWhy.set(`${n.id}/${e.containerId}/${portKey(p)}`, why);
+        this.log(`network ${n.name}: cannot hold ${portKey(p)} for ${e.containerName} again: ${why}`);
       }
     }
     if (held.length > 0) this.reservations.set(`${n.id}/${e.containerId}`, held);
+  }
+
+  private holdAgain(p: PublishedPort): Promise<Reservation> {
+    return reserve({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, hostPorts: { start: p.hostPort, end: p.hostPort } });
+  }
+
+  /**
+   * The ports published to the container that no socket of the daemon holds: another program
+   * took them while the daemon was down. They stay the container's (never given to another).
+   */
+  unheldPorts(containerId: string): UnheldPort[] {
+    const out: UnheldPort[] = [];
+    for (const { network, endpoint } of endpointsOf(this.networks.values(), containerId)) {
+      const held = new Set((this.reservations.get(`${network.id}/${containerId}`) ?? []).map((r) => `${r.hostIp}:${r.hostPort}/${r.protocol}`));
+      for (const p of endpoint.published ?? []) {
+        const key = portKey(p);
+        if (!held.has(key)) out.push({ ...p, error: this.unheldWhy.get(`${network.id}/${containerId}/${key}`) ?? 'not held' });
+      }
+    }
+    return out;
+  }
+
+  /** Tries again to hold every unheld port (its program may have let go); returns those now held. */
+  holdUnheldAgain(): Promise<{ containerId: string; port: PublishedPort }[]> {
+    return this.exclusive(async () => {
+      const regained: { containerId: string; port: PublishedPort }[] = [];
+      for (const key of [...this.unheldWhy.keys()]) {
+        const [networkId = '', containerId = ''] = key.split('/');
+        const n = this.networks.get(networkId);
+        const p = n?.endpoints[containerId]?.published?.find((x) => `${networkId}/${containerId}/${portKey(x)}` === key);
+        if (!n || !p) {
+          this.unheldWhy.delete(key);
+          continue;
+        }
+        const r = await this.holdAgain(p).catch(() => null);
+        if (!r) continue;
+        this.unheldWhy.delete(key);
+        const rkey = `${networkId}/${containerId}`;
+        this.reservations.set(rkey, [...(this.reservations.get(rkey) ?? []), r]);
+        regained.push({ containerId, port: p });
+      }
+      return regained;
+    });
   }
 
   private async startDns(n: NetworkRecord): Promise<void> {
@@ -508,6 +557,7 @@ export class NetworkManager implements NetworkPort {
     const key = `${n.id}/${e.containerId}`;
     await Promise.all((this.reservations.get(key) ?? []).map((r) => r.close()));
     this.reservations.delete(key);
+    for (const p of ports) this.unheldWhy.delete(`${key}/${portKey(p)}`);
     if (ports.length === 0) return false;
     await deleteRules(ports.flatMap((port) => this.rules.portRules({ port, containerIp: e.ip, bridge: n.bridge })));
     delete e.published;

@@ -9,6 +9,11 @@ export interface PublishedPort {
   hostPort: number;
 }
 
+/** A published port no socket of the daemon holds, and why (the error of the last try). */
+export interface UnheldPort extends PublishedPort {
+  error: string;
+}
+
 export interface EndpointRecord {
   containerId: string;
   containerName: string;
