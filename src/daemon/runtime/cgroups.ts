@@ -71,10 +71,14 @@ async function removeTree(dir: string): Promise<void> {
 }
 
 /** Removes the container's cgroup in every hierarchy. Returns the directories that could not go. */
-export async function removeCgroups(cgroupsPath: string): Promise<string[]> {
+export function removeCgroups(cgroupsPath: string): Promise<string[]> {
+  return removeCgroupDirs(cgroupMountPoints().map((root) => posix.join(root, cgroupsPath)));
+}
+
+/** Removes cgroup directories (absolute paths) and what is under them; returns those that could not go. */
+export async function removeCgroupDirs(dirs: readonly string[]): Promise<string[]> {
   const left: string[] = [];
-  for (const root of cgroupMountPoints()) {
-    const dir = posix.join(root, cgroupsPath);
+  for (const dir of dirs) {
     try {
       await removeTree(dir);
     } catch (e) {

@@ -18,6 +18,17 @@ interface RuncStateFile {
   init_process_pid: number;
   init_process_start: number;
   cgroup_paths?: Record<string, string>;
+  config?: { namespaces?: { type: string; path?: string }[] | null; hooks?: Record<string, unknown[] | null> | null };
+}
+
+/** readRuncState's answer plus what the daemon needs to signal or delete the container without runc. */
+export interface RuncStateDetails extends RuncEntry {
+  /** The container has a PID namespace of its own: killing its init ends every process in it. */
+  ownPidNamespace: boolean;
+  /** Hooks runc would run (it runs poststop hooks at delete). */
+  hooks: boolean;
+  /** The container's cgroup directories, one per hierarchy runc made it in. */
+  cgroupPaths: string[];
 }
 
 async function readText(path: string): Promise<string | null> {
@@ -46,6 +57,11 @@ async function frozen(cgroupPaths: Record<string, string>): Promise<boolean> {
 
 /** runc's view of one container; null when runc does not know it. */
 export async function readRuncState(runcRoot: string, id: string): Promise<RuncEntry | null> {
+  const details = await readRuncStateDetails(runcRoot, id);
+  return details && { id: details.id, status: details.status, pid: details.pid };
+}
+
+export async function readRuncStateDetails(runcRoot: string, id: string): Promise<RuncStateDetails | null> {
   const dir = join(runcRoot, id);
   const text = await readText(join(dir, 'state.json'));
   if (text === null) return null;
@@ -56,12 +72,18 @@ export async function readRuncState(runcRoot: string, id: string): Promise<RuncE
     throw new EngineError('engine', `runc state ${id}: ${join(dir, 'state.json')}: ${(e as Error).message}`);
   }
   const pid = state.init_process_pid;
-  if (await frozen(state.cgroup_paths ?? {})) return { id, status: 'paused', pid };
+  const pidNamespace = state.config?.namespaces?.find((n) => n.type === 'NEWPID');
+  const facts = {
+    ownPidNamespace: pidNamespace !== undefined && !pidNamespace.path,
+    hooks: Object.values(state.config?.hooks ?? {}).some((list) => (list?.length ?? 0) > 0),
+    cgroupPaths: [...new Set(Object.values(state.cgroup_paths ?? {}))],
+  };
+  if (await frozen(state.cgroup_paths ?? {})) return { id, status: 'paused', pid, ...facts };
   const proc = await processStat(pid);
-  if (!proc || proc.startTime !== state.init_process_start || proc.state === 'Z' || proc.state === 'X') return { id, status: 'stopped', pid: 0 };
+  if (!proc || proc.startTime !== state.init_process_start || proc.state === 'Z' || proc.state === 'X') return { id, status: 'stopped', pid: 0, ...facts };
   const fifo = await stat(join(dir, 'exec.fifo')).then(
     () => true,
     () => false,
   );
-  return { id, status: fifo ? 'created' : 'running', pid };
+  return { id, status: fifo ? 'created' : 'running', pid, ...facts };
 }

@@ -1,12 +1,13 @@
 /** Containers under conmon: start, logs, exit codes, failures, stop signals, limits, mounts, init, pause, top, stats, release and destroy. Root only. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { EngineError } from '../../../src/contract/errors.js';
 import type { ExitInfo } from '../../../src/daemon/runtime/types.js';
 import { requireRoot } from '../../helpers/root.js';
-import { cgroupDirsUnder, logContent, mountsUnder, processesMentioning, request, RUNTIME_TOOLS, startContainer, testEnv, waitFor, type TestEnv } from './fixture.js';
+import { cgroupDirsUnder, logContent, logText, mountsUnder, processesMentioning, request, RUNTIME_TOOLS, startContainer, testEnv, waitFor, type TestEnv } from './fixture.js';
 
 const T = { timeout: 60_000 };
 
@@ -91,6 +92,36 @@ test('stop by signal: 143 for a TERM death (init: tini forwards it to sleep), PI
   assert.equal((await exitOf(env, bare.id)).code, 137);
   await assert.rejects(env.runtime.kill(bare.id, 'SIGKILL'), (e: unknown) => e instanceof EngineError && e.kind === 'conflict');
   await assert.rejects(env.runtime.kill(bare.id, 'SIGNOPE'), (e: unknown) => e instanceof EngineError && e.kind === 'invalid');
+});
+
+test('kill and delete without runc for a container with its own PID namespace, through runc with the host\'s; both leave what runc would', T, async (t) => {
+  if (!requireRoot(t, RUNTIME_TOOLS)) return;
+  const env = testEnv(t);
+  // A runc first in PATH that writes down its arguments and runs the real one: which calls need it.
+  const real = spawnSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).stdout.trim();
+  const spyDir = join(env.dir, 'spy');
+  const calls = join(env.dir, 'runc-calls');
+  mkdirSync(spyDir);
+  writeFileSync(join(spyDir, 'runc'), `#!/bin/sh\necho "$*" >> ${calls}\nexec ${real} "$@"\n`, { mode: 0o755 });
+  const path = process.env.PATH;
+  process.env.PATH = `${spyDir}:${path}`;
+  t.after(() => {
+    process.env.PATH = path;
+  });
+  const used = (verb: string, id: string) => logText(calls).split('\n').some((l) => l.includes(` ${verb} `) && l.includes(id));
+  const own = request(env, { command: ['sleep', '1000'] });
+  const hostPid = request(env, { command: ['sleep', '1000'] }, { pid: 'host' });
+  for (const r of [own, hostPid]) await startContainer(env, r);
+  for (const r of [own, hostPid]) await env.runtime.kill(r.id, 'KILL');
+  for (const r of [own, hostPid]) assert.equal((await exitOf(env, r.id)).code, 137);
+  await assert.rejects(env.runtime.kill(own.id, 'KILL'), (e: unknown) => e instanceof EngineError && e.kind === 'conflict');
+  for (const r of [own, hostPid]) await env.runtime.delete(r.id);
+  assert.deepEqual([used('kill', own.id), used('delete', own.id)], [false, false], 'no runc for its own PID namespace');
+  assert.deepEqual([used('kill', hostPid.id), used('delete', hostPid.id)], [true, true], 'runc for the host\'s');
+  for (const r of [own, hostPid]) {
+    assert.equal(await status(env, r.id), undefined, 'runc no longer knows it');
+    assert.deepEqual(cgroupDirsUnder(r.cgroupsPath), [], 'its cgroups are gone');
+  }
 });
 
 test('OOM kill: a memory limit and dd with a 64M buffer: 137 and oomKilled', T, async (t) => {
