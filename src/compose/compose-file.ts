@@ -21,6 +21,8 @@ export interface ComposeFile {
   readonly format: FileFormat;
   /** The interpolated document. */
   readonly doc: Record<string, unknown>;
+  /** For a file brought in by `include` (./include.ts): the directory its relative paths start from. */
+  readonly included?: { readonly dir: string };
 }
 
 export interface FileContext {

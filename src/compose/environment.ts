@@ -54,6 +54,29 @@ export class Environment {
     return new Environment(vars, origins);
   }
 
+  /**
+   * This environment with env files read beneath it, as compose-go reads an `include`'s env files
+   * (loader/include.go): each file sees this environment and the files before it, a later file
+   * wins over an earlier one, and a variable this environment already has keeps its value.
+   */
+  beneath(envFiles: readonly string[], diagnostics: Diagnostics | undefined): Environment {
+    if (envFiles.length === 0) return this;
+    const vars = new Map(this.vars);
+    const origins = new Map(this.origins);
+    const fromFiles = new Map<string, string>();
+    for (const envFile of envFiles) {
+      const outside: Record<string, string | undefined> = { ...Object.fromEntries(fromFiles), ...Object.fromEntries(this.vars) };
+      const read = readEnvFileWithLines(envFile, outside, diagnostics);
+      for (const [k, v] of read.values) {
+        if (v === null || this.vars.has(k)) continue;
+        fromFiles.set(k, v);
+        vars.set(k, v);
+        origins.set(k, { kind: 'file', path: envFile, line: read.lines.get(k) ?? 1 });
+      }
+    }
+    return new Environment(vars, origins);
+  }
+
   /** Where `name`'s value came from (undefined when it is not set). */
   origin(name: string): EnvOrigin | undefined {
     return this.vars.has(name) ? (this.origins.get(name) ?? { kind: 'shell' }) : undefined;

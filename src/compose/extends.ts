@@ -32,6 +32,12 @@ export interface ExtendsContext {
    * project, however many services extend it or how long the chain is (it was once per step).
    */
   bases: Map<string, Dict>;
+  /**
+   * Where else `extends` without `file` looks when the file lacks the service (version-less files,
+   * as Compose v2): the files it includes (./include.ts), and for the main file the other `-f`
+   * files, each with the directory its paths start from.
+   */
+  includes?: (file: ComposeFile) => readonly { file: ComposeFile; dir: string }[];
 }
 
 interface Origin {
@@ -79,7 +85,7 @@ export function resolveExtends(origin: Origin, dict: Dict, ctx: ExtendsContext):
     resolved = link.dict;
     if (link.base && below) {
       checkExtendable(below, link.base.origin.name, link.base.path, link.base.where);
-      resolved = mergeServiceDicts(below, link.dict, isLegacy(ctx.mainFile));
+      resolved = mergeServiceDicts(below, link.dict, isLegacy(ctx.mainFile), ctx.mainFile.format.family === 'spec');
     }
     if (i > 0) {
       below = processService(resolved, { dir: link.origin.dir, home: ctx.home, cwd: ctx.cwd });
@@ -108,6 +114,8 @@ function findBase(link: Link, ctx: ExtendsContext): { origin: Origin; path: stri
   let baseFile: ComposeFile;
   if (basePath === ctx.mainFile.path) {
     baseFile = ctx.mainFile;
+  } else if (basePath === origin.file.path) {
+    baseFile = origin.file;
   } else {
     try {
       baseFile = ctx.loadFile(basePath);
@@ -123,8 +131,29 @@ function findBase(link: Link, ctx: ExtendsContext): { origin: Origin; path: stri
       );
     }
   }
-  if (!serviceDict(baseFile, baseName)) throw new ConfigError(`cannot extend service '${baseName}' in ${basePath}: no such service`, where());
-  return { origin: { file: baseFile, dir: dirname(basePath), name: baseName }, path: basePath, where };
+  if (!serviceDict(baseFile, baseName)) {
+    const inc = ctx.includes ? findIncluded(baseFile, baseName, ctx.includes, 0) : undefined;
+    if (!inc) throw new ConfigError(`cannot extend service '${baseName}' in ${basePath}: no such service`, where());
+    return { origin: { file: inc.file, dir: inc.dir, name: baseName }, path: inc.file.path, where };
+  }
+  return { origin: { file: baseFile, dir: baseFile.included?.dir ?? dirname(basePath), name: baseName }, path: basePath, where };
+}
+
+/** The first file, among those `file` includes (nested too) and then the others given, that defines `name`. */
+function findIncluded(
+  file: ComposeFile,
+  name: string,
+  includes: NonNullable<ExtendsContext['includes']>,
+  depth: number,
+): { file: ComposeFile; dir: string } | undefined {
+  if (depth > 64) return undefined;
+  const list = includes(file);
+  for (const inc of list) {
+    if (serviceDict(inc.file, name)) return inc;
+    const nested = findIncluded(inc.file, name, includes, depth + 1);
+    if (nested) return nested;
+  }
+  return undefined;
 }
 
 function checkExtendable(base: Dict, name: string, path: string, where: Where): void {

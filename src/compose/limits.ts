@@ -9,3 +9,7 @@ export const MAX_EXPANDED_BYTES = 32 * 1024 * 1024;
 
 /** "more than 32 MiB", for messages. */
 export const EXPANDED_LIMIT_TEXT = `more than ${MAX_EXPANDED_BYTES / (1024 * 1024)} MiB`;
+
+/** `include` nests at most this deep, and brings in at most MAX_INCLUDED_FILES files in all. */
+export const MAX_INCLUDE_DEPTH = 32;
+export const MAX_INCLUDED_FILES = 1000;

@@ -26,6 +26,7 @@ import { MergeProblem, mergeServiceFromFiles } from './merge.js';
 import { checkProjectSize } from './project-size.js';
 import { nameFromFiles } from './project-name.js';
 import { loadResources } from './resources.js';
+import { expandIncludes } from './include.js';
 import { finalizeService } from './service/finalize.js';
 import { processService, ServiceProblem } from './service/process.js';
 import { validateService } from './service/validate.js';
@@ -52,6 +53,7 @@ export interface LoadedProject {
   deployment(): Deployment;
   diagnostics: Diagnostics;
   environment: Environment;
+  /** Every file read, in merge order: `include`d files (marked `included`) before their includer. */
   files: readonly ComposeFile[];
   /** Profiles enabled by --profile or COMPOSE_PROFILES. */
   profiles: string[];
@@ -81,9 +83,9 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
     }
     return f;
   };
-  const files = inputs.files.map(loadFile);
-  const main = files[0] as ComposeFile;
-  for (const f of files.slice(1)) {
+  const topFiles = inputs.files.map(loadFile);
+  const main = topFiles[0] as ComposeFile;
+  for (const f of topFiles.slice(1)) {
     if (isLegacy(f) !== isLegacy(main)) {
       throw new ConfigError(
         `format mismatch: ${main.path} is format ${main.format.family} but ${f.path} is format ${f.format.family}; files merged together must both be v1 or both be versioned`,
@@ -91,18 +93,28 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
       );
     }
   }
-  if (options.dialect === 'stack') checkSameVersion(files);
+  if (options.dialect === 'stack') checkSameVersion(topFiles);
   const legacy = isLegacy(main);
+  const spec = main.format.family === 'spec';
   const paths = { workingDir: inputs.workingDir, home, cwd: options.cwd };
+  // `include`d files join the list before the file that includes them (./include.ts).
+  const expanded = legacy
+    ? { files: topFiles, services: new Map<ComposeFile, Record<string, Dict>>(), includes: new Map<ComposeFile, ComposeFile[]>() }
+    : expandIncludes(topFiles, inputs.workingDir, inputs.environment, { fileCtx, home, cwd: options.cwd });
+  const files = expanded.files;
 
   // Services: each file's definitions merged onto the previous ones'.
-  let merged: Record<string, Dict> = serviceDicts(main);
-  for (const f of files.slice(1)) {
-    const next = serviceDicts(f);
+  let merged: Record<string, Dict> | undefined;
+  for (const f of files) {
+    const next = expanded.services.get(f) ?? serviceDicts(f);
+    if (!merged) {
+      merged = next;
+      continue;
+    }
     const out: Record<string, Dict> = {};
     for (const name of new Set([...Object.keys(merged), ...Object.keys(next)])) {
       try {
-        out[name] = mergeServiceFromFiles(merged[name] ?? {}, next[name] ?? {}, legacy);
+        out[name] = mergeServiceFromFiles(merged[name] ?? {}, next[name] ?? {}, legacy, spec);
       } catch (e) {
         if (e instanceof MergeProblem) throw new ConfigError(e.message, locateInFiles(files, name, e.keyPath));
         throw e;
@@ -110,9 +122,17 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
     }
     merged = out;
   }
+  merged ??= {};
   const serviceNames = new Set(Object.keys(merged));
   const services: ComposeService[] = [];
   const extendsCtx: ExtendsContext = { mainFile: main, loadFile, home, cwd: options.cwd, bases: new Map() };
+  if (spec) {
+    const others = topFiles.slice(1).map((file) => ({ file, dir: inputs.workingDir }));
+    extendsCtx.includes = (f) => [
+      ...(expanded.includes.get(f) ?? []).map((inc) => ({ file: inc, dir: inc.included?.dir ?? inputs.workingDir })),
+      ...(f === main ? others : []),
+    ];
+  }
   for (const [name, dict] of Object.entries(merged)) {
     const where = (keyPath: (string | number)[]) => locateInFiles(files, name, keyPath);
     try {

@@ -14,7 +14,7 @@
  *   any other key                              the override's value replaces the base's
  *
  * Keys docker-compose does not know how to merge (x-* extensions, pull_policy) are dropped from a
- * merged service, as 1.29.2 drops them. Pure functions: inputs are never modified.
+ * merged service, as 1.29.2 drops them, except in version-less files (see mergeServiceDicts). Pure functions: inputs are never modified.
  */
 import { ConfigError } from '../errors.js';
 import { jsonHash } from '../util/python-json.js';
@@ -292,8 +292,13 @@ function parseFileRef(item: unknown): Dict {
   return { source: String(item) };
 }
 
-/** Merges `override` onto `base` (two definitions of one service). `legacy` selects v1 image/build rules. */
-export function mergeServiceDicts(base: Dict, override: Dict, legacy: boolean): Dict {
+/**
+ * Merges `override` onto `base` (two definitions of one service). `legacy` selects v1 image/build
+ * rules; `spec` (version-less files) keeps the keys 1.29.2's table does not know, merged as
+ * compose-go merges them (override/merge.go MergeYaml: mappings key by key, lists appended, any
+ * other value replaced), where 1.29.2 drops them.
+ */
+export function mergeServiceDicts(base: Dict, override: Dict, legacy: boolean, spec = false): Dict {
   const m = new Merger(base, override);
   m.mapping('environment', parseEnvironment);
   m.mapping('labels', parseLabels);
@@ -333,12 +338,31 @@ export function mergeServiceDicts(base: Dict, override: Dict, legacy: boolean): 
   } else if (m.needs('build')) {
     m.out['build'] = mergeBuild(base, override);
   }
+  if (spec) {
+    m.field('label_file', concatLists);
+    for (const k of new Set([...Object.keys(base), ...Object.keys(override)])) {
+      if (has(m.out, k) || k === 'extends') continue;
+      m.out[k] = has(base, k) && has(override, k) ? mergeYaml(base[k], override[k]) : has(override, k) ? override[k] : base[k];
+    }
+  }
   return m.out;
 }
 
+/** compose-go's default merge of two YAML values (override/merge.go MergeYaml without its special rules). */
+function mergeYaml(base: unknown, override: unknown): unknown {
+  if (override === null || override === undefined) return base;
+  if (isPlainObject(base) && isPlainObject(override)) {
+    const out: Dict = { ...base };
+    for (const [k, v] of Object.entries(override)) out[k] = has(out, k) ? mergeYaml(out[k], v) : v;
+    return out;
+  }
+  if (Array.isArray(base) && Array.isArray(override)) return [...base, ...override];
+  return override;
+}
+
 /** Merging the same service from two files: also carries `extends` over (the override's first). */
-export function mergeServiceFromFiles(base: Dict, override: Dict, legacy: boolean): Dict {
-  const merged = mergeServiceDicts(base, override, legacy);
+export function mergeServiceFromFiles(base: Dict, override: Dict, legacy: boolean, spec = false): Dict {
+  const merged = mergeServiceDicts(base, override, legacy, spec);
   if (has(override, 'extends')) merged['extends'] = override['extends'];
   else if (has(base, 'extends')) merged['extends'] = base['extends'];
   return merged;

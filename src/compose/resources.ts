@@ -32,7 +32,8 @@ export function loadResources(files: readonly ComposeFile[], section: ResourceSe
     const entries = file.doc[section];
     if (!isPlainObject(entries)) continue;
     for (const [name, body] of Object.entries(entries)) {
-      out[name] = isPlainObject(body) && Object.keys(body).length > 0 ? normalise(section, name, body, file, paths) : {};
+      const dirs = file.included ? { ...paths, workingDir: file.included.dir } : paths;
+      out[name] = isPlainObject(body) && Object.keys(body).length > 0 ? normalise(section, name, body, file, dirs) : {};
     }
   }
   return out;

@@ -83,7 +83,7 @@ export function registerConfig(program: Command, ctx: CliContext, global: () => 
         profiles = loaded.profiles;
         files = loaded.files;
         environment = loaded.environment;
-        declaresName = loaded.files.some((f) => f.format.family === 'spec' && Object.hasOwn(f.doc, 'name'));
+        declaresName = loaded.files.some((f) => f.format.family === 'spec' && !f.included && Object.hasOwn(f.doc, 'name'));
         // What docker-compose's `config` accepts but its `up` refuses: warned here, errors at `up`.
         for (const p of deployProblems(project)) {
           diagnostics.warn(`${p.message} (up will refuse this)`, loaded.locateService(p.service, p.keyPath));
