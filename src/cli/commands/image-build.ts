@@ -1,6 +1,6 @@
 /**
  * `flotilla image build [-t REF]... [-f Dockerfile] [--build-arg K=V]... [--target T] [--no-cache]
- * [--pull] [--label K=V]... [--secret id=ID[,src=PATH|,env=VAR]]... [--platform P] [-q] CONTEXT`:
+ * [--pull] [--label K=V]... [--secret id=ID[,src=PATH|,env=VAR]]... [--cache-from REF]... [--platform P] [-q] CONTEXT`:
  * a Dockerfile build on the embedded engine, with the flags of `docker build`. The build's output goes to standard error; the image id to standard
  * output. `-f` is relative to the current directory, as for docker.
  */
@@ -23,6 +23,7 @@ interface ImageBuildFlags {
   pull?: boolean;
   label: string[];
   secret: string[];
+  cacheFrom: string[];
   platform?: string;
   quiet?: boolean;
 }
@@ -95,6 +96,7 @@ export function registerImageBuild(program: Command, ctx: CliContext, global: ()
     .option('--pull', 'always attempt to pull a newer version of the base image')
     .option('--label <key=val>', 'set a label on the image (repeatable)', collect, [])
     .option('--secret <id=ID,src=PATH>', 'a secret for RUN --mount=type=secret: id=ID with src=PATH or env=VAR (repeatable)', collect, [])
+    .option('--cache-from <ref>', 'an image whose inline build cache the build may use (pulled when missing; repeatable)', collect, [])
     .option('--platform <os/arch>', 'the platform to build for (only the engine\'s own)')
     .option('-q, --quiet', 'print only the image id')
     .action(async (contextArg: string, flags: ImageBuildFlags) => {
@@ -119,7 +121,7 @@ export function registerImageBuild(program: Command, ctx: CliContext, global: ()
             args: args.set,
             labels: labels(flags.label),
             ...(flags.target ? { target: flags.target } : {}),
-            cacheFrom: [],
+            cacheFrom: flags.cacheFrom,
             extraHosts: [],
             noCache: !flags.cache,
             pull: flags.pull === true,

@@ -22,6 +22,7 @@ import { DockerfileError } from './dockerfile/errors.js';
 import { evaluateDockerfile, type EvaluatedStage, type Step } from './dockerfile/evaluate.js';
 import type { ContainerConfig } from './dockerfile/image-config.js';
 import { parseDockerfile } from './dockerfile/parse.js';
+import { importInlineCache, INLINE_CACHE_FIELD, type ImportedStep, type InlineCacheEntry } from './inline-cache.js';
 import { LayerCache, stepKey, treeSize, type CachedLayer } from './layer-cache.js';
 import { writeDirLayer } from '../images/dir-layer.js';
 import { runStep, type RunMount } from './run-step.js';
@@ -57,6 +58,8 @@ export interface BuildRequest {
   network?: string;
   /** Secret id → file contents, for RUN --mount=type=secret. */
   secrets: Record<string, Buffer>;
+  /** Images whose inline cache (./inline-cache.ts) seeds the build's; pulled when the store lacks them. */
+  cacheFrom?: string[];
   /** Pull every base image, even one the store has (`--pull`). */
   pull?: boolean;
   /** Pulls an image into the store (with the request's credentials); without it, a missing base image is an error. */
@@ -86,6 +89,8 @@ interface StageResult {
   key: string;
   config: ContainerConfig;
   history: { created: string; created_by: string; empty_layer?: boolean }[];
+  /** The inline cache the stage's image carries: its steps since its first FROM of an image. */
+  cache: InlineCacheEntry[];
 }
 
 interface ExternalImage {
@@ -204,6 +209,8 @@ class BuildRun {
   /** Holds on the base images' layers, released when the build ends. */
   readonly releases: (() => void)[] = [];
   private readonly stages = new Map<number, Promise<StageResult>>();
+  /** Steps the cache_from images offer, by cache key. */
+  private readonly imported = new Map<string, ImportedStep>();
   private mounts = 0;
   private counter = 0;
 
@@ -249,8 +256,35 @@ class BuildRun {
     return { id: found.id, snapshots: found.snapshots, layers: found.layers, config: JSON.parse(found.config.toString('utf8')) as Record<string, unknown> };
   }
 
+  /**
+   * Reads a cache_from image's inline cache: the store's image, pulled when missing (or with
+   * `--pull`, the store's kept when the pull fails). An image that cannot be had is a warning, as
+   * in BuildKit: the build goes on without it.
+   */
+  private async importCache(ref: string): Promise<void> {
+    this.out(`importing cache manifest from ${ref}`);
+    let found = this.req.pull && this.req.pullImage ? null : await this.env.images.find(ref);
+    let failure = '';
+    if (!found && this.req.pullImage) {
+      try {
+        await this.req.pullImage(ref);
+      } catch (e) {
+        failure = `: ${(e as Error).message}`;
+      }
+      found = await this.env.images.find(ref);
+    }
+    if (!found) {
+      this.out(`WARNING: cache_from ${ref} is not used: the image cannot be found${failure}`);
+      return;
+    }
+    this.releases.push(this.env.images.hold(found.layers));
+    const config = JSON.parse(found.config.toString('utf8')) as Record<string, unknown>;
+    for (const [key, step] of importInlineCache(config, found.layers, found.snapshots)) if (!this.imported.has(key)) this.imported.set(key, step);
+  }
+
   async run(): Promise<{ id: string; warnings: string[] }> {
     const doc = parseDockerfile(this.req.dockerfileText, this.req.dockerfile);
+    if (!this.req.noCache) for (const ref of this.req.cacheFrom ?? []) await this.importCache(ref);
     const evaluation = await evaluateDockerfile(doc, {
       buildArgs: this.req.buildArgs,
       ...(this.req.target !== undefined ? { target: this.req.target } : {}),
@@ -278,6 +312,7 @@ class BuildRun {
       config,
       rootfs: { type: 'layers', diff_ids: result.layers.map((l) => ('record' in l ? l.record.diffId : l.diffId)) },
       history: result.history,
+      ...(result.cache.length > 0 ? { [INLINE_CACHE_FIELD]: result.cache } : {}),
     };
     this.out('exporting to image');
     const records: LayerRecord[] = [];
@@ -304,6 +339,7 @@ class BuildRun {
     let layers: BuiltLayer[];
     let key: string;
     let history: StageResult['history'];
+    let cache: InlineCacheEntry[] = [];
     const ref = stage.base.ref;
     if ('scratch' in ref) {
       lowers = [];
@@ -314,6 +350,7 @@ class BuildRun {
       const parent = await dependency(ref.stage);
       ({ lowers, layers, key } = parent);
       history = [...parent.history];
+      cache = [...parent.cache];
     } else {
       const image = await this.image(ref.image, stage.steps[0]?.line ?? 1);
       lowers = [...image.snapshots];
@@ -329,14 +366,26 @@ class BuildRun {
       const { definition, checksums } = await this.identify(step, dependency);
       const stepKeyValue = stepKey(key, definition, checksums);
       let layer: CachedLayer | null = this.req.noCache ? null : await this.cache.get(stepKeyValue);
-      if (layer) this.out(`#${n} CACHED`);
+      const imported = layer || this.req.noCache ? undefined : this.imported.get(stepKeyValue);
+      if (layer || imported) this.out(`#${n} CACHED`);
       else layer = await this.execute(step, stepKeyValue, lowers, dependency, (line) => this.out(`#${n} ${line}`));
       key = stepKeyValue;
-      lowers = [...lowers, layer.diff];
-      if (layer.tar && layer.diffId) layers = [...layers, { tar: layer.tar, diffId: layer.diffId }];
-      history.push({ created: layer.created, created_by: step.text, ...(layer.tar ? {} : { empty_layer: true }) });
+      if (layer) {
+        lowers = [...lowers, layer.diff];
+        if (layer.tar && layer.diffId) layers = [...layers, { tar: layer.tar, diffId: layer.diffId }];
+        history.push({ created: layer.created, created_by: step.text, ...(layer.tar ? {} : { empty_layer: true }) });
+        cache = [...cache, { key, diffId: layer.diffId, created: layer.created }];
+      } else if (imported) {
+        // The cache_from image's layer, as the store has it: its snapshot is the lower dir.
+        if (imported.layer) {
+          lowers = [...lowers, imported.layer.snapshot];
+          layers = [...layers, { record: imported.layer.record }];
+        }
+        history.push({ created: imported.created, created_by: step.text, ...(imported.layer ? {} : { empty_layer: true }) });
+        cache = [...cache, { key, diffId: imported.layer?.record.diffId ?? null, created: imported.created }];
+      }
     }
-    return { lowers, layers, key, config: stage.config, history };
+    return { lowers, layers, key, config: stage.config, history, cache };
   }
 
   /** What the step's cache key covers: its definition, and the checksums of what it reads. */

@@ -146,6 +146,7 @@ export class BuildService {
           extraHosts: request.extraHosts,
           shmSize: request.shmSize ?? 0,
           ...(request.network ? { network: request.network } : {}),
+          cacheFrom: request.cacheFrom,
           secrets: decodeSecrets(request.secrets),
           pull: request.pull === true,
           ...(this.pull ? { pullImage: (ref: string) => this.pullBase(ref, request, progress) } : {}),
