@@ -13,6 +13,7 @@ import { containerSpec, type RunningContainerRef, type SpecContext } from '../pl
 import { LABEL } from '../plan/labels.js';
 import type { ObservedContainer } from '../plan/observed.js';
 import type { ContainerRef } from '../plan/plan.js';
+import { runPostStart, runPreStop } from './hooks.js';
 import type { ProjectRuntime } from './runtime.js';
 
 /** A container of a service as the run knows it. */
@@ -112,6 +113,7 @@ export async function createServiceContainer(rt: ProjectRuntime, registry: Conta
   return ref;
 }
 
+/** Starts a service container, then runs its post_start hooks: a failing hook fails the start, as in Compose v2. */
 export async function startServiceContainer(rt: ProjectRuntime, registry: ContainerRegistry, service: string, ref: RegisteredContainer): Promise<void> {
   try {
     await whileNetworkAmbiguous(() => rt.limiter.run(() => rt.engine.startContainer(ref.id)));
@@ -119,6 +121,14 @@ export async function startServiceContainer(rt: ProjectRuntime, registry: Contai
     throw new Error(`cannot start service ${service}: ${(e as Error).message}`);
   }
   registry.add(service, { ...ref, running: true });
+  const def = rt.deployment.services.find((s) => s.name === service);
+  if (def) await runPostStart(rt, def, ref);
+}
+
+/** Stops a container after its service's pre_stop hooks (a one-off container runs none). */
+export async function stopServiceContainer(rt: ProjectRuntime, c: ContainerRef, timeout: number): Promise<void> {
+  if (c.running && !c.oneOff) await runPreStop(rt, rt.deployment.services.find((s) => s.name === c.service), c);
+  await rt.limiter.run(() => rt.engine.stopContainer(c.id, timeout));
 }
 
 /** The name the engine gives a volume made without one (an anonymous volume). */
@@ -153,7 +163,7 @@ export async function recreateServiceContainer(
   opts: Omit<CreateOptions, 'number' | 'inheritVolumes'> & { timeout: number; renewAnonymousVolumes: boolean; start: boolean },
 ): Promise<RegisteredContainer> {
   const { engine } = rt;
-  await rt.limiter.run(() => engine.stopContainer(old.id, opts.timeout));
+  await stopServiceContainer(rt, old, opts.timeout);
   const info = await engine.inspectContainer(old.id);
   const inheritVolumes = opts.renewAnonymousVolumes ? {} : await inheritableVolumes(engine, service, old.id, info);
   // Out of the way, so the new container can take the name; an interrupted run leaves it labelled
@@ -181,6 +191,7 @@ export async function recreateServiceContainer(
 
 /** Stops a container (unless `timeout` is 0: the forced removal kills it) and removes it; one already gone is fine. */
 export async function removeContainer(rt: ProjectRuntime, c: ContainerRef, opts: { timeout: number; volumes: boolean }): Promise<void> {
+  if (c.running && !c.oneOff) await runPreStop(rt, rt.deployment.services.find((s) => s.name === c.service), c);
   await rt.limiter.run(async () => {
     try {
       if (c.running && opts.timeout > 0) await rt.engine.stopContainer(c.id, opts.timeout);

@@ -8,7 +8,8 @@ import { ErrorList, FlotillaError } from '../errors.js';
 import { isNotFound } from '../contract/errors.js';
 import type { Service } from '../model/service.js';
 import type { Operation, Plan, PlanStep } from '../plan/plan.js';
-import { ContainerRegistry, createServiceContainer, recreateServiceContainer, removeContainer, startServiceContainer } from './containers.js';
+import { ContainerRegistry, createServiceContainer, recreateServiceContainer, removeContainer, startServiceContainer, stopServiceContainer } from './containers.js';
+import { runPostStart, runPreStop } from './hooks.js';
 import { buildServiceImage } from './images.js';
 import type { ContainerMonitor } from './monitor.js';
 import { createNetworkOnce, removeVolume, volumeSpec } from './resources.js';
@@ -124,12 +125,23 @@ async function perform(rt: ProjectRuntime, op: Operation, registry: ContainerReg
       });
       return undefined;
     case 'start-container':
-      if (options.startTitle === 'service') return limiter.run(() => engine.startContainer(op.container.id));
+      if (options.startTitle === 'service') {
+        await limiter.run(() => engine.startContainer(op.container.id));
+        const def = rt.deployment.services.find((s) => s.name === op.container.service);
+        if (def && !op.container.oneOff) await runPostStart(rt, def, op.container);
+        return undefined;
+      }
       return startServiceContainer(rt, registry, op.container.service, { id: op.container.id, name: op.container.name, number: op.container.number, running: false });
     case 'stop-container':
-      return limiter.run(() => engine.stopContainer(op.container.id, op.timeout));
-    case 'restart-container':
-      return limiter.run(() => engine.restartContainer(op.container.id, op.timeout));
+      return stopServiceContainer(rt, op.container, op.timeout);
+    case 'restart-container': {
+      // As Compose v2's restart: pre_stop hooks, the restart, post_start hooks.
+      const def = op.container.oneOff ? undefined : rt.deployment.services.find((s) => s.name === op.container.service);
+      if (op.container.running) await runPreStop(rt, def, op.container);
+      await limiter.run(() => engine.restartContainer(op.container.id, op.timeout));
+      if (def) await runPostStart(rt, def, op.container);
+      return undefined;
+    }
     case 'kill-container':
       return limiter.run(() => engine.killContainer(op.container.id, op.signal));
     case 'pause-container':

@@ -43,6 +43,9 @@ export interface Service {
   /** Nanoseconds; undefined: the engine's default (10 s). */
   stopGracePeriod?: number;
   healthcheck?: Healthcheck;
+  /** Compose Specification hooks: run in each container right after it starts, and before it is stopped. */
+  postStart: LifecycleHook[];
+  preStop: LifecycleHook[];
   /** The `restart` key (for containers; `deploy.restartPolicy` is Swarm's, and wins for `up` too). */
   restart?: RestartSetting;
   logging?: Logging;
@@ -127,6 +130,15 @@ export interface Healthcheck {
   timeout: number;
   startPeriod: number;
   retries: number;
+}
+
+/** A `post_start`/`pre_stop` hook: a command run in the container as an exec. */
+export interface LifecycleHook {
+  command: string[];
+  user?: string;
+  privileged: boolean;
+  workingDir?: string;
+  environment: EnvVar[];
 }
 
 export interface RestartSetting {

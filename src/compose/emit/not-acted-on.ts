@@ -16,8 +16,6 @@ function serviceNotices(project: ComposeProject, s: ComposeService): DeployProbl
   if (s['models'] !== undefined) note(['models'], 'models are not run by Flotilla: the service gets no model endpoints');
   if (s['gpus'] !== undefined) note(['gpus'], 'gpus is not acted on yet: the containers get no GPUs');
   if (s['develop'] !== undefined) note(['develop'], 'develop.watch is not acted on: up does not watch files');
-  if (s['post_start'] !== undefined) note(['post_start'], 'post_start hooks are not run yet');
-  if (s['pre_stop'] !== undefined) note(['pre_stop'], 'pre_stop hooks are not run yet');
   if (s.healthcheck?.start_interval !== undefined) note(['healthcheck', 'start_interval'], 'start_interval is not acted on yet: the health check runs at its interval during the start period');
   for (const [dep, options] of Object.entries(s.depends_on ?? {})) {
     if (options.restart === true) note(['depends_on', dep, 'restart'], `restart is not acted on yet: "${s.name}" is not restarted with "${dep}"`);

@@ -11,9 +11,11 @@ import type {
   Build,
   ContainerLimits,
   Device,
+  EnvVar,
   ExposedPort,
   Healthcheck,
   HostEntry,
+  LifecycleHook,
   Link,
   Mount,
   NamespaceMode,
@@ -91,6 +93,37 @@ function healthcheck(s: ComposeService): Healthcheck | undefined {
   if (!hc) return undefined;
   const test = hc.test === undefined ? [] : typeof hc.test === 'string' ? ['CMD-SHELL', hc.test] : hc.test.map(String);
   return { test, interval: hc.interval ?? 0, timeout: hc.timeout ?? 0, startPeriod: hc.start_period ?? 0, retries: hc.retries ?? 0 };
+}
+
+/** `post_start`/`pre_stop` entries (the schema checked their shape): a string command is split like a shell's. */
+function hooks(s: ComposeService, key: 'post_start' | 'pre_stop', report: Report): LifecycleHook[] {
+  const list = s[key];
+  if (!Array.isArray(list)) return [];
+  return list.filter(isPlainObject).map((h, i) => {
+    const hook: LifecycleHook = {
+      command: words(h['command'] as string | string[] | undefined, [key, i, 'command'], report) ?? [],
+      privileged: h['privileged'] === true,
+      environment: hookEnvironment(h['environment']),
+    };
+    const user = optionalString(h['user']);
+    const workingDir = optionalString(h['working_dir']);
+    if (user !== undefined) hook.user = user;
+    if (workingDir !== undefined) hook.workingDir = workingDir;
+    return hook;
+  });
+}
+
+/** A hook's `environment`: a list of `NAME=value` (a bare NAME has no value) or a mapping. */
+function hookEnvironment(v: unknown): EnvVar[] {
+  if (Array.isArray(v)) {
+    return v.map((e) => {
+      const text = String(e);
+      const at = text.indexOf('=');
+      return at === -1 ? { name: text, value: null } : { name: text.slice(0, at), value: text.slice(at + 1) };
+    });
+  }
+  if (!isPlainObject(v)) return [];
+  return Object.entries(v).map(([name, value]) => ({ name, value: value === null || value === undefined ? null : String(value) }));
 }
 
 function restart(value: string | undefined, report: Report): RestartSetting | undefined {
@@ -299,6 +332,8 @@ export function emitService(project: ComposeProject, s: ComposeService, cwd: str
     sysctls: stringMap(s.sysctls),
     ulimits: Object.entries(s.ulimits ?? {}).map(([name, v]) => (typeof v === 'number' ? { name, soft: v, hard: v } : { name, soft: v.soft, hard: v.hard })),
     limits: limits(s),
+    postStart: hooks(s, 'post_start', report),
+    preStop: hooks(s, 'pre_stop', report),
     configHash: hashInput(project, s, cwd),
   };
   const optional: Partial<Service> = {

@@ -1,0 +1,61 @@
+/**
+ * The Compose Specification's lifecycle hooks, as Compose v2 runs them (docker/compose
+ * pkg/compose/hook.go): each hook of a service is an exec in the container, one after the other,
+ * with the hook's user, privileged flag, working directory and environment. A hook that exits
+ * non-zero fails what it belongs to: a post_start hook the container's start, a pre_stop hook its
+ * stop. Each line a hook prints is shown as `<container> -> <line>`.
+ *
+ * Engine-neutral (only Engine.exec), so both engines run hooks the same way.
+ */
+import { isConflict, isNotFound } from '../contract/errors.js';
+import { FlotillaError } from '../errors.js';
+import type { LifecycleHook, Service } from '../model/service.js';
+import type { ProjectRuntime } from './runtime.js';
+
+async function runHook(rt: ProjectRuntime, service: Service, container: { id: string; name: string }, hook: LifecycleHook, kind: string): Promise<void> {
+  const spec: Parameters<ProjectRuntime['engine']['exec']>[1] = {
+    command: hook.command,
+    env: hook.environment.map((e) => (e.value === null ? e.name : `${e.name}=${e.value}`)),
+    privileged: hook.privileged,
+    tty: false,
+    attachStdin: false,
+    detach: false,
+  };
+  if (hook.user !== undefined) spec.user = hook.user;
+  if (hook.workingDir !== undefined) spec.workingDir = hook.workingDir;
+  const session = await rt.engine.exec(container.id, spec);
+  let pending = '';
+  const show = (text: string) => {
+    const lines = (pending + text).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) rt.progress.line(`${container.name} -> ${line}`);
+  };
+  try {
+    for await (const chunk of session.output) show(chunk.data.toString('utf8'));
+    if (pending !== '') show('\n');
+    const code = await session.exitCode();
+    if (code !== 0) throw new FlotillaError(`${service.name} ${kind} hook exited with status ${code}`);
+  } finally {
+    session.close();
+  }
+}
+
+/** Runs a started container's post_start hooks; the first that fails rejects. */
+export async function runPostStart(rt: ProjectRuntime, service: Service, container: { id: string; name: string }): Promise<void> {
+  for (const hook of service.postStart) await runHook(rt, service, container, hook, 'post_start');
+}
+
+/**
+ * Runs a running container's pre_stop hooks before it is stopped; the first that fails rejects.
+ * A container that stopped or went meanwhile has nothing to run them in (v2 goes on too).
+ */
+export async function runPreStop(rt: ProjectRuntime, service: Service | undefined, container: { id: string; name: string }): Promise<void> {
+  for (const hook of service?.preStop ?? []) {
+    try {
+      await runHook(rt, service as Service, container, hook, 'pre_stop');
+    } catch (e) {
+      if (isNotFound(e) || isConflict(e)) return;
+      throw e;
+    }
+  }
+}
