@@ -42,6 +42,11 @@ export interface DaemonBackend extends Engine {
   /** `builder prune` (`all`: every cached step and cache mount, not only dangling ones): JSON {deleted, reclaimed}. */
   pruneBuildCache(all: boolean): Promise<string>;
   status(): Promise<DaemonStatus>;
+  /**
+   * A method of the daemon's swarm core (SwarmCluster's, by name) with its arguments as a JSON
+   * array; the result as JSON ("" for none). Optional: a backend without a swarm core has none.
+   */
+  swarm?(method: string, args: string): Promise<string>;
   /** Stops the daemon; containers keep running. */
   shutdown(): Promise<void>;
 }

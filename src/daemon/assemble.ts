@@ -18,6 +18,9 @@ import { Runtime } from './runtime/runtime.js';
 import { serveDaemon } from './server.js';
 import { spreadSubdirectories } from './state/spread-dirs.js';
 import { VolumeStore } from './volumes/store.js';
+import { SwarmCore } from '../swarm/core.js';
+import { readSwarmNodeConfig } from './swarm-config.js';
+import { join } from 'node:path';
 
 export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => void, requestShutdown: () => void): Promise<AssembledDaemon> {
   const rebooted = bootChanged(paths);
@@ -56,6 +59,10 @@ export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => 
     await registry.pull(ref, progress, { credentials });
   });
   const backend = new DaemonEngine({ paths, images, registry, containers, volumes, events, builder, startedAt: new Date().toISOString(), requestShutdown });
+  // The swarm core runs its tasks through the engine itself, as a client would.
+  const swarm = new SwarmCore(join(paths.root, 'swarm'), backend, await readSwarmNodeConfig(paths), log);
+  swarm.open();
+  backend.swarmCore = swarm;
   return {
     backend,
     tick: async () => {
@@ -63,6 +70,7 @@ export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => 
       await containers.holdPortsAgain();
     },
     close: async () => {
+      swarm.close();
       containers.close();
       await network.close();
       await runtime.releaseCgroupParent();

@@ -37,6 +37,8 @@ import type { EventBus } from './events.js';
 import type { DaemonPaths } from './paths.js';
 import type { RegistryService } from './registry/service.js';
 import type { VolumeStore } from './volumes/store.js';
+import type { SwarmCore } from '../swarm/core.js';
+import { callSwarm } from '../swarm/serve.js';
 
 /** What the engine needs of the image store (src/daemon/images). */
 export interface ImageStoreLike {
@@ -365,6 +367,14 @@ export class DaemonEngine implements DaemonBackend {
       volumes: this.parts.volumes.list().length,
       rss: process.memoryUsage().rss,
     };
+  }
+
+  /** The swarm core this daemon hosts (assemble.ts attaches it once the engine is made). */
+  swarmCore: SwarmCore | undefined;
+
+  async swarm(method: string, args: string): Promise<string> {
+    if (!this.swarmCore) throw new EngineError('engine', 'the daemon has no swarm core');
+    return callSwarm(this.swarmCore, method, args);
   }
 
   async shutdown(): Promise<void> {

@@ -79,6 +79,7 @@ export const UNARY: { [K in UnaryMethod]: UnaryRpc<Args<K>, Result<K>> } = {
   removeVolume: { args: args('name', 'force'), result: empty },
 
   status: { args: none, result: same() },
+  swarm: { args: args('method', 'args'), result: mapped((v: string) => ({ json: v }), (w: { json?: string }) => w.json ?? '') },
   shutdown: { args: none, result: empty },
 };
 

@@ -4,11 +4,10 @@
  * Credentials come with each request from the CLI, which reads them from its user's Docker
  * config; the daemon keeps none.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ProgressSink, PullOptions } from '../../contract/engine.js';
 import { EngineError } from '../../contract/errors.js';
 import type { DaemonPaths } from '../paths.js';
+import { readDaemonJson } from '../daemon-json.js';
 import { parseReference, registryOf } from '../../contract/image-reference.js';
 import type { ImageStore, StoredImage } from '../images/store.js';
 import { RegistryClient } from './client.js';
@@ -26,13 +25,7 @@ export interface RegistrySettings {
 
 /** <root>/daemon.json: {"insecure-registries": [...], "registry-certs-dir": "..."}; absent means defaults. */
 export async function readRegistrySettings(paths: DaemonPaths): Promise<RegistrySettings> {
-  const file = join(paths.root, 'daemon.json');
-  let doc: Record<string, unknown> = {};
-  try {
-    doc = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new EngineError('invalid', `${file}: ${(e as Error).message}`);
-  }
+  const { file, doc } = await readDaemonJson(paths);
   const insecure = doc['insecure-registries'] ?? [];
   if (!Array.isArray(insecure) || !insecure.every((x) => typeof x === 'string')) throw new EngineError('invalid', `${file}: insecure-registries: a list of host[:port] or CIDR strings is expected`);
   const certs = doc['registry-certs-dir'] ?? DEFAULT_CERTS_DIR;

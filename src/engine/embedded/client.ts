@@ -262,6 +262,10 @@ export class EmbeddedEngine implements DaemonBackend {
     return this.call('status');
   }
 
+  swarm(method: string, args: string): Promise<string> {
+    return this.call('swarm', method, args);
+  }
+
   /** Asks the daemon to stop, and resolves once its socket no longer answers (10 s at most). */
   async shutdown(): Promise<void> {
     await this.call('shutdown');
