@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { assertCleanError } from '../helpers/cli.js';
@@ -206,6 +206,24 @@ CMD ["sh", "-c", "cat /a.txt /between"]
       const out = inImage(dir, image, 'cat /a.txt /between');
       assert.equal(out, 'A\nbetween\n', image);
     }
+  });
+
+  it('RUN <<EOF with a shebang runs the body with the interpreter it names, as BuildKit\'s frontend does', (t) => {
+    if (!requireRoot(t)) return;
+    // awk would be a syntax error to sh: only the shebang makes this step pass. The body reaches
+    // the interpreter as a file, /dev/pipes/<name>, which stays out of the layer.
+    const dir = projectDir(t, {
+      Dockerfile: 'FROM busybox:latest\nUSER nobody\nRUN <<EOF\n#!/bin/awk -f\nBEGIN { print "awk ran" > "/tmp/awk.txt" }\nEOF\nUSER root\nRUN <<-EOT\n\t#!/bin/sh -e\n\techo "$0 $HOME" > /tmp/sh.txt\n\tEOT\nRUN <<EOF\n#!/bin/sh\necho failing; exit 4\nEOF\n',
+    });
+    const failed = cli(dir, ['image', 'build', '-q', '.']);
+    assertCleanError(failed, /Dockerfile:12: RUN: executor failed running \[\/bin\/sh -c \/dev\/pipes\/EOF\]: exit code: 4; last output: failing/);
+    writeFileSync(join(dir, 'Dockerfile'), readFileSync(join(dir, 'Dockerfile'), 'utf8').replace('exit 4', 'echo ok > /tmp/third.txt'));
+    const id = ok(cli(dir, ['image', 'build', '-q', '.']), 'build').trim();
+    const files = flattened(id);
+    const contents = withImageView(testDaemon()!.paths.images, id, (root) => ['awk', 'sh', 'third'].map((n) => readFileSync(join(root, 'tmp', `${n}.txt`), 'utf8')));
+    assert.deepEqual(contents, ['awk ran\n', '/dev/pipes/EOT /root\n', 'ok\n']);
+    assert.equal(files.get('tmp/awk.txt')?.uid, 65534, 'run as USER nobody');
+    assert.deepEqual([...files.keys()].filter((p) => p.startsWith('dev/')), [], 'no /dev/pipes in the image');
   });
 
   it('locates errors as Dockerfile:LINE, shows a failing RUN\'s output and exit code, and tags nothing', (t) => {

@@ -537,6 +537,13 @@ class BuildRun {
         mounts.push({ type: 'bind', target: m.target, source: host, readOnly: !rw });
       }
     }
+    if (step.script) {
+      const dir = posix.join(this.work, `pipes-${++this.mounts}`);
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+      await writeFile(posix.join(dir, step.script.name), step.script.content, { mode: 0o755 });
+      await chmod(posix.join(dir, step.script.name), 0o755);
+      mounts.push({ type: 'bind', target: '/dev/pipes', source: dir, readOnly: true });
+    }
     const network = (step.network === 'default' ? (this.req.network ?? 'default') : step.network) as 'default' | 'none' | 'host';
     const result = await runStep(
       root,

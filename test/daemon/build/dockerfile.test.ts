@@ -168,6 +168,13 @@ test('RUN: environment from ENV and ARG in order, proxy build args, heredoc scri
   assert.deepEqual(ev.unusedArgs, []);
 });
 
+test('RUN <<EOF with a shebang: the body becomes /dev/pipes/EOF, run by the shell; without one, or beside a command, it stays shell text', async () => {
+  const text = 'FROM a\nRUN <<EOF\n#!/usr/bin/env python3\nprint("$HOME")\nEOF\nRUN <<-"END"\n\t#!/bin/sh -e\n\techo hi\n\tEND\nRUN <<EOF\n echo no shebang\nEOF\nRUN python3 <<EOF\n#!/x\nEOF\n';
+  const runs = (await evaluateDockerfile(parseDockerfile(text), options())).stages.get(0)!.steps.filter((s) => s.kind === 'run');
+  assert.deepEqual(runs.map((r) => r.argv), [['/bin/sh', '-c', '/dev/pipes/EOF'], ['/bin/sh', '-c', '/dev/pipes/END'], ['/bin/sh', '-c', ' echo no shebang\n'], ['/bin/sh', '-c', 'python3 <<EOF\n#!/x\nEOF\n']]);
+  assert.deepEqual(runs.map((r) => r.script), [{ name: 'EOF', content: '#!/usr/bin/env python3\nprint("$HOME")\n' }, { name: 'END', content: '#!/bin/sh -e\necho hi\n' }, undefined, undefined]);
+});
+
 test('FROM --platform: the own platform (also through $BUILDPLATFORM) is built, another is refused at its line', async () => {
   const ok = await evaluateDockerfile(parseDockerfile('FROM --platform=$BUILDPLATFORM a AS one\nFROM --platform=linux/amd64 one\n'), options());
   assert.equal(ok.stages.size, 2);

@@ -22,7 +22,20 @@ export const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_pro
 export type CopySource = { context: true } | StageRef;
 
 export type Step =
-  | { kind: 'run'; line: number; text: string; argv: string[]; env: string[]; user: string; workdir: string; mounts: MountFlag[]; network: string; heredocs: Heredoc[] }
+  | {
+      kind: 'run';
+      line: number;
+      text: string;
+      argv: string[];
+      env: string[];
+      user: string;
+      workdir: string;
+      mounts: MountFlag[];
+      network: string;
+      heredocs: Heredoc[];
+      /** `RUN <<EOF` whose body starts with `#!`: the body, an executable file at /dev/pipes/<name> that argv runs. */
+      script?: { name: string; content: string };
+    }
   | {
       kind: 'copy';
       line: number;
@@ -212,9 +225,17 @@ class StageEvaluator {
 
   private async runStep(ins: InstructionOf<'RUN'>): Promise<void> {
     let argv: string[];
-    if (ins.heredocs.length === 1 && !ins.command.exec && /^<<-?["']?[^\s"']+["']?$/.test(ins.command.text)) {
+    let script: { name: string; content: string } | undefined;
+    const only = ins.heredocs.length === 1 && !ins.command.exec && /^<<-?["']?[^\s"']+["']?$/.test(ins.command.text) ? ins.heredocs[0]! : undefined;
+    if (only?.content.startsWith('#!')) {
+      // BuildKit's dockerfile frontend: a lone heredoc with a shebang becomes an executable file
+      // (0755, the body as written, never expanded) in a read-only /dev/pipes/, which the shell
+      // runs, so the kernel starts the interpreter the shebang names.
+      script = { name: only.name, content: only.content };
+      argv = [...(this.config.Shell ?? ['/bin/sh', '-c']), `/dev/pipes/${only.name}`];
+    } else if (only) {
       // `RUN <<EOF`: the body is the script
-      argv = [...(this.config.Shell ?? ['/bin/sh', '-c']), ins.heredocs[0]!.content];
+      argv = [...(this.config.Shell ?? ['/bin/sh', '-c']), only.content];
     } else if (ins.heredocs.length > 0 && !ins.command.exec) {
       const bodies = ins.heredocs.map((h) => `${h.content}${h.name}\n`).join('');
       argv = [...(this.config.Shell ?? ['/bin/sh', '-c']), `${ins.command.text}\n${bodies}`];
@@ -249,6 +270,7 @@ class StageEvaluator {
       mounts,
       network: ins.network ?? 'default',
       heredocs: ins.heredocs,
+      ...(script ? { script } : {}),
     });
     this.note(ins.text, false);
   }
