@@ -67,7 +67,7 @@ export function locationIn(file: ComposeFile, path: KeyPath): { file: string; li
 
 export function readComposeFile(path: string, ctx: FileContext): ComposeFile {
   const text = path === '-' ? ctx.readStdin() : readTextFile(path, 'Compose file');
-  const yaml = readYaml(text, path);
+  const yaml = readYaml(text, path, { tags: true });
   if (!isPlainObject(yaml.value)) {
     const what = yaml.value === null ? 'empty' : `not a mapping of keys to values`;
     throw new ConfigError(`the file is ${what}; a Compose file defines services (e.g. "services:")`, {
@@ -80,6 +80,8 @@ export function readComposeFile(path: string, ctx: FileContext): ComposeFile {
   const dialect = ctx.dialect ?? 'compose';
   const format = detectFormat(raw, yaml, ctx.diagnostics, dialect);
   const legacy = format.family === 'v1';
+  // `!reset`/`!override` are the Compose Specification's: other files keep 1.29.2's "unknown tag".
+  if (format.family !== 'spec' && yaml.resetPaths.length > 0) readYaml(text, path);
   if (!legacy && dialect === 'compose') {
     for (const [section] of SECTIONS) if (Object.hasOwn(raw, section)) checkSection(raw[section], section, yaml, [section]);
   }

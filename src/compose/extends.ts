@@ -13,10 +13,11 @@ import { ConfigError, type SourceLocation } from '../errors.js';
 import { isLegacy, locationIn, serviceDict, servicePath, type ComposeFile } from './compose-file.js';
 import { InputFileError } from '../util/input-files.js';
 import { mergeServiceDicts } from './merge.js';
+import { dropReset } from './reset.js';
 import { processService } from './service/process.js';
 import { serviceReference } from './service/validate.js';
 import { expandPath } from './syntax/paths.js';
-import { isPlainObject } from './yaml/read.js';
+import { isPlainObject, type KeyPath } from './yaml/read.js';
 
 type Dict = Record<string, unknown>;
 type Where = () => SourceLocation;
@@ -38,6 +39,8 @@ export interface ExtendsContext {
    * files, each with the directory its paths start from.
    */
   includes?: (file: ComposeFile) => readonly { file: ComposeFile; dir: string }[];
+  /** `!reset`/`!override` paths of the override files, which come after the base of a merged service. */
+  overrideResets?: readonly KeyPath[];
 }
 
 interface Origin {
@@ -85,7 +88,11 @@ export function resolveExtends(origin: Origin, dict: Dict, ctx: ExtendsContext):
     resolved = link.dict;
     if (link.base && below) {
       checkExtendable(below, link.base.origin.name, link.base.path, link.base.where);
-      resolved = mergeServiceDicts(below, link.dict, isLegacy(ctx.mainFile), ctx.mainFile.format.family === 'spec');
+      // `!reset`/`!override` in the extending service drop what the base has there (compose-go extends.go).
+      const name = link.origin.name;
+      const resets = i === 0 ? [...link.origin.file.yaml.resetPaths, ...(ctx.overrideResets ?? [])] : link.origin.file.yaml.resetPaths;
+      const base = dropReset({ [name]: below }, resets, 'services')[name] ?? {};
+      resolved = mergeServiceDicts(base, link.dict, isLegacy(ctx.mainFile), ctx.mainFile.format.family === 'spec');
     }
     if (i > 0) {
       below = processService(resolved, { dir: link.origin.dir, home: ctx.home, cwd: ctx.cwd });

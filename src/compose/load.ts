@@ -27,6 +27,7 @@ import { checkProjectSize } from './project-size.js';
 import { nameFromFiles } from './project-name.js';
 import { loadResources } from './resources.js';
 import { expandIncludes } from './include.js';
+import { dropReset } from './reset.js';
 import { finalizeService } from './service/finalize.js';
 import { processService, ServiceProblem } from './service/process.js';
 import { validateService } from './service/validate.js';
@@ -111,6 +112,7 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
       merged = next;
       continue;
     }
+    merged = dropReset(merged, f.yaml.resetPaths, 'services');
     const out: Record<string, Dict> = {};
     for (const name of new Set([...Object.keys(merged), ...Object.keys(next)])) {
       try {
@@ -128,6 +130,7 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
   const extendsCtx: ExtendsContext = { mainFile: main, loadFile, home, cwd: options.cwd, bases: new Map() };
   if (spec) {
     const others = topFiles.slice(1).map((file) => ({ file, dir: inputs.workingDir }));
+    extendsCtx.overrideResets = topFiles.slice(1).flatMap((f) => f.yaml.resetPaths);
     extendsCtx.includes = (f) => [
       ...(expanded.includes.get(f) ?? []).map((inc) => ({ file: inc, dir: inc.included?.dir ?? inputs.workingDir })),
       ...(f === main ? others : []),

@@ -10,6 +10,7 @@ import { isLegacy, locationIn, type ComposeFile } from './compose-file.js';
 import { parseLabels } from './syntax/mappings.js';
 import { expandPath, expandUser, pyNormpath } from './syntax/paths.js';
 import { isPlainObject } from './yaml/read.js';
+import { dropReset } from './reset.js';
 import { posix } from 'node:path';
 import { isIP } from '../util/ip.js';
 
@@ -26,9 +27,10 @@ export interface ResourcePaths {
 }
 
 export function loadResources(files: readonly ComposeFile[], section: ResourceSection, paths: ResourcePaths): Record<string, Dict> {
-  const out: Record<string, Dict> = {};
+  let out: Record<string, Dict> = {};
   for (const file of files) {
     if (isLegacy(file)) continue;
+    out = dropReset(out, file.yaml.resetPaths, section);
     const entries = file.doc[section];
     if (!isPlainObject(entries)) continue;
     for (const [name, body] of Object.entries(entries)) {

@@ -6,6 +6,7 @@
  * - `<<` merge keys follow YAML 1.1: explicit keys win, earlier merged mappings win over later ones;
  * - duplicate keys: the last one wins (PyYAML does not reject them);
  * - aliases are expanded, but a document that expands past MAX_NODES values is refused (alias bombs);
+ * - `!reset`/`!override` are read only with `tags` (version-less files; see takeTags);
  * - unknown tags, several documents and characters YAML forbids are errors, as in PyYAML, and so
  *   are tabs between tokens and anchor names PyYAML's scanner refuses (./pyyaml-lexical.ts).
  *
@@ -36,7 +37,34 @@ export interface YamlFile {
   isNonStringKey(path: KeyPath): boolean;
   /** Where a key path is written; the nearest existing ancestor if the path is not in the file. */
   locate(path: KeyPath): Position | undefined;
+  /**
+   * With `tags`: the key paths written `!reset` (removed from `value`) or `!override` (kept), in
+   * document order: what earlier files defined there is dropped before this file is merged.
+   */
+  readonly resetPaths: readonly KeyPath[];
 }
+
+export interface ReadOptions {
+  /** Accept the Compose Specification's `!reset` and `!override` tags (version-less files). */
+  tags?: boolean;
+}
+
+/** A value written with `!reset` or `!override`, until the tags are taken off (see takeTags). */
+class Tagged {
+  constructor(
+    readonly reset: boolean,
+    readonly value: unknown,
+  ) {}
+}
+
+const TAGGED_KINDS = ['scalar', 'sequence', 'mapping'] as const;
+const specSchema = pyyamlSchema.extend(
+  TAGGED_KINDS.flatMap((kind) =>
+    (['reset', 'override'] as const).map(
+      (name) => new jsyaml.Type(`!${name}`, { kind, construct: (data: unknown) => new Tagged(name === 'reset', data ?? null) }),
+    ),
+  ),
+);
 
 /** A document that expands past this many values through aliases is refused. */
 export const MAX_NODES = 1_000_000;
@@ -45,7 +73,7 @@ export const MAX_NODES = 1_000_000;
 // eslint-disable-next-line no-control-regex
 const FORBIDDEN_CHARS = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uFFFE\uFFFF]/;
 
-export function readYaml(text: string, file: string): YamlFile {
+export function readYaml(text: string, file: string, options: ReadOptions = {}): YamlFile {
   const forbidden = FORBIDDEN_CHARS.exec(text);
   if (forbidden) {
     const code = forbidden[0].charCodeAt(0).toString(16).padStart(4, '0');
@@ -60,7 +88,7 @@ export function readYaml(text: string, file: string): YamlFile {
   takeIntegralFloatCount();
   try {
     // An empty document is null, as in PyYAML (js-yaml says undefined).
-    raw = jsyaml.load(text, { schema: pyyamlSchema, json: true, filename: file }) ?? null;
+    raw = jsyaml.load(text, { schema: options.tags ? specSchema : pyyamlSchema, json: true, filename: file }) ?? null;
   } catch (e) {
     if (e instanceof jsyaml.YAMLException) {
       const where = e.mark ? { line: e.mark.line + 1, column: e.mark.column + 1 } : {};
@@ -68,6 +96,8 @@ export function readYaml(text: string, file: string): YamlFile {
     }
     throw e;
   }
+  const resetPaths: KeyPath[] = [];
+  if (options.tags && (text.includes('!reset') || text.includes('!override'))) raw = takeTags(raw, [], resetPaths, 0);
   const integralFloats = new Set<string>();
   // Without an alias (`*name`) nothing is shared, and without an integral float nothing needs
   // unwrapping: the common case skips both walks.
@@ -80,6 +110,7 @@ export function readYaml(text: string, file: string): YamlFile {
     file,
     value,
     integralFloats,
+    resetPaths,
     isNonStringKey: (path) => {
       const last = path[path.length - 1];
       if (typeof last !== 'string' || !mayBeNonStringKey(last)) return false;
@@ -97,6 +128,38 @@ export function readYaml(text: string, file: string): YamlFile {
   };
 }
 
+/**
+ * `v` without its tags, as compose-go's ResetProcessor reads them (loader/reset.go): a `!reset`
+ * entry leaves its mapping (or sequence), an `!override` one stays; both paths are noted. Shared
+ * (aliased) values are copied where a tag is taken off inside them.
+ */
+function takeTags(v: unknown, path: (string | number)[], out: KeyPath[], depth: number): unknown {
+  if (depth > 10_000) return v;
+  if (v instanceof Tagged) {
+    out.push([...path]);
+    return v.reset ? v : takeTags(v.value, path, out, depth + 1);
+  }
+  if (Array.isArray(v)) {
+    const items: unknown[] = [];
+    v.forEach((item, i) => {
+      const taken = takeTags(item, [...path, i], out, depth + 1);
+      if (!(taken instanceof Tagged)) items.push(taken);
+    });
+    return items;
+  }
+  if (isPlainObject(v)) {
+    const o: Record<string, unknown> = {};
+    for (const k of Object.keys(v)) {
+      const taken = takeTags(v[k], [...path, k], out, depth + 1);
+      if (taken instanceof Tagged) continue;
+      if (k === '__proto__') Object.defineProperty(o, k, { value: taken, enumerable: true, writable: true, configurable: true });
+      else o[k] = taken;
+    }
+    return o;
+  }
+  return v;
+}
+
 function cleanMessage(reason: string): string {
   if (/expected a single document/.test(reason)) return 'expected a single document in the stream, found several';
   const tag = /unknown tag !<(.*)>/.exec(reason);
@@ -111,7 +174,7 @@ function offsetPosition(text: string, offset: number): Position {
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof YamlTimestamp) && !(v instanceof YamlFloat);
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof YamlTimestamp) && !(v instanceof YamlFloat) && !(v instanceof Tagged);
 }
 
 /**
