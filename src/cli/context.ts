@@ -5,6 +5,7 @@
 import type { Diagnostics } from '../diagnostics.js';
 import type { LoadOptions } from '../compose/load.js';
 import { warningLine, type Streams } from './output.js';
+import type { ProgressMode } from './progress.js';
 
 export interface GlobalOptions {
   file?: string[];
@@ -15,6 +16,10 @@ export interface GlobalOptions {
   engine?: string;
   host?: string;
   color?: boolean;
+  /** --dry-run: print what state-changing commands would do; change nothing. */
+  dryRun?: boolean;
+  /** --progress: how steps are shown. */
+  progress?: ProgressMode;
 }
 
 export interface CliContext extends Streams {

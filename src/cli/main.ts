@@ -5,8 +5,9 @@
  */
 import { readTextFile } from '../util/input-files.js';
 import { Command, CommanderError, Option } from 'commander';
-import { FlotillaError } from '../errors.js';
+import { FlotillaError, UsageError } from '../errors.js';
 import { errorLines } from './output.js';
+import { PROGRESS_MODES } from './progress.js';
 import { ExitCode } from './exit.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { registerConfig } from './commands/config.js';
@@ -26,9 +27,16 @@ import { registerLogin } from './commands/login.js';
 import { registerStack } from './commands/stack.js';
 import { registerService } from './commands/service.js';
 import { registerNode } from './commands/node.js';
+import { registerVersion } from './commands/version.js';
+import { registerLs } from './commands/ls.js';
+import { registerWait } from './commands/wait.js';
+import { registerAttach } from './commands/attach.js';
 import { VERSION } from '../version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Commands that change something outside the plans --dry-run prints (images, registries, swarms, files). */
+const NO_DRY_RUN = new Set(['build', 'pull', 'push', 'run', 'exec', 'attach', 'bundle', 'image', 'builder', 'login', 'logout', 'daemon', 'stack', 'deploy', 'service', 'node']);
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('flotilla');
@@ -43,6 +51,8 @@ export function buildProgram(ctx: CliContext): Command {
     .addOption(new Option('--engine <engine>', 'container engine').choices(['embedded', 'docker']))
     .option('-H, --host <host>', 'Docker daemon socket to connect to (implies --engine docker)')
     .option('--no-color', 'no colours in the output')
+    .option('--dry-run', 'print what a state-changing command would do, and change nothing')
+    .addOption(new Option('--progress <mode>', 'how progress is shown').choices(PROGRESS_MODES))
     .enablePositionalOptions()
     .showHelpAfterError('(run flotilla --help for usage)')
     .exitOverride()
@@ -52,6 +62,11 @@ export function buildProgram(ctx: CliContext): Command {
       outputError: (s, write) => write(`ERROR: ${s.replace(/^error: /, '')}`),
     });
   const global = () => program.opts<GlobalOptions>();
+  program.hook('preAction', (_program, action) => {
+    let command: Command = action;
+    while (command.parent && command.parent !== program) command = command.parent;
+    if (global().dryRun && NO_DRY_RUN.has(command.name())) throw new UsageError(`--dry-run is not supported by ${command.name()}: it would change the engine`);
+  });
   registerConfig(program, ctx, global);
   registerBundle(program, ctx, global);
   registerUp(program, ctx, global);
@@ -69,6 +84,10 @@ export function buildProgram(ctx: CliContext): Command {
   registerStack(program, ctx, global);
   registerService(program, ctx, global);
   registerNode(program, ctx, global);
+  registerVersion(program, ctx);
+  registerLs(program, ctx, global);
+  registerWait(program, ctx, global);
+  registerAttach(program, ctx, global);
   return program;
 }
 

@@ -10,6 +10,7 @@ import type { ProjectRuntime } from '../execute/runtime.js';
 import { UsageError } from '../errors.js';
 import { loadOptionsFrom, printWarnings, type CliContext, type GlobalOptions } from './context.js';
 import { progressFor } from './progress.js';
+import { renderPlan, type Plan } from '../plan/plan.js';
 
 export interface RuntimeOptions {
   /** Commands that never build (pull, down, ps, ...) do not need build contexts to exist. */
@@ -53,10 +54,11 @@ export async function withRuntime<T>(
         env: ctx.env,
         variables: Object.fromEntries(loaded.environment.entries()),
         diagnostics,
-        progress: progressFor(ctx.stderr),
+        progress: progressFor(ctx.stderr, global.progress),
         limiter: new Limiter(limit),
         locateService: loaded.locateService,
       };
+      if (global.dryRun) rt.dryRun = (plan) => printPlan(ctx, plan);
       return await fn(rt, loaded);
     } finally {
       engine.close();
@@ -64,4 +66,10 @@ export async function withRuntime<T>(
   } finally {
     flush();
   }
+}
+
+/** A plan as --dry-run prints it: a line per step, then what is left as it is. */
+export function printPlan(ctx: CliContext, plan: Plan): void {
+  const lines = renderPlan(plan);
+  ctx.stdout.write(lines.length > 0 ? `${lines.join('\n')}\n` : 'nothing to do\n');
 }

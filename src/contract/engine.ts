@@ -311,8 +311,20 @@ export interface LogOptions {
   tail?: number;
   timestamps: boolean;
   since?: number;
+  /** No line stamped after this time (seconds since the epoch, with the fraction). */
+  until?: number;
   /** Stop following when aborted. */
   signal?: AbortSignal;
+}
+
+export interface AttachOptions {
+  stdin: boolean;
+  tty: boolean;
+  /**
+   * The keys that detach (Docker's syntax, `ctrl-p,ctrl-q`): the client sends them once it has
+   * seen them typed, so that dockerd ends the attach without closing a `StdinOnce` container's stdin.
+   */
+  detachKeys?: string;
 }
 
 export interface LogChunk {
@@ -437,7 +449,7 @@ export interface Engine {
   /** Resolves with the exit code once the container is not running. */
   waitContainer(id: string, signal?: AbortSignal): Promise<number>;
   containerLogs(id: string, options: LogOptions): AsyncIterable<LogChunk>;
-  attachContainer(id: string, options: { stdin: boolean; tty: boolean }): Promise<StreamSession>;
+  attachContainer(id: string, options: AttachOptions): Promise<StreamSession>;
   exec(id: string, spec: ExecSpec): Promise<StreamSession>;
   top(id: string, psArgs?: string): Promise<{ titles: string[]; processes: string[][] }>;
 

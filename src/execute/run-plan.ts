@@ -166,6 +166,10 @@ async function perform(rt: ProjectRuntime, op: Operation, registry: ContainerReg
 
 /** Walks the plan: its steps as engine actions, in its direction, dependants of a failure skipped. */
 export async function runPlan(rt: ProjectRuntime, plan: Plan, options: RunPlanOptions = {}): Promise<WalkResult[]> {
+  if (rt.dryRun) {
+    rt.dryRun(plan);
+    return [];
+  }
   const registry = options.registry ?? new ContainerRegistry([]);
   const steps = plan.steps.map(
     (s: PlanStep): WalkStep => ({ id: s.id, title: titleOf(s, options), after: s.after, run: () => perform(rt, s.operation, registry, options) }),

@@ -6,6 +6,7 @@ import type { Diagnostics } from '../diagnostics.js';
 import type { Engine } from '../contract/engine.js';
 import type { SourceLocation } from '../errors.js';
 import type { Deployment } from '../model/deployment.js';
+import type { Plan } from '../plan/plan.js';
 import type { Limiter } from './limiter.js';
 import type { Progress } from './progress.js';
 
@@ -22,5 +23,7 @@ export interface ProjectRuntime {
   diagnostics: Diagnostics;
   progress: Progress;
   limiter: Limiter;
+  /** The global --dry-run: each plan is handed here instead of being run. */
+  dryRun?: (plan: Plan) => void;
   locateService(service: string, keyPath: (string | number)[]): SourceLocation;
 }

@@ -12,7 +12,7 @@
  *      step for a condition (healthy, completed successfully); a failed step skips its dependants
  *      and the rest carry on.
  */
-import { ConfigError, ErrorList, UsageError } from '../errors.js';
+import { ConfigError, ErrorList, FlotillaError, UsageError } from '../errors.js';
 import type { Service } from '../model/service.js';
 import { selectServices, withDependencies } from '../model/select.js';
 import { isContainerStep, orphansOf, planPrepare, planUp, usedNetworks, type UpPlanOptions } from '../plan/up.js';
@@ -32,6 +32,8 @@ export interface UpOptions extends Omit<UpPlanOptions, 'containersOnly'> {
   dryRun: boolean;
   /** --wait: return only when every container is running, and healthy if it has a healthcheck. */
   wait: boolean;
+  /** --wait-timeout: seconds --wait waits at most (no limit when absent). */
+  waitTimeout?: number;
 }
 
 export interface UpResult {
@@ -87,6 +89,7 @@ export async function up(rt: ProjectRuntime, opts: UpOptions): Promise<UpResult>
     scale: opts.scale,
     removeOrphans: opts.removeOrphans,
     build: opts.build,
+    ...(opts.pull === undefined ? {} : { pull: opts.pull }),
     renewAnonymousVolumes: opts.renewAnonymousVolumes,
     start: opts.start,
     timeout: opts.timeout,
@@ -111,7 +114,7 @@ export async function up(rt: ProjectRuntime, opts: UpOptions): Promise<UpResult>
   if (opts.wait || containers.steps.some((s) => s.operation.kind === 'wait-for')) monitor.start();
   try {
     failOnErrors(await runPlan(rt, containers, { registry, monitor, removal: 'Stopping and removing' }), 'Encountered errors while bringing up the project.');
-    if (opts.wait && opts.start) await waitForRunning(rt, services, registry, monitor);
+    if (opts.wait && opts.start) await waitForRunning(rt, services, registry, monitor, opts.waitTimeout);
   } finally {
     monitor.stop();
   }
@@ -124,8 +127,14 @@ export async function prepareService(rt: ProjectRuntime, service: Service): Prom
   failOnErrors(await runPlan(rt, plan));
 }
 
-/** --wait: every container running, and healthy when it has a healthcheck. */
-async function waitForRunning(rt: ProjectRuntime, services: readonly Service[], registry: ContainerRegistry, monitor: ContainerMonitor): Promise<void> {
+/**
+ * --wait: every container running, and healthy when it has a healthcheck; a service another waits
+ * for with `service_completed_successfully` is done when its containers exited 0 (Compose v2 since
+ * docker/compose#9572: a one-shot container would never be "running").
+ */
+async function waitForRunning(rt: ProjectRuntime, services: readonly Service[], registry: ContainerRegistry, monitor: ContainerMonitor, timeout?: number): Promise<void> {
+  const completing = new Set(rt.deployment.services.flatMap((s) => s.dependencies.filter((d) => d.condition === 'service_completed_successfully').map((d) => d.service)));
+  const deadline = timeout === undefined ? undefined : AbortSignal.timeout(timeout * 1000);
   const steps: WalkStep[] = [];
   for (const s of services) {
     for (const c of registry.of(s.name)) {
@@ -134,14 +143,20 @@ async function waitForRunning(rt: ProjectRuntime, services: readonly Service[], 
         title: `Waiting for ${c.name}`,
         after: [],
         run: async () => {
+          if (completing.has(s.name)) {
+            await monitor.waitCompleted(c.id, c.name, deadline);
+            return 'exited 0';
+          }
           const info = await rt.engine.inspectContainer(c.id);
           if (!info) throw new DependencyError('container disappeared');
-          if (info.state.health) await monitor.waitHealthy(c.id, c.name);
+          if (info.state.health) await monitor.waitHealthy(c.id, c.name, deadline);
           else if (!info.state.running) throw new DependencyError(`exited with code ${info.state.exitCode}`);
           return info.state.health ? 'healthy' : 'running';
         },
       });
     }
   }
-  failOnErrors(await walk(steps, { progress: rt.progress }), 'Some containers did not become ready.');
+  const failed = await walk(steps, { progress: rt.progress });
+  if (deadline?.aborted) throw new FlotillaError(`application not healthy after ${timeout ?? 0}s`);
+  failOnErrors(failed, 'Some containers did not become ready.');
 }

@@ -22,11 +22,11 @@ import type { Service } from '../model/service.js';
 import { configHash } from './config-hash.js';
 import { stopSeconds } from './container-spec.js';
 import { changesContainers, convergeService, type ContainerAction, type Strategy } from './converge.js';
-import { imageStep, type BuildPolicy } from './images.js';
+import { imageStep, type BuildPolicy, type PullPolicy } from './images.js';
 import { serviceContainers, type Observed, type ObservedContainer } from './observed.js';
 import { containerRef, type Plan, type PlanStep } from './plan.js';
 
-export type PrepareOptions = Pick<UpPlanOptions, 'build' | 'removeOrphans' | 'timeout'>;
+export type PrepareOptions = Pick<UpPlanOptions, 'build' | 'pull' | 'removeOrphans' | 'timeout'>;
 
 export interface UpPlanOptions {
   strategy: Strategy;
@@ -35,6 +35,8 @@ export interface UpPlanOptions {
   scale: Record<string, number>;
   removeOrphans: boolean;
   build: BuildPolicy;
+  /** --pull: when to pull the images of services without `build` (default: when missing). */
+  pull?: PullPolicy;
   renewAnonymousVolumes: boolean;
   /** false for `create` / `up --no-start`. */
   start: boolean;
@@ -87,7 +89,7 @@ function prepareSteps(deployment: Deployment, services: readonly Service[], obse
   const pulls: PlanStep[] = [];
   const builds: PlanStep[] = [];
   for (const s of services) {
-    const step = imageStep(s, (observed.images.get(s.image) ?? null) !== null, opts.build);
+    const step = imageStep(s, (observed.images.get(s.image) ?? null) !== null, opts.build, opts.pull);
     if (step.kind === 'error') throw new FlotillaError(step.message);
     if (step.kind === 'pull') pulls.push({ id: `pull:${s.name}`, operation: { kind: 'pull-image', service: s.name, image: step.image }, reason: step.reason, after: [] });
     if (step.kind === 'build') builds.push({ id: `build:${s.name}`, operation: { kind: 'build-image', service: s.name, image: step.image }, reason: step.reason, after: [] });

@@ -6,14 +6,14 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import type { ContainerInfo } from '../../contract/engine.js';
+import type { ContainerInfo, ContainerState } from '../../contract/engine.js';
 import { containersOf, kill, pause, remove, restart, start, stop } from '../../execute/lifecycle.js';
 import { observeContainers } from '../../execute/observe.js';
 import type { ProjectRuntime } from '../../execute/runtime.js';
 import { up } from '../../execute/up.js';
 import { LABEL } from '../../plan/labels.js';
 import type { ObservedContainer } from '../../plan/observed.js';
-import { withRuntime } from '../project.js';
+import { printPlan, withRuntime } from '../project.js';
 import { ExitCode } from '../exit.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { formatTable, humanSize } from '../table.js';
@@ -92,23 +92,37 @@ export function registerContainerCommands(program: Command, ctx: CliContext, glo
     .option('--filter <key=val>', 'filter services by a property (status=running|stopped|paused|restarting, source=image|build)')
     .option('-a, --all', 'show all stopped containers, including those created by the run command')
     .option('--format <format>', 'table (default) or json')
-    .action((services: string[], flags: { quiet?: boolean; services?: boolean; filter?: string; all?: boolean; format?: string }) =>
+    .option('--status <status>', `only containers in this state (${CONTAINER_STATES.join(', ')}; repeatable)`, collectStatus, [])
+    .option('--no-trunc', "don't truncate the command")
+    .option('--orphans', 'also list containers of services the file no longer has (Compose v2 does by default)')
+    .option('--no-orphans', 'only containers of the services in the file (the default, as docker-compose 1.29.2)')
+    .action((services: string[], flags: PsFlags) =>
       run(async (rt) => {
         if (flags.quiet && flags.services) throw new UsageError('--quiet and --services cannot be combined');
         if (flags.format !== undefined && flags.format !== 'table' && flags.format !== 'json') throw new UsageError('--format must be table or json');
-        if (flags.services) {
+        if (flags.services && flags.status.length === 0) {
           const names = await filterServices(rt, flags.filter);
           if (names.length > 0) ctx.stdout.write(`${names.join('\n')}\n`);
           return;
         }
-        const service = await containersOf(rt, services, { oneOff: 'exclude' });
-        const oneOffs = await containersOf(rt, services, flags.all ? { oneOff: 'only' } : { oneOff: 'only', running: true });
-        const list = [...service, ...oneOffs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-        if (flags.quiet) {
-          if (list.length > 0) ctx.stdout.write(`${list.map((c) => c.id).join('\n')}\n`);
+        for (const s of services) if (!rt.deployment.services.some((x) => x.name === s)) throw new UsageError(`no such service: ${s}`);
+        const declared = (c: ObservedContainer) => (services.length > 0 ? services.includes(c.service) : flags.orphans === true || rt.deployment.services.some((s) => s.name === c.service));
+        // --status looks at stopped one-offs too, as -a does (Compose v2).
+        const all = flags.all === true || flags.status.length > 0;
+        const list = (await observeContainers(rt.engine, rt.deployment.name))
+          .filter((c) => declared(c) && (!c.oneOff || all || c.running))
+          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        const inspected = (await Promise.all(list.map((c) => rt.engine.inspectContainer(c.id)))).filter((i): i is ContainerInfo => i !== null);
+        const infos = flags.status.length === 0 ? inspected : inspected.filter((i) => flags.status.includes(i.state.status));
+        if (flags.services) {
+          const names = [...new Set(infos.map((i) => i.labels[LABEL.service] ?? ''))];
+          if (names.length > 0) ctx.stdout.write(`${names.join('\n')}\n`);
           return;
         }
-        const infos = (await Promise.all(list.map((c) => rt.engine.inspectContainer(c.id)))).filter((i): i is ContainerInfo => i !== null);
+        if (flags.quiet) {
+          if (infos.length > 0) ctx.stdout.write(`${infos.map((i) => i.id).join('\n')}\n`);
+          return;
+        }
         if (flags.format === 'json') {
           ctx.stdout.write(`${JSON.stringify(infos.map((i) => ({
             Name: i.name,
@@ -124,7 +138,7 @@ export function registerContainerCommands(program: Command, ctx: CliContext, glo
         }
         const rows = infos.map((i) => {
           const cmd = command(i);
-          return [i.name, cmd.length > 30 ? `${cmd.slice(0, 26)} ...` : cmd, state(i), ports(i)];
+          return [i.name, cmd.length > 30 && flags.trunc ? `${cmd.slice(0, 26)} ...` : cmd, state(i), ports(i)];
         });
         ctx.stdout.write(`${formatTable(['Name', 'Command', 'State', 'Ports'], rows)}\n`);
       }),
@@ -204,8 +218,9 @@ export function registerContainerCommands(program: Command, ctx: CliContext, glo
         rt.progress.line('WARNING: The scale command is deprecated. Use the up command with the --scale flag instead.');
         const scale = parseScale(pairs);
         const timeout = parseTimeout(flags.timeout);
-        const base = { noDeps: true, strategy: 'never' as const, alwaysRecreateDeps: false, removeOrphans: false, build: 'when-missing' as const, renewAnonymousVolumes: false, start: true, dryRun: false, wait: false };
-        await up(rt, { ...base, services: Object.keys(scale), scale, ...(timeout === undefined ? {} : { timeout }) });
+        const base = { noDeps: true, strategy: 'never' as const, alwaysRecreateDeps: false, removeOrphans: false, build: 'when-missing' as const, renewAnonymousVolumes: false, start: true, dryRun: global().dryRun === true, wait: false };
+        const result = await up(rt, { ...base, services: Object.keys(scale), scale, ...(timeout === undefined ? {} : { timeout }) });
+        if (base.dryRun) printPlan(ctx, result.plan);
       }),
     );
 
@@ -239,6 +254,24 @@ export function registerContainerCommands(program: Command, ctx: CliContext, glo
         }
       }),
     );
+}
+
+interface PsFlags {
+  quiet?: boolean;
+  services?: boolean;
+  filter?: string;
+  all?: boolean;
+  format?: string;
+  status: string[];
+  trunc: boolean;
+  orphans?: boolean;
+}
+
+const CONTAINER_STATES: readonly ContainerState[] = ['paused', 'restarting', 'removing', 'running', 'dead', 'created', 'exited'];
+
+function collectStatus(value: string, previous: string[]): string[] {
+  if (!(CONTAINER_STATES as readonly string[]).includes(value)) throw new UsageError(`invalid --status "${value}": use ${CONTAINER_STATES.join(', ')}`);
+  return [...previous, value];
 }
 
 async function filterServices(rt: ProjectRuntime, filter: string | undefined): Promise<string[]> {

@@ -7,17 +7,16 @@
  * kills them and exits 2. --abort-on-container-exit stops everything when any container exits and
  * exits with that container's code (--exit-code-from SERVICE: with that service's).
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { stop } from '../../execute/lifecycle.js';
 import { up, type UpOptions, type UpResult } from '../../execute/up.js';
 import type { ProjectRuntime } from '../../execute/runtime.js';
 import { observeContainers } from '../../execute/observe.js';
-import { renderPlan } from '../../plan/plan.js';
 import { ExitCode } from '../exit.js';
 import { endOfOutput, LogFollower } from '../logs/follow.js';
 import { LogPrinter } from '../logs/printer.js';
-import { withRuntime } from '../project.js';
+import { printPlan, withRuntime } from '../project.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { useColor } from '../color.js';
 
@@ -43,6 +42,12 @@ interface UpFlags {
   logPrefix: boolean;
   dryRun?: boolean;
   wait?: boolean;
+  waitTimeout?: string;
+  pull?: string;
+  attach: string[];
+  noAttach: string[];
+  abortOnContainerFailure?: boolean;
+  timestamps?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -80,11 +85,26 @@ function upOptions(flags: UpFlags, services: string[], ctx: CliContext): UpOptio
     renewAnonymousVolumes: flags.renewAnonVolumes === true,
     start: flags.start,
     dryRun: flags.dryRun === true,
-    wait: flags.wait === true,
+    wait: flags.wait === true || flags.waitTimeout !== undefined,
   };
   const timeout = parseTimeout(flags.timeout);
   if (timeout !== undefined) opts.timeout = timeout;
+  if (flags.waitTimeout !== undefined) {
+    if (!/^\d+$/.test(flags.waitTimeout) || Number(flags.waitTimeout) === 0) throw new UsageError(`invalid --wait-timeout "${flags.waitTimeout}": use a number of seconds`);
+    opts.waitTimeout = Number(flags.waitTimeout);
+  }
+  if (flags.pull !== undefined) {
+    if (flags.pull !== 'always' && flags.pull !== 'missing' && flags.pull !== 'never') throw new UsageError(`invalid --pull "${flags.pull}": use always, missing or never`);
+    opts.pull = flags.pull;
+  }
   return opts;
+}
+
+/** A repeatable option whose name starts with "no-" and takes a service, not the negation of another. */
+function serviceListOption(flags: string, description: string): Option {
+  const option = new Option(flags, description).argParser(collect).default([]);
+  option.negate = false;
+  return option;
 }
 
 export function registerUp(program: Command, ctx: CliContext, global: () => GlobalOptions): void {
@@ -112,33 +132,43 @@ export function registerUp(program: Command, ctx: CliContext, global: () => Glob
     .option('--no-log-prefix', "don't prefix log lines")
     .option('--dry-run', 'print what would be done and change nothing')
     .option('--wait', 'return when every container is running (healthy, if it has a healthcheck); implies -d')
+    .option('--wait-timeout <seconds>', 'with --wait: fail when the project is not ready after this long (implies --wait)')
+    .option('--pull <policy>', 'pull images: always, missing (default) or never')
+    .option('--attach <service>', "follow only these services' output (repeatable)", collect, [])
+    .addOption(serviceListOption('--no-attach <service>', "don't follow this service's output (repeatable)"))
+    .option('--abort-on-container-failure', 'stop all containers if any container exits with a non-zero code')
+    .option('--timestamps', 'show timestamps in the output')
     .action(async (services: string[], flags: UpFlags) => {
+      if (flags.abortOnContainerExit && flags.abortOnContainerFailure) throw new UsageError('--abort-on-container-exit and --abort-on-container-failure cannot be combined');
       const abort = flags.abortOnContainerExit === true || flags.exitCodeFrom !== undefined;
-      const detached = flags.detach === true || flags.wait === true;
-      if (detached && (abort || flags.attachDependencies)) {
-        throw new UsageError('-d cannot be combined with --abort-on-container-exit or --attach-dependencies');
+      const failureAbort = flags.abortOnContainerFailure === true;
+      const detached = flags.detach === true || flags.wait === true || flags.waitTimeout !== undefined;
+      if (detached && (abort || failureAbort || flags.attachDependencies)) {
+        throw new UsageError('-d cannot be combined with --abort-on-container-exit, --abort-on-container-failure or --attach-dependencies');
       }
+      if (detached && (flags.attach.length > 0 || flags.noAttach.length > 0)) throw new UsageError('-d cannot be combined with --attach or --no-attach');
       if (!flags.start && (detached || abort || flags.attachDependencies)) {
         throw new UsageError('--no-start cannot be combined with -d, --abort-on-container-exit, --exit-code-from or --attach-dependencies');
       }
-      const opts = upOptions(flags, services, ctx);
+      const opts = upOptions({ ...flags, dryRun: flags.dryRun === true || global().dryRun === true }, services, ctx);
       await withRuntime(ctx, global(), { checkBuildContext: true }, async (rt) => {
         if (flags.exitCodeFrom !== undefined && !rt.deployment.services.some((s) => s.name === flags.exitCodeFrom)) {
           throw new ExitCode(2, `No service named "${flags.exitCodeFrom}" was found in your compose file.`);
         }
+        for (const s of [...flags.attach, ...flags.noAttach]) if (!rt.deployment.services.some((x) => x.name === s)) throw new UsageError(`no such service: ${s}`);
         // Restarting a stopped container, attached `up` shows only its new run's output.
         const lastRuns = detached || !flags.start || opts.dryRun ? new Map<string, number>() : await lastRunEnds(rt);
         const result = await up(rt, opts);
         if (opts.dryRun) {
-          const lines = renderPlan(result.plan);
-          ctx.stdout.write(lines.length > 0 ? `${lines.join('\n')}\n` : 'nothing to do\n');
+          printPlan(ctx, result.plan);
           return;
         }
         if (detached || !flags.start) return;
-        const attachTo = flags.attachDependencies || services.length === 0 ? new Set(result.services.map((s) => s.name)) : new Set(services);
+        const followed = flags.attach.length > 0 ? flags.attach : flags.attachDependencies || services.length === 0 ? result.services.map((s) => s.name) : services;
+        const attachTo = new Set(followed.filter((s) => !flags.noAttach.includes(s)));
         // Ctrl-C and an abort stop the services named (all when none is), not their dependencies.
         const stopServices = new Set(services.length > 0 ? services : rt.deployment.services.map((s) => s.name));
-        await attach(rt, ctx, attachTo, { flags, abort, color: useColor(ctx, global(), flags.color !== false), result, lastRuns, stopServices });
+        await attach(rt, ctx, attachTo, { flags, abort, failureAbort, color: useColor(ctx, global(), flags.color !== false), result, lastRuns, stopServices });
       });
     });
 
@@ -151,8 +181,11 @@ export function registerUp(program: Command, ctx: CliContext, global: () => Glob
     .option('--build', 'build images before creating containers')
     .option('--no-build', "don't build an image, even if it's missing")
     .action(async (services: string[], flags: UpFlags) => {
-      const opts = upOptions({ ...flags, deps: true, start: false, scale: [], logPrefix: true }, services, ctx);
-      await withRuntime(ctx, global(), { checkBuildContext: true }, (rt) => up(rt, opts).then(() => undefined));
+      const opts = upOptions({ ...flags, deps: true, start: false, scale: [], logPrefix: true, dryRun: global().dryRun === true }, services, ctx);
+      await withRuntime(ctx, global(), { checkBuildContext: true }, async (rt) => {
+        const result = await up(rt, opts);
+        if (opts.dryRun) printPlan(ctx, result.plan);
+      });
     });
 }
 
@@ -177,7 +210,7 @@ async function attach(
   rt: ProjectRuntime,
   ctx: CliContext,
   services: ReadonlySet<string>,
-  o: { flags: UpFlags; abort: boolean; color: boolean; result: UpResult; lastRuns: ReadonlyMap<string, number>; stopServices: ReadonlySet<string> },
+  o: { flags: UpFlags; abort: boolean; failureAbort: boolean; color: boolean; result: UpResult; lastRuns: ReadonlyMap<string, number>; stopServices: ReadonlySet<string> },
 ): Promise<void> {
   const { engine, deployment } = rt;
   const width = Math.max(0, ...[...services].map((s) => s.length)) + 3;
@@ -186,10 +219,10 @@ async function attach(
   let stopping: Promise<void> | undefined;
   const follower = new LogFollower(engine, deployment.name, printer, {
     follow: true,
-    timestamps: false,
+    timestamps: o.flags.timestamps === true,
     services,
     onExit: (c, code) => {
-      if (o.abort && !firstExit) {
+      if ((o.abort || (o.failureAbort && code !== 0)) && !firstExit) {
         firstExit = { name: c.name, service: c.service, code };
         void beginStop('Aborting on container exit...');
       }
@@ -236,6 +269,7 @@ async function attach(
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  if (o.failureAbort && firstExit) throw new ExitCode(firstExit.code);
   if (o.abort) {
     let code = firstExit?.code ?? 0;
     if (o.flags.exitCodeFrom !== undefined) {

@@ -21,6 +21,11 @@ export interface FollowOptions {
   timestamps: boolean;
   /** Only these services (all when undefined). */
   services?: ReadonlySet<string>;
+  /** Only the container of this number (`logs --index`). */
+  index?: number;
+  /** No line stamped before or after these times (seconds since the epoch). */
+  since?: number;
+  until?: number;
   /** Called when a followed container's output ends, with its exit code. */
   onExit?: (container: { id: string; name: string; service: string }, exitCode: number) => void;
 }
@@ -92,8 +97,12 @@ export class LogFollower {
     this.seen.add(c.id);
     const short = nameWithoutProject(c.name, this.project);
     const logOptions = { follow: this.options.follow, timestamps: true, signal: this.abort.signal } as Parameters<Engine['containerLogs']>[1];
-    if (since !== undefined) logOptions.since = since;
-    else if (this.options.tail !== undefined) logOptions.tail = this.options.tail;
+    if (since !== undefined) logOptions.since = Math.max(since, this.options.since ?? since);
+    else {
+      if (this.options.tail !== undefined) logOptions.tail = this.options.tail;
+      if (this.options.since !== undefined) logOptions.since = this.options.since;
+    }
+    if (this.options.until !== undefined) logOptions.until = this.options.until;
     const run = (async () => {
       try {
         await this.printer.print(short, this.lines(c.id, this.engine.containerLogs(c.id, logOptions)));
@@ -173,6 +182,7 @@ export class LogFollower {
           const service = e.attributes[LABEL.service] ?? '';
           if (e.attributes[LABEL.oneOff] === 'True') continue;
           if (this.options.services && !this.options.services.has(service)) continue;
+          if (this.options.index !== undefined && e.attributes[LABEL.number] !== String(this.options.index)) continue;
           const c = { id: e.id, name: e.attributes['name'] ?? e.id.slice(0, 12), service };
           if (!this.seen.has(e.id)) {
             this.add(c);

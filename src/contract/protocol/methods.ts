@@ -6,7 +6,7 @@
  * tie every entry to the method's own signature.
  */
 import type { DaemonBackend, ImageRef } from '../backend.js';
-import type { BuildRequest, EngineEvent, EventFilter, ExecSpec, LogChunk, LogOptions, PullOptions } from '../engine.js';
+import type { AttachOptions, BuildRequest, EngineEvent, EventFilter, ExecSpec, LogChunk, LogOptions, PullOptions } from '../engine.js';
 import { args, empty, fields, labelQuery, list, mapped, none, nullable, omitted, same, single, wrapped, type Codec } from './codec.js';
 import * as m from './messages.js';
 
@@ -157,7 +157,7 @@ export const PROGRESS: {
 /** The arguments as the SessionOpen message. */
 export const SESSIONS: {
   exec: Codec<[string, ExecSpec]>;
-  attachContainer: Codec<[string, { stdin: boolean; tty: boolean }]>;
+  attachContainer: Codec<[string, AttachOptions]>;
 } = {
   exec: args('id', 'exec'),
   attachContainer: args('id', 'attach'),

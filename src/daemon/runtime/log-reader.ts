@@ -241,6 +241,7 @@ export async function* readLogFile(logPath: string, options: RuntimeLogOptions, 
   const { signal } = options;
   if (signal?.aborted) return;
   const since = options.since !== undefined && options.since > 0 ? BigInt(Math.round(options.since * 1e9)) : null;
+  const until = options.until !== undefined && options.until > 0 ? BigInt(Math.round(options.until * 1e9)) : null;
   const isRunning = options.isRunning ?? defaultIsRunning;
   const pollInterval = options.pollInterval ?? 250;
   const assembler = new LineAssembler();
@@ -248,6 +249,7 @@ export async function* readLogFile(logPath: string, options: RuntimeLogOptions, 
   const emit = (line: { stream: Stream; time: string; data: Buffer }): TimedLogChunk | null => {
     const nanos = timeNanos(line.time);
     if (since !== null && nanos !== null && nanos < since) return null;
+    if (until !== null && nanos !== null && nanos > until) return null;
     const time = nanos === null ? line.time : formatNanos(nanos);
     const data = options.timestamps ? Buffer.concat([Buffer.from(`${time} `), line.data]) : line.data;
     return { stream: line.stream, data, time };

@@ -4,6 +4,7 @@
  * every call, so the reconciler's many small requests cost a round trip each and nothing more.
  */
 import type {
+  AttachOptions,
   BuildRequest,
   ContainerInfo,
   ContainerSpec,
@@ -155,7 +156,7 @@ export class DockerEngine implements Engine {
     return io.containerLogs(this.client, id, options);
   }
 
-  attachContainer(id: string, options: { stdin: boolean; tty: boolean }): Promise<StreamSession> {
+  attachContainer(id: string, options: AttachOptions): Promise<StreamSession> {
     return io.attachContainer(this.client, id, options);
   }
 

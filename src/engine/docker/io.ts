@@ -1,6 +1,6 @@
 /** Streams of a container: logs, attach, exec. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ExecSpec, LogChunk, LogOptions, StreamSession } from '../../contract/engine.js';
+import type { AttachOptions, ExecSpec, LogChunk, LogOptions, StreamSession } from '../../contract/engine.js';
 import { EngineError } from '../../contract/errors.js';
 import { compareVersions, type DockerClient } from './client.js';
 import { inspectContainerJson, waitContainer } from './containers.js';
@@ -20,6 +20,7 @@ export async function* containerLogs(client: DockerClient, id: string, options: 
     tail: options.tail === undefined ? undefined : String(options.tail),
     timestamps: options.timestamps || undefined,
     since: options.since === undefined ? undefined : String(options.since),
+    until: options.until === undefined ? undefined : String(options.until),
   };
   // Since API 1.42 the content type says whether the stream is multiplexed; before, only the
   // container's TTY setting does (asked in parallel with the logs).
@@ -60,9 +61,9 @@ async function resizeSoon(call: () => Promise<unknown>): Promise<void> {
   }
 }
 
-export async function attachContainer(client: DockerClient, id: string, options: { stdin: boolean; tty: boolean }): Promise<StreamSession> {
+export async function attachContainer(client: DockerClient, id: string, options: AttachOptions): Promise<StreamSession> {
   const socket = await client.hijack('POST', `/containers/${seg(id)}/attach`, {
-    query: { stream: true, stdin: options.stdin, stdout: true, stderr: true },
+    query: { stream: true, stdin: options.stdin, stdout: true, stderr: true, detachKeys: options.detachKeys },
   });
   return hijackedSession(socket, {
     tty: options.tty,
