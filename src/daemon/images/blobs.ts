@@ -36,9 +36,18 @@ async function sizeOrNull(path: string): Promise<number | null> {
   }
 }
 
+/**
+ * Bytes gathered before a write: a download arrives in socket reads of up to 64 KiB, and each
+ * write is a trip through libuv's thread pool.
+ */
+const WRITE_BYTES = 1024 * 1024;
+
 /** A blob being written: bytes go in, the digest is checked at commit. */
 export class BlobWriter {
   private closed = false;
+  /** Bytes hashed and counted but not yet in the file (a copy: callers may reuse their buffers). */
+  private pending: Buffer | null = null;
+  private used = 0;
 
   constructor(
     private readonly store: BlobStore,
@@ -53,14 +62,39 @@ export class BlobWriter {
 
   async write(chunk: Buffer): Promise<void> {
     this.hash.update(chunk);
-    let done = 0;
-    while (done < chunk.length) done += (await this.fh.write(chunk, done, chunk.length - done)).bytesWritten;
     this.written += chunk.length;
-    await this.disk.wrote(chunk.length);
+    if (this.used === 0 && chunk.length >= WRITE_BYTES) return this.writeOut(chunk);
+    let at = 0;
+    while (at < chunk.length) {
+      this.pending ??= Buffer.allocUnsafe(WRITE_BYTES);
+      const n = chunk.copy(this.pending, this.used, at);
+      this.used += n;
+      at += n;
+      if (this.used === WRITE_BYTES) await this.flush();
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (this.used === 0 || this.pending === null) return;
+    const n = this.used;
+    this.used = 0;
+    await this.writeOut(this.pending.subarray(0, n));
+  }
+
+  private async writeOut(bytes: Buffer): Promise<void> {
+    let done = 0;
+    while (done < bytes.length) done += (await this.fh.write(bytes, done, bytes.length - done)).bytesWritten;
+    await this.disk.wrote(bytes.length);
   }
 
   /** Verifies and moves the blob into place; resolves to its digest. A mismatch removes the bytes. */
   async commit(): Promise<string> {
+    try {
+      await this.flush();
+    } catch (e) {
+      await this.abandon(false);
+      throw e;
+    }
     await this.close();
     const digest = `sha256:${this.hash.digest('hex')}`;
     if (this.expected !== null && digest !== this.expected) {
@@ -73,6 +107,8 @@ export class BlobWriter {
 
   /** Keeps what was written for a later resume (a download broken off), or removes it. */
   async abandon(keep: boolean): Promise<void> {
+    // A resume hashes the kept file again, so a failed flush only makes it shorter.
+    if (keep && !this.closed) await this.flush().catch(() => undefined);
     await this.close();
     if (!keep) await rm(this.path, { force: true });
   }

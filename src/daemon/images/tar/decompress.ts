@@ -98,7 +98,7 @@ export async function* decompressed(source: AsyncIterable<unknown>, limits: Bomb
 
 async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const input = Readable.from(source);
-  const z = createGunzip({ chunkSize: 64 * 1024 });
+  const z = createGunzip({ chunkSize: 256 * 1024 });
   // Errors on either side surface through z's iterator below; the callback only has to exist.
   pipeline(input, z, () => undefined);
   try {
