@@ -8,6 +8,7 @@
  * exits, holding everything the run compiled. Writing is best effort: a read-only installation
  * just runs without a cache.
  */
+import { isAscii } from 'node:buffer';
 import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -37,6 +38,14 @@ function codeCachePath(file: string): string {
   return `${file}.${fnv1a(`${runtimeKey}\0${size}\0${mtimeMs}`)}.v8cache`;
 }
 
+/**
+ * A file's text. The build writes the bundle as pure ASCII, which is read as Latin-1: the same
+ * characters without UTF-8 decoding, a measurable part of a command's start-up for 3 MB.
+ */
+function textOf(bytes: Buffer): string {
+  return isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+}
+
 /** How the code cache served a load: used, absent, or refused by V8 (both of which rewrite it at exit). */
 export type CodeCacheOutcome = 'used' | 'absent' | 'rejected';
 
@@ -48,7 +57,7 @@ export function loadWithCodeCache(file: string): unknown {
 export function loadCommonJs(file: string): { exports: unknown; cache: CodeCacheOutcome } {
   const cachePath = codeCachePath(file);
   // The wrapper starts on the source's first line, so line numbers in stack traces stay right.
-  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`;
+  const source = `(function (exports, require, module, __filename, __dirname) {${textOf(readFileSync(file))}\n})`;
   let cachedData: Buffer | undefined;
   try {
     cachedData = readFileSync(cachePath);
