@@ -176,7 +176,11 @@ export function snapshotFlotilla(root, dir) {
 export async function startEmbeddedDaemon(flotilla, env, paths, probeSocket, nodeOptions) {
   const daemon = spawn(process.execPath, [...nodeOptions, flotilla, 'daemon'], { env, stdio: 'ignore' });
   for (let i = 0; (await probeSocket(paths.socket, 500)) !== null; i++) {
-    if (i > 200 || daemon.exitCode !== null) throw new Error(`flotilla daemon did not start; see ${paths.log}`);
+    if (i > 200 || daemon.exitCode !== null) {
+      // The caller has no handle on it yet: a daemon slow to start (a loaded machine) would outlive the benchmark.
+      if (daemon.exitCode === null) daemon.kill('SIGKILL');
+      throw new Error(`flotilla daemon did not start; see ${paths.log}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return daemon;
