@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { run } from '../command.js';
 import { FS_MAGIC, hasFilesystemType } from '../fs-type.js';
 import { hostError, ipBatch } from './links.js';
+import { unmountSoon } from '../unmount.js';
 
 /** nsfs mount points (paths) of this process's mount namespace under `dir`. */
 export async function nsfsMounts(dir: string): Promise<string[]> {
@@ -53,6 +54,7 @@ export async function createNetns(path: string, inside: string[] = []): Promise<
 
 /** Unmounts (every stacked mount) and removes the netns file; a missing one is fine. */
 export async function removeNetns(path: string): Promise<void> {
+  if (await isNetnsMounted(path)) await unmountSoon(path);
   for (let i = 0; i < 8 && (await isNetnsMounted(path)); i++) {
     const r = await run(['umount', path], { allowFailure: true });
     if (r.code !== 0) await run(['umount', '--lazy', path], { allowFailure: true });

@@ -7,6 +7,7 @@ import { lstat, mkdir, readFile, readlink } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { run } from '../command.js';
+import { unmountSoon } from '../unmount.js';
 import { FS_MAGIC, hasFilesystemType } from '../fs-type.js';
 import { EngineError } from '../../contract/errors.js';
 
@@ -89,6 +90,7 @@ function commonParent(paths: string[]): string {
 
 /** Unmounts everything mounted at `target` (stacked mounts too); lazily when busy. */
 export async function unmountAll(target: string): Promise<void> {
+  if (await overlayMounted(target)) await unmountSoon(target);
   for (let i = 0; i < 8 && isMountPoint(target); i++) {
     const r = await run(['umount', target], { allowFailure: true, timeout: 30_000 });
     if (r.code !== 0) {
