@@ -97,10 +97,7 @@ export async function detachNetworks(record: ContainerRecord, ctx: NetworkContex
   const own = state.sandbox !== undefined && state.sandbox !== 'host' && networkPlan(record).kind !== 'container';
   if (own) {
     await ctx.network.unpublish(record.id);
-    for (const name of Object.keys(state.endpoints)) {
-      await ctx.network.disconnect(name, record.id).catch(() => undefined);
-    }
-    await ctx.network.removeSandbox(record.id);
+    await ctx.network.removeSandbox(record.id); // its endpoints with it
   }
   state.endpoints = {};
   state.ports = [];

@@ -3,7 +3,9 @@
  * network namespaces, per-bridge sysctls, and what the host already routes. Failures are
  * EngineErrors carrying the tool's stderr.
  */
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandError, run } from '../command.js';
 import { EngineError } from '../../contract/errors.js';
 import { IpSession } from './ip-session.js';
@@ -59,6 +61,20 @@ export async function deleteLink(name: string): Promise<void> {
   // one ip doing them in turn made `down` of 30 containers slower by a sixth.
   const r = await run(['ip', 'link', 'del', 'dev', name], { allowFailure: true });
   if (r.code !== 0 && (await linkExists(name))) throw hostError(new CommandError(['ip', 'link', 'del', 'dev', name], r.code, r.stderr));
+}
+
+/**
+ * Resolves once the link is gone, waiting up to `ms` for the kernel to drop it (a veth goes with
+ * the network namespace its other end is in, a moment after the namespace's last user); then
+ * deletes it. Looking costs a stat of /sys/class/net, not a process.
+ */
+export async function linkGone(name: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+    if (!existsSync(`/sys/class/net/${name}`)) return;
+    if (Date.now() >= deadline) return deleteLink(name);
+    await sleep(pause);
+  }
 }
 
 /**

@@ -24,7 +24,7 @@ import { isLoopback, parseUpstream, readHostResolvConf, type Upstream } from './
 import { allocateAddress, explicitChoice, type UsedSubnet } from './ipam.js';
 import { addRules, deleteRules, type RuleChange } from './iptables.js';
 import { formatCidr, macFor, overlaps, parseCidr, parseIpv4 } from './ipv4.js';
-import { addVeth, deleteLink, hostSubnets, setDefaultRoute } from './links.js';
+import { addVeth, deleteLink, hostSubnets, linkGone, setDefaultRoute } from './links.js';
 import { FALLBACK_NAMESERVERS, renderHosts, renderResolvConf, writeInPlace } from './name-files.js';
 import { HostNames } from './names.js';
 import { addressesOverlap, reserve, type Reservation } from './ports.js';
@@ -49,6 +49,8 @@ import type {
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const RESERVED_NAMES = new Set(['host', 'none']);
 const UPSTREAM_CACHE_MS = 5000;
+/** How long a veth may take to go with its namespace before it is deleted by hand. */
+const LINK_GONE_MS = 3000;
 
 /** Runs `f`; an EngineError it throws gets the network's name in front of its message. */
 function named<T>(network: string, f: () => T): T {
@@ -395,9 +397,29 @@ export class NetworkManager implements NetworkPort {
     return path;
   }
 
+  /**
+   * Removes the container's namespace and its endpoints. The namespace goes first: the kernel
+   * then drops the container's end of each veth and with it the host's end, which spares an
+   * `ip link del` (a spawn) per endpoint. An endpoint's record goes once its host end has (until
+   * then its address and MAC stay taken); a host end still there after a while (a process still
+   * in the namespace keeps it alive) is deleted as disconnect() does.
+   */
   async removeSandbox(containerId: string): Promise<void> {
-    for (const { network, endpoint } of endpointsOf(this.networks.values(), containerId)) await this.releaseEndpoint(network, endpoint);
-    await removeNetns(this.sandboxes.get(containerId)?.path ?? join(this.paths.netns, containerId));
+    const mine = endpointsOf(this.networks.values(), containerId);
+    for (const { network, endpoint } of mine) {
+      if (this.hasPorts(network, endpoint)) await this.exclusive(() => this.unpublishEndpoint(network, endpoint));
+    }
+    const failed = await removeNetns(this.sandboxes.get(containerId)?.path ?? join(this.paths.netns, containerId)).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await Promise.all(mine.map(({ endpoint }) => linkGone(endpoint.hostVeth, failed === null ? LINK_GONE_MS : 0)));
+    for (const { network, endpoint } of mine) {
+      if (network.endpoints[containerId] === endpoint) delete network.endpoints[containerId];
+      await this.store.saveNetwork(network);
+    }
+    if (mine.length > 0) this.resolver.reset();
+    if (failed !== null) throw failed;
     this.sandboxes.delete(containerId);
     this.unsavedSandboxes.delete(containerId);
     await this.store.removeSandbox(containerId);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../../src/daemon/command.js';
 import { NetworkManager } from '../../../src/daemon/network/manager.js';
@@ -147,4 +148,36 @@ test('containers joining and leaving a network all at once: one address each, ev
   assert.deepEqual(await instanceLinks(h.paths.instance), bridgeOnly);
   assert.deepEqual(netnsMounts(h.paths.netns), []);
   await h.manager.remove('crowd_default');
+});
+
+test('removeSandbox: a veth goes with its namespace (no ip link del); one a process keeps alive in it is deleted after a wait; nothing left', { timeout: ROOT_TEST_TIMEOUT }, async (t) => {
+  if (!requireRoot(t, NET_TOOLS)) return;
+  const h = await harness(t, 'lifecycle-4');
+  await h.manager.create(spec('drop_default'));
+  const bridgeOnly = await instanceLinks(h.paths.instance);
+  const [dropped, held] = await Promise.all([attach(h, 'drop_default', 'drop_a_1'), attach(h, 'drop_default', 'drop_b_1')]);
+  // An ip first in PATH that writes down its arguments and runs the real one.
+  const real = (await run(['sh', '-c', 'command -v ip'])).stdout.trim();
+  const spyDir = join(h.dir, 'spy');
+  const calls = join(h.dir, 'ip-calls');
+  mkdirSync(spyDir);
+  writeFileSync(calls, '');
+  writeFileSync(join(spyDir, 'ip'), `#!/bin/sh\necho "$*" >> ${calls}\nexec ${real} "$@"\n`, { mode: 0o755 });
+  const path = process.env.PATH;
+  process.env.PATH = `${spyDir}:${path}`;
+  t.after(() => {
+    process.env.PATH = path;
+  });
+  const holder = spawn('nsenter', [`--net=${held.netns}`, 'sleep', '60'], { stdio: 'ignore' });
+  t.after(() => holder.kill('SIGKILL'));
+  await new Promise((resolve, reject) => holder.once('spawn', resolve).once('error', reject));
+
+  await h.manager.removeSandbox(dropped.id);
+  assert.ok(!(await instanceLinks(h.paths.instance)).includes(dropped.endpoint.hostVeth), 'its veth is gone');
+  assert.doesNotMatch(readFileSync(calls, 'utf8'), /link del/, 'without an ip link del');
+  await h.manager.removeSandbox(held.id);
+  assert.match(readFileSync(calls, 'utf8'), new RegExp(`link del dev ${held.endpoint.hostVeth}`), 'the held one is deleted by hand');
+  assert.deepEqual(await instanceLinks(h.paths.instance), bridgeOnly);
+  assert.deepEqual(netnsMounts(h.paths.netns), []);
+  await h.manager.remove('drop_default');
 });
