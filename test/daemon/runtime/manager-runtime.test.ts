@@ -12,7 +12,7 @@ import { adoptContainers } from '../../../src/daemon/containers/adopt.js';
 import { execIn } from '../../../src/daemon/containers/sessions.js';
 import { EngineError } from '../../../src/contract/errors.js';
 import { requireRoot } from '../../helpers/root.js';
-import { cgroupDirsUnder, containerSpec, mountsUnder, newManager, processesMentioning, RUNTIME_TOOLS, testEnv, waitFor } from './fixture.js';
+import { cgroupDirsUnder, containerSpec, logText, mountsUnder, newManager, processesMentioning, RUNTIME_TOOLS, testEnv, waitFor } from './fixture.js';
 
 test('manager on the runtime: start, exec, kill, restart by policy, start again, remove; nothing left', { timeout: 90_000 }, async (t) => {
   if (!requireRoot(t, RUNTIME_TOOLS)) return;
@@ -78,11 +78,13 @@ test('adoption by a new manager: a running container is adopted, one that exited
   const env = testEnv(t);
   const first = newManager(env);
   await first.open();
-  const live = await first.create(containerSpec({ name: 'live', command: ['sh', '-c', 'trap "exit 5" TERM; while true; do sleep 0.1; done'] }));
-  const gone = await first.create(containerSpec({ name: 'gone', command: ['sh', '-c', 'trap "exit 4" TERM; while true; do sleep 0.1; done'] }));
+  const live = await first.create(containerSpec({ name: 'live', command: ['sh', '-c', 'trap "exit 5" TERM; echo ready; while true; do sleep 0.1; done'] }));
+  const gone = await first.create(containerSpec({ name: 'gone', command: ['sh', '-c', 'trap "exit 4" TERM; echo ready; while true; do sleep 0.1; done'] }));
   env.ids.push(live, gone);
   await first.start(live);
   await first.start(gone);
+  // A TERM before the trap is set would be dropped (sh is PID 1 in its namespace).
+  for (const id of [live, gone]) await waitFor(`${id} to trap TERM`, () => logText(first.logPath(id)).includes('ready'));
   first.close(); // the old daemon stops watching: exits are no longer recorded
   await env.runtime.kill(gone, 'TERM');
   await waitFor('the exit file', () => env.runtime.exitInfo(gone));

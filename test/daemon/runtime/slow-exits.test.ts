@@ -13,7 +13,7 @@ import type { RuntimePort } from '../../../src/daemon/containers/collaborators.j
 import { execIn } from '../../../src/daemon/containers/sessions.js';
 import { containerFiles } from '../../../src/daemon/runtime/layout.js';
 import { EngineError } from '../../../src/contract/errors.js';
-import { containerSpec, newManager, RUNTIME_TOOLS, testEnv, type TestEnv } from './fixture.js';
+import { containerSpec, logText, newManager, RUNTIME_TOOLS, testEnv, waitFor, type TestEnv } from './fixture.js';
 import { requireRoot } from '../../helpers/root.js';
 
 /** The real runtime, with every call of `method` the manager makes taking `ms` longer (after its work). */
@@ -40,9 +40,11 @@ test('a stop whose SIGKILL finds the exit half-recorded completes: never "not fo
   // Exits on TERM at once; its exit is then recorded for 3 s, runc's state deleted first, so the
   // SIGKILL after the 1 s grace period finds no container in runc. That not-found once left stop()
   // and `down` reported a removal that had not happened.
-  const id = await manager.create(containerSpec({ name: 'quick', command: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done'] }));
+  const id = await manager.create(containerSpec({ name: 'quick', command: ['sh', '-c', 'trap "exit 0" TERM; echo ready; while :; do sleep 0.1; done'] }));
   env.ids.push(id);
   await manager.start(id);
+  // A TERM before the trap is set would be dropped (sh is PID 1 in its namespace).
+  await waitFor('the trap', () => logText(manager.logPath(id)).includes('ready'));
   await manager.stop(id, 1);
   assert.deepEqual([manager.get(id).state.status, manager.get(id).state.exitCode], ['exited', 0]);
   await manager.remove(id);
