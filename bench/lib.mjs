@@ -176,7 +176,7 @@ export function snapshotFlotilla(root, dir) {
 export async function startEmbeddedDaemon(flotilla, env, paths, probeSocket, nodeOptions) {
   const daemon = spawn(process.execPath, [...nodeOptions, flotilla, 'daemon'], { env, stdio: 'ignore' });
   for (let i = 0; (await probeSocket(paths.socket, 500)) !== null; i++) {
-    if (i > 200 || daemon.exitCode !== null) {
+    if (i > 1200 || daemon.exitCode !== null) {
       // The caller has no handle on it yet: a daemon slow to start (a loaded machine) would outlive the benchmark.
       if (daemon.exitCode === null) daemon.kill('SIGKILL');
       throw new Error(`flotilla daemon did not start; see ${paths.log}`);
