@@ -18,6 +18,9 @@ export interface ComposePort {
   protocol?: string;
   mode?: string;
   host_ip?: string;
+  /** The Compose Specification's long-form `name` and `app_protocol` (version-less files). */
+  name?: string;
+  app_protocol?: string;
 }
 
 export interface ComposeVolumeEntry {

@@ -19,11 +19,16 @@ export interface SerializeOptions {
 }
 
 function portOut(p: ComposePort, legacy: boolean): unknown {
-  if (legacy || p.host_ip) return legacyPortString(p);
+  const named = p.name !== undefined || p.app_protocol !== undefined;
+  if (legacy || (p.host_ip && !named)) return legacyPortString(p);
   const out: Dict = { target: p.target };
   if (p.published !== undefined) out['published'] = p.published;
   if (p.protocol !== undefined) out['protocol'] = p.protocol;
   if (p.mode !== undefined) out['mode'] = p.mode;
+  // A port with the Spec's name or app_protocol is printed long, as v2 prints it, to keep them.
+  if (p.host_ip !== undefined) out['host_ip'] = p.host_ip;
+  if (p.name !== undefined) out['name'] = p.name;
+  if (p.app_protocol !== undefined) out['app_protocol'] = p.app_protocol;
   return out;
 }
 

@@ -16,6 +16,7 @@ import type {
 } from '../document.js';
 import { ConfigError } from '../../errors.js';
 import { readEnvFile, type Environment, type EnvSource } from '../environment.js';
+import { isFile, readTextFile } from '../../util/input-files.js';
 import { parseBuildArgs, parseEnvironment } from '../syntax/mappings.js';
 import { parseLongVolume, parseShortVolume, VolumeSyntaxError } from '../syntax/volumes.js';
 import { isPlainObject } from '../yaml/read.js';
@@ -43,10 +44,19 @@ function resolveEnvValue(key: string, value: unknown, env: Environment): EnvValu
 
 function finalizeEnvironment(s: Dict, ctx: FinalizeContext): Record<string, EnvValue> {
   const env: Record<string, unknown> = {};
-  toList(s['env_file']).forEach((file, i) => {
+  toList(s['env_file']).forEach((entry, i) => {
+    // The Spec's long form: `required: false` skips a missing file; `format: raw` takes lines as written.
+    const long = isPlainObject(entry) ? entry : undefined;
+    const file = String(long ? long['path'] : entry);
+    const required = long?.['required'] ?? true;
+    if ((required === false || required === 'false') && !isFile(file)) return;
+    const format = long?.['format'];
+    if (format !== undefined && format !== 'raw') {
+      throw new ServiceProblem(`env_file format "${String(format)}" is not supported (leave it out, or use "raw")`, ['env_file', i, 'format']);
+    }
     let values: Map<string, string | null>;
     try {
-      values = readEnvFile(String(file), ctx.interpolate ? ctx.shell : {}, ctx.diagnostics);
+      values = format === 'raw' ? readRawEnvFile(file) : readEnvFile(file, ctx.interpolate ? ctx.shell : {}, ctx.diagnostics);
     } catch (e) {
       if (e instanceof ConfigError) throw new ServiceProblem(e.message.replace(/^env file/, 'env_file'), ['env_file', i]);
       throw e;
@@ -138,8 +148,39 @@ function normaliseBuild(build: unknown, env: Environment): ComposeBuild {
   return b;
 }
 
+/** A `format: raw` env file: `KEY=VALUE` lines taken as written (no quotes, escapes or variables); blank and `#` lines skipped. */
+function readRawEnvFile(path: string): Map<string, string | null> {
+  const values = new Map<string, string | null>();
+  for (const line of readTextFile(path, 'env file').split('\n')) {
+    const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+    if (text.trim() === '' || text.trimStart().startsWith('#')) continue;
+    const eq = text.indexOf('=');
+    if (eq === -1) values.set(text.trim(), null);
+    else values.set(text.slice(0, eq).trim(), text.slice(eq + 1));
+  }
+  return values;
+}
+
+/** `label_file` (the Spec): labels read from each file in order, a later file winning, under `labels`. */
+function finalizeLabels(s: Dict, ctx: FinalizeContext): Record<string, string> {
+  const labels: Record<string, string> = {};
+  toList(s['label_file']).forEach((file, i) => {
+    try {
+      for (const [k, v] of readEnvFile(String(file), {}, ctx.diagnostics)) labels[k] = v ?? '';
+    } catch (e) {
+      if (e instanceof ConfigError) throw new ServiceProblem(e.message.replace(/^env file/, 'label_file'), ['label_file', i]);
+      throw e;
+    }
+  });
+  return { ...labels, ...(isPlainObject(s['labels']) ? (s['labels'] as Record<string, string>) : {}) };
+}
+
 export function finalizeService(name: string, s: Dict, ctx: FinalizeContext): ComposeService {
   const out: Dict = { ...s };
+  if ('label_file' in out) {
+    out['labels'] = finalizeLabels(out, ctx);
+    delete out['label_file'];
+  }
   if ('environment' in out || 'env_file' in out) {
     out['environment'] = finalizeEnvironment(out, ctx);
     delete out['env_file'];

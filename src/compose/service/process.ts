@@ -51,7 +51,13 @@ export function toList(v: unknown): unknown[] {
 export function processService(service: Dict, ctx: ProcessContext): Dict {
   const out: Dict = { ...service };
   const { dir, home } = ctx;
-  if ('env_file' in out) out['env_file'] = toList(out['env_file']).map((p) => expandPath(dir, String(p), home));
+  if ('env_file' in out) {
+    // The Spec's long form ({path, required, format}) keeps its other keys; the path is resolved.
+    out['env_file'] = toList(out['env_file']).map((p) =>
+      isPlainObject(p) ? { ...p, path: expandPath(dir, String(p['path']), home) } : expandPath(dir, String(p), home),
+    );
+  }
+  if ('label_file' in out) out['label_file'] = toList(out['label_file']).map((p) => expandPath(dir, String(p), home));
 
   if ('build' in out) {
     const build = out['build'];

@@ -76,6 +76,9 @@ export function parseLongPort(entry: Record<string, unknown>): ComposePort {
   if (typeof entry['protocol'] === 'string') out.protocol = entry['protocol'];
   if (typeof entry['mode'] === 'string') out.mode = entry['mode'];
   if (typeof entry['host_ip'] === 'string') out.host_ip = entry['host_ip'];
+  // The Spec's (version-less files only: the other schemas refuse them).
+  if (typeof entry['name'] === 'string') out.name = entry['name'];
+  if (typeof entry['app_protocol'] === 'string') out.app_protocol = entry['app_protocol'];
   if (typeof out.target === 'number' && (out.target < 1 || out.target > 65535)) {
     throw new PortSyntaxError(`target ${out.target} is out of range 1-65535`);
   }
