@@ -169,7 +169,9 @@ export class TaskAgent {
       try {
         await this.engine.stopContainer(task.containerId, grace);
       } catch (e) {
-        if (!isNotFound(e)) throw e;
+        // A container made but never started (a task shut down while ready) cannot be stopped.
+        const info = isNotFound(e) ? null : await this.engine.inspectContainer(task.containerId);
+        if (info?.state.running) throw e;
       }
     }
     this.observe(id, { state: 'shutdown', message: 'shutdown' }, true);

@@ -27,6 +27,7 @@ import { nodeMatches, parseConstraints } from './constraints.js';
 import { withDefaults } from './defaults.js';
 import { orchestrate, RestartHistory } from './orchestrator.js';
 import { schedule } from './scheduler.js';
+import { Updaters } from './updater.js';
 import { SwarmStore, type SwarmTask } from './store.js';
 import { newObjectId } from './tasks.js';
 
@@ -70,6 +71,7 @@ function address(): string {
 export class SwarmCore {
   readonly store: SwarmStore;
   private agent: TaskAgent | undefined;
+  private updaters: Updaters | undefined;
   private readonly history = new RestartHistory();
   private nodeId = '';
   private scheduled = false;
@@ -104,6 +106,7 @@ export class SwarmCore {
     });
     this.nodeId = node.id;
     this.agent = new TaskAgent(this.store, this.engine, this.nodeId, this.log);
+    this.updaters = new Updaters(this.store, this.nodeId, newObjectId, this.log);
     this.unwatch = this.store.watch(() => this.kick());
     this.sweepTimer = setInterval(() => void this.agent?.sweep().catch((e: unknown) => this.log(`swarm: sweep: ${(e as Error).message}`)), SWEEP_MS);
     this.sweepTimer.unref();
@@ -116,6 +119,7 @@ export class SwarmCore {
     this.unwatch?.();
     clearTimeout(this.wakeTimer);
     clearInterval(this.sweepTimer);
+    this.updaters?.close();
     this.agent?.close();
     this.store.close();
   }
@@ -150,6 +154,7 @@ export class SwarmCore {
         },
       }),
     );
+    this.updaters?.reconcile();
     this.store.transact((tx) => schedule(tx, node, engineLabels));
     this.agent?.pass();
     if (wake !== undefined) {
@@ -216,7 +221,8 @@ export class SwarmCore {
       const current = tx.get('service', id);
       if (!current) throw new EngineError('not-found', `service ${id} not found`);
       if (current.spec.mode.kind !== stored.mode.kind) throw new EngineError('invalid', 'service mode change is not allowed');
-      tx.update('service', { ...current, previousSpec: current.spec, spec: stored }, version);
+      const { updateStatus: _status, ...rest } = current;
+      tx.update('service', { ...rest, previousSpec: current.spec, spec: stored }, version);
     });
     this.history.forget(id);
     return { warnings: [] };
@@ -228,7 +234,7 @@ export class SwarmCore {
       if (!current) throw new EngineError('not-found', `service ${id} not found`);
       if (!current.previousSpec) throw new EngineError('invalid', `service ${current.spec.name} does not have a previous spec`);
       const { previousSpec, ...rest } = current;
-      tx.update('service', { ...rest, spec: previousSpec }, version);
+      tx.update('service', { ...rest, spec: previousSpec, updateStatus: { state: 'rollback_started', message: 'manually requested rollback', startedAt: new Date().toISOString() } }, version);
     });
     this.history.forget(id);
     return { warnings: [] };

@@ -8,7 +8,7 @@
  * - Global: one task (slot 0) on the node when it satisfies the constraints.
  * - A task that ended is replaced in its slot when the restart policy says so, with desired state
  *   ready until the delay has passed and no other task of the slot is still running.
- * - A task whose spec is no longer the service's is replaced (all at once, stop-first).
+ * - A task whose spec is no longer the service's is left to the updater (./updater.ts).
  * - History: at most 5 dead tasks per slot; older ones are marked for removal.
  */
 import { isTerminal, type RestartPolicy, type Service, type TaskState } from '../contract/swarm.js';
@@ -139,15 +139,15 @@ function handleSlot(tx: Transaction, service: Service, slot: number, all: SwarmT
   let live = tasks.filter(desiredLive);
   const nodeId = slot === 0 ? ctx.nodeId : '';
 
-  // A live task that ended, or whose spec is no longer the service's: shut down and maybe replace.
+  // A live task that ended: shut down, and replaced as the restart policy says (one of an older
+  // spec at once, with the service's spec). Live tasks of an older spec are the updater's.
   for (const task of live) {
-    const ended = isTerminal(task.state);
+    if (!isTerminal(task.state)) continue;
     const dirty = JSON.stringify(task.spec) !== current;
-    if (!ended && !dirty) continue;
     setDesired(tx, task, 'shutdown');
-    if (ended && !dirty && !shouldRestart(task, service, ctx)) continue;
-    const delayMs = ended && !dirty ? (service.spec.task.restart?.delay ?? 5e9) / 1e6 : 0;
-    if (ended && !dirty) ctx.history.record(`${service.id}/${slot}`, specKey(service), ctx.now);
+    if (!dirty && !shouldRestart(task, service, ctx)) continue;
+    const delayMs = dirty ? 0 : (service.spec.task.restart?.delay ?? 5e9) / 1e6;
+    if (!dirty) ctx.history.record(`${service.id}/${slot}`, specKey(service), ctx.now);
     const next = tx.create('task', { ...taskDraft(service, slot, nodeId, ctx.newId(), 'ready'), notBefore: ctx.now + delayMs });
     live = [...live.filter((t) => t.id !== task.id), next];
   }

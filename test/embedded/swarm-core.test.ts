@@ -189,3 +189,50 @@ test('a stack on the embedded swarm core: deploy, ls/ps/inspect, pending reason,
   await until('no network of the stack', async () => ((await engine().listNetworks({})).some((n) => n.name.startsWith(`${STACK}_`)) ? undefined : true));
   assert.deepEqual(jsonLines(succeeded(run(dir, ['service', 'ls', '--format', 'json']), 'service ls')), []);
 });
+
+function updateStack(value: string, command: string): void {
+  writeFileSync(
+    join(dir, 'update.yml'),
+    `version: "3.8"
+services:
+  web:
+    image: busybox:latest
+    command: ${command}
+    init: true
+    stop_grace_period: 1s
+    environment: {VALUE: "${value}"}
+    deploy:
+      replicas: 4
+      restart_policy: {condition: any, delay: 1s}
+      update_config: {parallelism: 2, delay: 1s, monitor: 2s, order: stop-first, failure_action: pause}
+`,
+  );
+}
+
+test('a rolling update goes two slots at a time with a delay', async (t) => {
+  if (!requireRoot(t)) return;
+  const stack = 'swu';
+  const service = `${stack}_web`;
+  t.after(async () => {
+    run(dir, ['stack', 'rm', stack]);
+    await until('the stack gone', async () => ((await engine().listContainers({ labels: { 'com.docker.stack.namespace': stack }, all: true })).length === 0 ? true : undefined)).catch(() => undefined);
+  });
+  const running = async () => (await engine().listContainers({ labels: { 'com.docker.swarm.service.name': service }, all: false })).filter((c) => c.state === 'running');
+  const inspect = () => (JSON.parse(succeeded(run(dir, ['service', 'inspect', service]), 'service inspect')) as { Spec: { TaskTemplate: { ContainerSpec: { Env: string[] } } }; UpdateStatus?: { State: string; Message: string } }[])[0];
+  const envOf = async (id: string) => (await engine().inspectContainer(id))?.config.env.find((e) => e.startsWith('VALUE=')) ?? '';
+
+  updateStack('one', '["sleep", "3600"]');
+  succeeded(run(dir, ['stack', 'deploy', '--resolve-image', 'never', '-c', 'update.yml', stack]), 'deploy');
+  await until('4 tasks of the first spec', async () => ((await running()).length === 4 ? true : undefined));
+
+  updateStack('two', '["sleep", "3600"]');
+  succeeded(run(dir, ['stack', 'deploy', '--resolve-image', 'never', '-c', 'update.yml', stack]), 'update');
+  await until('the update completed', () => (inspect()?.UpdateStatus?.State === 'completed' ? true : undefined), 120_000);
+  const now = await running();
+  assert.equal(now.length, 4);
+  for (const c of now) assert.equal(await envOf(c.id), 'VALUE=two');
+  // Two workers, each waiting 1 s after its task runs: the third start is at least 1 s after the first.
+  const started = (await Promise.all(now.map(async (c) => Date.parse((await engine().inspectContainer(c.id))?.state.startedAt ?? '')))).sort((a, b) => a - b);
+  assert.ok((started[2] as number) - (started[0] as number) >= 1000, `starts ${started.map((s) => s - (started[0] as number)).join(', ')} ms`);
+  assert.ok((started[3] as number) - (started[1] as number) >= 1000, `starts ${started.map((s) => s - (started[0] as number)).join(', ')} ms`);
+});

@@ -159,6 +159,9 @@ export class EmbeddedSwarm implements SwarmCluster {
         Spec: encodeServiceSpec(s.spec, ids),
         ...(s.previousSpec ? { PreviousSpec: encodeServiceSpec(s.previousSpec, ids) } : {}),
         Endpoint: { Spec: { Mode: s.spec.endpoint?.mode ?? 'vip' } },
+        ...(s.updateStatus
+          ? { UpdateStatus: { State: s.updateStatus.state, ...(s.updateStatus.startedAt ? { StartedAt: s.updateStatus.startedAt } : {}), ...(s.updateStatus.completedAt ? { CompletedAt: s.updateStatus.completedAt } : {}), Message: s.updateStatus.message ?? '' } }
+          : {}),
       };
     }
     if (kind === 'node') {

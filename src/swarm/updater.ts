@@ -1,0 +1,203 @@
+/**
+ * The updater: when a service's spec changes, its tasks are replaced slot by slot as swarmkit's
+ * updater does (manager/orchestrator/update/updater.go): `parallelism` slots at a time (0: all),
+ * `delay` after each new task runs, `order` stop-first (the old task stops before the new one
+ * starts) or start-first (the old one stops once the new one runs), and a new task that ends
+ * before running or within `monitor` of running is a failure: above `max_failure_ratio` the
+ * update pauses, rolls back to the previous spec (`failure_action: rollback`; a failing rollback
+ * pauses) or goes on (`continue`). The service's update status says where it is. An update is
+ * in-memory work over the store: after a daemon restart the tasks still dirty are updated anew.
+ */
+import { isTerminal, type Service, type UpdatePolicy } from '../contract/swarm.js';
+import type { SwarmStore, SwarmTask } from './store.js';
+import { taskDraft } from './tasks.js';
+
+const LIVE = ['new', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running'];
+
+function specKey(service: Service): string {
+  return JSON.stringify(service.spec.task);
+}
+
+export class Updaters {
+  private readonly running = new Map<string, { key: string; abort: AbortController }>();
+
+  constructor(
+    private readonly store: SwarmStore,
+    private readonly nodeId: string,
+    private readonly newId: () => string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  close(): void {
+    for (const u of this.running.values()) u.abort.abort();
+    this.running.clear();
+  }
+
+  /** Live tasks of the service made from another spec than its own, by slot. */
+  private dirtySlots(service: Service): number[] {
+    const key = specKey(service);
+    const slots = new Set<number>();
+    for (const t of this.store.list('task')) {
+      if (t.serviceId === service.id && LIVE.includes(t.desiredState) && !isTerminal(t.state) && JSON.stringify(t.spec) !== key) slots.add(t.slot);
+    }
+    return [...slots].sort((a, b) => a - b);
+  }
+
+  /** On every pass: starts the update of a service with dirty slots, cancels one whose spec changed again. */
+  reconcile(): void {
+    for (const [id, u] of this.running) {
+      const service = this.store.get('service', id);
+      if (!service || specKey(service) !== u.key) {
+        u.abort.abort();
+        this.running.delete(id);
+      }
+    }
+    for (const service of this.store.list('service')) {
+      if (this.running.has(service.id)) continue;
+      const state = service.updateStatus?.state;
+      if (state === 'paused' || state === 'rollback_paused') continue;
+      const slots = this.dirtySlots(service);
+      if (slots.length === 0) {
+        // Nothing left to replace (restarts made the new tasks): the update or rollback is over.
+        const completedAt = new Date().toISOString();
+        const startedAt = service.updateStatus?.startedAt ?? completedAt;
+        if (state === 'updating') this.setStatus(service.id, { state: 'completed', message: 'update completed', startedAt, completedAt });
+        if (state === 'rollback_started') this.setStatus(service.id, { state: 'rollback_completed', message: 'rollback completed', startedAt, completedAt });
+        continue;
+      }
+      const abort = new AbortController();
+      this.running.set(service.id, { key: specKey(service), abort });
+      void this.update(service.id, slots, abort.signal)
+        .catch((e: unknown) => this.log(`swarm: updating ${service.spec.name}: ${e instanceof Error ? e.message : String(e)}`))
+        .finally(() => {
+          if (this.running.get(service.id)?.abort === abort) this.running.delete(service.id);
+        });
+    }
+  }
+
+  private setStatus(id: string, status: Service['updateStatus']): void {
+    this.store.transact((tx) => {
+      const s = tx.get('service', id);
+      if (s) tx.update('service', { ...s, updateStatus: status });
+    });
+  }
+
+  /** Resolves with the task once `done` holds for it (or it is gone: undefined); rejects when aborted. */
+  private until(id: string, done: (t: SwarmTask) => boolean, signal: AbortSignal, timeoutMs?: number): Promise<SwarmTask | undefined> {
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (value: SwarmTask | undefined, error?: unknown) => {
+        stop();
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        if (error) reject(error);
+        else resolve(value);
+      };
+      const check = () => {
+        const t = this.store.get('task', id);
+        if (!t || done(t)) finish(t);
+      };
+      const onAbort = () => finish(undefined, new Error('update cancelled'));
+      const stop = this.store.watch((c) => {
+        if (c.kind === 'task' && c.object.id === id) check();
+      });
+      signal.addEventListener('abort', onAbort);
+      if (timeoutMs !== undefined) timer = setTimeout(() => finish(this.store.get('task', id)), timeoutMs);
+      check();
+    });
+  }
+
+  private async update(serviceId: string, slots: number[], signal: AbortSignal): Promise<void> {
+    const service = this.store.get('service', serviceId);
+    if (!service) return;
+    const rollingBack = service.updateStatus?.state === 'rollback_started';
+    const policy: UpdatePolicy = (rollingBack ? service.spec.rollback : service.spec.update) ?? { parallelism: 1 };
+    const startedAt = new Date().toISOString();
+    if (!rollingBack) this.setStatus(serviceId, { state: 'updating', message: 'update in progress', startedAt });
+    const monitorMs = (policy.monitor ?? 5e9) / 1e6;
+    const delayMs = (policy.delay ?? 0) / 1e6;
+    const queue = [...slots];
+    const monitors: Promise<void>[] = [];
+    let failures = 0;
+    let failedTask: string | undefined;
+    const failed = () => failures / slots.length > (policy.maxFailureRatio ?? 0) && policy.failureAction !== 'continue';
+    const fail = (taskId: string) => {
+      failures++;
+      failedTask ??= taskId;
+    };
+
+    const worker = async () => {
+      for (let slot = queue.shift(); slot !== undefined && !failed() && !signal.aborted; slot = queue.shift()) {
+        const next = await this.updateSlot(serviceId, slot, policy, signal);
+        if (!next) continue;
+        if (isTerminal(next.state) && next.state !== 'shutdown') {
+          fail(next.id);
+          continue;
+        }
+        // Watched for `monitor` after it runs: ending in that time is a failure too.
+        monitors.push(
+          this.until(next.id, (t) => isTerminal(t.state), signal, monitorMs).then(
+            (t) => {
+              // Ended by itself (a task shut down on purpose ends as shutdown, not as a failure).
+              if (t && isTerminal(t.state) && t.state !== 'shutdown' && t.state !== 'remove') fail(t.id);
+            },
+            () => undefined,
+          ),
+        );
+        if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      }
+    };
+    const width = policy.parallelism === 0 ? slots.length : Math.max(1, policy.parallelism);
+    await Promise.all(Array.from({ length: Math.min(width, slots.length) }, worker));
+    if (!failed()) await Promise.all(monitors);
+    if (signal.aborted) return;
+
+    if (failed()) {
+      const message = (verb: string) => `${verb} due to failure or early termination of task ${failedTask ?? ''}`;
+      if (rollingBack || policy.failureAction === 'pause' || !policy.failureAction) {
+        this.setStatus(serviceId, { state: rollingBack ? 'rollback_paused' : 'paused', message: message(rollingBack ? 'rollback paused' : 'update paused'), startedAt });
+        return;
+      }
+      // failure_action rollback: the previous spec becomes the spec again.
+      this.store.transact((tx) => {
+        const s = tx.get('service', serviceId);
+        if (!s?.previousSpec) return;
+        const { previousSpec, ...rest } = s;
+        tx.update('service', { ...rest, spec: previousSpec, updateStatus: { state: 'rollback_started', message: message('update rolled back'), startedAt } });
+      });
+      return;
+    }
+    const completedAt = new Date().toISOString();
+    this.setStatus(serviceId, rollingBack ? { state: 'rollback_completed', message: 'rollback completed', startedAt: service.updateStatus?.startedAt ?? startedAt, completedAt } : { state: 'completed', message: 'update completed', startedAt, completedAt });
+  }
+
+  /** Replaces the slot's dirty tasks with one of the current spec; resolves with it once it runs or ends. */
+  private async updateSlot(serviceId: string, slot: number, policy: UpdatePolicy, signal: AbortSignal): Promise<SwarmTask | undefined> {
+    const startFirst = policy.order === 'start-first';
+    const created = this.store.transact((tx) => {
+      const service = tx.get('service', serviceId);
+      if (!service) return undefined;
+      const key = specKey(service);
+      const inSlot = tx.list('task').filter((t) => t.serviceId === serviceId && t.slot === slot && LIVE.includes(t.desiredState) && !isTerminal(t.state));
+      const old = inSlot.filter((t) => JSON.stringify(t.spec) !== key);
+      if (old.length === 0) return undefined;
+      // A clean task already there (a restart made it): the old ones only need to go.
+      const clean = inSlot.find((t) => JSON.stringify(t.spec) === key);
+      if (!startFirst || clean) for (const t of old) tx.update('task', { ...t, desiredState: 'shutdown' });
+      if (clean) return { next: clean, old };
+      const next = tx.create('task', taskDraft(service, slot, slot === 0 ? this.nodeId : '', this.newId(), startFirst ? 'running' : 'ready'));
+      return { next, old };
+    });
+    if (!created) return undefined;
+    const next = await this.until(created.next.id, (t) => t.state === 'running' || isTerminal(t.state), signal);
+    if (startFirst && next && next.state === 'running') {
+      this.store.transact((tx) => {
+        for (const o of created.old) {
+          const t = tx.get('task', o.id);
+          if (t && LIVE.includes(t.desiredState)) tx.update('task', { ...t, desiredState: 'shutdown' });
+        }
+      });
+    }
+    return next;
+  }
+}
