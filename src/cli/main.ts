@@ -31,6 +31,7 @@ import { registerVersion } from './commands/version.js';
 import { registerLs } from './commands/ls.js';
 import { registerWait } from './commands/wait.js';
 import { registerAttach } from './commands/attach.js';
+import { registerStats } from './commands/stats.js';
 import { VERSION } from '../version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -88,6 +89,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerLs(program, ctx, global);
   registerWait(program, ctx, global);
   registerAttach(program, ctx, global);
+  registerStats(program, ctx, global);
   return program;
 }
 

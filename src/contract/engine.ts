@@ -317,6 +317,23 @@ export interface LogOptions {
   signal?: AbortSignal;
 }
 
+/** One reading of a container's resource use (`stats`); CPU % comes from two readings. */
+export interface ContainerStatsSample {
+  /** When it was read, milliseconds since the epoch. */
+  readAt: number;
+  /** CPU time used so far, nanoseconds. */
+  cpuNanos: number;
+  /** Memory in use, without the inactive page cache (as docker stats shows it). */
+  memoryBytes: number;
+  /** The limit, or the host's memory when there is none. */
+  memoryLimit: number;
+  networkRx: number;
+  networkTx: number;
+  blockRead: number;
+  blockWrite: number;
+  pids: number;
+}
+
 export interface AttachOptions {
   stdin: boolean;
   tty: boolean;
@@ -452,6 +469,8 @@ export interface Engine {
   attachContainer(id: string, options: AttachOptions): Promise<StreamSession>;
   exec(id: string, spec: ExecSpec): Promise<StreamSession>;
   top(id: string, psArgs?: string): Promise<{ titles: string[]; processes: string[][] }>;
+  /** A running container's resource use now. */
+  containerStats?(id: string): Promise<ContainerStatsSample>;
 
   listNetworks(labels: Record<string, string | true>): Promise<NetworkInfo[]>;
   inspectNetwork(name: string): Promise<NetworkInfo | null>;

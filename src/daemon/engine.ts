@@ -8,6 +8,7 @@ import type {
   BuildRequest,
   ContainerInfo,
   ContainerSpec,
+  ContainerStatsSample,
   ContainerSummary,
   EndpointSpec,
   EngineEvent,
@@ -26,6 +27,7 @@ import type {
   VolumeInfo,
   VolumeSpec,
 } from '../contract/engine.js';
+import { networkBytes } from './runtime/top-stats.js';
 import { EngineError } from '../contract/errors.js';
 import { imageConfigInfo } from '../contract/image-config.js';
 import { VERSION } from '../version.js';
@@ -251,6 +253,15 @@ export class DaemonEngine implements DaemonBackend {
       throw new EngineError('conflict', `Container ${record.id} is not running`);
     }
     return this.containers.deps.runtime.top(record.id, psArgs).catch(notRunning(`Container ${record.id} is not running`));
+  }
+
+  async containerStats(id: string): Promise<ContainerStatsSample> {
+    const record = this.containers.get(id);
+    if (record.state.status !== 'running' && record.state.status !== 'paused') {
+      throw new EngineError('conflict', `Container ${record.id} is not running`);
+    }
+    const stats = await this.containers.deps.runtime.stats(record.id).catch(notRunning(`Container ${record.id} is not running`));
+    return { readAt: Date.now(), ...stats, ...(await networkBytes(record.state.pid)) };
   }
 
   // ---- networks -------------------------------------------------------------------------------

@@ -364,3 +364,49 @@ test('--progress plain|json|quiet', (t) => {
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /fancy/);
 });
+
+test('stats: CPU %, memory use / limit, I/O and pids of the running containers; --no-stream, --format json, -a', async (t) => {
+  const p = e2eProject(t, 'stats', {
+    'compose.yml': `services:
+  spin:
+    image: busybox:latest
+    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do :; done"]
+    cpus: 0.2
+    mem_limit: 64m
+  idle:
+    image: busybox:latest
+    command: ${SERVE}
+  once:
+    image: busybox:latest
+    command: ["true"]
+`,
+  });
+  if (!p) return;
+  p.ok(['up', '-d']);
+  await poll('once to exit', () => p.inspect(p.c('once')).State.Status === 'exited');
+  const ids = p.containers();
+  const readings = lines(p.ok(['stats', '--no-stream', '--format', 'json']).stdout).map((l) => JSON.parse(l) as Record<string, string>);
+  assert.deepEqual(readings.map((r) => r['Name']).sort(), [p.c('idle'), p.c('spin')]);
+  const spin = readings.find((r) => r['Name'] === p.c('spin')) ?? {};
+  assert.equal(spin['ID'], ids.get(p.c('spin'))?.slice(0, 12));
+  assert.match(spin['MemUsage'] ?? '', /^\d+(\.\d+)?(B|KiB|MiB) \/ 64MiB$/);
+  assert.match(spin['MemPerc'] ?? '', /^\d+\.\d\d%$/);
+  assert.ok(Number.parseFloat(spin['CPUPerc'] ?? '') > 0.5, `the spinning container uses CPU: ${spin['CPUPerc']}`);
+  assert.ok(Number.parseFloat(spin['CPUPerc'] ?? '') <= 30, `within its 0.2 CPU: ${spin['CPUPerc']}`);
+  assert.match(spin['NetIO'] ?? '', /^\d+(\.\d+)?(B|kB|MB) \/ \d+(\.\d+)?(B|kB|MB)$/);
+  assert.match(spin['BlockIO'] ?? '', /^\d+(\.\d+)?(B|kB|MB) \/ \d+(\.\d+)?(B|kB|MB)$/);
+  assert.ok(Number(spin['PIDs']) >= 1, `pids: ${spin['PIDs']}`);
+
+  const table = lines(p.ok(['stats', '--no-stream', '-a', '--no-trunc']).stdout);
+  assert.match(table[0] ?? '', /^CONTAINER ID +NAME +CPU % +MEM USAGE \/ LIMIT +MEM % +NET I\/O +BLOCK I\/O +PIDS$/);
+  const once = table.find((l) => l.includes(p.c('once'))) ?? '';
+  assert.match(once, new RegExp(`^${ids.get(p.c('once'))} +${p.c('once')} +0\\.00% +0B / 0B +0\\.00% +0B / 0B +0B / 0B +0$`), 'a stopped container with -a');
+
+  const streaming = p.spawn(['stats', '--format', 'json', 'idle']);
+  await streaming.waitFor(new RegExp(`${p.c('idle')}[^\\n]*\\n[^\\n]*${p.c('idle')}`), 60_000);
+  streaming.kill('SIGINT');
+  assert.equal(await streaming.exit(30_000), 0, streaming.output);
+  const bad = p.flotilla(['stats', '--format', 'csv']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--format must be table or json/);
+});

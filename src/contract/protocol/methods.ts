@@ -65,6 +65,7 @@ export const UNARY: { [K in UnaryMethod]: UnaryRpc<Args<K>, Result<K>> } = {
   unpauseContainer: { args: idOnly, result: empty },
   waitContainer: { args: args('id'), result: wrapped('exitCode'), signalAt: 1 },
   top: { args: args('id', 'psArgs'), result: fields<Result<'top'>>({ processes: m.topRows }) },
+  containerStats: { args: idOnly, result: same() },
 
   listNetworks: { args: single(labelQuery), result: wrapped('networks', list(m.networkInfo)) },
   inspectNetwork: { args: nameOnly, result: wrapped('network', nullable(m.networkInfo)) },

@@ -4,7 +4,7 @@
  * and the manager depends on nothing else of theirs.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { ContainerSpec, ExecSpec, ExtraHostSpec, LogChunk, LogOptions, NetworkSpec } from '../../contract/engine.js';
+import type { ContainerSpec, ContainerStatsSample, ExecSpec, ExtraHostSpec, LogChunk, LogOptions, NetworkSpec } from '../../contract/engine.js';
 import type { ImageConfigJson } from '../../contract/image-config.js';
 import type { PortRequest, PublishedPort, UnheldPort } from '../network/types.js';
 
@@ -142,6 +142,8 @@ export interface RuntimePort {
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
   top(id: string, psArgs?: string): Promise<{ titles: string[]; processes: string[][] }>;
+  /** CPU, memory, block I/O and pids from the container's cgroup (runc events --stats). */
+  stats(id: string): Promise<Omit<ContainerStatsSample, 'readAt' | 'networkRx' | 'networkTx'>>;
   exec(id: string, spec: ExecSpec): Promise<ExecSession>;
   runAttached(id: string, options: { stdin: boolean; tty: boolean }): Promise<ExecSession>;
   readLogs(id: string, logPath: string, options: LogOptions & { isRunning?: () => boolean }): AsyncIterable<LogChunk & { time: string }>;

@@ -1,4 +1,5 @@
 /** `docker top` and `docker stats` from runc: `runc ps` (host ps, filtered to the container) and `runc events --stats`. */
+import { readFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { EngineError } from '../../contract/errors.js';
 
@@ -26,6 +27,7 @@ interface RuncStats {
     cpu?: { usage?: { total?: number } };
     memory?: { usage?: { usage?: number; limit?: number }; raw?: Record<string, number> };
     pids?: { current?: number };
+    blkio?: { ioServiceBytesRecursive?: { op?: string; value?: number }[] };
   };
 }
 
@@ -37,6 +39,8 @@ export interface ContainerStats {
   /** The limit, or the host's memory when there is none. */
   memoryLimit: number;
   pids: number;
+  blockRead: number;
+  blockWrite: number;
 }
 
 export function parseStats(output: string): ContainerStats {
@@ -51,5 +55,31 @@ export function parseStats(output: string): ContainerStats {
     memoryBytes: Math.max(0, usage - (inactive < usage ? inactive : 0)),
     memoryLimit: limit > 0 && limit < 2 ** 62 ? Math.min(limit, totalmem()) : totalmem(),
     pids: s.pids?.current ?? 0,
+    blockRead: blkio(s, 'read'),
+    blockWrite: blkio(s, 'write'),
   };
+}
+
+function blkio(s: NonNullable<RuncStats['data']>, op: 'read' | 'write'): number {
+  return (s.blkio?.ioServiceBytesRecursive ?? []).filter((e) => e.op?.toLowerCase() === op).reduce((sum, e) => sum + (e.value ?? 0), 0);
+}
+
+/** Bytes received and sent on a process's network namespace's interfaces but loopback (/proc/PID/net/dev). */
+export async function networkBytes(pid: number): Promise<{ networkRx: number; networkTx: number }> {
+  let text = '';
+  try {
+    text = pid > 0 ? await readFile(`/proc/${pid}/net/dev`, 'utf8') : '';
+  } catch {
+    // gone meanwhile: nothing to count
+  }
+  let networkRx = 0;
+  let networkTx = 0;
+  for (const line of text.split('\n').slice(2)) {
+    const m = /^\s*([^:]+):\s*(.*)$/.exec(line);
+    if (!m || m[1] === 'lo') continue;
+    const fields = (m[2] as string).trim().split(/\s+/).map(Number);
+    networkRx += fields[0] ?? 0;
+    networkTx += fields[8] ?? 0;
+  }
+  return { networkRx, networkTx };
 }

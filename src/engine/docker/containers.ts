@@ -1,6 +1,6 @@
 /** Containers: list, inspect, create, and the lifecycle calls. */
 import { EngineError } from '../../contract/errors.js';
-import type { ContainerInfo, ContainerSpec, ContainerSummary, EndpointSpec } from '../../contract/engine.js';
+import type { ContainerInfo, ContainerSpec, ContainerStatsSample, ContainerSummary, EndpointSpec } from '../../contract/engine.js';
 import type { DockerContainerInspect, DockerContainerSummary } from './api-types.js';
 import type { DockerClient } from './client.js';
 import { createPlan, endpointBody } from './create-body.js';
@@ -57,4 +57,37 @@ export async function waitContainer(client: DockerClient, id: string, signal?: A
 export async function top(client: DockerClient, id: string, psArgs?: string): Promise<{ titles: string[]; processes: string[][] }> {
   const j = await client.json<{ Titles: string[] | null; Processes: string[][] | null }>('GET', `/containers/${seg(id)}/top`, { query: { ps_args: psArgs } });
   return { titles: j?.Titles ?? [], processes: j?.Processes ?? [] };
+}
+
+interface DockerStats {
+  read?: string;
+  cpu_stats?: { cpu_usage?: { total_usage?: number } };
+  memory_stats?: { usage?: number; limit?: number; stats?: Record<string, number> };
+  networks?: Record<string, { rx_bytes?: number; tx_bytes?: number }>;
+  blkio_stats?: { io_service_bytes_recursive?: { op?: string; value?: number }[] | null };
+  pids_stats?: { current?: number };
+}
+
+/** One reading of `GET /containers/{id}/stats` (not streamed), in the Engine's terms. */
+export async function stats(client: DockerClient, id: string): Promise<ContainerStatsSample> {
+  const j = await client.json<DockerStats>('GET', `/containers/${seg(id)}/stats`, { query: { stream: false, 'one-shot': true } });
+  if (!j) throw new EngineError('not-found', `No such container: ${id}`);
+  const memory = j.memory_stats ?? {};
+  const inactive = memory.stats?.['total_inactive_file'] ?? memory.stats?.['inactive_file'] ?? 0;
+  const usage = memory.usage ?? 0;
+  const io = j.blkio_stats?.io_service_bytes_recursive ?? [];
+  const sum = (op: string) => io.filter((e) => e.op?.toLowerCase() === op).reduce((n, e) => n + (e.value ?? 0), 0);
+  const nets = Object.values(j.networks ?? {});
+  const readAt = Date.parse(j.read ?? '');
+  return {
+    readAt: Number.isFinite(readAt) && readAt > 0 ? readAt : Date.now(),
+    cpuNanos: j.cpu_stats?.cpu_usage?.total_usage ?? 0,
+    memoryBytes: Math.max(0, usage - (inactive < usage ? inactive : 0)),
+    memoryLimit: memory.limit ?? 0,
+    networkRx: nets.reduce((n, x) => n + (x.rx_bytes ?? 0), 0),
+    networkTx: nets.reduce((n, x) => n + (x.tx_bytes ?? 0), 0),
+    blockRead: sum('read'),
+    blockWrite: sum('write'),
+    pids: j.pids_stats?.current ?? 0,
+  };
 }

@@ -8,6 +8,7 @@ import type {
   BuildRequest,
   ContainerInfo,
   ContainerSpec,
+  ContainerStatsSample,
   ContainerSummary,
   EndpointSpec,
   Engine,
@@ -166,6 +167,10 @@ export class DockerEngine implements Engine {
 
   top(id: string, psArgs?: string): Promise<{ titles: string[]; processes: string[][] }> {
     return containers.top(this.client, id, psArgs);
+  }
+
+  containerStats(id: string): Promise<ContainerStatsSample> {
+    return containers.stats(this.client, id);
   }
 
   // ---- networks and volumes ----

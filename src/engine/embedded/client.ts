@@ -9,6 +9,7 @@ import type {
   BuildRequest,
   ContainerInfo,
   ContainerSpec,
+  ContainerStatsSample,
   ContainerSummary,
   EndpointSpec,
   EngineEvent,
@@ -207,6 +208,10 @@ export class EmbeddedEngine implements DaemonBackend {
 
   top(id: string, psArgs?: string): Promise<{ titles: string[]; processes: string[][] }> {
     return this.call('top', id, psArgs);
+  }
+
+  containerStats(id: string): Promise<ContainerStatsSample> {
+    return this.call('containerStats', id);
   }
 
   // ---- networks and volumes ----
