@@ -164,6 +164,39 @@ async function openIfExists(path: string): Promise<{ fh: FileHandle; ino: number
   }
 }
 
+/** Each file of the log (backups oldest first, then the live file) with its inode, as listed now. */
+async function listing(logPath: string): Promise<{ path: string; ino: number }[]> {
+  const out: { path: string; ino: number }[] = [];
+  for (const path of await logFiles(logPath)) {
+    try {
+      out.push({ path, ino: (await stat(path)).ino });
+    } catch {
+      // not there (yet), or renamed since the directory was read
+    }
+  }
+  return out;
+}
+
+const sameListing = (a: { path: string; ino: number }[], b: { path: string; ino: number }[]) =>
+  a.length === b.length && a.every((x, i) => x.path === b[i]?.path && x.ino === b[i]?.ino);
+
+/**
+ * The listing as it was at one instant. A rotation renames every backup one step older while a
+ * listing stats them one by one, so one listing alone can miss a file or see one twice (seen: a
+ * follower skipping whole files under rapid rotation). Two listings that agree path for path saw no
+ * rename in between, so they show the files as they were at the moment between them, in age order
+ * (a rotation caught half done leaves a gap there, never a file out of order).
+ */
+async function stableListing(logPath: string): Promise<{ path: string; ino: number }[]> {
+  let previous = await listing(logPath);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const now = await listing(logPath);
+    if (sameListing(previous, now)) return now;
+    previous = now;
+  }
+  return previous;
+}
+
 /**
  * The file written after the one with inode `ino`: the next one in age order among the backups
  * and the live file (several rotations may have happened since it was opened). When `ino` is gone
@@ -171,14 +204,7 @@ async function openIfExists(path: string): Promise<{ fh: FileHandle; ino: number
  */
 async function successor(logPath: string, ino: number | null): Promise<{ fh: FileHandle; ino: number; size: number } | null> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const candidates: { path: string; ino: number }[] = [];
-    for (const path of await logFiles(logPath)) {
-      try {
-        candidates.push({ path, ino: (await stat(path)).ino });
-      } catch {
-        // not there (yet)
-      }
-    }
+    const candidates = await stableListing(logPath);
     const at = ino === null ? -2 : candidates.findIndex((c) => c.ino === ino);
     const next = at === -2 ? candidates[candidates.length - 1] : at >= 0 ? candidates[at + 1] : candidates[0];
     if (!next) return null;
