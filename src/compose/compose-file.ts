@@ -90,6 +90,7 @@ export function readComposeFile(path: string, ctx: FileContext): ComposeFile {
     environment: ctx.environment,
     diagnostics: ctx.diagnostics,
     enabled: ctx.interpolate,
+    extensions: format.family === 'spec',
   });
   const file: ComposeFile = { path, yaml, format, doc };
   checkSchema(file, ctx.diagnostics, dialect);

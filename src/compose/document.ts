@@ -214,5 +214,7 @@ export interface ComposeProject {
   volumes: Record<string, ComposeVolume>;
   secrets: Record<string, ComposeSecret>;
   configs: Record<string, ComposeSecret>;
+  /** Top-level `x-` keys of version-less files, which `config` prints as Compose v2 does. */
+  extensions?: Record<string, unknown>;
 }
 

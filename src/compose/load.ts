@@ -22,7 +22,7 @@ import { resolveInputs, type ProjectInputs } from './discover.js';
 import { readTextFile } from '../util/input-files.js';
 import type { Environment } from './environment.js';
 import { resolveExtends, type ExtendsContext } from './extends.js';
-import { MergeProblem, mergeServiceFromFiles } from './merge.js';
+import { MergeProblem, mergeServiceFromFiles, mergeYaml } from './merge.js';
 import { checkProjectSize } from './project-size.js';
 import { nameFromFiles } from './project-name.js';
 import { loadResources } from './resources.js';
@@ -140,7 +140,7 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
     const where = (keyPath: (string | number)[]) => locateInFiles(files, name, keyPath);
     try {
       const resolved = resolveExtends({ file: main, dir: inputs.workingDir, name }, dict, extendsCtx);
-      const processed = processService(resolved, { dir: inputs.workingDir, home, cwd: options.cwd });
+      const processed = dropOptionalDependencies(name, processService(resolved, { dir: inputs.workingDir, home, cwd: options.cwd }), serviceNames, diagnostics, where);
       validateService(name, processed, { serviceNames, legacy, checkBuildContext: options.checkBuildContext ?? true });
       services.push(
         finalizeService(name, processed, {
@@ -188,6 +188,15 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
     configs: loadResources(files, 'configs', paths),
   };
   if (inputs.envFile !== undefined) project.environmentFile = inputs.envFile;
+  if (spec) {
+    // Top-level `x-` keys of the -f files (not included ones), as Compose v2 keeps them: merged
+    // key by key, a later file's value over an earlier one's (compose-go override/merge.go).
+    const extensions: Record<string, unknown> = {};
+    for (const f of topFiles) {
+      for (const [k, v] of Object.entries(f.doc)) if (k.startsWith('x-')) extensions[k] = Object.hasOwn(extensions, k) ? mergeYaml(extensions[k], v) : v;
+    }
+    if (Object.keys(extensions).length > 0) project.extensions = extensions;
+  }
   checkProjectSize(project, (service) => locateInFiles(files, service, []));
   const profiles = options.profiles?.length
     ? options.profiles
@@ -202,6 +211,34 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
     profiles,
     locateService: (service, keyPath) => locateInFiles(files, service, keyPath),
   };
+}
+
+/**
+ * `depends_on` entries with `required: false` on a service no file defines: warned and left out,
+ * as the issue asks (compose-go's loader refuses them; its `up` skips a missing optional one).
+ */
+function dropOptionalDependencies(
+  name: string,
+  service: Dict,
+  serviceNames: ReadonlySet<string>,
+  diagnostics: Diagnostics,
+  where: (keyPath: (string | number)[]) => SourceLocation,
+): Dict {
+  const deps = service['depends_on'];
+  if (!isPlainObject(deps)) return service;
+  const missing = Object.keys(deps).filter((dep) => {
+    const entry = deps[dep];
+    const required = isPlainObject(entry) ? entry['required'] : undefined;
+    return !serviceNames.has(dep) && (required === false || required === 'false');
+  });
+  if (missing.length === 0) return service;
+  const kept: Dict = { ...deps };
+  for (const dep of missing) {
+    diagnostics.warn(`service "${name}" depends on "${dep}", which no file defines; the dependency is optional (required: false), so it is left out`, where(['depends_on', dep]));
+    delete kept[dep];
+  }
+  const { depends_on: _dropped, ...rest } = service;
+  return Object.keys(kept).length > 0 ? { ...rest, depends_on: kept } : rest;
 }
 
 /** The key of `service` that makes it depend on `on` (for a cycle, the key that closes it). */

@@ -349,7 +349,7 @@ export function mergeServiceDicts(base: Dict, override: Dict, legacy: boolean, s
 }
 
 /** compose-go's default merge of two YAML values (override/merge.go MergeYaml without its special rules). */
-function mergeYaml(base: unknown, override: unknown): unknown {
+export function mergeYaml(base: unknown, override: unknown): unknown {
   if (override === null || override === undefined) return base;
   if (isPlainObject(base) && isPlainObject(override)) {
     const out: Dict = { ...base };

@@ -76,6 +76,7 @@ export function projectToCompose(project: ComposeProject, options: SerializeOpti
   for (const key of ['networks', 'volumes', 'secrets', 'configs'] as const) {
     if (Object.keys(project[key]).length > 0) out[key] = project[key];
   }
+  for (const [k, v] of Object.entries(project.extensions ?? {})) out[k] = v;
   return options.escapeDollar ? escapeDollars(out) as Dict : out;
 }
 

@@ -79,3 +79,29 @@ test('ports long form name and app_protocol are printed, in the long form, as v2
   ]);
   assertCleanError(flotilla(['-f', 'v3.yaml', 'config'], { cwd: dir }), /v3\.yaml:6:\d+: /);
 });
+
+test('top-level x- keys are kept, interpolated and merged across files, as v2 keeps them; versioned files still leave them out', (t) => {
+  const dir = projectDir(t, {
+    'compose.yaml': 'x-common: &c {image: "base:${TAG}"}\nx-meta: {keep: 1}\nx-list: [a]\nservices:\n  web: *c\n',
+    'override.yaml': 'x-meta: {keep: 2, added: yes}\nservices:\n  web: {}\n',
+    'v3.yaml': 'version: "3.8"\nx-common: {a: 1}\nservices:\n  web: {image: x}\n',
+  });
+  const out = JSON.parse(assertOk(flotilla(['-f', 'compose.yaml', '-f', 'override.yaml', 'config', '--format', 'json'], { cwd: dir, env: { TAG: '7' } })).stdout);
+  assert.deepEqual(out['x-common'], { image: 'base:7' });
+  assert.deepEqual(out['x-meta'], { keep: 2, added: true });
+  assert.equal(out.services.web.image, 'base:7');
+  assert.deepEqual(out['x-list'], ['a']);
+  const v3 = JSON.parse(assertOk(flotilla(['-f', 'v3.yaml', 'config', '--format', 'json'], { cwd: dir })).stdout);
+  assert.equal(v3['x-common'], undefined);
+});
+
+test('depends_on with required: false on a service no file defines is a warning, and the dependency is left out', (t) => {
+  const dir = projectDir(t, {
+    'compose.yaml': 'services:\n  web:\n    image: x\n    depends_on:\n      db: {condition: service_started, required: false}\n      cache: {condition: service_started}\n  cache:\n    image: c\n',
+    'required.yaml': 'services:\n  web:\n    image: x\n    depends_on:\n      db: {condition: service_started, required: true}\n',
+  });
+  const r = assertOk(flotilla(['config', '--format', 'json'], { cwd: dir }));
+  assert.deepEqual(JSON.parse(r.stdout).services.web.depends_on, { cache: { condition: 'service_started' } });
+  assert.match(r.stderr, /^WARNING: compose\.yaml:5:7: .*"web" depends on "db", which no file defines.*required: false/m);
+  assertCleanError(flotilla(['-f', 'required.yaml', 'config'], { cwd: dir }), /required\.yaml:5:7: .*'db', which is not defined/);
+});

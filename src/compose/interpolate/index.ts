@@ -18,6 +18,8 @@ export interface InterpolationOptions {
   diagnostics: Diagnostics;
   /** `config --no-interpolate`: leave `${...}` as written and skip the re-typing too. */
   enabled: boolean;
+  /** Interpolate top-level `x-` keys too (version-less files, whose `config` prints them, as v2). */
+  extensions?: boolean;
 }
 
 const SECTIONS: [string, Section][] = [
@@ -53,6 +55,7 @@ export function interpolateFile(
   // The Compose Specification's top-level keys that Compose v2 interpolates (only version-less
   // files may have them; docker-compose 1.29.2 has neither).
   for (const key of SPEC_TOP_LEVEL) if (Object.hasOwn(doc, key)) out[key] = walker.topLevel(key, doc[key]);
+  if (options.extensions) for (const key of Object.keys(doc)) if (key.startsWith('x-')) out[key] = walker.topLevel(key, doc[key]);
   return out;
 }
 
