@@ -1,6 +1,7 @@
 /**
  * `flotilla image build [-t REF]... [-f Dockerfile] [--build-arg K=V]... [--target T] [--no-cache]
- * [--pull] [--label K=V]... [--secret id=ID[,src=PATH|,env=VAR]]... [--cache-from REF]... [--platform P] [-q] CONTEXT`:
+ * [--pull] [--label K=V]... [--secret id=ID[,src=PATH|,env=VAR]]... [--cache-from REF]... [--network NET]
+ * [--platform P] [-q] CONTEXT`:
  * a Dockerfile build on the embedded engine, with the flags of `docker build`. The build's output goes to standard error; the image id to standard
  * output. `-f` is relative to the current directory, as for docker.
  */
@@ -24,6 +25,7 @@ interface ImageBuildFlags {
   label: string[];
   secret: string[];
   cacheFrom: string[];
+  network?: string;
   platform?: string;
   quiet?: boolean;
 }
@@ -97,6 +99,7 @@ export function registerImageBuild(program: Command, ctx: CliContext, global: ()
     .option('--label <key=val>', 'set a label on the image (repeatable)', collect, [])
     .option('--secret <id=ID,src=PATH>', 'a secret for RUN --mount=type=secret: id=ID with src=PATH or env=VAR (repeatable)', collect, [])
     .option('--cache-from <ref>', 'an image whose inline build cache the build may use (pulled when missing; repeatable)', collect, [])
+    .option('--network <mode>', 'the network of RUN steps: default (the bridge), none, host or a network\'s name')
     .option('--platform <os/arch>', 'the platform to build for (only the engine\'s own)')
     .option('-q, --quiet', 'print only the image id')
     .action(async (contextArg: string, flags: ImageBuildFlags) => {
@@ -122,6 +125,7 @@ export function registerImageBuild(program: Command, ctx: CliContext, global: ()
             labels: labels(flags.label),
             ...(flags.target ? { target: flags.target } : {}),
             cacheFrom: flags.cacheFrom,
+            ...(flags.network ? { network: flags.network } : {}),
             extraHosts: [],
             noCache: !flags.cache,
             pull: flags.pull === true,

@@ -148,7 +148,7 @@ export async function buildServices(rt: ProjectRuntime, ctx: CliContext, names: 
   const steps = buildable.map((s): ProgressStep => ({
     title: `Building ${s.name}`,
     run: async () => {
-      const request = buildRequest(s, { noCache: !flags.cache, pull: flags.pull === true, args: args.set });
+      const request = buildRequest(s, rt.deployment, { noCache: !flags.cache, pull: flags.pull === true, args: args.set });
       for (const key of args.unset) delete request.args[key];
       const tail: string[] = [];
       const sink = (e: ProgressEvent) => {

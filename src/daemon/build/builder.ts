@@ -25,7 +25,7 @@ import { parseDockerfile } from './dockerfile/parse.js';
 import { importInlineCache, INLINE_CACHE_FIELD, type ImportedStep, type InlineCacheEntry } from './inline-cache.js';
 import { LayerCache, stepKey, treeSize, type CachedLayer } from './layer-cache.js';
 import { writeDirLayer } from '../images/dir-layer.js';
-import { runStep, type RunMount } from './run-step.js';
+import { runStep, RunStepError, type RunMount } from './run-step.js';
 import { expandSource, sourcesChecksum, SourceError } from './sources.js';
 
 /** What the builder needs of the image store (./store-port.ts over ImageStore). */
@@ -388,7 +388,13 @@ class BuildRun {
     return { lowers, layers, key, config: stage.config, history, cache };
   }
 
-  /** What the step's cache key covers: its definition, and the checksums of what it reads. */
+  /** RUN --network wins; else the build's (Compose build.network; `bridge` and `default` are the default bridge). */
+  private runNetwork(step: Extract<Step, { kind: 'run' }>): string {
+    const asked = step.network === 'default' ? (this.req.network ?? 'default') : step.network;
+    return asked === '' || asked === 'bridge' ? 'default' : asked;
+  }
+
+  /** What the step's cache key covers: its definition (a RUN's network too, as BuildKit's), and the checksums of what it reads. */
   private async identify(step: Step, dependency: (index: number) => Promise<StageResult>): Promise<{ definition: unknown; checksums: string[] }> {
     const { line: _line, text: _text, ...definition } = step;
     void _line;
@@ -401,7 +407,7 @@ class BuildRun {
           const source = m.options['source'] ?? '.';
           sums.push(await this.sourceChecksum(m.options['from'], [source], step, dependency, async (root) => sourcesChecksum(root, [await expandSource(root, source)], m.options['from'] === undefined ? this.contextDigest : undefined)));
         }
-        return { definition, checksums: sums };
+        return { definition: { ...definition, network: this.runNetwork(step) }, checksums: sums };
       }
       return { definition, checksums: [] };
     }
@@ -544,14 +550,14 @@ class BuildRun {
       await chmod(posix.join(dir, step.script.name), 0o755);
       mounts.push({ type: 'bind', target: '/dev/pipes', source: dir, readOnly: true });
     }
-    const network = (step.network === 'default' ? (this.req.network ?? 'default') : step.network) as 'default' | 'none' | 'host';
+    const network = this.runNetwork(step);
     const result = await runStep(
       root,
-      { argv: step.argv, env: step.env, user: step.user, workdir: step.workdir, network: network === 'host' || network === 'none' ? network : 'default', mounts, extraHosts: this.req.extraHosts, shmSize: this.req.shmSize },
+      { argv: step.argv, env: step.env, user: step.user, workdir: step.workdir, network, mounts, extraHosts: this.req.extraHosts, shmSize: this.req.shmSize },
       { runcRoot: this.env.runcRoot, cgroupParent: this.env.cgroupParent, network: this.env.network, scratch: this.work },
       log,
       this.signal,
-    );
+    ).catch((e: unknown) => (e instanceof RunStepError ? this.fail(step, 'RUN', e.message) : Promise.reject(e)));
     if (result.exitCode !== 0) {
       // BuildKit 0.8's words; the output went to the progress stream, its end is repeated here.
       const output = result.tail.length > 0 ? `; last output: ${result.tail.slice(-5).join(' | ')}` : '';

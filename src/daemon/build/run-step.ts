@@ -1,8 +1,8 @@
 /**
  * A RUN instruction carried out: `runc run` in the foreground over the stage's mounted root
  * filesystem, with Docker's default capabilities, seccomp profile and masked paths, its own
- * namespaces, and the default bridge network (or none/host as `--network` says), so package
- * managers reach their mirrors. `RUN --mount` adds cache directories (kept between builds),
+ * namespaces, and the default bridge network (or none/host as `--network` says, or a network of
+ * the engine by name, whose DNS then finds its containers), so package managers reach their mirrors. `RUN --mount` adds cache directories (kept between builds),
  * read-only binds of the context or another stage, secrets (read-only, mode 0400) and tmpfs.
  * Mount points runc had to create in the root for the engine's own mounts (e.g. /etc/resolv.conf
  * in an image that has none) are removed afterwards, so they never reach the layer; those of
@@ -39,7 +39,8 @@ export interface RunRequest {
   env: string[];
   user: string;
   workdir: string;
-  network: 'default' | 'none' | 'host';
+  /** 'default': the engine's default bridge; else 'none', 'host' or the name of a network. */
+  network: string;
   mounts: RunMount[];
   extraHosts: ExtraHostSpec[];
   /** Bytes of /dev/shm (0: Docker's 64 MiB). */
@@ -61,6 +62,9 @@ export interface RunResult {
 }
 
 const TAIL_LINES = 20;
+
+/** The step cannot start as asked (the builder reports it at the RUN's line). */
+export class RunStepError extends Error {}
 
 /** Paths runc would create for mount points: each target and ancestor missing before the run. */
 async function missingPaths(root: string, targets: string[]): Promise<string[]> {
@@ -102,12 +106,14 @@ export async function runStep(rootfs: string, req: RunRequest, env: RunEnvironme
   await writeFile(files.hosts, '');
   await writeFile(files.resolvConf, '');
   let sandbox: string | null = null;
-  let connected = false;
+  let connected: string | null = null;
   const settings = { hostname, extraHosts: req.extraHosts, dns: [], dnsSearch: [], dnsOptions: [], hostNetwork: req.network === 'host' };
   try {
-    if (req.network === 'default') {
-      sandbox = (await env.network.createConnectedSandbox(id, DEFAULT_NETWORK, { containerName: id, aliases: [] })).sandbox;
-      connected = true;
+    if (req.network !== 'none' && req.network !== 'host') {
+      const network = req.network === 'default' ? DEFAULT_NETWORK : req.network;
+      if (!env.network.get(network)) throw new RunStepError(`network ${network} not found`);
+      sandbox = (await env.network.createConnectedSandbox(id, network, { containerName: id, aliases: [] })).sandbox;
+      connected = network;
     } else if (req.network === 'none') {
       sandbox = await env.network.createSandbox(id);
     }
@@ -188,8 +194,8 @@ export async function runStep(rootfs: string, req: RunRequest, env: RunEnvironme
     await removeStubs(rootfs, missing);
     return { exitCode, tail };
   } finally {
-    if (connected) await env.network.disconnect(DEFAULT_NETWORK, id).catch(() => undefined);
-    if (sandbox || req.network !== 'default') await env.network.removeSandbox(id).catch(() => undefined);
+    if (connected) await env.network.disconnect(connected, id).catch(() => undefined);
+    if (sandbox || req.network === 'host') await env.network.removeSandbox(id).catch(() => undefined);
     await removeTree(bundle);
   }
 }
