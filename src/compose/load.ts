@@ -204,7 +204,7 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
   let deployment: Deployment | undefined;
   return {
     project,
-    deployment: () => (deployment ??= emitDeployment(project, { cwd: options.cwd })),
+    deployment: () => (deployment ??= emitDeployment(project, { cwd: options.cwd, variable: (name) => inputs.environment.get(name) })),
     diagnostics,
     environment: inputs.environment,
     files,

@@ -178,6 +178,21 @@ export interface RestartPolicySpec {
   maximumRetryCount: number;
 }
 
+/**
+ * A file the engine writes into a container it creates, before its first start (Compose
+ * secrets and configs from `content` or `environment`, which Compose v2 copies in).
+ */
+export interface ContainerFileSpec {
+  /** Absolute path in the container; missing parent directories are made. */
+  target: string;
+  /** The bytes, base64. */
+  contentBase64: string;
+  /** Permission bits. */
+  mode: number;
+  uid?: number;
+  gid?: number;
+}
+
 /** Everything needed to create one container. */
 export interface ContainerSpec {
   name: string;
@@ -246,6 +261,7 @@ export interface ContainerSpec {
   isolation?: string;
   storageOpt?: Record<string, string>;
   platform?: string;
+  files?: ContainerFileSpec[];
 }
 
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';

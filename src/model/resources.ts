@@ -48,6 +48,11 @@ export interface FileObject {
   external: boolean;
   /** Absolute path of the file, for file-based ones. */
   file?: string;
+  /**
+   * Compose Specification `content` (interpolated), or the value of the variable `environment`
+   * names: written into the containers that use it, as Compose v2 copies it in.
+   */
+  content?: string;
   labels: Record<string, string>;
   driver?: string;
   driverOpts: Record<string, string>;

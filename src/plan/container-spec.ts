@@ -10,7 +10,7 @@
  * disconnects and reconnects it at start to add the container's short id as an alias, which
  * dockerd adds by itself).
  */
-import type { ContainerSpec, EndpointSpec, HealthcheckSpec, LinkSpec, MountSpec, NamespaceSpec, NetworkModeSpec, PortSpec, PublishedPortSpec } from '../contract/engine.js';
+import type { ContainerFileSpec, ContainerSpec, EndpointSpec, HealthcheckSpec, LinkSpec, MountSpec, NamespaceSpec, NetworkModeSpec, PortSpec, PublishedPortSpec } from '../contract/engine.js';
 import type { Deployment } from '../model/deployment.js';
 import { containerName, nameWithoutProject, oneOffContainerName } from '../model/names.js';
 import type { NamespaceMode, Service } from '../model/service.js';
@@ -101,8 +101,29 @@ function mounts(service: Service, ctx: SpecContext): MountSpec[] {
   }
   for (const secret of service.secrets) {
     const def = ctx.deployment.secrets[secret.source];
-    if (!def || def.external) continue;
+    if (!def || def.external || def.content !== undefined) continue;
     out.push({ type: 'bind', source: String(def.file), target: secretTarget(secret.source, secret.target), readOnly: true });
+  }
+  return out;
+}
+
+/**
+ * Secrets and configs from `content` or `environment`, written into the container as Compose v2
+ * copies them (pkg/compose/secrets.go): a secret at /run/secrets/<name> (a relative target under
+ * /run/secrets), a config at /<name>; mode 0444 unless set.
+ */
+function files(service: Service, ctx: SpecContext): ContainerFileSpec[] {
+  const out: ContainerFileSpec[] = [];
+  for (const kind of ['secrets', 'configs'] as const) {
+    for (const ref of service[kind]) {
+      const content = ctx.deployment[kind][ref.source]?.content;
+      if (content === undefined) continue;
+      const target = kind === 'secrets' ? secretTarget(ref.source, ref.target) : (ref.target ?? `/${ref.source}`);
+      const file: ContainerFileSpec = { target: target.startsWith('/') ? target : `/${target}`, contentBase64: Buffer.from(content).toString('base64'), mode: ref.mode ?? 0o444 };
+      if (ref.uid !== undefined && /^\d+$/.test(ref.uid)) file.uid = Number(ref.uid);
+      if (ref.gid !== undefined && /^\d+$/.test(ref.gid)) file.gid = Number(ref.gid);
+      out.push(file);
+    }
   }
   return out;
 }
@@ -265,6 +286,8 @@ export function containerSpec(service: Service, ctx: SpecContext): ContainerSpec
     storageOpt: service.storageOpt,
     platform: service.platform,
   };
+  const written = files(service, ctx);
+  if (written.length > 0) optional.files = written;
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) Object.assign(spec, { [k]: v });
   return spec;
 }

@@ -39,7 +39,7 @@ models:
 `,
   });
   if (!p) return;
-  const r = p.ok(['up', '-d']);
+  const r = p.ok(['up', '-d'], { timeoutMs: 180_000 });
   const warnings = r.stderr.split('\n').filter((l) => l.startsWith('WARNING:'));
   // Services in dependency order (llm first), each one's keys in a fixed order.
   assert.deepEqual(warnings, [
@@ -83,7 +83,7 @@ test('post_start and pre_stop hooks run in the container with their user, workin
     'out/.keep': '',
   });
   if (!p) return;
-  const r = p.ok(['up', '-d', 'web']);
+  const r = p.ok(['up', '-d', 'web'], { timeoutMs: 180_000 });
   assert.match(r.stderr, new RegExp(`${p.c('web')} -> hook ran\\n`), 'a hook\'s output is shown with its container');
   assert.equal(p.ok(['exec', '-T', 'web', 'cat', '/tmp/hook1']).stdout, 'hello 65534 /etc\n');
 
@@ -109,4 +109,47 @@ test('post_start and pre_stop hooks run in the container with their user, workin
   const failed = p.flotilla(['up', '-d', 'bad']);
   assert.equal(failed.status, 1, failed.stderr);
   assert.match(failed.stderr, /ERROR: for .*bad.*: bad post_start hook exited with status 3/);
+});
+
+test('secrets and configs from content and environment are written into the containers; an unset variable is refused before anything is made', (t) => {
+  const p = e2eProject(t, 'files', {
+    'compose.yaml': `services:
+  web:
+    image: busybox:latest
+    command: ${SERVE}
+    secrets:
+      - token
+      - source: token
+        target: nested/token
+        uid: "65534"
+        gid: "65534"
+        mode: 0400
+    configs:
+      - greeting
+      - source: fromenv
+        target: /etc/app/fromenv.conf
+secrets:
+  token:
+    environment: SPEC_TOKEN
+configs:
+  greeting:
+    content: |
+      hello \${WHO}
+  fromenv:
+    environment: SPEC_CONFIG
+`,
+    '.env': 'WHO=world\nSPEC_CONFIG=from the .env file\n',
+  });
+  if (!p) return;
+  const refused = p.flotilla(['up', '-d']);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /^ERROR: compose\.yaml:6:9: services\.web\.secrets\[0\]: environment variable "SPEC_TOKEN" required by secret "token" is not set/m);
+  assert.deepEqual([...p.containers().keys()], [], 'nothing was created');
+
+  p.ok(['up', '-d'], { env: { SPEC_TOKEN: 's3cret' }, timeoutMs: 180_000 });
+  const show = (path: string) => p.ok(['exec', '-T', 'web', 'sh', '-c', `stat -c '%a %u:%g' ${path}; cat ${path}`]).stdout;
+  assert.equal(show('/run/secrets/token'), '444 0:0\ns3cret');
+  assert.equal(show('/run/secrets/nested/token'), '400 65534:65534\ns3cret');
+  assert.equal(show('/greeting'), '444 0:0\nhello world\n');
+  assert.equal(show('/etc/app/fromenv.conf'), '444 0:0\nfrom the .env file');
 });

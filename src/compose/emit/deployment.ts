@@ -8,17 +8,20 @@ import type { Network } from '../../model/resources.js';
 import type { ComposeProject } from '../document.js';
 import { attachedNetworks } from './networks.js';
 import { deployProblems } from './problems.js';
-import { notActedOn } from './not-acted-on.js';
+import { notActedOn, unsetSources } from './not-acted-on.js';
 import { emitFileObject, emitNetwork, emitVolume } from './resources.js';
 import { emitService } from './service.js';
 
 export interface EmitOptions {
   /** Where the command runs: docker-compose reads seccomp profiles relative to it. */
   cwd: string;
+  /** The project's variables (shell, .env), for secrets and configs from `environment`. */
+  variable?: (name: string) => string | undefined;
 }
 
 export function emitDeployment(project: ComposeProject, options: EmitOptions): Deployment {
-  const problems: DeployProblem[] = deployProblems(project);
+  const variable = options.variable ?? (() => undefined);
+  const problems: DeployProblem[] = [...deployProblems(project), ...unsetSources(project, variable)];
   const services = project.services.map((s) =>
     emitService(project, s, options.cwd, (keyPath, message) => problems.push({ service: s.name, keyPath, message })),
   );
@@ -36,8 +39,8 @@ export function emitDeployment(project: ComposeProject, options: EmitOptions): D
     services,
     networks,
     volumes: Object.fromEntries(Object.entries(project.volumes).map(([k, d]) => [k, emitVolume(project, k, d)])),
-    secrets: Object.fromEntries(Object.entries(project.secrets).map(([k, d]) => [k, emitFileObject(project, k, d)])),
-    configs: Object.fromEntries(Object.entries(project.configs).map(([k, d]) => [k, emitFileObject(project, k, d)])),
+    secrets: Object.fromEntries(Object.entries(project.secrets).map(([k, d]) => [k, emitFileObject(project, k, d, variable)])),
+    configs: Object.fromEntries(Object.entries(project.configs).map(([k, d]) => [k, emitFileObject(project, k, d, variable)])),
     problems,
     notActedOn: notActedOn(project),
   };

@@ -9,7 +9,7 @@ import { isPlainObject } from '../yaml/read.js';
 
 const BUILD_KEYS = ['dockerfile_inline', 'secrets', 'ssh', 'additional_contexts', 'platforms', 'tags', 'no_cache', 'pull'] as const;
 
-function serviceNotices(project: ComposeProject, s: ComposeService): DeployProblem[] {
+function serviceNotices(s: ComposeService): DeployProblem[] {
   const out: DeployProblem[] = [];
   const note = (keyPath: (string | number)[], message: string) => out.push({ service: s.name, keyPath, message });
   if (s['provider'] !== undefined) note(['provider'], `service "${s.name}" has a provider: Flotilla does not run provider services, so up leaves it out`);
@@ -28,19 +28,32 @@ function serviceNotices(project: ComposeProject, s: ComposeService): DeployProbl
   for (const key of BUILD_KEYS) {
     if (build?.[key] !== undefined) note(['build', key], `build.${key} is not acted on yet by Flotilla's builds`);
   }
-  for (const kind of ['secrets', 'configs'] as const) {
-    (s[kind] ?? []).forEach((ref, i) => {
-      const def = project[kind][ref.source];
-      const from = def?.['content'] !== undefined ? 'content' : def?.['environment'] !== undefined ? 'environment' : undefined;
-      if (from) note([kind, i], `${kind} "${ref.source}" comes from ${from}, which is not mounted into containers yet`);
-    });
+  return out;
+}
+
+/**
+ * Secrets and configs from `environment` whose variable is not set, at each service using one:
+ * Compose v2 refuses to start such a container; `up` refuses before touching the engine.
+ */
+export function unsetSources(project: ComposeProject, variable: (name: string) => string | undefined): DeployProblem[] {
+  const out: DeployProblem[] = [];
+  for (const s of project.services) {
+    for (const kind of ['secrets', 'configs'] as const) {
+      (s[kind] ?? []).forEach((ref, i) => {
+        const def = project[kind][ref.source];
+        const name = def?.['content'] === undefined ? def?.['environment'] : undefined;
+        if (typeof name === 'string' && variable(name) === undefined) {
+          out.push({ service: s.name, keyPath: [kind, i], message: `environment variable "${name}" required by ${kind === 'secrets' ? 'secret' : 'config'} "${ref.source}" is not set` });
+        }
+      });
+    }
   }
   return out;
 }
 
 /** What `up` warns it does not act on, per service, in the project's service order. */
 export function notActedOn(project: ComposeProject): DeployProblem[] {
-  return project.services.flatMap((s) => serviceNotices(project, s));
+  return project.services.flatMap((s) => serviceNotices(s));
 }
 
 /** A `provider` service's type (Compose v2 runs it through a plugin; Flotilla does not run it). */

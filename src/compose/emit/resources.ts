@@ -52,7 +52,7 @@ export function emitVolume(project: ComposeProject, key: string, def: ComposeVol
 }
 
 /** A secret or config: named `<project>_<key>` as a stack names it, unless it has its own name. */
-export function emitFileObject(project: ComposeProject, key: string, def: ComposeSecret): FileObject {
+export function emitFileObject(project: ComposeProject, key: string, def: ComposeSecret, variable: (name: string) => string | undefined): FileObject {
   const external = Boolean(def.external);
   const out: FileObject = {
     key,
@@ -62,6 +62,11 @@ export function emitFileObject(project: ComposeProject, key: string, def: Compos
     driverOpts: stringMap(def['driver_opts']),
   };
   if (typeof def.file === 'string') out.file = def.file;
+  if (typeof def['content'] === 'string') out.content = def['content'];
+  else if (typeof def['environment'] === 'string') {
+    const value = variable(def['environment']);
+    if (value !== undefined) out.content = value;
+  }
   if (typeof def['driver'] === 'string') out.driver = def['driver'];
   if (typeof def['template_driver'] === 'string') out.templateDriver = def['template_driver'];
   return out;

@@ -2,7 +2,7 @@
  * The codec of every Engine type that does not cross the wire as it is (see ./codec.ts): each
  * names only its fields that differ from engine.proto's plain mapping.
  */
-import type { ContainerInfo, ContainerSpec, EndpointSpec, EngineEvent, EventFilter, ImageInfo, LinkSpec, LogOptions, NetworkInfo, NetworkSpec } from '../engine.js';
+import type { ContainerFileSpec, ContainerInfo, ContainerSpec, EndpointSpec, EngineEvent, EventFilter, ImageInfo, LinkSpec, LogOptions, NetworkInfo, NetworkSpec } from '../engine.js';
 import { bigintString, fields, list, nullable, omitted, optional, record, stringMap, strings, wrapped, type Codec } from './codec.js';
 
 const optionalStrings = optional(strings);
@@ -14,7 +14,14 @@ export const imageInfo = fields<ImageInfo>({
 
 export const endpointSpec = fields<EndpointSpec>({ linkLocalIps: optionalStrings, links: optional(wrapped<LinkSpec[]>('values')) });
 
+/** A list that is left out when empty (a repeated field cannot tell absent from empty). */
+const absentWhenEmpty = <T>(): Codec<T[] | undefined> => ({
+  encode: (value) => value ?? [],
+  decode: (wire) => (Array.isArray(wire) && wire.length > 0 ? (wire as T[]) : undefined),
+});
+
 export const containerSpec = fields<ContainerSpec>({
+  files: absentWhenEmpty<ContainerFileSpec>(),
   entrypoint: optionalStrings,
   command: optionalStrings,
   networks: record(endpointSpec),

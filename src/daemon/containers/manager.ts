@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerInfo, ContainerSpec, ContainerSummary, HealthcheckSpec, Labels } from '../../contract/engine.js';
 import { EngineError } from '../../contract/errors.js';
@@ -22,7 +22,7 @@ import type { UnheldPort } from '../network/types.js';
 import { portKey, type ExitInfo, type ImageView, type ImagesPort, type NetworkPort, type RuntimePort } from './collaborators.js';
 import { effectiveProcess } from './effective-process.js';
 import { logSettings } from './log-settings.js';
-import { copyUpVolumes, hostMounts, resolveMounts } from './mounts.js';
+import { copyUpVolumes, hostMounts, resolveMounts, specFileMounts } from './mounts.js';
 import { attachNetworks, detachNetworks, networkOwner, networkPlan } from './networking.js';
 import { freshState, type ContainerRecord } from './record.js';
 import { statusText } from './status-text.js';
@@ -280,6 +280,12 @@ export class ContainerManager {
         state: freshState(),
       };
       await mkdir(this.dir(id), { recursive: true, mode: 0o700 });
+      try {
+        record.mounts = [...mounts, ...(await specFileMounts(spec, this.dir(id), mounts))];
+      } catch (e) {
+        await rm(this.dir(id), { recursive: true, force: true });
+        throw e;
+      }
       for (const file of Object.values(this.files(id))) await writeFile(file, '', { mode: 0o644 });
       await this.save(record);
       this.records.set(id, record);

@@ -4,6 +4,7 @@
  * does. A new, empty volume is filled with what the image has at the mount point (copy-up).
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync } from 'node:fs';
+import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, posix } from 'node:path';
 import type { ContainerSpec } from '../../contract/engine.js';
 import { EngineError } from '../../contract/errors.js';
@@ -70,6 +71,32 @@ async function volumeMount(name: string, target: string, readOnly: boolean, noCo
 
 function tmpfsSizeOption(size: number | undefined): string[] {
   return size ? [`size=${Math.floor(size / 1024)}k`] : [];
+}
+
+/**
+ * The spec's files (Compose secrets and configs from `content` or `environment`), written under
+ * the container's own folder (removed with it) and bound at their targets: what Docker's copy into
+ * the container's layer gives, a file of that mode and owner the container may change.
+ */
+export async function specFileMounts(spec: ContainerSpec, containerDir: string, taken: readonly ResolvedMount[]): Promise<ResolvedMount[]> {
+  const files = spec.files ?? [];
+  if (files.length === 0) return [];
+  const dir = join(containerDir, 'files');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const targets = new Set(taken.map((m) => m.target));
+  const out: ResolvedMount[] = [];
+  for (const [i, f] of files.entries()) {
+    const target = posix.normalize(f.target);
+    if (!isAbsolute(target)) throw new EngineError('invalid', `invalid file target: '${f.target}' must be absolute`);
+    if (targets.has(target)) throw new EngineError('invalid', `Duplicate mount point: ${target}`);
+    targets.add(target);
+    const source = join(dir, String(i));
+    await writeFile(source, Buffer.from(f.contentBase64, 'base64'), { mode: f.mode & 0o7777 });
+    await chown(source, f.uid ?? 0, f.gid ?? 0);
+    await chmod(source, f.mode & 0o7777);
+    out.push({ type: 'bind', source, target, readOnly: false });
+  }
+  return out;
 }
 
 /** The mounts as the runtime takes them. */

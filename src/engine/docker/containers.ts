@@ -1,6 +1,7 @@
 /** Containers: list, inspect, create, and the lifecycle calls. */
 import { EngineError } from '../../contract/errors.js';
-import type { ContainerInfo, ContainerSpec, ContainerStatsSample, ContainerSummary, EndpointSpec } from '../../contract/engine.js';
+import type { ContainerFileSpec, ContainerInfo, ContainerSpec, ContainerStatsSample, ContainerSummary, EndpointSpec } from '../../contract/engine.js';
+import { packTar, type PackItem } from '../../util/tar-pack.js';
 import type { DockerContainerInspect, DockerContainerSummary } from './api-types.js';
 import type { DockerClient } from './client.js';
 import { createPlan, endpointBody } from './create-body.js';
@@ -36,9 +37,10 @@ export async function createContainer(client: DockerClient, spec: ContainerSpec)
   const created = await client.json<{ Id: string }>('POST', '/containers/create', { query: plan.query, body: plan.body });
   const id = created?.Id;
   if (!id) throw new EngineError('engine', `the engine created no container for ${spec.name}`);
-  if (plan.connect.length > 0) {
+  if (plan.connect.length > 0 || (spec.files ?? []).length > 0) {
     try {
       await Promise.all(plan.connect.map(([network, endpoint]) => connectNetwork(client, network, id, endpoint)));
+      if (spec.files && spec.files.length > 0) await writeFiles(client, id, spec.files);
     } catch (e) {
       // Leave nothing half made: a retry would find the name taken.
       await client.json('DELETE', `/containers/${seg(id)}`, { query: { force: true, v: true } }).catch(() => undefined);
@@ -46,6 +48,16 @@ export async function createContainer(client: DockerClient, spec: ContainerSpec)
     }
   }
   return id;
+}
+
+/** The spec's files, copied into the created container as one archive extracted at "/" (as `docker cp` does). */
+async function writeFiles(client: DockerClient, id: string, files: readonly ContainerFileSpec[]): Promise<void> {
+  const mtime = Math.floor(Date.now() / 1000);
+  const items: PackItem[] = files.map((f) => {
+    const body = Buffer.from(f.contentBase64, 'base64');
+    return { entry: { name: f.target.replace(/^\/+/, ''), type: 'file', mode: f.mode, mtime, size: body.length, uid: f.uid ?? 0, gid: f.gid ?? 0 }, body };
+  });
+  await client.json('PUT', `/containers/${seg(id)}/archive`, { query: { path: '/', copyUIDGID: files.some((f) => f.uid !== undefined || f.gid !== undefined) || undefined }, file: packTar(items), headers: { 'Content-Type': 'application/x-tar' } });
 }
 
 export async function waitContainer(client: DockerClient, id: string, signal?: AbortSignal): Promise<number> {

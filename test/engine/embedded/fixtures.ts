@@ -124,6 +124,7 @@ export function fullSpec(name: string): Required<ContainerSpec> {
     isolation: 'default',
     storageOpt: {},
     platform: 'linux/amd64',
+    files: [{ target: '/run/secrets/token', contentBase64: Buffer.from('s3cret\n').toString('base64'), mode: 0o400, uid: 1, gid: 2 }],
   };
 }
 
