@@ -7,14 +7,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 
+// Generous timeouts: this asks whether the tools are there, not how fast they are; at load 35 (a CI run
+// beside other suites) `docker-compose version` took over 20 s and the check failed two e2e tests.
 let available: boolean | undefined;
 
 export function dockerAvailable(): boolean {
   if (available === undefined) {
     available =
       existsSync('/var/run/docker.sock') &&
-      spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', timeout: 10_000 }).status === 0 &&
-      spawnSync('docker-compose', ['version'], { encoding: 'utf8', timeout: 20_000 }).status === 0;
+      spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', timeout: 90_000 }).status === 0 &&
+      spawnSync('docker-compose', ['version'], { encoding: 'utf8', timeout: 90_000 }).status === 0;
   }
   return available;
 }

@@ -71,10 +71,10 @@ export async function startTestDaemon(options: { importBusybox?: boolean } = {})
       daemon.process = child;
       let exited: string | null = null;
       child.once('exit', (code, signal) => (exited = `${code ?? signal}`));
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 90_000;
       while ((await probeSocket(paths.socket, 500)) !== null) {
         if (exited !== null) throw new Error(`flotilla daemon exited (${exited}): ${tail(paths.log)}`);
-        if (Date.now() > deadline) throw new Error(`flotilla daemon did not answer in 20 s: ${tail(paths.log)}`);
+        if (Date.now() > deadline) throw new Error(`flotilla daemon did not answer in 90 s: ${tail(paths.log)}`);
         await sleep(50);
       }
       engine.close();
