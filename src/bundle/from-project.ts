@@ -9,6 +9,7 @@
  * Images that are not pinned are resolved through a DigestResolver; if any cannot be, one error
  * lists the services to push and the services to pull.
  */
+import { setOwn } from '../util/own.js';
 import { ConfigError } from '../errors.js';
 import type { Diagnostics } from '../diagnostics.js';
 import type { ComposePort, ComposeProject, ComposeService } from '../compose/document.js';
@@ -110,6 +111,6 @@ export async function projectToBundle(project: ComposeProject, resolver: DigestR
   if (Object.keys(project.volumes).length > 0) warn("Unsupported top level key 'volumes' - ignoring");
   const legacy = project.format === 'v1';
   const services: Record<string, BundleService> = {};
-  for (const s of project.services) services[s.name] = convertService(s, images.get(s.name) as string, legacy, warn);
+  for (const s of project.services) setOwn(services, s.name, convertService(s, images.get(s.name) as string, legacy, warn));
   return { Version: BUNDLE_VERSION, Services: services };
 }

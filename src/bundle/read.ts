@@ -4,6 +4,7 @@
  * them silently), then validated against schemas/dab-v0.1.json. Every error names the file, line
  * and key.
  */
+import { setOwn } from '../util/own.js';
 import { ConfigError, ErrorList, formatKeyPath } from '../errors.js';
 import type { Diagnostics } from '../diagnostics.js';
 import { readTextFile } from '../util/input-files.js';
@@ -47,7 +48,7 @@ function canonicalKeys(obj: Dict, known: string[], path: KeyPath, warn: (key: st
   for (const [k, v] of Object.entries(obj)) {
     const canonical = known.find((c) => c.toLowerCase() === k.toLowerCase());
     if (canonical === undefined) warn(k, [...path, k]);
-    else out[canonical] = v;
+    else setOwn(out, canonical, v);
   }
   return out;
 }
@@ -74,14 +75,14 @@ export function readBundle(path: string, diagnostics: Diagnostics): Bundle {
     const services: Dict = {};
     for (const [name, svc] of Object.entries(rawServices)) {
       if (!isDict(svc)) {
-        services[name] = svc;
+        setOwn(services, name, svc);
         continue;
       }
       const s = canonicalKeys(svc, SERVICE_KEYS, ['Services', name], warnUnknown);
       if (Array.isArray(s['Ports'])) {
         s['Ports'] = s['Ports'].map((p, i) => (isDict(p) ? canonicalKeys(p, PORT_KEYS, ['Services', name, 'Ports', i], warnUnknown) : p));
       }
-      services[name] = s;
+      setOwn(services, name, s);
     }
     top['Services'] = services;
   }

@@ -4,6 +4,7 @@
  * are exposed container ports only (a bundle never publishes host ports), each of `Networks` is a
  * network of the stack.
  */
+import { setOwn } from '../util/own.js';
 import { basename, dirname, resolve } from 'node:path';
 import type { Diagnostics } from '../diagnostics.js';
 import type { EnvValue, ComposeNetwork, ComposeProject, ComposeService } from '../compose/document.js';
@@ -19,8 +20,8 @@ function serviceFromBundle(name: string, b: BundleService): ComposeService {
     const env: Record<string, EnvValue> = {};
     for (const entry of b.Env) {
       const eq = entry.indexOf('=');
-      if (eq === -1) env[entry] = null;
-      else env[entry.slice(0, eq)] = entry.slice(eq + 1);
+      if (eq === -1) setOwn(env, entry, null);
+      else setOwn(env, entry.slice(0, eq), entry.slice(eq + 1));
     }
     s.environment = env;
   }
@@ -42,7 +43,7 @@ export function bundleToProject(bundle: Bundle, name: string, file: string): Com
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([n, s]) => serviceFromBundle(n, s));
   const networks: Record<string, ComposeNetwork> = {};
-  for (const s of services) for (const n of Object.keys(s.networks ?? {})) networks[n] = {};
+  for (const s of services) for (const n of Object.keys(s.networks ?? {})) setOwn(networks, n, {});
   return {
     name,
     workingDir: dirname(file),

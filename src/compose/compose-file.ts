@@ -3,6 +3,7 @@
  * its sections checked, interpolated, then validated against the schema of its format. Every
  * schema error of the file is reported at once, in file order.
  */
+import { setOwn } from '../util/own.js';
 import { ConfigError, ErrorList, formatKeyPath } from '../errors.js';
 import type { Diagnostics } from '../diagnostics.js';
 import type { Environment } from './environment.js';
@@ -44,7 +45,7 @@ export function serviceDicts(file: ComposeFile): Record<string, Record<string, u
   const raw = isLegacy(file) ? file.doc : file.doc['services'];
   const out: Record<string, Record<string, unknown>> = {};
   if (!isPlainObject(raw)) return out;
-  for (const [name, body] of Object.entries(raw)) out[name] = isPlainObject(body) ? body : {};
+  for (const [name, body] of Object.entries(raw)) setOwn(out, name, isPlainObject(body) ? body : {});
   return out;
 }
 

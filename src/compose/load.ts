@@ -10,6 +10,7 @@
  *
  * Nothing is printed: warnings go to the Diagnostics, errors are thrown as ConfigError.
  */
+import { getOwn, setOwn } from '../util/own.js';
 import { homedir } from 'node:os';
 import { ConfigError, type SourceLocation } from '../errors.js';
 import { Diagnostics } from '../diagnostics.js';
@@ -116,7 +117,7 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
     const out: Record<string, Dict> = {};
     for (const name of new Set([...Object.keys(merged), ...Object.keys(next)])) {
       try {
-        out[name] = mergeServiceFromFiles(merged[name] ?? {}, next[name] ?? {}, legacy, spec);
+        setOwn(out, name, mergeServiceFromFiles(getOwn(merged, name) ?? {}, getOwn(next, name) ?? {}, legacy, spec));
       } catch (e) {
         if (e instanceof MergeProblem) throw new ConfigError(e.message, locateInFiles(files, name, e.keyPath));
         throw e;

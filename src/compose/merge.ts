@@ -16,6 +16,7 @@
  * Keys docker-compose does not know how to merge (x-* extensions, pull_policy) are dropped from a
  * merged service, as 1.29.2 drops them, except in version-less files (see mergeServiceDicts). Pure functions: inputs are never modified.
  */
+import { getOwn, setOwn } from '../util/own.js';
 import { ConfigError } from '../errors.js';
 import { jsonHash } from '../util/python-json.js';
 import { isPlainObject } from './yaml/read.js';
@@ -129,13 +130,15 @@ function mergeNetworks(base: unknown, override: unknown): Dict {
   const o = toDict(override);
   const out: Dict = {};
   for (const name of new Set([...Object.keys(b), ...Object.keys(o)])) {
-    const m = new Merger(isPlainObject(b[name]) ? b[name] : {}, isPlainObject(o[name]) ? o[name] : {});
+    const bn = getOwn(b, name);
+    const on = getOwn(o, name);
+    const m = new Merger(isPlainObject(bn) ? bn : {}, isPlainObject(on) ? on : {});
     m.field('aliases', uniqueSortedStrings, () => []);
     m.field('link_local_ips', uniqueSortedStrings, () => []);
     m.scalar('priority');
     m.scalar('ipv4_address');
     m.scalar('ipv6_address');
-    out[name] = m.out;
+    setOwn(out, name, m.out);
   }
   return out;
 }

@@ -6,6 +6,7 @@
  * it includes, and to a service over the service it extends. In a list of `KEY=VALUE` strings
  * (`environment`, `labels` written as lists) a key path ending in KEY drops that entry.
  */
+import { setOwn } from '../util/own.js';
 import type { KeyPath } from './yaml/read.js';
 import { isPlainObject } from './yaml/read.js';
 
@@ -33,7 +34,7 @@ function deleteAt(value: unknown, path: KeyPath): unknown {
     const child = deleteAt(value[key], rest);
     const copy: Dict = { ...value };
     if (child === REMOVED) delete copy[key];
-    else copy[key] = child;
+    else setOwn(copy, key, child);
     return copy;
   }
   if (Array.isArray(value) && typeof key === 'number' && key < value.length) {

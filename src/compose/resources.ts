@@ -4,6 +4,7 @@
  * normalised: external resources get their real name (and may not set anything else), labels
  * become a mapping, driver_opts strings, secret/config files absolute paths.
  */
+import { setOwn } from '../util/own.js';
 import { ConfigError } from '../errors.js';
 import { pythonStr } from './interpolate/conversions.js';
 import { isLegacy, locationIn, type ComposeFile } from './compose-file.js';
@@ -35,7 +36,7 @@ export function loadResources(files: readonly ComposeFile[], section: ResourceSe
     if (!isPlainObject(entries)) continue;
     for (const [name, body] of Object.entries(entries)) {
       const dirs = file.included ? { ...paths, workingDir: file.included.dir } : paths;
-      out[name] = isPlainObject(body) && Object.keys(body).length > 0 ? normalise(section, name, body, file, dirs) : {};
+      setOwn(out, name, isPlainObject(body) && Object.keys(body).length > 0 ? normalise(section, name, body, file, dirs) : {});
     }
   }
   return out;
@@ -82,7 +83,7 @@ function normalise(section: ResourceSection, name: string, body: Dict, file: Com
   if (typeof config['file'] === 'string') config['file'] = expandPath(paths.workingDir, config['file'], paths.home);
   if (isPlainObject(config['driver_opts'])) {
     const opts: Dict = {};
-    for (const [k, v] of Object.entries(config['driver_opts'])) opts[k] = v === null || v === undefined ? '' : String(pythonStr(v, false));
+    for (const [k, v] of Object.entries(config['driver_opts'])) setOwn(opts, k, v === null || v === undefined ? '' : String(pythonStr(v, false)));
     // A local volume bound to a host directory: the device path is made absolute.
     if (section === 'volumes' && (config['driver'] ?? 'local') === 'local' && opts['o'] === 'bind' && opts['device']) {
       opts['device'] = pyNormpath(posix.resolve(paths.cwd, expandUser(String(opts['device']), paths.home)));

@@ -4,6 +4,7 @@
  * short-syntax volumes as "source:target:mode", healthcheck durations in one unit, `$` written
  * `$$` (so the output can be read back without interpolating again).
  */
+import { setOwn } from '../util/own.js';
 import type { ComposePort, ComposeProject, ComposeService, ComposeVolumeEntry, ComposeVolumesFrom } from './document.js';
 import { formatNanos } from './syntax/duration.js';
 import { legacyPortString } from './syntax/ports.js';
@@ -105,9 +106,9 @@ function escapeDollars(v: unknown): unknown {
       const item = escapeDollars(source[k]);
       if (!out && (key !== k || item !== source[k])) {
         out = {};
-        for (const earlier of keys.slice(0, i)) out[earlier] = source[earlier];
+        for (const earlier of keys.slice(0, i)) setOwn(out, earlier, source[earlier]);
       }
-      if (out) out[key] = item;
+      if (out) setOwn(out, key, item);
     }
     return out ?? v;
   }

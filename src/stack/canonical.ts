@@ -4,6 +4,7 @@
  * vip, tcp, ingress, pause, stop-first, restart on any) is written out, what it stores as zero or
  * empty when nothing is said is left out. Then `specDifferences` says which fields differ.
  */
+import { setOwn } from '../util/own.js';
 import type { ServiceSpec } from '../contract/swarm.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -23,7 +24,7 @@ function prune(value: unknown, keepZero: (path: string) => boolean, path = ''): 
     const out: { [key: string]: Json } = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const p = prune(v, keepZero, path === '' ? k : `${path}.${k}`);
-      if (p !== undefined) out[k] = p;
+      if (p !== undefined) setOwn(out, k, p);
     }
     return Object.keys(out).length === 0 ? undefined : out;
   }

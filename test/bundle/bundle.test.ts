@@ -122,6 +122,25 @@ test('reading: keys case-insensitively, unknown keys warned, errors located', (t
   assert.throws(() => readBundle(join(dir, 'syntax.dab'), new Diagnostics()), (e: unknown) => e instanceof ConfigError && /JSON syntax error at byte \d+/.test(e.message) && e.location?.line === 3);
 });
 
+test('reading: a service name the format refuses is reported against that name, not against Services', (t) => {
+  const dir = projectDir(t, {
+    'names.dab': `{\n  "Version": "0.1",\n  "Services": {\n    "ok": {"Image": "busybox@${DIGEST}"},\n    "bad name": {"Image": "busybox@${DIGEST}"},\n    "__proto__": {"Image": "busybox@${DIGEST}"}\n  }\n}\n`,
+    'constructor.dab': JSON.stringify({ Version: '0.1', Services: { constructor: { Image: `busybox@${DIGEST}`, Env: ['toString=1'] } } }),
+  });
+  assert.throws(
+    () => readBundle(join(dir, 'names.dab'), new Diagnostics()),
+    (e: unknown) => {
+      assert.ok(e instanceof ErrorList);
+      const lines = e.errors.map((x) => `${x.location?.line}:${x.location?.path}: ${x.message}`).sort();
+      assert.deepEqual(lines, ["5:Services.bad name: 'bad name' is not a valid name", "6:Services.__proto__: '__proto__' is not a valid name"]);
+      return true;
+    },
+  );
+  const b = readBundle(join(dir, 'constructor.dab'), new Diagnostics());
+  assert.deepEqual(Object.keys(b.Services), ['constructor']);
+  assert.deepEqual(b.Services['constructor']?.Env, ['toString=1']);
+});
+
 test('a bundle read as a project: Command is the entrypoint, Args the command, ports exposed only', (t) => {
   const dir = projectDir(t, {
     'stack.dab': JSON.stringify({

@@ -228,13 +228,15 @@ test('scale and memory sizes out of range are refused by up and warned by config
   const dir = projectDir(t, {
     'compose.yml':
       "version: '2.4'\nservices:\n  neg:\n    image: x\n    scale: -1\n  huge:\n    image: x\n    scale: 1000000000000\n" +
-      '  mem:\n    image: x\n    mem_limit: -1\n    mem_reservation: abc\n    memswap_limit: -1\n    shm_size: 64m\n',
+      '  mem:\n    image: x\n    mem_limit: -1\n    mem_reservation: abc\n    memswap_limit: -1\n    shm_size: 64m\n' +
+      '  memabc:\n    image: x\n    mem_limit: "abc"\n',
   });
   const problems = deployProblems(load(dir).project).map((p) => `${p.service}.${p.keyPath.join('.')}: ${p.message}`);
   assert.deepEqual(problems.sort(), [
     'huge.scale: scale 1000000000000 is more than the 10000 containers one service may run',
     'mem.mem_limit: mem_limit -1 must not be negative',
     'mem.mem_reservation: mem_reservation "abc" is not a size (use e.g. "512m", "1g")',
+    'memabc.mem_limit: mem_limit "abc" is not a size (use e.g. "512m", "1g")',
     'neg.scale: scale -1 is not a number of containers (0 or more)',
   ]);
 });
@@ -246,4 +248,16 @@ test('cpus: NaN is named as such, and a service name with a newline is docker-co
   });
   assert.throws(() => load(dir, { files: ['nan.yml'] }), /must be a number or a string, not NaN \(not a number\)/);
   assert.throws(() => load(dir, { files: ['nl.yml'] }), (e: unknown) => e instanceof ConfigError && e.message === 'invalid service name "a\\nb": only [a-zA-Z0-9._-] characters are allowed');
+});
+
+test('a missing extends.file is reported at the service\'s extends key, naming the file', (t) => {
+  const dir = projectDir(t, { 'compose.yml': 'services:\n  web:\n    image: busybox\n    extends:\n      file: nope.yml\n      service: base\n' });
+  assert.throws(
+    () => load(dir),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.location?.path === 'services.web.extends' &&
+      e.location.line === 4 &&
+      /cannot extend service 'base': Compose file \S+\/nope\.yml does not exist/.test(e.message),
+  );
 });

@@ -3,6 +3,7 @@
  * Deployment every later stage reads (src/model/). Values `up` cannot use are collected as
  * problems, located by key path, next to those docker-compose's `up` refuses (./problems.ts).
  */
+import { setOwn } from '../../util/own.js';
 import type { Deployment, DeployProblem } from '../../model/deployment.js';
 import type { Network } from '../../model/resources.js';
 import type { ComposeProject } from '../document.js';
@@ -26,7 +27,7 @@ export function emitDeployment(project: ComposeProject, options: EmitOptions): D
     emitService(project, s, options.cwd, (keyPath, message) => problems.push({ service: s.name, keyPath, message })),
   );
   const networks: Record<string, Network> = {};
-  for (const [key, def] of Object.entries(project.networks)) networks[key] = emitNetwork(project, key, def);
+  for (const [key, def] of Object.entries(project.networks)) setOwn(networks, key, emitNetwork(project, key, def));
   // The implicit default network, when a service joins it.
   if (!networks['default'] && project.services.some((s) => attachedNetworks(project, s).some((n) => n.key === 'default'))) {
     networks['default'] = emitNetwork(project, 'default', {});

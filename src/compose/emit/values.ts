@@ -3,6 +3,7 @@
  * interpolation left) as the typed model's: string maps, byte sizes, durations, whole numbers.
  * Nothing here throws: a value that cannot be read is undefined, and the caller reports it.
  */
+import { setOwn } from '../../util/own.js';
 import { parseBytes } from '../syntax/bytes.js';
 import { parseDurationNanos } from '../syntax/duration.js';
 import { isPlainObject } from '../yaml/read.js';
@@ -14,8 +15,8 @@ export function stringMap(v: unknown): Record<string, string> {
     for (const entry of v) {
       const text = String(entry);
       const eq = text.indexOf('=');
-      if (eq === -1) out[text] = '';
-      else out[text.slice(0, eq)] = text.slice(eq + 1);
+      if (eq === -1) setOwn(out, text, '');
+      else setOwn(out, text.slice(0, eq), text.slice(eq + 1));
     }
     return out;
   }

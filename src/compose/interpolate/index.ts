@@ -5,6 +5,7 @@
  * docker-compose does. Returns a new tree; the input is not
  * modified.
  */
+import { setOwn } from '../../util/own.js';
 import { ConfigError, formatKeyPath } from '../../errors.js';
 import type { Diagnostics } from '../../diagnostics.js';
 import type { Environment } from '../environment.js';
@@ -77,16 +78,16 @@ class Walker {
       // An entry left empty (`web:` with every key commented out) is an empty mapping, as
       // docker-compose's interpolation makes it before the schema sees it.
       if (body === null) {
-        out[name] = {};
+        setOwn(out, name, {});
         continue;
       }
       if (!isPlainObject(body)) {
-        out[name] = body;
+        setOwn(out, name, body);
         continue;
       }
       this.keyPath.splice(0, this.keyPath.length, ...prefix, name);
       this.configPath.splice(0, this.configPath.length, section, name);
-      out[name] = this.value(body);
+      setOwn(out, name, this.value(body));
     }
     return out;
   }
@@ -117,8 +118,7 @@ class Walker {
         const item = this.value(v[k]);
         this.keyPath.pop();
         this.configPath.pop();
-        if (k === '__proto__') Object.defineProperty(out, k, { value: item, enumerable: true, writable: true, configurable: true });
-        else out[k] = item;
+        setOwn(out, k, item);
       }
       return out;
     }

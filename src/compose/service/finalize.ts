@@ -5,6 +5,7 @@
  * parsed, build made a mapping with its args resolved, v1's net/log_driver/log_opt/dockerfile
  * moved to their current keys.
  */
+import { setOwn } from '../../util/own.js';
 import type { Diagnostics } from '../../diagnostics.js';
 import type {
   ComposeBuild,
@@ -61,11 +62,11 @@ function finalizeEnvironment(s: Dict, ctx: FinalizeContext): Record<string, EnvV
       if (e instanceof ConfigError) throw new ServiceProblem(e.message.replace(/^env file/, 'env_file'), ['env_file', i]);
       throw e;
     }
-    for (const [k, v] of values) env[k] = !ctx.interpolate && v !== null ? v.replace(/\$/g, '$$$$') : v;
+    for (const [k, v] of values) setOwn(env, k, !ctx.interpolate && v !== null ? v.replace(/\$/g, '$$$$') : v);
   });
-  Object.assign(env, parseEnvironment(s['environment']));
+  for (const [k, v] of Object.entries(parseEnvironment(s['environment']))) setOwn(env, k, v);
   const out: Record<string, EnvValue> = {};
-  for (const [k, v] of Object.entries(env)) out[k] = resolveEnvValue(k, v, ctx.environment);
+  for (const [k, v] of Object.entries(env)) setOwn(out, k, resolveEnvValue(k, v, ctx.environment));
   return out;
 }
 

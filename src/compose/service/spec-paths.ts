@@ -4,6 +4,7 @@
  * `build.additional_contexts` values (not URLs, `name://` contexts or `service:` references) and
  * `develop.watch[].path`. Keys left out of a service stay left out.
  */
+import { setOwn } from '../../util/own.js';
 import { isPlainObject } from '../yaml/read.js';
 import { expandPath } from '../syntax/paths.js';
 import { isBuildUrl } from './process.js';
@@ -20,7 +21,7 @@ export function resolveAdditionalContexts(build: Dict, dir: string, home: string
   const contexts = build['additional_contexts'];
   if (isPlainObject(contexts)) {
     const out: Dict = {};
-    for (const [name, v] of Object.entries(contexts)) out[name] = typeof v === 'string' ? contextPath(v, dir, home) : v;
+    for (const [name, v] of Object.entries(contexts)) setOwn(out, name, typeof v === 'string' ? contextPath(v, dir, home) : v);
     return { ...build, additional_contexts: out };
   }
   if (Array.isArray(contexts)) {

@@ -3,6 +3,7 @@
  * docker-compose 1.29.2 reads them: environment and build args (a bare KEY is null), labels and
  * sysctls (a bare key is ""), depends_on (a list means service_started), extra_hosts ("host:ip").
  */
+import { setOwn } from '../../util/own.js';
 import { ConfigError } from '../../errors.js';
 import { isPlainObject } from '../yaml/read.js';
 
@@ -26,7 +27,7 @@ function dictOrList(value: unknown, split: (entry: string) => [string, unknown],
     const out: Dict = {};
     for (const e of value) {
       const [k, v] = split(String(e));
-      out[k] = v;
+      setOwn(out, k, v);
     }
     return out;
   }
@@ -50,7 +51,7 @@ export function parseExtraHosts(value: unknown): Dict {
       const s = String(line);
       const colon = s.indexOf(':');
       if (colon === -1) throw new ConfigError(`extra_hosts entry "${s}" must be "host:ip"`);
-      out[s.slice(0, colon).trim()] = s.slice(colon + 1).trim();
+      setOwn(out, s.slice(0, colon).trim(), s.slice(colon + 1).trim());
     }
     return out;
   }

@@ -108,6 +108,13 @@ export function explainSchemaErrors(errors: readonly ErrorObject[], data: unknow
 
   for (const e of relevant) {
     const path = decodePointer(e.instancePath, data);
+    // A rule on a mapping's key names (propertyNames): the error is at the mapping, the key is
+    // the one at fault.
+    const badKey = e.propertyName ?? (e.keyword === 'propertyNames' ? (e.params['propertyName'] as string | undefined) : undefined);
+    if (badKey !== undefined) {
+      push([...path, badKey], `'${badKey}' is not a valid name`);
+      continue;
+    }
     switch (e.keyword) {
       case 'type': {
         if (explainedElsewhere(e.instancePath)) break;
@@ -151,8 +158,7 @@ export function explainSchemaErrors(errors: readonly ErrorObject[], data: unknow
         push(path, 'must not be empty');
         break;
       case 'pattern':
-      case 'propertyNames':
-        push(path, `'${String(path[path.length - 1])}' is not a valid name`);
+        push(path, `'${String(valueAt(data, path))}' is not a valid name`);
         break;
       case 'dependencies':
       case 'dependentRequired':

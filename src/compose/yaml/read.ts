@@ -13,6 +13,7 @@
  * Values come from js-yaml, which is fast. Positions come from the `yaml` package's syntax tree,
  * built only when something asks for one (an error message), so a valid file never pays for it.
  */
+import { setOwn } from '../../util/own.js';
 import jsyaml from 'js-yaml';
 import { createRequire } from 'node:module';
 import type { Document, LineCounter, Node as YamlNode, Pair, YAMLMap } from 'yaml';
@@ -226,8 +227,7 @@ function materialise(v: unknown, path: (string | number)[], integralFloats: Set<
       path.push(k);
       const item = materialise(v[k], path, integralFloats);
       path.pop();
-      if (k === '__proto__') Object.defineProperty(out, k, { value: item, enumerable: true, writable: true, configurable: true });
-      else out[k] = item;
+      setOwn(out, k, item);
     }
     return out;
   }
