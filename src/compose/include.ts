@@ -22,6 +22,7 @@
  * included file are resolved here (extends, relative paths against its project directory), since
  * the rest of the loader resolves paths against the main project's directory.
  */
+import { setOwn } from '../util/own.js';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { InputFileError, isFile } from '../util/input-files.js';
@@ -141,7 +142,7 @@ function resolveServices(file: ComposeFile, dir: string, env: Environment, ctx: 
     try {
       const resolved = resolveExtends({ file, dir, name }, dict, extendsCtx);
       const { extends: _resolved, ...rest } = processService(resolved, { dir, home: ctx.home, cwd: ctx.cwd });
-      out[name] = rest;
+      setOwn(out, name, rest);
     } catch (e) {
       if (e instanceof ServiceProblem || e instanceof MergeProblem) throw new ConfigError(e.message, locationIn(file, servicePath(file, name, ...e.keyPath)));
       throw e;

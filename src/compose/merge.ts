@@ -356,7 +356,7 @@ export function mergeYaml(base: unknown, override: unknown): unknown {
   if (override === null || override === undefined) return base;
   if (isPlainObject(base) && isPlainObject(override)) {
     const out: Dict = { ...base };
-    for (const [k, v] of Object.entries(override)) out[k] = has(out, k) ? mergeYaml(out[k], v) : v;
+    for (const [k, v] of Object.entries(override)) setOwn(out, k, has(out, k) ? mergeYaml(out[k], v) : v);
     return out;
   }
   if (Array.isArray(base) && Array.isArray(override)) return [...base, ...override];

@@ -153,8 +153,7 @@ function takeTags(v: unknown, path: (string | number)[], out: KeyPath[], depth: 
     for (const k of Object.keys(v)) {
       const taken = takeTags(v[k], [...path, k], out, depth + 1);
       if (taken instanceof Tagged) continue;
-      if (k === '__proto__') Object.defineProperty(o, k, { value: taken, enumerable: true, writable: true, configurable: true });
-      else o[k] = taken;
+      setOwn(o, k, taken);
     }
     return o;
   }
