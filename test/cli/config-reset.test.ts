@@ -99,3 +99,12 @@ test('versioned and v1 files keep docker-compose 1.29.2\'s refusal of the tags',
   assertCleanError(flotilla(['-f', 'v3.yaml', 'config'], { cwd: dir }), /v3\.yaml:5:\d+: unknown tag !reset/);
   assertCleanError(flotilla(['-f', 'v1.yaml', 'config'], { cwd: dir }), /v1\.yaml:3:\d+: unknown tag !override/);
 });
+
+test('the compose-go extends/reset.yaml case: the extending service drops the command it inherits', (t) => {
+  const dir = projectDir(t, {
+    'reset.yaml': 'services:\n  init:\n    image: alpine:latest\n    command: "sleep infinity"\n  base:\n    extends: { service: init }\n    command: !reset\n',
+  });
+  const out = JSON.parse(assertOk(flotilla(['-f', 'reset.yaml', 'config', '--format', 'json'], { cwd: dir })).stdout);
+  assert.deepEqual(out.services.base, { image: 'alpine:latest' });
+  assert.deepEqual(out.services.init, { command: 'sleep infinity', image: 'alpine:latest' });
+});
