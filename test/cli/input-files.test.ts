@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertCleanError, flotilla, FLOTILLA } from '../helpers/cli.js';
 import { projectDir } from '../helpers/tmp.js';
@@ -75,4 +76,17 @@ test('a pipe that stops sending is refused after a short wait, not waited for fo
   });
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /^ERROR: \/dev\/fd\/\d+: Compose file \/dev\/fd\/\d+ is a pipe that sent nothing for 2 s/);
+});
+
+test('image import and image load -i refuse a named pipe at once, before any daemon is asked for', (t) => {
+  const dir = withFifo(t, {});
+  // A state root of the test's own: were the check late, a daemon would start there (and the root fill).
+  const env = { FLOTILLA_ENGINE: 'embedded', FLOTILLA_ROOT: join(dir, 'state') };
+  for (const args of [['image', 'import', 'fifo'], ['image', 'import', 'fifo', 'x:1'], ['image', 'load', '-i', 'fifo']]) {
+    const r = flotilla(args, { cwd: dir, env, timeoutMs: 15_000 });
+    assert.notEqual(r.status, null, `${args.join(' ')} did not finish`);
+    assertCleanError(r, /^ERROR: fifo: is a named pipe; give a file, or "-" to read standard input$/m);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+  }
+  assert.equal(existsSync(join(dir, 'state')), false, 'no daemon was started');
 });

@@ -41,7 +41,11 @@ function input(file: string | undefined, ctx: CliContext): Readable {
   }
   const path = resolve(ctx.cwd, file);
   if (!existsSync(path)) throw new UsageError(`${file}: no such file`);
-  if (statSync(path).isDirectory()) throw new UsageError(`${file}: is a directory, not a tar archive`);
+  const st = statSync(path);
+  if (st.isDirectory()) throw new UsageError(`${file}: is a directory, not a tar archive`);
+  // A named pipe or a device could block the read forever (or never end): only standard input
+  // ("-") may be a stream.
+  if (!st.isFile()) throw new UsageError(`${file}: is ${st.isFIFO() ? 'a named pipe' : 'not a regular file'}; give a file, or "-" to read standard input`);
   return createReadStream(path);
 }
 
@@ -53,28 +57,30 @@ export function registerImageStore(program: Command, ctx: CliContext, global: ()
     .description('Make an image from a root filesystem tarball (plain or gzip; "-" reads standard input)')
     .argument('<file>', 'the tarball')
     .argument('[reference]', 'NAME[:TAG] to tag it with')
-    .action((file: string, reference: string | undefined) =>
-      withStore(ctx, global(), async (engine) => {
-        const ref = await engine.importImage(input(file, ctx), reference);
+    .action((file: string, reference: string | undefined) => {
+      const archive = input(file, ctx); // before the daemon is asked for (and maybe started)
+      return withStore(ctx, global(), async (engine) => {
+        const ref = await engine.importImage(archive, reference);
         ctx.stdout.write(`${ref.id}\n`);
-      }),
-    );
+      });
+    });
 
   image
     .command('load')
     .description('Load the images of a `docker save` or OCI archive (standard input by default)')
     .option('-i, --input <file>', 'read the archive from a file')
     .option('-q, --quiet', 'print nothing')
-    .action((flags: { input?: string; quiet?: boolean }) =>
-      withStore(ctx, global(), async (engine) => {
-        const refs = await engine.loadImages(input(flags.input, ctx));
+    .action((flags: { input?: string; quiet?: boolean }) => {
+      const archive = input(flags.input, ctx);
+      return withStore(ctx, global(), async (engine) => {
+        const refs = await engine.loadImages(archive);
         if (flags.quiet) return;
         for (const r of refs) {
           if (r.tags.length === 0) ctx.stdout.write(`Loaded image ID: ${r.id}\n`);
           for (const t of r.tags) ctx.stdout.write(`Loaded image: ${t}\n`);
         }
-      }),
-    );
+      });
+    });
 
   image
     .command('save')
