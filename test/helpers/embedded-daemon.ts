@@ -132,9 +132,16 @@ export async function startTestDaemon(options: { importBusybox?: boolean } = {})
     purgeHost(paths);
     removeAnyDepth(root);
   });
-  await daemon.start();
-  if (options.importBusybox !== false) {
-    await engine.loadImages(createReadStream(await busyboxImageTar()));
+  // A daemon that answers too late (a loaded CI machine) must not stay behind as this process's child:
+  // the caller gets no handle to destroy it, and its child process kept a CI run's test file alive.
+  try {
+    await daemon.start();
+    if (options.importBusybox !== false) {
+      await engine.loadImages(createReadStream(await busyboxImageTar()));
+    }
+  } catch (e) {
+    await daemon.destroy().catch(() => undefined);
+    throw e;
   }
   return daemon;
 }
