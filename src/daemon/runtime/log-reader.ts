@@ -181,30 +181,37 @@ const sameListing = (a: { path: string; ino: number }[], b: { path: string; ino:
   a.length === b.length && a.every((x, i) => x.path === b[i]?.path && x.ino === b[i]?.ino);
 
 /**
- * The listing as it was at one instant. A rotation renames every backup one step older while a
- * listing stats them one by one, so one listing alone can miss a file or see one twice (seen: a
- * follower skipping whole files under rapid rotation). Two listings that agree path for path saw no
- * rename in between, so they show the files as they were at the moment between them, in age order
- * (a rotation caught half done leaves a gap there, never a file out of order).
+ * The listing as it was at one instant, or null while rotations keep changing it. A rotation renames
+ * every backup one step older while a listing stats them one by one, so one listing alone can miss a
+ * file or see one twice (seen: a follower skipping whole files under rapid rotation). Two listings
+ * that agree path for path saw no rename in between, so they show the files as they were at the
+ * moment between them, in age order (a rotation caught half done leaves a gap there, never a file
+ * out of order).
  */
-async function stableListing(logPath: string): Promise<{ path: string; ino: number }[]> {
+async function stableListing(logPath: string): Promise<{ path: string; ino: number }[] | null> {
   let previous = await listing(logPath);
-  for (let attempt = 0; attempt < 50; attempt++) {
+  for (let attempt = 0; attempt < 5; attempt++) {
     const now = await listing(logPath);
     if (sameListing(previous, now)) return now;
     previous = now;
   }
-  return previous;
+  return null;
 }
 
 /**
  * The file written after the one with inode `ino`: the next one in age order among the backups
  * and the live file (several rotations may have happened since it was opened). When `ino` is gone
- * (deleted beyond max-file), every file left is newer, so the oldest one.
+ * (deleted beyond max-file), every file left is newer, so the oldest one. While rotations outpace
+ * the listing it waits for a pause rather than guess: a guess from a torn listing read files twice
+ * (a CI run: 900 lines for 600) or skipped them.
  */
 async function successor(logPath: string, ino: number | null): Promise<{ fh: FileHandle; ino: number; size: number } | null> {
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < 400; attempt++) {
     const candidates = await stableListing(logPath);
+    if (!candidates) {
+      await new Promise((r) => setTimeout(r, Math.min(2 ** attempt, 50)));
+      continue;
+    }
     const at = ino === null ? -2 : candidates.findIndex((c) => c.ino === ino);
     const next = at === -2 ? candidates[candidates.length - 1] : at >= 0 ? candidates[at + 1] : candidates[0];
     if (!next) return null;
