@@ -75,6 +75,18 @@ function entries(file: ComposeFile): Entry[] {
 export function expandIncludes(top: readonly ComposeFile[], workingDir: string, environment: Environment, ctx: IncludeContext): ExpandedFiles {
   const out: ExpandedFiles = { files: [], services: new Map(), includes: new Map() };
   let count = 0;
+  // Files named by `extends: {file}` in included files, read once per environment they are read with.
+  const extendsReads = new Map<Environment, Map<string, ComposeFile>>();
+  const loaderFor = (env: Environment) => {
+    let reads = extendsReads.get(env);
+    if (!reads) extendsReads.set(env, (reads = new Map()));
+    const cache = reads;
+    return (path: string): ComposeFile => {
+      let f = cache.get(path);
+      if (!f) cache.set(path, (f = readComposeFile(path, { ...ctx.fileCtx, environment: env })));
+      return f;
+    };
+  };
 
   const expand = (file: ComposeFile, dir: string, env: Environment, chain: readonly string[]): void => {
     const included: ComposeFile[] = [];
@@ -119,7 +131,7 @@ export function expandIncludes(top: readonly ComposeFile[], workingDir: string, 
       }
     });
     out.includes.set(file, included);
-    if (file.included) out.services.set(file, resolveServices(file, file.included.dir, env, ctx, out.includes));
+    if (file.included) out.services.set(file, resolveServices(file, file.included.dir, loaderFor(env), ctx, out.includes));
     out.files.push(file);
   };
 
@@ -128,10 +140,16 @@ export function expandIncludes(top: readonly ComposeFile[], workingDir: string, 
 }
 
 /** An included file's services, each with its extends chain merged in and its paths made absolute. */
-function resolveServices(file: ComposeFile, dir: string, env: Environment, ctx: IncludeContext, includes: ExpandedFiles['includes']): Record<string, Dict> {
+function resolveServices(
+  file: ComposeFile,
+  dir: string,
+  loadFile: ExtendsContext['loadFile'],
+  ctx: IncludeContext,
+  includes: ExpandedFiles['includes'],
+): Record<string, Dict> {
   const extendsCtx: ExtendsContext = {
     mainFile: file,
-    loadFile: (path) => readComposeFile(path, { ...ctx.fileCtx, environment: env }),
+    loadFile,
     home: ctx.home,
     cwd: ctx.cwd,
     bases: new Map(),
