@@ -87,26 +87,36 @@ test('reading: all, tail across backups, since, timestamps, partial lines joined
   assert.deepEqual(await read(join(dir, 'missing.log')), []);
 });
 
-test('following: new lines as written, through rotations (backups dropped beyond max-file), none lost or doubled; ends when stopped', async (t) => {
+/** Follows ctr.log while `write` writes (and rotates) it, until 100 ms after it is done: each chunk read, and what `write` returned. */
+async function followWhileWriting<T>(t: TestContext, pollInterval: number, write: (log: string, writer: K8sLogWriter) => Promise<T>): Promise<{ dir: string; chunks: string[]; written: T }> {
   const dir = tempDir(t);
   const log = join(dir, 'ctr.log');
   const writer = new K8sLogWriter(log);
   let running = true;
-  const got: string[] = [];
+  const chunks: string[] = [];
   const reading = (async () => {
-    for await (const c of readLogFile(log, { follow: true, timestamps: false, pollInterval: 20, isRunning: () => running }, () => true)) got.push(c.data.toString().trim());
+    for await (const c of readLogFile(log, { follow: true, timestamps: false, pollInterval, isRunning: () => running }, () => true)) chunks.push(c.data.toString());
   })();
-  let rotations = 0;
-  for (let i = 1; i <= 300; i++) {
-    writer.write('stdout', Buffer.from(`line-${i}\n`));
-    if (i % 7 === 0) await new Promise((r) => setTimeout(r, 2));
-    if (i % 50 === 0 && (await rotateLog(log, 100, 3, async () => (writer.reopen(), true)))) rotations++;
-  }
-  writer.write('stdout', Buffer.from('no newline at the end'));
+  const written = await write(log, writer);
   await new Promise((r) => setTimeout(r, 100));
   running = false;
   await reading;
   writer.close();
+  return { dir, chunks, written };
+}
+
+test('following: new lines as written, through rotations (backups dropped beyond max-file), none lost or doubled; ends when stopped', async (t) => {
+  const { dir, chunks, written: rotations } = await followWhileWriting(t, 20, async (log, writer) => {
+    let rotations = 0;
+    for (let i = 1; i <= 300; i++) {
+      writer.write('stdout', Buffer.from(`line-${i}\n`));
+      if (i % 7 === 0) await new Promise((r) => setTimeout(r, 2));
+      if (i % 50 === 0 && (await rotateLog(log, 100, 3, async () => (writer.reopen(), true)))) rotations++;
+    }
+    writer.write('stdout', Buffer.from('no newline at the end'));
+    return rotations;
+  });
+  const got = chunks.map((c) => c.trim());
   assert.equal(rotations, 6);
   assert.deepEqual(got, [...Array.from({ length: 300 }, (_, i) => `line-${i + 1}`), 'no newline at the end']);
   assert.deepEqual(readdirSync(dir).sort(), ['ctr.log', 'ctr.log.1', 'ctr.log.2']);
@@ -116,27 +126,19 @@ test('following through rotations that race its look for the next file: none ski
   // Backups are never dropped here (max-file above the number of rotations), so a line missing can only be
   // the reader's fault: rotations come every few lines while the follower lists and stats the files to find
   // its next one (a 150-line container log under CI load lost 13 lines this way).
-  const dir = tempDir(t);
-  const log = join(dir, 'ctr.log');
-  const writer = new K8sLogWriter(log);
-  let running = true;
-  const got: string[] = [];
-  const reading = (async () => {
-    for await (const c of readLogFile(log, { follow: true, timestamps: false, pollInterval: 5, isRunning: () => running }, () => true)) got.push(...c.data.toString().split('\n').filter(Boolean));
-  })();
   const total = 600;
-  let rotations = 0;
-  for (let i = 1; i <= total; i++) {
-    writer.write('stdout', Buffer.from(`line-${i}\n`));
-    if (i % 3 === 0) {
-      if (await rotateLog(log, 1, total / 3 + 2, async () => (writer.reopen(), true))) rotations++;
-      await new Promise((r) => setImmediate(r));
+  const { chunks, written: rotations } = await followWhileWriting(t, 5, async (log, writer) => {
+    let rotations = 0;
+    for (let i = 1; i <= total; i++) {
+      writer.write('stdout', Buffer.from(`line-${i}\n`));
+      if (i % 3 === 0) {
+        if (await rotateLog(log, 1, total / 3 + 2, async () => (writer.reopen(), true))) rotations++;
+        await new Promise((r) => setImmediate(r));
+      }
     }
-  }
-  await new Promise((r) => setTimeout(r, 100));
-  running = false;
-  await reading;
-  writer.close();
+    return rotations;
+  });
+  const got = chunks.flatMap((c) => c.split('\n').filter(Boolean));
   assert.equal(rotations, total / 3);
   const expected = Array.from({ length: total }, (_, i) => `line-${i + 1}`);
   const missing = expected.filter((l) => !got.includes(l));
