@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerSpec } from '../../src/contract/engine.js';
 import { FLOTILLA, flotilla } from '../helpers/cli.js';
 import { useTestDaemon } from '../helpers/embedded-daemon.js';
+import { waitFor } from '../helpers/wait.js';
 import { requireRoot } from '../helpers/root.js';
 import { projectDir } from '../helpers/tmp.js';
 import { containerSpec } from '../engine/contract.js';
@@ -23,16 +24,6 @@ async function run(name: string, overrides: Partial<ContainerSpec>): Promise<str
   const id = await daemon.engine.createContainer(containerSpec(name, overrides));
   await daemon.engine.startContainer(id);
   return id;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 async function stopAndWait(id: string): Promise<number> {
@@ -77,7 +68,7 @@ describe('embedded engine faults', { concurrency: false }, () => {
     await d.kill();
     await sleep(3000);
     await d.start();
-    const info = await until('the restart', async () => {
+    const info = await waitFor('the restart', async () => {
       const i = await d.engine.inspectContainer(id);
       return i && i.restartCount >= 1 ? i : null;
     });
@@ -104,7 +95,7 @@ describe('embedded engine faults', { concurrency: false }, () => {
       command: ['sleep', '3600'],
       healthcheck: { test: ['CMD', 'sleep', '10'], interval: 500_000_000, timeout: 300_000_000, retries: 2, startPeriod: 0 },
     });
-    const info = await until('unhealthy', async () => {
+    const info = await waitFor('unhealthy', async () => {
       const i = await d.engine.inspectContainer(id);
       return i?.state.health?.status === 'unhealthy' ? i : null;
     });
@@ -136,7 +127,7 @@ describe('embedded engine faults', { concurrency: false }, () => {
     const env = { ...d.env, FLOTILLA_ENGINE: 'embedded', PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir };
     const up = spawn(process.execPath, [FLOTILLA, 'up', '-d'], { cwd: dir, env, stdio: 'ignore' });
     const upEnded = new Promise((resolve) => up.once('exit', resolve)); // it may end before the daemon is killed
-    await until('the first container', async () => (await d.engine.listContainers({ labels: { 'com.docker.compose.project': 'midup' }, all: true })).length > 0);
+    await waitFor('the first container', async () => (await d.engine.listContainers({ labels: { 'com.docker.compose.project': 'midup' }, all: true })).length > 0);
     await d.kill();
     await upEnded;
     // the next CLI call starts a daemon again (autostart) and converges

@@ -13,7 +13,6 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { FLOTILLA, assertCleanError, type CliResult } from '../helpers/cli.js';
 import { embeddedCli, succeeded } from '../helpers/embedded-cli.js';
@@ -22,6 +21,7 @@ import { busyboxRootfsTar } from '../helpers/embedded-images.js';
 import { digestOf, requireRegistry, seedImage, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { requireRoot } from '../helpers/root.js';
 import { projectDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 import { dir, file, tar } from '../daemon/images/tarball.js';
 
 const testDaemon = useTestDaemon();
@@ -37,14 +37,6 @@ function cliAsync(cwd: string, args: string[]): { done: Promise<CliResult> } {
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return { done: new Promise((resolve) => child.once('close', (status) => resolve({ status, stdout, stderr }))) };
-}
-
-async function until(what: string, check: () => boolean, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(50);
-  }
 }
 
 interface Seen {
@@ -134,8 +126,8 @@ describe('image garbage and interruptions on the embedded engine', () => {
     const partial = join(images, 'ingest', `${(stalled ?? '').slice(7)}.partial`);
 
     const pull = cliAsync(cwd, ['image', 'pull', ref]);
-    await until('two layers are verified and half of the third is sent', () => existsSync(blob(done1)) && existsSync(blob(done2)) && stall.sent >= layers[2]!.blob.length / 2 - 1);
-    await until('the daemon wrote some of the third layer', () => existsSync(partial) && statSync(partial).size > 0);
+    await waitFor('two layers are verified and half of the third is sent', () => existsSync(blob(done1)) && existsSync(blob(done2)) && stall.sent >= layers[2]!.blob.length / 2 - 1, 60_000, 50);
+    await waitFor('the daemon wrote some of the third layer', () => existsSync(partial) && statSync(partial).size > 0, 60_000, 50);
     await daemon.kill();
     const interrupted = await pull.done;
     assert.equal(interrupted.status, 1, interrupted.stdout + interrupted.stderr);

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineEvent } from '../../src/contract/engine.js';
 import { assertOk, flotilla } from '../helpers/cli.js';
 import { useTestDaemon } from '../helpers/embedded-daemon.js';
+import { waitFor } from '../helpers/wait.js';
 import { requireRoot } from '../helpers/root.js';
 import { projectDir } from '../helpers/tmp.js';
 
@@ -38,16 +38,6 @@ async function freePort(): Promise<number> {
 function dnatRules(port: number): string[] {
   const out = spawnSync('iptables', ['-w', '-t', 'nat', '-S'], { encoding: 'utf8' }).stdout ?? '';
   return out.split('\n').filter((l) => l.includes('-j DNAT') && l.includes(`--dport ${port} `));
-}
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
 }
 
 describe('a published port lost in a daemon crash', { concurrency: false }, () => {
@@ -100,7 +90,7 @@ describe('a published port lost in a daemon crash', { concurrency: false }, () =
         if (e.action === 'port-unheld') return;
       }
     })();
-    await until('the port-unheld event', async () => seen.some((e) => e.action === 'port-unheld'), 10_000).finally(() => abort.abort());
+    await waitFor('the port-unheld event', async () => seen.some((e) => e.action === 'port-unheld'), 10_000).finally(() => abort.abort());
     await reading.catch(() => undefined);
     const event = seen.find((e) => e.action === 'port-unheld');
     assert.equal(event?.id, summary.id);
@@ -125,7 +115,7 @@ describe('a published port lost in a daemon crash', { concurrency: false }, () =
     // the program lets go: the daemon holds the port again by itself, and up is content
     await new Promise((r) => server?.close(r));
     server = null;
-    await until('the port held again', async () => (await d.engine.inspectContainer(summary.id))?.ports.every((p) => p.unheld === undefined), 15_000);
+    await waitFor('the port held again', async () => (await d.engine.inspectContainer(summary.id))?.ports.every((p) => p.unheld === undefined), 15_000);
     assert.deepEqual((await d.engine.listContainers({ labels: { 'com.docker.compose.project': 'lostport' }, all: true }))[0]?.unheldPorts ?? [], []);
     assertOk(cli(first, ['up', '-d']));
     assert.doesNotMatch(assertOk(cli(first, ['ps'])).stdout, /unheld/);

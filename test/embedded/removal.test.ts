@@ -8,10 +8,10 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { deepTree } from '../helpers/deep-tree.js';
 import { useTestDaemon } from '../helpers/embedded-daemon.js';
 import { requireRoot } from '../helpers/root.js';
+import { waitFor } from '../helpers/wait.js';
 import { containerSpec } from '../engine/contract.js';
 import { file, tar } from '../daemon/images/tarball.js';
 
@@ -19,14 +19,6 @@ const testDaemon = useTestDaemon();
 
 /** What `mkdir d && cd d` 2,000 times makes, in `/` and `/vol`: 4,000 bytes inside the container, past PATH_MAX on the host. */
 const DIG = `p=$(printf 'd/%.0s' $(seq 2000)) && mkdir -p "/$p" "/vol/$p" && echo dug > "/\${p}f" && echo dug > "/vol/\${p}f"`;
-
-async function until(what: string, probe: () => boolean, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe('removal at any depth', { concurrency: false }, () => {
   it('removes a container that dug 2,000 levels deep, and a volume it dug into', async (t) => {
@@ -73,7 +65,7 @@ describe('removal at any depth', { concurrency: false }, () => {
     await d.start();
     assert.equal((await d.engine.version()).engine, 'embedded');
     // Out of the stores' sight at once (renamed), removed in the background.
-    await until('the leftovers to go', () => readdirSync(d.paths.containers).length === 0 && readdirSync(d.paths.volumes).length === 0 && !readdirSync(d.paths.images).some((n) => n.startsWith('.')));
+    await waitFor('the leftovers to go', () => readdirSync(d.paths.containers).length === 0 && readdirSync(d.paths.volumes).length === 0 && !readdirSync(d.paths.images).some((n) => n.startsWith('.')), 120_000);
     assert.ok(planted.every((p) => !existsSync(p)));
   });
 });

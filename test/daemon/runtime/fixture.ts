@@ -20,6 +20,7 @@ import { ContainerManager } from '../../../src/daemon/containers/manager.js';
 import type { ImagesPort, ImageView, NetworkPort, RuntimePort } from '../../../src/daemon/containers/collaborators.js';
 import { EventBus } from '../../../src/daemon/events.js';
 import { VolumeStore } from '../../../src/daemon/volumes/store.js';
+import { waitFor as pollFor } from '../../helpers/wait.js';
 
 export const RUNTIME_TOOLS = ['runc', 'conmon', 'tini-static', 'script', 'stty', 'ps', 'mount', 'unshare'];
 
@@ -98,14 +99,9 @@ export async function startContainer(env: TestEnv, req: BundleRequest): Promise<
   return (await env.runtime.start(req.id)).pid;
 }
 
-export async function waitFor<T>(what: string, probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** The shared poll, at the runtime tests' pace (10 s, every 20 ms). */
+export function waitFor<T>(what: string, probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  return pollFor(what, probe, timeoutMs, 20);
 }
 
 export function logText(path: string): string {
