@@ -190,7 +190,7 @@ test('a stack on the embedded swarm core: deploy, ls/ps/inspect, pending reason,
   assert.deepEqual(jsonLines(succeeded(run(dir, ['service', 'ls', '--format', 'json']), 'service ls')), []);
 });
 
-function updateStack(value: string, command: string): void {
+function updateStack(value: string, command: string, updateConfig = 'order: stop-first, failure_action: pause'): void {
   writeFileSync(
     join(dir, 'update.yml'),
     `version: "3.8"
@@ -204,7 +204,7 @@ services:
     deploy:
       replicas: 4
       restart_policy: {condition: any, delay: 1s}
-      update_config: {parallelism: 2, delay: 1s, monitor: 2s, order: stop-first, failure_action: pause}
+      update_config: {parallelism: 2, delay: 1s, monitor: 2s, ${updateConfig}}
 `,
   );
 }
@@ -235,4 +235,61 @@ test('a rolling update goes two slots at a time with a delay', async (t) => {
   const started = (await Promise.all(now.map(async (c) => Date.parse((await engine().inspectContainer(c.id))?.state.startedAt ?? '')))).sort((a, b) => a - b);
   assert.ok((started[2] as number) - (started[0] as number) >= 1000, `starts ${started.map((s) => s - (started[0] as number)).join(', ')} ms`);
   assert.ok((started[3] as number) - (started[1] as number) >= 1000, `starts ${started.map((s) => s - (started[0] as number)).join(', ')} ms`);
+});
+
+test('an update whose new tasks fail at once pauses (failure_action: pause)', async (t) => {
+  if (!requireRoot(t)) return;
+  const stack = 'swf';
+  const service = `${stack}_web`;
+  t.after(async () => {
+    run(dir, ['stack', 'rm', stack]);
+    await until('the stack gone', async () => ((await engine().listContainers({ labels: { 'com.docker.stack.namespace': stack }, all: true })).length === 0 ? true : undefined)).catch(() => undefined);
+  });
+  const running = async () => (await engine().listContainers({ labels: { 'com.docker.swarm.service.name': service }, all: false })).filter((c) => c.state === 'running');
+  const status = () => (JSON.parse(succeeded(run(dir, ['service', 'inspect', service]), 'service inspect')) as { UpdateStatus?: { State: string; Message: string } }[])[0]?.UpdateStatus;
+
+  updateStack('one', '["sleep", "3600"]');
+  succeeded(run(dir, ['stack', 'deploy', '--resolve-image', 'never', '-c', 'update.yml', stack]), 'deploy');
+  await until('4 tasks of the first spec', async () => ((await running()).length === 4 ? true : undefined));
+
+  updateStack('bad', '["sh", "-c", "exit 3"]');
+  succeeded(run(dir, ['stack', 'deploy', '--resolve-image', 'never', '-c', 'update.yml', stack]), 'update');
+  const ended = await until('the update to end', () => {
+    const s = status();
+    return s && s.State !== 'updating' ? s : undefined;
+  }, 120_000);
+  assert.equal(ended.State, 'paused', JSON.stringify(ended));
+  assert.match(ended.Message, /^update paused due to failure or early termination of task \w+/);
+  // Paused after the first two slots: the other two still run the first spec.
+  assert.equal((await running()).length, 2);
+});
+
+test('an update whose new tasks fail at once rolls back (failure_action: rollback, start-first)', async (t) => {
+  if (!requireRoot(t)) return;
+  const stack = 'swr';
+  const service = `${stack}_web`;
+  t.after(async () => {
+    run(dir, ['stack', 'rm', stack]);
+    await until('the stack gone', async () => ((await engine().listContainers({ labels: { 'com.docker.stack.namespace': stack }, all: true })).length === 0 ? true : undefined)).catch(() => undefined);
+  });
+  const running = async () => (await engine().listContainers({ labels: { 'com.docker.swarm.service.name': service }, all: false })).filter((c) => c.state === 'running');
+  const status = () => (JSON.parse(succeeded(run(dir, ['service', 'inspect', service]), 'service inspect')) as { UpdateStatus?: { State: string; Message: string } }[])[0]?.UpdateStatus;
+  const config = 'order: start-first, failure_action: rollback';
+
+  updateStack('one', '["sleep", "3600"]', config);
+  succeeded(run(dir, ['stack', 'deploy', '--resolve-image', 'never', '-c', 'update.yml', stack]), 'deploy');
+  await until('4 tasks of the first spec', async () => ((await running()).length === 4 ? true : undefined));
+
+  updateStack('bad', '["sh", "-c", "exit 3"]', config);
+  succeeded(run(dir, ['stack', 'deploy', '--resolve-image', 'never', '-c', 'update.yml', stack]), 'update');
+  const ended = await until('the update to end', () => {
+    const s = status();
+    return s && s.State !== 'updating' && s.State !== 'rollback_started' ? s : undefined;
+  }, 120_000);
+  assert.equal(ended.State, 'rollback_completed', JSON.stringify(ended));
+  const envs = await until('4 tasks of the first spec again', async () => {
+    const now = await running();
+    return now.length === 4 ? Promise.all(now.map(async (c) => (await engine().inspectContainer(c.id))?.config.env.find((e) => e.startsWith('VALUE=')))) : undefined;
+  });
+  assert.deepEqual(envs, ['VALUE=one', 'VALUE=one', 'VALUE=one', 'VALUE=one']);
 });
