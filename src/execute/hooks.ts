@@ -10,12 +10,13 @@
 import { isConflict, isNotFound } from '../contract/errors.js';
 import { FlotillaError } from '../errors.js';
 import type { LifecycleHook, Service } from '../model/service.js';
+import { envList } from '../plan/container-spec.js';
 import type { ProjectRuntime } from './runtime.js';
 
 async function runHook(rt: ProjectRuntime, service: Service, container: { id: string; name: string }, hook: LifecycleHook, kind: string): Promise<void> {
   const spec: Parameters<ProjectRuntime['engine']['exec']>[1] = {
     command: hook.command,
-    env: hook.environment.map((e) => (e.value === null ? e.name : `${e.name}=${e.value}`)),
+    env: envList(hook.environment),
     privileged: hook.privileged,
     tty: false,
     attachStdin: false,

@@ -13,7 +13,7 @@
 import type { ContainerFileSpec, ContainerSpec, EndpointSpec, HealthcheckSpec, LinkSpec, MountSpec, NamespaceSpec, NetworkModeSpec, PortSpec, PublishedPortSpec } from '../contract/engine.js';
 import type { Deployment } from '../model/deployment.js';
 import { containerName, nameWithoutProject, oneOffContainerName } from '../model/names.js';
-import type { NamespaceMode, Service } from '../model/service.js';
+import type { EnvVar, NamespaceMode, Service } from '../model/service.js';
 import { COMPOSE_COMPAT_VERSION, LABEL, flotillaVersionLabel } from './labels.js';
 
 export interface RunningContainerRef {
@@ -205,6 +205,11 @@ export function stopSeconds(service: Service): number | undefined {
   return service.stopGracePeriod === undefined ? undefined : Math.round(service.stopGracePeriod / SECONDS);
 }
 
+/** Environment variables as the engine takes them: `NAME=value`, or `NAME` alone for one without a value. */
+export function envList(vars: readonly EnvVar[]): string[] {
+  return vars.map((e) => (e.value === null ? e.name : `${e.name}=${e.value}`));
+}
+
 export function containerSpec(service: Service, ctx: SpecContext): ContainerSpec {
   const { deployment } = ctx;
   const limits = service.deploy?.resources.limits;
@@ -221,7 +226,7 @@ export function containerSpec(service: Service, ctx: SpecContext): ContainerSpec
     name,
     image: service.image,
     labels: labels(service, ctx),
-    env: service.environment.map((e) => (e.value === null ? e.name : `${e.name}=${e.value}`)),
+    env: envList(service.environment),
     tty: service.tty,
     openStdin: service.stdinOpen,
     exposedPorts: exposedPorts(service),

@@ -207,7 +207,7 @@ export class NetworkManager implements NetworkPort {
   unheldPorts(containerId: string): UnheldPort[] {
     const out: UnheldPort[] = [];
     for (const { network, endpoint } of endpointsOf(this.networks.values(), containerId)) {
-      const held = new Set((this.reservations.get(`${network.id}/${containerId}`) ?? []).map((r) => `${r.hostIp}:${r.hostPort}/${r.protocol}`));
+      const held = new Set((this.reservations.get(`${network.id}/${containerId}`) ?? []).map(portKey));
       for (const p of endpoint.published ?? []) {
         const key = portKey(p);
         if (!held.has(key)) out.push({ ...p, error: this.unheldWhy.get(`${network.id}/${containerId}/${key}`) ?? 'not held' });
