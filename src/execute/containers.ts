@@ -121,13 +121,12 @@ export async function startServiceContainer(rt: ProjectRuntime, registry: Contai
     throw new Error(`cannot start service ${service}: ${(e as Error).message}`);
   }
   registry.add(service, { ...ref, running: true });
-  const def = rt.deployment.services.find((s) => s.name === service);
-  if (def) await runPostStart(rt, def, ref);
+  await runPostStart(rt, { ...ref, service });
 }
 
 /** Stops a container after its service's pre_stop hooks (a one-off container runs none). */
 export async function stopServiceContainer(rt: ProjectRuntime, c: ContainerRef, timeout: number): Promise<void> {
-  if (c.running && !c.oneOff) await runPreStop(rt, rt.deployment.services.find((s) => s.name === c.service), c);
+  if (c.running) await runPreStop(rt, c);
   await rt.limiter.run(() => rt.engine.stopContainer(c.id, timeout));
 }
 
@@ -191,7 +190,7 @@ export async function recreateServiceContainer(
 
 /** Stops a container (unless `timeout` is 0: the forced removal kills it) and removes it; one already gone is fine. */
 export async function removeContainer(rt: ProjectRuntime, c: ContainerRef, opts: { timeout: number; volumes: boolean }): Promise<void> {
-  if (c.running && !c.oneOff) await runPreStop(rt, rt.deployment.services.find((s) => s.name === c.service), c);
+  if (c.running) await runPreStop(rt, c);
   await rt.limiter.run(async () => {
     try {
       if (c.running && opts.timeout > 0) await rt.engine.stopContainer(c.id, opts.timeout);

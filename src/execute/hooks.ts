@@ -13,7 +13,19 @@ import type { LifecycleHook, Service } from '../model/service.js';
 import { envList } from '../plan/container-spec.js';
 import type { ProjectRuntime } from './runtime.js';
 
-async function runHook(rt: ProjectRuntime, service: Service, container: { id: string; name: string }, hook: LifecycleHook, kind: string): Promise<void> {
+/** The container a hook runs in: a one-off container (run) runs none. */
+interface HookTarget {
+  id: string;
+  name: string;
+  service: string;
+  oneOff?: boolean;
+}
+
+function hooksOf(rt: ProjectRuntime, c: HookTarget): Service | undefined {
+  return c.oneOff ? undefined : rt.deployment.services.find((s) => s.name === c.service);
+}
+
+async function runHook(rt: ProjectRuntime, container: HookTarget, hook: LifecycleHook, kind: string): Promise<void> {
   const spec: Parameters<ProjectRuntime['engine']['exec']>[1] = {
     command: hook.command,
     env: envList(hook.environment),
@@ -35,25 +47,25 @@ async function runHook(rt: ProjectRuntime, service: Service, container: { id: st
     for await (const chunk of session.output) show(chunk.data.toString('utf8'));
     if (pending !== '') show('\n');
     const code = await session.exitCode();
-    if (code !== 0) throw new FlotillaError(`${service.name} ${kind} hook exited with status ${code}`);
+    if (code !== 0) throw new FlotillaError(`${container.service} ${kind} hook exited with status ${code}`);
   } finally {
     session.close();
   }
 }
 
 /** Runs a started container's post_start hooks; the first that fails rejects. */
-export async function runPostStart(rt: ProjectRuntime, service: Service, container: { id: string; name: string }): Promise<void> {
-  for (const hook of service.postStart) await runHook(rt, service, container, hook, 'post_start');
+export async function runPostStart(rt: ProjectRuntime, container: HookTarget): Promise<void> {
+  for (const hook of hooksOf(rt, container)?.postStart ?? []) await runHook(rt, container, hook, 'post_start');
 }
 
 /**
  * Runs a running container's pre_stop hooks before it is stopped; the first that fails rejects.
  * A container that stopped or went meanwhile has nothing to run them in (v2 goes on too).
  */
-export async function runPreStop(rt: ProjectRuntime, service: Service | undefined, container: { id: string; name: string }): Promise<void> {
-  for (const hook of service?.preStop ?? []) {
+export async function runPreStop(rt: ProjectRuntime, container: HookTarget): Promise<void> {
+  for (const hook of hooksOf(rt, container)?.preStop ?? []) {
     try {
-      await runHook(rt, service as Service, container, hook, 'pre_stop');
+      await runHook(rt, container, hook, 'pre_stop');
     } catch (e) {
       if (isNotFound(e) || isConflict(e)) return;
       throw e;

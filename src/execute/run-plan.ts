@@ -127,8 +127,7 @@ async function perform(rt: ProjectRuntime, op: Operation, registry: ContainerReg
     case 'start-container':
       if (options.startTitle === 'service') {
         await limiter.run(() => engine.startContainer(op.container.id));
-        const def = rt.deployment.services.find((s) => s.name === op.container.service);
-        if (def && !op.container.oneOff) await runPostStart(rt, def, op.container);
+        await runPostStart(rt, op.container);
         return undefined;
       }
       return startServiceContainer(rt, registry, op.container.service, { id: op.container.id, name: op.container.name, number: op.container.number, running: false });
@@ -136,10 +135,9 @@ async function perform(rt: ProjectRuntime, op: Operation, registry: ContainerReg
       return stopServiceContainer(rt, op.container, op.timeout);
     case 'restart-container': {
       // As Compose v2's restart: pre_stop hooks, the restart, post_start hooks.
-      const def = op.container.oneOff ? undefined : rt.deployment.services.find((s) => s.name === op.container.service);
-      if (op.container.running) await runPreStop(rt, def, op.container);
+      if (op.container.running) await runPreStop(rt, op.container);
       await limiter.run(() => engine.restartContainer(op.container.id, op.timeout));
-      if (def) await runPostStart(rt, def, op.container);
+      await runPostStart(rt, op.container);
       return undefined;
     }
     case 'kill-container':
