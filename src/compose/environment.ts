@@ -34,24 +34,13 @@ export class Environment {
    * file's value wins (Compose v2's order for repeated `--env-file`).
    */
   static load(shell: EnvSource, envFiles: readonly string[], diagnostics: Diagnostics | undefined, required: boolean): Environment {
-    const vars = new Map<string, string>();
-    const origins = new Map<string, EnvOrigin>();
-    for (const envFile of envFiles) {
-      if (!required && !isFile(envFile)) continue;
-      const outside: Record<string, string | undefined> = { ...Object.fromEntries(vars), ...shell };
-      const read = readEnvFileWithLines(envFile, outside, diagnostics);
-      for (const [k, v] of read.values) {
-        if (v === null) continue;
-        vars.set(k, v);
-        origins.set(k, { kind: 'file', path: envFile, line: read.lines.get(k) ?? 1 });
-      }
-    }
+    const read = readEnvFiles(required ? envFiles : envFiles.filter(isFile), shell, diagnostics);
     for (const [k, v] of Object.entries(shell)) {
       if (v === undefined) continue;
-      vars.set(k, v);
-      origins.set(k, { kind: 'shell' });
+      read.vars.set(k, v);
+      read.origins.set(k, { kind: 'shell' });
     }
-    return new Environment(vars, origins);
+    return new Environment(read.vars, read.origins);
   }
 
   /**
@@ -61,18 +50,13 @@ export class Environment {
    */
   beneath(envFiles: readonly string[], diagnostics: Diagnostics | undefined): Environment {
     if (envFiles.length === 0) return this;
+    const read = readEnvFiles(envFiles, Object.fromEntries(this.vars), diagnostics);
     const vars = new Map(this.vars);
     const origins = new Map(this.origins);
-    const fromFiles = new Map<string, string>();
-    for (const envFile of envFiles) {
-      const outside: Record<string, string | undefined> = { ...Object.fromEntries(fromFiles), ...Object.fromEntries(this.vars) };
-      const read = readEnvFileWithLines(envFile, outside, diagnostics);
-      for (const [k, v] of read.values) {
-        if (v === null || this.vars.has(k)) continue;
-        fromFiles.set(k, v);
-        vars.set(k, v);
-        origins.set(k, { kind: 'file', path: envFile, line: read.lines.get(k) ?? 1 });
-      }
+    for (const [k, v] of read.vars) {
+      if (this.vars.has(k)) continue;
+      vars.set(k, v);
+      origins.set(k, read.origins.get(k) as EnvOrigin);
     }
     return new Environment(vars, origins);
   }
@@ -102,6 +86,24 @@ export class Environment {
   entries(): IterableIterator<[string, string]> {
     return this.vars.entries();
   }
+}
+
+/**
+ * Env files read in order into one set of variables, a later file's value winning: each file's
+ * `${VAR}` sees `over` first, then the files before it. A bare `KEY` sets nothing.
+ */
+function readEnvFiles(envFiles: readonly string[], over: EnvSource, diagnostics: Diagnostics | undefined): { vars: Map<string, string>; origins: Map<string, EnvOrigin> } {
+  const vars = new Map<string, string>();
+  const origins = new Map<string, EnvOrigin>();
+  for (const envFile of envFiles) {
+    const read = readEnvFileWithLines(envFile, { ...Object.fromEntries(vars), ...over }, diagnostics);
+    for (const [k, v] of read.values) {
+      if (v === null) continue;
+      vars.set(k, v);
+      origins.set(k, { kind: 'file', path: envFile, line: read.lines.get(k) ?? 1 });
+    }
+  }
+  return { vars, origins };
 }
 
 /** Reads a dotenv-format file (`.env`, `env_file:`): key → value, or null for a bare `KEY`. */
