@@ -13,7 +13,7 @@
  */
 import { isTerminal, type RestartPolicy, type Service, type TaskState } from '../contract/swarm.js';
 import type { SwarmTask, Transaction } from './store.js';
-import { taskDraft } from './tasks.js';
+import { desiredLive, madeFrom, specKey, taskDraft } from './tasks.js';
 
 export const HISTORY_PER_SLOT = 5;
 /** A replacement waits at most this long for the old task of its slot to stop (swarmkit's defaultOldTaskTimeout). */
@@ -23,16 +23,16 @@ const OLD_TASK_TIMEOUT_MS = 60_000;
 export class RestartHistory {
   private readonly bySlot = new Map<string, { version: string; times: number[] }>();
 
-  record(key: string, specKey: string, at: number): void {
+  record(key: string, version: string, at: number): void {
     const entry = this.bySlot.get(key);
-    if (!entry || entry.version !== specKey) this.bySlot.set(key, { version: specKey, times: [at] });
+    if (!entry || entry.version !== version) this.bySlot.set(key, { version, times: [at] });
     else entry.times.push(at);
   }
 
   /** Restarts of the slot for this spec, those after `since` when given. */
-  count(key: string, specKey: string, since?: number): number {
+  count(key: string, version: string, since?: number): number {
     const entry = this.bySlot.get(key);
-    if (!entry || entry.version !== specKey) return 0;
+    if (!entry || entry.version !== version) return 0;
     return since === undefined ? entry.times.length : entry.times.filter((t) => t >= since).length;
   }
 
@@ -48,16 +48,6 @@ export interface OrchestratorContext {
   now: number;
   history: RestartHistory;
   newId(): string;
-}
-
-const LIVE_DESIRED: readonly TaskState[] = ['new', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running'];
-
-function desiredLive(task: SwarmTask): boolean {
-  return LIVE_DESIRED.includes(task.desiredState);
-}
-
-function specKey(service: Service): string {
-  return JSON.stringify(service.spec.task);
 }
 
 function shouldRestart(task: SwarmTask, service: Service, ctx: OrchestratorContext): boolean {
@@ -135,7 +125,7 @@ function handleSlot(tx: Transaction, service: Service, slot: number, all: SwarmT
   let wake: number | undefined;
   const tasks = all.filter((t) => t.desiredState !== 'remove');
   if (tasks.length === 0) return { occupied: false, tasks };
-  const current = JSON.stringify(service.spec.task);
+  const current = specKey(service);
   let live = tasks.filter(desiredLive);
   const nodeId = slot === 0 ? ctx.nodeId : '';
 
@@ -143,11 +133,11 @@ function handleSlot(tx: Transaction, service: Service, slot: number, all: SwarmT
   // spec at once, with the service's spec). Live tasks of an older spec are the updater's.
   for (const task of live) {
     if (!isTerminal(task.state)) continue;
-    const dirty = JSON.stringify(task.spec) !== current;
+    const dirty = !madeFrom(task, current);
     setDesired(tx, task, 'shutdown');
     if (!dirty && !shouldRestart(task, service, ctx)) continue;
     const delayMs = dirty ? 0 : (service.spec.task.restart?.delay ?? 5e9) / 1e6;
-    if (!dirty) ctx.history.record(`${service.id}/${slot}`, specKey(service), ctx.now);
+    if (!dirty) ctx.history.record(`${service.id}/${slot}`, current, ctx.now);
     const next = tx.create('task', { ...taskDraft(service, slot, nodeId, ctx.newId(), 'ready'), notBefore: ctx.now + delayMs });
     live = [...live.filter((t) => t.id !== task.id), next];
   }
@@ -170,7 +160,7 @@ function handleSlot(tx: Transaction, service: Service, slot: number, all: SwarmT
   if (liveNow.length > 0) return { occupied: true, tasks: liveNow, ...(wake !== undefined ? { wake } : {}) };
   // The newest task is dead and will not be restarted: the slot stays taken (the service shows 0/N).
   const newest = [...tasks].sort((a, b) => b.version - a.version)[0];
-  const occupied = newest !== undefined && isTerminal(newest.state) && JSON.stringify(newest.spec) === current;
+  const occupied = newest !== undefined && isTerminal(newest.state) && madeFrom(newest, current);
   return { occupied, tasks: occupied && newest ? [newest] : [], ...(wake !== undefined ? { wake } : {}) };
 }
 

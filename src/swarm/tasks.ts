@@ -1,6 +1,6 @@
 /** Tasks as the orchestrator makes them, and the names swarm gives them and their containers. */
 import { randomBytes } from 'node:crypto';
-import type { Service, TaskState } from '../contract/swarm.js';
+import { isTerminal, type Service, type TaskState } from '../contract/swarm.js';
 import type { SwarmTask } from './store.js';
 
 /** A new object id: 25 characters of base 36, as swarmkit's identity.NewID. */
@@ -10,6 +10,21 @@ export function newObjectId(): string {
     for (const byte of randomBytes(32)) if (byte < 252 && id.length < 25) id += (byte % 36).toString(36);
   }
   return id;
+}
+
+/** Whether the task is still wanted: its desired state is one a task runs towards, not an end. */
+export function desiredLive(task: Pick<SwarmTask, 'desiredState'>): boolean {
+  return !isTerminal(task.desiredState);
+}
+
+/** The service's task spec as a key: a task made from another spec is dirty (the updater's). */
+export function specKey(service: Service): string {
+  return JSON.stringify(service.spec.task);
+}
+
+/** Whether the task was made from the spec whose key this is. */
+export function madeFrom(task: Pick<SwarmTask, 'spec'>, key: string): boolean {
+  return JSON.stringify(task.spec) === key;
 }
 
 export function taskDraft(service: Service, slot: number, nodeId: string, id: string, desiredState: TaskState): Omit<SwarmTask, 'version' | 'createdAt' | 'updatedAt'> {

@@ -10,13 +10,7 @@
  */
 import { isTerminal, type Service, type UpdatePolicy } from '../contract/swarm.js';
 import type { SwarmStore, SwarmTask } from './store.js';
-import { taskDraft } from './tasks.js';
-
-const LIVE = ['new', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running'];
-
-function specKey(service: Service): string {
-  return JSON.stringify(service.spec.task);
-}
+import { desiredLive, madeFrom, specKey, taskDraft } from './tasks.js';
 
 export class Updaters {
   private readonly running = new Map<string, { key: string; abort: AbortController }>();
@@ -38,7 +32,7 @@ export class Updaters {
     const key = specKey(service);
     const slots = new Set<number>();
     for (const t of this.store.list('task')) {
-      if (t.serviceId === service.id && LIVE.includes(t.desiredState) && !isTerminal(t.state) && JSON.stringify(t.spec) !== key) slots.add(t.slot);
+      if (t.serviceId === service.id && desiredLive(t) && !isTerminal(t.state) && !madeFrom(t, key)) slots.add(t.slot);
     }
     return [...slots].sort((a, b) => a - b);
   }
@@ -178,11 +172,11 @@ export class Updaters {
       const service = tx.get('service', serviceId);
       if (!service) return undefined;
       const key = specKey(service);
-      const inSlot = tx.list('task').filter((t) => t.serviceId === serviceId && t.slot === slot && LIVE.includes(t.desiredState) && !isTerminal(t.state));
-      const old = inSlot.filter((t) => JSON.stringify(t.spec) !== key);
+      const inSlot = tx.list('task').filter((t) => t.serviceId === serviceId && t.slot === slot && desiredLive(t) && !isTerminal(t.state));
+      const old = inSlot.filter((t) => !madeFrom(t, key));
       if (old.length === 0) return undefined;
       // A clean task already there (a restart made it): the old ones only need to go.
-      const clean = inSlot.find((t) => JSON.stringify(t.spec) === key);
+      const clean = inSlot.find((t) => madeFrom(t, key));
       if (!startFirst || clean) for (const t of old) tx.update('task', { ...t, desiredState: 'shutdown' });
       if (clean) return { next: clean, old };
       const next = tx.create('task', taskDraft(service, slot, slot === 0 ? this.nodeId : '', this.newId(), startFirst ? 'running' : 'ready'));
@@ -194,7 +188,7 @@ export class Updaters {
       this.store.transact((tx) => {
         for (const o of created.old) {
           const t = tx.get('task', o.id);
-          if (t && LIVE.includes(t.desiredState)) tx.update('task', { ...t, desiredState: 'shutdown' });
+          if (t && desiredLive(t)) tx.update('task', { ...t, desiredState: 'shutdown' });
         }
       });
     }
