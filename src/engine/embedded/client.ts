@@ -39,6 +39,11 @@ import { openSession } from './session.js';
 
 type Backend = Required<DaemonBackend>;
 
+/** The credentials a call names, or else those the Docker config of this (the CLI's) user has for the image's registry. */
+async function credentialsFor(ref: string, options: Pick<PullOptions, 'credentials'>): Promise<NonNullable<PullOptions['credentials']> | null> {
+  return options.credentials !== undefined ? options.credentials : getCredentials(registryOf(parseReference(ref).repository).host);
+}
+
 export class EmbeddedEngine implements DaemonBackend {
   private readonly channel: RpcChannel;
 
@@ -81,7 +86,7 @@ export class EmbeddedEngine implements DaemonBackend {
 
   /** The credentials for the image's registry come from the Docker config of this (the CLI's) user. */
   async pullImage(ref: string, progress?: ProgressSink, options: PullOptions = {}): Promise<void> {
-    const credentials = options.credentials !== undefined ? options.credentials : await getCredentials(registryOf(parseReference(ref).repository).host);
+    const credentials = await credentialsFor(ref, options);
     await this.progress('pullImage', PROGRESS.pullImage.args.encode([ref, { ...options, credentials }]), progress);
   }
 
@@ -93,7 +98,7 @@ export class EmbeddedEngine implements DaemonBackend {
   }
 
   async pushImage(ref: string, progress?: ProgressSink, options: Pick<PullOptions, 'credentials'> = {}): Promise<string> {
-    const credentials = options.credentials !== undefined ? options.credentials : await getCredentials(registryOf(parseReference(ref).repository).host);
+    const credentials = await credentialsFor(ref, options);
     return (await this.progress('pushImage', PROGRESS.pushImage.args.encode([ref, { credentials }]), progress)) as string;
   }
 
@@ -123,7 +128,7 @@ export class EmbeddedEngine implements DaemonBackend {
 
   /** Asks with the Docker config's credentials for the registry, as pullImage does. */
   async registryDigest(ref: string, options: Pick<PullOptions, 'credentials'> = {}): Promise<string | null> {
-    const credentials = options.credentials !== undefined ? options.credentials : await getCredentials(registryOf(parseReference(ref).repository).host);
+    const credentials = await credentialsFor(ref, options);
     return this.call('registryDigest', ref, { credentials });
   }
 
