@@ -12,6 +12,11 @@ import { isTerminal, type Service, type UpdatePolicy } from '../contract/swarm.j
 import type { SwarmStore, SwarmTask } from './store.js';
 import { desiredLive, madeFrom, specKey, taskDraft } from './tasks.js';
 
+/** A task that ended without being told to (one shut down on purpose ends as shutdown): a failure. */
+function endedByItself(task: SwarmTask): boolean {
+  return isTerminal(task.state) && task.state !== 'shutdown' && task.state !== 'remove';
+}
+
 export class Updaters {
   private readonly running = new Map<string, { key: string; abort: AbortController }>();
 
@@ -53,10 +58,7 @@ export class Updaters {
       const slots = this.dirtySlots(service);
       if (slots.length === 0) {
         // Nothing left to replace (restarts made the new tasks): the update or rollback is over.
-        const completedAt = new Date().toISOString();
-        const startedAt = service.updateStatus?.startedAt ?? completedAt;
-        if (state === 'updating') this.setStatus(service.id, { state: 'completed', message: 'update completed', startedAt, completedAt });
-        if (state === 'rollback_started') this.setStatus(service.id, { state: 'rollback_completed', message: 'rollback completed', startedAt, completedAt });
+        if (state === 'updating' || state === 'rollback_started') this.completed(service, state === 'rollback_started');
         continue;
       }
       const abort = new AbortController();
@@ -67,6 +69,13 @@ export class Updaters {
           if (this.running.get(service.id)?.abort === abort) this.running.delete(service.id);
         });
     }
+  }
+
+  /** The update (or rollback) is over; it keeps the start time its status has. */
+  private completed(service: Service, rollingBack: boolean): void {
+    const completedAt = new Date().toISOString();
+    const startedAt = this.store.get('service', service.id)?.updateStatus?.startedAt ?? completedAt;
+    this.setStatus(service.id, rollingBack ? { state: 'rollback_completed', message: 'rollback completed', startedAt, completedAt } : { state: 'completed', message: 'update completed', startedAt, completedAt });
   }
 
   private setStatus(id: string, status: Service['updateStatus']): void {
@@ -124,7 +133,7 @@ export class Updaters {
       for (let slot = queue.shift(); slot !== undefined && !failed() && !signal.aborted; slot = queue.shift()) {
         const next = await this.updateSlot(serviceId, slot, policy, signal);
         if (!next) continue;
-        if (isTerminal(next.state) && next.state !== 'shutdown') {
+        if (endedByItself(next)) {
           fail(next.id);
           continue;
         }
@@ -132,8 +141,7 @@ export class Updaters {
         monitors.push(
           this.until(next.id, (t) => isTerminal(t.state), signal, monitorMs).then(
             (t) => {
-              // Ended by itself (a task shut down on purpose ends as shutdown, not as a failure).
-              if (t && isTerminal(t.state) && t.state !== 'shutdown' && t.state !== 'remove') fail(t.id);
+              if (t && endedByItself(t)) fail(t.id);
             },
             () => undefined,
           ),
@@ -161,8 +169,7 @@ export class Updaters {
       });
       return;
     }
-    const completedAt = new Date().toISOString();
-    this.setStatus(serviceId, rollingBack ? { state: 'rollback_completed', message: 'rollback completed', startedAt: service.updateStatus?.startedAt ?? startedAt, completedAt } : { state: 'completed', message: 'update completed', startedAt, completedAt });
+    this.completed(service, rollingBack);
   }
 
   /** Replaces the slot's dirty tasks with one of the current spec; resolves with it once it runs or ends. */
