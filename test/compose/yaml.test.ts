@@ -65,6 +65,9 @@ test('syntax errors carry file, line and column', () => {
 test('several documents, unknown tags and control characters are refused', () => {
   assertConfigError(() => read('a: 1\n---\nb: 2\n'), /single document/);
   assertConfigError(() => read('a: !reset 1\n'), /unknown tag !reset/, 1);
+  // At the tag, not where js-yaml's mark falls (the end of the tagged node, here past the last line).
+  assertConfigError(() => read('services:\n  a: !reset\n'), /unknown tag !reset/, 2);
+  assertConfigError(() => read('a:\n  - 1\nb: !custom\n  c: 1\n  d: 2\n'), /unknown tag !custom/, 3);
   assertConfigError(() => read('a: 1\nb: "x\x01"\n'), /unacceptable character #x0001/, 2);
 });
 

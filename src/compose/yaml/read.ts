@@ -92,7 +92,11 @@ export function readYaml(text: string, file: string, options: ReadOptions = {}):
     raw = jsyaml.load(text, { schema: options.tags ? specSchema : pyyamlSchema, json: true, filename: file }) ?? null;
   } catch (e) {
     if (e instanceof jsyaml.YAMLException) {
-      const where = e.mark ? { line: e.mark.line + 1, column: e.mark.column + 1 } : {};
+      // js-yaml marks an unknown tag at the end of its node (past the last line for `a: !x` at the
+      // end of a file); the tag as written, found back from there, is where the user looks.
+      const tag = e.mark ? /unknown tag !<(.*)>/.exec(e.reason)?.[1] : undefined;
+      const at = tag !== undefined && e.mark ? text.lastIndexOf(tag, e.mark.position) : -1;
+      const where = at >= 0 ? offsetPosition(text, at) : e.mark ? { line: e.mark.line + 1, column: e.mark.column + 1 } : {};
       throw new ConfigError(cleanMessage(e.reason), { file, ...where });
     }
     throw e;
