@@ -150,3 +150,13 @@ for (const n of NAMES) {
     }
   });
 }
+
+test('label_file (version-less files) keeps every name from Object.prototype as a label', (t) => {
+  const dir = projectDir(
+    t,
+    { 'compose.yaml': 'services:\n  a:\n    image: busybox\n    label_file: l.env\n', 'l.env': NAMES.map((n) => `${n}=v-${n}`).join('\n') + '\n' },
+    'protolabels',
+  );
+  const out = JSON.parse(flotilla(['config', '--format', 'json'], { cwd: dir }).stdout) as { services: { a: { labels: Record<string, string> } } };
+  assert.deepEqual(Object.entries(out.services.a.labels).sort(), NAMES.map((n) => [n, `v-${n}`]).sort());
+});

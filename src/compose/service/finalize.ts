@@ -167,7 +167,7 @@ function finalizeLabels(s: Dict, ctx: FinalizeContext): Record<string, string> {
   const labels: Record<string, string> = {};
   toList(s['label_file']).forEach((file, i) => {
     try {
-      for (const [k, v] of readEnvFile(String(file), {}, ctx.diagnostics)) labels[k] = v ?? '';
+      for (const [k, v] of readEnvFile(String(file), {}, ctx.diagnostics)) setOwn(labels, k, v ?? '');
     } catch (e) {
       if (e instanceof ConfigError) throw new ServiceProblem(e.message.replace(/^env file/, 'label_file'), ['label_file', i]);
       throw e;
