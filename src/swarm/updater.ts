@@ -156,17 +156,20 @@ export class Updaters {
 
     if (failed()) {
       const message = (verb: string) => `${verb} due to failure or early termination of task ${failedTask ?? ''}`;
-      if (rollingBack || policy.failureAction === 'pause' || !policy.failureAction) {
-        this.setStatus(serviceId, { state: rollingBack ? 'rollback_paused' : 'paused', message: message(rollingBack ? 'rollback paused' : 'update paused'), startedAt });
-        return;
-      }
       // failure_action rollback: the previous spec becomes the spec again.
-      this.store.transact((tx) => {
-        const s = tx.get('service', serviceId);
-        if (!s?.previousSpec) return;
-        const { previousSpec, ...rest } = s;
-        tx.update('service', { ...rest, spec: previousSpec, updateStatus: { state: 'rollback_started', message: message('update rolled back'), startedAt } });
-      });
+      const rolledBack =
+        !rollingBack &&
+        policy.failureAction === 'rollback' &&
+        this.store.transact((tx) => {
+          const s = tx.get('service', serviceId);
+          if (!s?.previousSpec) return false;
+          const { previousSpec, ...rest } = s;
+          tx.update('service', { ...rest, spec: previousSpec, updateStatus: { state: 'rollback_started', message: message('update rolled back'), startedAt } });
+          return true;
+        });
+      // Otherwise (pause, a failing rollback, or no previous spec to go back to) it pauses: left
+      // `updating`, the next pass would find no dirty slot and call the failed update completed.
+      if (!rolledBack) this.setStatus(serviceId, { state: rollingBack ? 'rollback_paused' : 'paused', message: message(rollingBack ? 'rollback paused' : 'update paused'), startedAt });
       return;
     }
     this.completed(service, rollingBack);
