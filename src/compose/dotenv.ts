@@ -176,3 +176,19 @@ export function expandDotenv(
   }
   return values;
 }
+
+/**
+ * The Spec's `env_file` with `format: raw`: `KEY=VALUE` lines taken as written (no quotes, escapes
+ * or variables), a line without `=` a bare key (null); blank and `#` lines skipped.
+ */
+export function parseRawDotenv(text: string): Map<string, string | null> {
+  const values = new Map<string, string | null>();
+  for (const line of text.split('\n')) {
+    const l = line.endsWith('\r') ? line.slice(0, -1) : line;
+    if (l.trim() === '' || l.trimStart().startsWith('#')) continue;
+    const eq = l.indexOf('=');
+    if (eq === -1) values.set(l.trim(), null);
+    else values.set(l.slice(0, eq).trim(), l.slice(eq + 1));
+  }
+  return values;
+}

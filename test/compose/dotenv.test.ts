@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { expandDotenv, parseDotenv } from '../../src/compose/dotenv.js';
+import { expandDotenv, parseDotenv, parseRawDotenv } from '../../src/compose/dotenv.js';
 
 const values = (text: string, outside: Record<string, string> = {}) =>
   Object.fromEntries(expandDotenv(parseDotenv(text).entries, outside));
@@ -52,4 +52,9 @@ test('unparseable lines are reported and skipped', () => {
   const parsed = parseDotenv('A=1\n=oops\nB=2\n');
   assert.deepEqual(parsed.badLines, [2]);
   assert.deepEqual(parsed.entries.map((e) => e.key), ['A', 'B']);
+});
+
+test('format: raw takes each KEY=VALUE line as written', () => {
+  const raw = parseRawDotenv('# c\r\nA="q ${X}"\r\n\n  B = 1 \nC\nD=x=y');
+  assert.deepEqual([...raw], [['A', '"q ${X}"'], ['B', ' 1 '], ['C', null], ['D', 'x=y']]);
 });

@@ -18,6 +18,7 @@ import type {
 import { ConfigError } from '../../errors.js';
 import { readEnvFile, type Environment, type EnvSource } from '../environment.js';
 import { isFile, readTextFile } from '../../util/input-files.js';
+import { parseRawDotenv } from '../dotenv.js';
 import { parseBuildArgs, parseEnvironment } from '../syntax/mappings.js';
 import { parseLongVolume, parseShortVolume, VolumeSyntaxError } from '../syntax/volumes.js';
 import { isPlainObject } from '../yaml/read.js';
@@ -57,7 +58,7 @@ function finalizeEnvironment(s: Dict, ctx: FinalizeContext): Record<string, EnvV
     }
     let values: Map<string, string | null>;
     try {
-      values = format === 'raw' ? readRawEnvFile(file) : readEnvFile(file, ctx.interpolate ? ctx.shell : {}, ctx.diagnostics);
+      values = format === 'raw' ? parseRawDotenv(readTextFile(file, 'env file')) : readEnvFile(file, ctx.interpolate ? ctx.shell : {}, ctx.diagnostics);
     } catch (e) {
       if (e instanceof ConfigError) throw new ServiceProblem(e.message.replace(/^env file/, 'env_file'), ['env_file', i]);
       throw e;
@@ -147,19 +148,6 @@ function normaliseBuild(build: unknown, env: Environment): ComposeBuild {
     );
   }
   return b;
-}
-
-/** A `format: raw` env file: `KEY=VALUE` lines taken as written (no quotes, escapes or variables); blank and `#` lines skipped. */
-function readRawEnvFile(path: string): Map<string, string | null> {
-  const values = new Map<string, string | null>();
-  for (const line of readTextFile(path, 'env file').split('\n')) {
-    const text = line.endsWith('\r') ? line.slice(0, -1) : line;
-    if (text.trim() === '' || text.trimStart().startsWith('#')) continue;
-    const eq = text.indexOf('=');
-    if (eq === -1) values.set(text.trim(), null);
-    else values.set(text.slice(0, eq).trim(), text.slice(eq + 1));
-  }
-  return values;
 }
 
 /** `label_file` (the Spec): labels read from each file in order, a later file winning, under `labels`. */
