@@ -71,20 +71,22 @@ function setDesired(tx: Transaction, task: SwarmTask, desiredState: TaskState): 
 export function orchestrate(tx: Transaction, ctx: OrchestratorContext): number | undefined {
   let wake: number | undefined;
   const services = new Map(tx.list('service').map((s) => [s.id, s]));
-  const bySlot = new Map<string, SwarmTask[]>();
+  // The tasks of each service by slot, in one walk over the tasks.
+  const byService = new Map<string, Map<number, SwarmTask[]>>();
   for (const task of tx.list('task')) {
-    const service = services.get(task.serviceId);
-    if (!service) {
-      if (task.desiredState !== 'remove') setDesired(tx, task, 'remove');
+    if (!services.has(task.serviceId)) {
+      setDesired(tx, task, 'remove');
       continue;
     }
-    const key = `${task.serviceId}/${task.slot}`;
-    bySlot.set(key, [...(bySlot.get(key) ?? []), task]);
+    let slots = byService.get(task.serviceId);
+    if (!slots) byService.set(task.serviceId, (slots = new Map()));
+    const inSlot = slots.get(task.slot);
+    if (inSlot) inSlot.push(task);
+    else slots.set(task.slot, [task]);
   }
 
   for (const service of services.values()) {
-    const slots = new Map<number, SwarmTask[]>();
-    for (const [key, tasks] of bySlot) if (key.startsWith(`${service.id}/`)) slots.set(Number(key.slice(service.id.length + 1)), tasks);
+    const slots = byService.get(service.id) ?? new Map<number, SwarmTask[]>();
     const runnable = new Map<number, SwarmTask[]>();
     for (const [slot, tasks] of slots) {
       const live = handleSlot(tx, service, slot, tasks, ctx);

@@ -32,14 +32,18 @@ export class Updaters {
     this.running.clear();
   }
 
-  /** Live tasks of the service made from another spec than its own, by slot. */
-  private dirtySlots(service: Service): number[] {
-    const key = specKey(service);
-    const slots = new Set<number>();
+  /** The slots of each service with a live task made from another spec than the service's. */
+  private dirtySlots(): Map<string, number[]> {
+    const keys = new Map(this.store.list('service').map((s) => [s.id, specKey(s)]));
+    const slots = new Map<string, Set<number>>();
     for (const t of this.store.list('task')) {
-      if (t.serviceId === service.id && desiredLive(t) && !isTerminal(t.state) && !madeFrom(t, key)) slots.add(t.slot);
+      const key = keys.get(t.serviceId);
+      if (key === undefined || !desiredLive(t) || isTerminal(t.state) || madeFrom(t, key)) continue;
+      let set = slots.get(t.serviceId);
+      if (!set) slots.set(t.serviceId, (set = new Set()));
+      set.add(t.slot);
     }
-    return [...slots].sort((a, b) => a - b);
+    return new Map([...slots].map(([id, set]) => [id, [...set].sort((a, b) => a - b)]));
   }
 
   /** On every pass: starts the update of a service with dirty slots, cancels one whose spec changed again. */
@@ -51,11 +55,12 @@ export class Updaters {
         this.running.delete(id);
       }
     }
+    const dirty = this.dirtySlots();
     for (const service of this.store.list('service')) {
       if (this.running.has(service.id)) continue;
       const state = service.updateStatus?.state;
       if (state === 'paused' || state === 'rollback_paused') continue;
-      const slots = this.dirtySlots(service);
+      const slots = dirty.get(service.id) ?? [];
       if (slots.length === 0) {
         // Nothing left to replace (restarts made the new tasks): the update or rollback is over.
         if (state === 'updating' || state === 'rollback_started') this.completed(service, state === 'rollback_started');
