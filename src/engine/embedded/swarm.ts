@@ -150,10 +150,10 @@ export class EmbeddedSwarm implements SwarmCluster {
 
   async inspectRaw(kind: 'service' | 'task' | 'node', idOrName: string): Promise<unknown> {
     const meta = (o: { id: string; version: number; createdAt: string; updatedAt: string }) => ({ ID: o.id, Version: { Index: o.version }, CreatedAt: o.createdAt, UpdatedAt: o.updatedAt });
-    const ids = await this.referenceIds();
     if (kind === 'service') {
       const s = await this.inspectService(idOrName);
       if (!s) return null;
+      const ids = await this.referenceIds();
       return {
         ...meta(s),
         Spec: encodeServiceSpec(s.spec, ids),
@@ -177,7 +177,7 @@ export class EmbeddedSwarm implements SwarmCluster {
     }
     const t = (await this.listTasks()).find((x) => x.id === idOrName || x.id.startsWith(idOrName));
     if (!t) return null;
-    const service = await this.inspectService(t.serviceId);
+    const [service, ids] = await Promise.all([this.inspectService(t.serviceId), this.referenceIds()]);
     return {
       ...meta(t),
       Labels: {},
