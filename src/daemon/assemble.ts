@@ -23,6 +23,8 @@ import { readSwarmNodeConfig } from './swarm-config.js';
 import { join } from 'node:path';
 
 export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => void, requestShutdown: () => void): Promise<AssembledDaemon> {
+  // daemon.json first: a bad setting stops the start before any container is adopted or restarted.
+  const [registrySettings, swarmNode] = await Promise.all([readRegistrySettings(paths), readSwarmNodeConfig(paths)]);
   const rebooted = bootChanged(paths);
   if (rebooted) log('the machine restarted since the last daemon ran: cleaning runtime state');
   await spreadSubdirectories(
@@ -54,13 +56,13 @@ export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => 
     await network.close();
     throw e;
   }
-  const registry = new RegistryService(images, await readRegistrySettings(paths));
+  const registry = new RegistryService(images, registrySettings);
   const builder = new BuildService(paths, network, images, log, async (ref, credentials, progress) => {
     await registry.pull(ref, progress, { credentials });
   });
   const backend = new DaemonEngine({ paths, images, registry, containers, volumes, events, builder, startedAt: new Date().toISOString(), requestShutdown });
   // The swarm core runs its tasks through the engine itself, as a client would.
-  const swarm = new SwarmCore(join(paths.root, 'swarm'), backend, await readSwarmNodeConfig(paths), log);
+  const swarm = new SwarmCore(join(paths.root, 'swarm'), backend, swarmNode, log);
   swarm.open();
   backend.swarmCore = swarm;
   return {

@@ -1,0 +1,30 @@
+/**
+ * A bad daemon.json stops the daemon's start before it touches anything: the swarm node's
+ * settings are read with the registry's, first, and the error names the file and the key.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assembleDaemon } from '../../../src/daemon/assemble.js';
+import { daemonPaths } from '../../../src/daemon/paths.js';
+import { EngineError } from '../../../src/contract/errors.js';
+
+for (const [key, value, message] of [
+  ['node-labels', '["zone=eu"]', /daemon\.json: node-labels: an object of string values is expected$/],
+  ['labels', '["no-equals-sign"]', /daemon\.json: labels: a list of "key=value" strings is expected$/],
+  ['insecure-registries', '"r:5000"', /daemon\.json: insecure-registries: a list of host\[:port\] or CIDR strings is expected$/],
+] as const) {
+  test(`daemon.json with a bad ${key}: one error naming file and key, nothing made under the root`, async (t) => {
+    const root = mkdtempSync(join(tmpdir(), 'flotilla-daemon-json-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    writeFileSync(join(root, 'daemon.json'), `{"${key}": ${value}}\n`);
+    const paths = daemonPaths({ FLOTILLA_ROOT: root, HOME: root });
+    await assert.rejects(
+      assembleDaemon(paths, () => undefined, () => undefined),
+      (e: unknown) => e instanceof EngineError && message.test(e.message) && e.message.startsWith(join(root, 'daemon.json')),
+    );
+    assert.deepEqual(readdirSync(root), ['daemon.json']);
+  });
+}
