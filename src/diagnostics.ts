@@ -17,6 +17,12 @@ export class Diagnostics {
     this.warnings.push(location ? { message, location } : { message });
   }
 
+  /** Takes over what `other` collected, as if warned here (including the keys warnOnce has seen). */
+  adopt(other: Diagnostics): void {
+    this.warnings.push(...other.warnings);
+    for (const key of other.seen) this.seen.add(key);
+  }
+
   /** Warns only the first time `key` is seen (e.g. once per unset variable). */
   warnOnce(key: string, message: string, location?: SourceLocation): void {
     if (this.seen.has(key)) return;

@@ -69,11 +69,14 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
   const inputs = resolveInputs(options, diagnostics);
   const home = options.shell['HOME'] || homedir();
   const interpolate = options.interpolate ?? true;
+  // Read first with warnings held back: a version-less project's name may change the environment
+  // the files are interpolated with (projectEnvironment below), and then they are read again.
+  const held = new Diagnostics();
   const fileCtx: FileContext = {
     environment: inputs.environment,
-    diagnostics,
+    diagnostics: held,
     interpolate,
-    readStdin: options.readStdin ?? (() => readTextFile('-', 'Compose file')),
+    readStdin: once(options.readStdin ?? (() => readTextFile('-', 'Compose file'))),
   };
   if (options.dialect) fileCtx.dialect = options.dialect;
   const cache = new Map<string, ComposeFile>();
@@ -85,7 +88,20 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
     }
     return f;
   };
-  const topFiles = inputs.files.map(loadFile);
+  let topFiles: ComposeFile[];
+  try {
+    topFiles = inputs.files.map(loadFile);
+  } catch (e) {
+    diagnostics.adopt(held);
+    throw e;
+  }
+  fileCtx.diagnostics = diagnostics;
+  const environment = projectEnvironment(topFiles, inputs, options.dialect ?? 'compose', interpolate);
+  fileCtx.environment = environment;
+  if (environment !== inputs.environment && topFiles.some((f) => JSON.stringify(f.yaml.value).includes('COMPOSE_PROJECT_NAME'))) {
+    cache.clear();
+    topFiles = inputs.files.map(loadFile);
+  } else diagnostics.adopt(held);
   const main = topFiles[0] as ComposeFile;
   for (const f of topFiles.slice(1)) {
     if (isLegacy(f) !== isLegacy(main)) {
@@ -102,7 +118,7 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
   // `include`d files join the list before the file that includes them (./include.ts).
   const expanded = legacy
     ? { files: topFiles, services: new Map<ComposeFile, Record<string, Dict>>(), includes: new Map<ComposeFile, ComposeFile[]>() }
-    : expandIncludes(topFiles, inputs.workingDir, inputs.environment, { fileCtx, home, cwd: options.cwd });
+    : expandIncludes(topFiles, inputs.workingDir, environment, { fileCtx, home, cwd: options.cwd });
   const files = expanded.files;
 
   // Services: each file's definitions merged onto the previous ones'.
@@ -147,7 +163,7 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
         finalizeService(name, processed, {
           serviceNames,
           legacy,
-          environment: inputs.environment,
+          environment,
           shell: options.shell,
           diagnostics,
           interpolate,
@@ -201,17 +217,38 @@ export function loadProject(options: LoadOptions, diagnostics = new Diagnostics(
   checkProjectSize(project, (service) => locateInFiles(files, service, []));
   const profiles = options.profiles?.length
     ? options.profiles
-    : (inputs.environment.get('COMPOSE_PROFILES') ?? '').split(',').filter((p) => p !== '');
+    : (environment.get('COMPOSE_PROFILES') ?? '').split(',').filter((p) => p !== '');
   let deployment: Deployment | undefined;
   return {
     project,
-    deployment: () => (deployment ??= emitDeployment(project, { cwd: options.cwd, variable: (name) => inputs.environment.get(name) })),
+    deployment: () => (deployment ??= emitDeployment(project, { cwd: options.cwd, variable: (name) => environment.get(name) })),
     diagnostics,
-    environment: inputs.environment,
+    environment,
     files,
     profiles,
     locateService: (service, keyPath) => locateInFiles(files, service, keyPath),
   };
+}
+
+/** Standard input is read once, however often the files are. */
+function once(read: () => string): () => string {
+  let text: string | undefined;
+  return () => (text ??= read());
+}
+
+/**
+ * Compose v2 sets COMPOSE_PROJECT_NAME to the project name it settled on before it interpolates
+ * the files (compose-go loader.go projectName), so `${COMPOSE_PROJECT_NAME}` is the name even when
+ * it comes from `-p`, the file's `name` or the directory. Only for version-less files (1.29.2 and
+ * `docker stack` leave the variable as the shell has it). The -f files are read again with it only
+ * when one mentions it.
+ */
+function projectEnvironment(files: readonly ComposeFile[], inputs: ReturnType<typeof resolveInputs>, dialect: Dialect, interpolate: boolean): Environment {
+  const main = files[0] as ComposeFile;
+  if (dialect !== 'compose' || !interpolate || main.format.family !== 'spec') return inputs.environment;
+  const name = (inputs.projectNameGiven ? undefined : nameFromFiles(files)) ?? inputs.projectName;
+  if (inputs.environment.get('COMPOSE_PROJECT_NAME') === name) return inputs.environment;
+  return inputs.environment.with('COMPOSE_PROJECT_NAME', name);
 }
 
 /**
