@@ -108,14 +108,17 @@ export class TaskAgent {
     const task = this.store.get('task', id);
     if (!task?.containerId) return;
     this.observe(id, { state: 'starting', message: 'starting' });
+    const since = Date.now() / 1000 - 1;
     try {
       await this.engine.startContainer(task.containerId);
     } catch (e) {
       this.observe(id, { state: 'failed', message: 'starting', error: `starting container failed: ${e instanceof Error ? e.message : String(e)}` }, true);
       return;
     }
-    this.observe(id, { state: 'running', message: 'started' }, true);
-    this.watch(id, task.containerId);
+    // A container with a health check stays `starting` until it is healthy, as swarmkit's.
+    const info = await this.engine.inspectContainer(task.containerId);
+    if (!info?.state.health) this.observe(id, { state: 'running', message: 'started' }, true);
+    this.watch(id, task.containerId, info?.state.health ? since : undefined);
   }
 
   /** A starting or running task found without a watcher (the core restarted): looked at, then watched. */
@@ -131,14 +134,51 @@ export class TaskAgent {
       this.observe(id, { state: 'ready', message: 'prepared' }, true);
       return;
     }
-    if (task.state === 'starting' && info.state.running) this.observe(id, { state: 'running', message: 'started' }, true);
-    this.watch(id, task.containerId);
+    const health = info.state.health?.status;
+    if (health === 'unhealthy' && info.state.running) {
+      await this.unhealthy(id, task.containerId);
+      return;
+    }
+    if (task.state === 'starting' && info.state.running && (health === undefined || health === 'healthy')) this.observe(id, { state: 'running', message: 'started' }, true);
+    this.watch(id, task.containerId, health !== undefined ? Date.now() / 1000 - 1 : undefined);
   }
 
-  private watch(id: string, containerId: string): void {
+  /** An unhealthy task fails (and its container is stopped), as swarmkit's executor does. */
+  private async unhealthy(id: string, containerId: string): Promise<void> {
+    const failed = this.observe(id, { state: 'failed', message: 'started', error: 'dockerexec: unhealthy container' }, true);
+    if (!failed) return;
+    const grace = Math.round((failed.spec.container.stopGracePeriod ?? 10e9) / 1e9);
+    try {
+      await this.engine.stopContainer(containerId, grace);
+    } catch (e) {
+      if (!isNotFound(e)) this.log(`swarm: task ${id}: stopping an unhealthy container: ${(e as Error).message}`);
+    }
+  }
+
+  /** Health events of the task's container from `since` (seconds): healthy makes it running, unhealthy fails it. */
+  private async followHealth(id: string, containerId: string, since: number, signal: AbortSignal): Promise<void> {
+    for await (const event of this.engine.events({ types: ['container'], labels: [`${TASK_ID_LABEL}=${id}`], since, signal })) {
+      if (signal.aborted) return;
+      if (event.action === 'health_status: healthy') {
+        const task = this.store.get('task', id);
+        if (task?.state === 'starting') this.observe(id, { state: 'running', message: 'started' }, true);
+      } else if (event.action === 'health_status: unhealthy') {
+        await this.unhealthy(id, containerId);
+        return;
+      }
+    }
+  }
+
+  /** `healthSince`: the container has a health check, whose events from then on are followed too. */
+  private watch(id: string, containerId: string, healthSince?: number): void {
     if (this.watching.has(id)) return;
     const controller = new AbortController();
     this.watching.set(id, controller);
+    if (healthSince !== undefined) {
+      this.followHealth(id, containerId, healthSince, controller.signal).catch((e: unknown) => {
+        if (!controller.signal.aborted) this.log(`swarm: task ${id}: following its health: ${e instanceof Error ? e.message : String(e)}`);
+      });
+    }
     this.engine
       .waitContainer(containerId, controller.signal)
       .then(
@@ -156,6 +196,7 @@ export class TaskAgent {
         },
       )
       .finally(() => {
+        controller.abort();
         if (this.watching.get(id) === controller) this.watching.delete(id);
         if (!this.closed) setImmediate(() => this.pass());
       });

@@ -1,0 +1,124 @@
+/**
+ * The embedded swarm core's tasks as a user sees them (one test daemon of this file's own, runc,
+ * busybox): health checks gating `running` and an unhealthy task failed, replaced and counted by
+ * the update's monitor.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { jsonLines } from '../helpers/cli.js';
+import { embeddedCli, succeeded } from '../helpers/embedded-cli.js';
+import { useTestDaemon } from '../helpers/embedded-daemon.js';
+import { requireRoot } from '../helpers/root.js';
+import { waitFor } from '../helpers/wait.js';
+
+const daemon = useTestDaemon();
+const run = embeddedCli(daemon);
+const dir = mkdtempSync(join(tmpdir(), 'flotilla-swarm-health-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function engine() {
+  const d = daemon();
+  assert.ok(d);
+  return d.engine;
+}
+
+function deploy(file: string, stack: string, ...extra: string[]): string {
+  return succeeded(run(dir, ['stack', 'deploy', '--resolve-image', 'never', ...extra, '-c', file, stack]), `deploy ${stack}`);
+}
+
+/** Removes the stack after the test, and waits until its containers are gone. */
+function removedAfter(t: { after: (fn: () => Promise<void>) => void }, stack: string): void {
+  t.after(async () => {
+    run(dir, ['stack', 'rm', stack]);
+    await waitFor('the stack gone', async () => (await engine().listContainers({ labels: { 'com.docker.stack.namespace': stack }, all: true })).length === 0, 60_000).catch(() => undefined);
+  });
+}
+
+type PsLine = Record<string, string | undefined>;
+
+function tasksOf(service: string): PsLine[] {
+  return jsonLines(succeeded(run(dir, ['service', 'ps', '--no-trunc', '--format', 'json', service]), 'service ps')) as PsLine[];
+}
+
+function state(t: PsLine): string {
+  return (t['CurrentState'] ?? '').split(' ')[0] ?? '';
+}
+
+function updateStatus(service: string): { State: string; Message: string } | undefined {
+  return (JSON.parse(succeeded(run(dir, ['service', 'inspect', service]), 'service inspect')) as { UpdateStatus?: { State: string; Message: string } }[])[0]?.UpdateStatus;
+}
+
+function healthStack(value: string): void {
+  writeFileSync(
+    join(dir, 'health.yml'),
+    `version: "3.8"
+services:
+  web:
+    image: busybox:latest
+    command: ["sleep", "3600"]
+    init: true
+    stop_grace_period: 1s
+    environment: {VALUE: "${value}"}
+    healthcheck: {test: ["CMD-SHELL", "test -f /tmp/ready"], interval: 1s, timeout: 5s, retries: 1, start_period: 10m}
+    deploy:
+      restart_policy: {condition: any, delay: 1s}
+      update_config: {failure_action: pause, monitor: 10m}
+`,
+  );
+}
+
+/** Runs a command in the task's container (the test makes it healthy or unhealthy by hand). */
+async function execIn(taskId: string, command: string[]): Promise<void> {
+  const [container] = await engine().listContainers({ labels: { 'com.docker.swarm.task.id': taskId }, all: false });
+  assert.ok(container, `the container of task ${taskId}`);
+  const session = await engine().exec(container.id, { command, env: [], privileged: false, tty: false, attachStdin: false, detach: false });
+  for await (const _chunk of session.output);
+  assert.equal(await session.exitCode(), 0, command.join(' '));
+}
+
+test('a health check gates running; an unhealthy task fails, is replaced, and fails the update', async (t) => {
+  if (!requireRoot(t)) return;
+  const stack = 'swh';
+  const service = `${stack}_web`;
+  removedAfter(t, stack);
+
+  // `starting` (and 0/1) until the check passes (failures in the start period do not count), then `running`.
+  healthStack('one');
+  deploy('health.yml', stack);
+  const first = await waitFor('a starting task', () => tasksOf(service).find((x) => state(x) === 'Starting'), 60_000);
+  const firstId = first['ID'] ?? '';
+  await waitFor('a failed probe', async () => {
+    const [c] = await engine().listContainers({ labels: { 'com.docker.swarm.task.id': firstId }, all: false });
+    return c && ((await engine().inspectContainer(c.id))?.state.health?.log.length ?? 0) > 0;
+  }, 60_000);
+  assert.equal(state(tasksOf(service).find((x) => x['ID'] === firstId) ?? {}), 'Starting');
+  const replicas = jsonLines(succeeded(run(dir, ['service', 'ls', '--format', 'json']), 'service ls')).find((s) => s['Name'] === service);
+  assert.equal(replicas?.['Replicas'], '0/1', 'a task still starting is not counted as running');
+  await execIn(firstId, ['touch', '/tmp/ready']);
+  await waitFor('the task running', () => tasksOf(service).find((x) => x['ID'] === firstId && state(x) === 'Running'), 60_000);
+
+  // An update whose new task turns unhealthy after running: failed with swarm's error, its
+  // container stopped, replaced under the restart policy, and the update's monitor pauses it.
+  healthStack('two');
+  deploy('health.yml', stack);
+  const second = await waitFor('the new task starting', () => tasksOf(service).find((x) => x['ID'] !== firstId && state(x) === 'Starting'), 60_000);
+  const secondId = second['ID'] ?? '';
+  await execIn(secondId, ['touch', '/tmp/ready']);
+  await waitFor('the new task running', () => tasksOf(service).find((x) => x['ID'] === secondId && state(x) === 'Running'), 60_000);
+  const [container] = await engine().listContainers({ labels: { 'com.docker.swarm.task.id': secondId }, all: false });
+  assert.ok(container);
+  await execIn(secondId, ['rm', '/tmp/ready']);
+  const failed = await waitFor('the new task failed', () => tasksOf(service).find((x) => x['ID'] === secondId && state(x) === 'Failed'), 60_000);
+  assert.equal(failed['Error'], '"dockerexec: unhealthy container"');
+  assert.equal(failed['DesiredState'], 'Shutdown');
+  await waitFor('the unhealthy container stopped', async () => (await engine().inspectContainer(container.id))?.state.running === false, 30_000);
+  const status = await waitFor('the update paused', () => {
+    const s = updateStatus(service);
+    return s?.State === 'paused' ? s : undefined;
+  }, 60_000);
+  assert.equal(status.Message, `update paused due to failure or early termination of task ${secondId}`);
+  await waitFor('a replacement in the slot', () => tasksOf(service).find((x) => ![firstId, secondId].includes(x['ID'] ?? '') && x['DesiredState'] === 'Running'), 60_000);
+});
