@@ -20,11 +20,12 @@ import { spreadSubdirectories } from './state/spread-dirs.js';
 import { VolumeStore } from './volumes/store.js';
 import { SwarmCore } from '../swarm/core.js';
 import { readSwarmNodeConfig } from './swarm-config.js';
+import { readImageLimits } from './image-limits.js';
 import { join } from 'node:path';
 
 export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => void, requestShutdown: () => void): Promise<AssembledDaemon> {
   // daemon.json first: a bad setting stops the start before any container is adopted or restarted.
-  const [registrySettings, swarmNode] = await Promise.all([readRegistrySettings(paths), readSwarmNodeConfig(paths)]);
+  const [registrySettings, swarmNode, imageLimits] = await Promise.all([readRegistrySettings(paths), readSwarmNodeConfig(paths), readImageLimits(paths)]);
   const rebooted = bootChanged(paths);
   if (rebooted) log('the machine restarted since the last daemon ran: cleaning runtime state');
   await spreadSubdirectories(
@@ -35,7 +36,7 @@ export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => 
     ],
     log,
   );
-  const images = new ImageStore(paths, { warn: (m) => log(`images: ${m}`) });
+  const images = new ImageStore(paths, { limits: imageLimits, warn: (m) => log(`images: ${m}`) });
   const volumes = new VolumeStore(paths, log);
   const events = new EventBus();
   const network = new NetworkManager(paths, log);

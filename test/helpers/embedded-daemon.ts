@@ -5,7 +5,7 @@
  * then whatever it left on the host (which a test asserts is nothing).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createReadStream, mkdtempSync, readFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
@@ -39,11 +39,11 @@ export interface TestDaemon {
  * skips), destroyed after them, and the file fails if the daemon left anything on the host.
  * Returns the daemon, or undefined when none was started.
  */
-export function useTestDaemon(): () => TestDaemon | undefined {
+export function useTestDaemon(options: TestDaemonOptions = {}): () => TestDaemon | undefined {
   let daemon: TestDaemon | undefined;
   if (process.getuid?.() === 0 || process.env['FLOTILLA_CI'] === '1') {
     before(async () => {
-      daemon = await startTestDaemon();
+      daemon = await startTestDaemon(options);
     });
     after(async () => {
       const left = await daemon?.destroy();
@@ -53,8 +53,15 @@ export function useTestDaemon(): () => TestDaemon | undefined {
   return () => daemon;
 }
 
-export async function startTestDaemon(options: { importBusybox?: boolean } = {}): Promise<TestDaemon> {
+export interface TestDaemonOptions {
+  importBusybox?: boolean;
+  /** Written as <root>/daemon.json before the daemon starts. */
+  daemonJson?: Record<string, unknown>;
+}
+
+export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<TestDaemon> {
   const root = mkdtempSync(join(tmpdir(), 'flt-daemon-'));
+  if (options.daemonJson) writeFileSync(join(root, 'daemon.json'), JSON.stringify(options.daemonJson));
   const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', FLOTILLA_ROOT: root, HOME: root };
   const paths = daemonPaths(env);
   let engine = new EmbeddedEngine(paths.socket);

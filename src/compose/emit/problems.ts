@@ -9,7 +9,7 @@
  */
 import type { DeployProblem } from '../../model/deployment.js';
 import type { ComposeProject, ComposeService } from '../document.js';
-import { parseBytes } from '../syntax/bytes.js';
+import { parseBytes } from '../../util/bytes.js';
 import { parseDurationSeconds } from '../syntax/duration.js';
 import { isPlainObject } from '../yaml/read.js';
 

@@ -4,7 +4,7 @@
  * Nothing here throws: a value that cannot be read is undefined, and the caller reports it.
  */
 import { setOwn } from '../../util/own.js';
-import { parseBytes } from '../syntax/bytes.js';
+import { parseBytes } from '../../util/bytes.js';
 import { parseDurationNanos } from '../syntax/duration.js';
 import { isPlainObject } from '../yaml/read.js';
 

@@ -4,7 +4,7 @@
  * by "config paths": the section (service, network, ...), the entry name, then keys, with list
  * indexes left out (so `ports.target` covers every item of `ports`).
  */
-import { parseBytes } from '../syntax/bytes.js';
+import { parseBytes } from '../../util/bytes.js';
 import { parseDurationNanos } from '../syntax/duration.js';
 import { pythonFloatRepr } from '../../util/python-float.js';
 

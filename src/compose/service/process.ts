@@ -6,7 +6,7 @@
  */
 import { canonicalSecurityOpt, readSeccompProfile } from '../syntax/security-opt.js';
 import { resolve } from 'node:path';
-import { parseBytes } from '../syntax/bytes.js';
+import { parseBytes } from '../../util/bytes.js';
 import { parseDurationNanos } from '../syntax/duration.js';
 import { parsePort, PortSyntaxError } from '../syntax/ports.js';
 import { expandPath } from '../syntax/paths.js';

@@ -15,8 +15,12 @@ for (const [key, value, message] of [
   ['node-labels', '["zone=eu"]', /daemon\.json: node-labels: an object of string values is expected$/],
   ['labels', '["no-equals-sign"]', /daemon\.json: labels: a list of "key=value" strings is expected$/],
   ['insecure-registries', '"r:5000"', /daemon\.json: insecure-registries: a list of host\[:port\] or CIDR strings is expected$/],
+  ['image-limits', '{"max-image-size": "lots"}', /daemon\.json: image-limits\.max-image-size: a size of at least 1 byte \(bytes, or a number with k, m or g\), not "lots"$/],
+  ['image-limits', '{"max-path-length": 8192}', /daemon\.json: image-limits\.max-path-length: a number of bytes from 1 to 4096 \(Linux's PATH_MAX\), not 8192$/],
+  ['image-limits', '{"max-image-szie": "1g"}', /daemon\.json: image-limits\.max-image-szie: not a limit \(known: max-image-size, /],
+  ['image-limits', '"1g"', /daemon\.json: image-limits: an object is expected/],
 ] as const) {
-  test(`daemon.json with a bad ${key}: one error naming file and key, nothing made under the root`, async (t) => {
+  test(`daemon.json with a bad ${key} (${value}): one error naming file and key, nothing made under the root`, async (t) => {
     const root = mkdtempSync(join(tmpdir(), 'flotilla-daemon-json-'));
     t.after(() => rmSync(root, { recursive: true, force: true }));
     writeFileSync(join(root, 'daemon.json'), `{"${key}": ${value}}\n`);

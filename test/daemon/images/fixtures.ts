@@ -76,7 +76,7 @@ export function assertNothingOutside(sb: Sandbox): void {
 }
 
 /** The store holds no image, blob, snapshot or temporary. */
-export function assertStoreEmpty(sb: Sandbox): void {
+export function assertStoreEmpty(sb: Pick<Sandbox, 'paths'>): void {
   const images = sb.paths.images;
   const left = [
     ...readdirSync(images).filter((n) => !['index.json', 'blobs', 'ingest', 'snapshots'].includes(n)),
