@@ -191,6 +191,11 @@ export interface ContainerFileSpec {
   mode: number;
   uid?: number;
   gid?: number;
+  /**
+   * A secret (swarm secrets and configs): written to a tmpfs, never to disk, and left out of the
+   * container's saved record (a container whose tmpfs a reboot emptied cannot start again).
+   */
+  inMemory?: boolean;
 }
 
 /** Everything needed to create one container. */

@@ -13,7 +13,7 @@ import type { EndpointSpec, Engine } from '../contract/engine.js';
 import { isNotFound } from '../contract/errors.js';
 import { isTerminal, type TaskState } from '../contract/swarm.js';
 import type { StoreObjects, SwarmStore, SwarmTask } from './store.js';
-import { TASK_ID_LABEL, taskContainerSpec } from './task-container.js';
+import { TASK_ID_LABEL, taskContainerSpec, taskFiles } from './task-container.js';
 import { taskName } from './tasks.js';
 
 /** Engine networks the core made carry this label (the swarm network's id). */
@@ -93,7 +93,8 @@ export class TaskAgent {
       const image = task.spec.container.image;
       if (!(await this.engine.inspectImage(image))) await this.engine.pullImage(image);
       const networks = await this.networksOf(task);
-      const spec = taskContainerSpec(service, task, networks);
+      const files = taskFiles(task, (kind, name) => this.store.list(kind).find((o) => o.name === name)?.data);
+      const spec = taskContainerSpec(service, task, networks, files);
       let containerId: string;
       const existing = await this.engine.inspectContainer(spec.name);
       if (existing && existing.labels[TASK_ID_LABEL] === task.id) containerId = existing.id;

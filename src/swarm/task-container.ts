@@ -1,6 +1,7 @@
 /** The container a task runs as: its spec made from the task's container spec, with swarm's labels. */
-import type { ContainerSpec, EndpointSpec, MountSpec } from '../contract/engine.js';
-import type { Mount, Service } from '../contract/swarm.js';
+import type { ContainerFileSpec, ContainerSpec, EndpointSpec, MountSpec } from '../contract/engine.js';
+import type { FileReference, Mount, Service } from '../contract/swarm.js';
+import { posix } from 'node:path';
 import type { SwarmTask } from './store.js';
 import { taskName } from './tasks.js';
 
@@ -12,8 +13,39 @@ function mountSpec(m: Mount): MountSpec {
   return { type: 'tmpfs', target: m.target, readOnly: m.readOnly === true, ...(m.sizeBytes ? { tmpfsSize: m.sizeBytes } : {}) };
 }
 
-/** `networks`: the swarm network names the task joins, mapped to the engine's network names. */
-export function taskContainerSpec(service: Service, task: SwarmTask, networks: Record<string, EndpointSpec>): ContainerSpec {
+function numericId(value: string, what: string, ref: FileReference): number {
+  if (!/^\d+$/.test(value)) throw new Error(`${ref.source}: ${what} "${value}" is not a number`);
+  return Number(value);
+}
+
+/**
+ * The task's secrets and configs as files in memory (never on disk): a secret at
+ * /run/secrets/<target> unless its target is absolute, a config at /<target>; with their owner
+ * and mode. `content` gives the stored bytes of a secret or config by name.
+ */
+export function taskFiles(task: SwarmTask, content: (kind: 'secret' | 'config', name: string) => Buffer | undefined): ContainerFileSpec[] {
+  const c = task.spec.container;
+  const files = (kind: 'secret' | 'config', refs: readonly FileReference[] | undefined, under: string) =>
+    (refs ?? []).map((ref): ContainerFileSpec => {
+      const data = content(kind, ref.source);
+      if (!data) throw new Error(`${kind} not found: ${ref.source}`);
+      return {
+        target: ref.target.startsWith('/') ? ref.target : posix.join(under, ref.target),
+        contentBase64: data.toString('base64'),
+        mode: ref.mode,
+        uid: numericId(ref.uid, 'uid', ref),
+        gid: numericId(ref.gid, 'gid', ref),
+        inMemory: true,
+      };
+    });
+  return [...files('secret', c.secrets, '/run/secrets'), ...files('config', c.configs, '/')];
+}
+
+/**
+ * `networks`: the swarm network names the task joins, mapped to the engine's network names;
+ * `files`: its secrets and configs (taskFiles).
+ */
+export function taskContainerSpec(service: Service, task: SwarmTask, networks: Record<string, EndpointSpec>, files: ContainerFileSpec[] = []): ContainerSpec {
   const c = task.spec.container;
   const name = taskName(service.spec.name, task);
   const hc = c.healthcheck;
@@ -71,5 +103,6 @@ export function taskContainerSpec(service: Service, task: SwarmTask, networks: R
     ...(task.spec.resources?.limits?.pids ? { pidsLimit: task.spec.resources.limits.pids } : {}),
     ...(task.spec.resources?.reservations?.memoryBytes ? { memoryReservation: task.spec.resources.reservations.memoryBytes } : {}),
     ...(c.oomScoreAdj !== undefined ? { oomScoreAdj: c.oomScoreAdj } : {}),
+    ...(files.length > 0 ? { files } : {}),
   };
 }

@@ -1,10 +1,12 @@
 /**
  * The embedded swarm core's tasks as a user sees them (one test daemon of this file's own, runc,
  * busybox): health checks gating `running` and an unhealthy task failed, replaced and counted by
- * the update's monitor.
+ * the update's monitor; secrets and configs in a task at their targets, owners and modes, on a
+ * tmpfs, and nowhere on disk under the daemon's root.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -71,12 +73,14 @@ services:
 }
 
 /** Runs a command in the task's container (the test makes it healthy or unhealthy by hand). */
-async function execIn(taskId: string, command: string[]): Promise<void> {
+async function execIn(taskId: string, command: string[]): Promise<string> {
   const [container] = await engine().listContainers({ labels: { 'com.docker.swarm.task.id': taskId }, all: false });
   assert.ok(container, `the container of task ${taskId}`);
   const session = await engine().exec(container.id, { command, env: [], privileged: false, tty: false, attachStdin: false, detach: false });
-  for await (const _chunk of session.output);
-  assert.equal(await session.exitCode(), 0, command.join(' '));
+  let out = '';
+  for await (const chunk of session.output) out += chunk.data.toString();
+  assert.equal(await session.exitCode(), 0, `${command.join(' ')}: ${out}`);
+  return out;
 }
 
 test('a health check gates running; an unhealthy task fails, is replaced, and fails the update', async (t) => {
@@ -121,4 +125,82 @@ test('a health check gates running; an unhealthy task fails, is replaced, and fa
   }, 60_000);
   assert.equal(status.Message, `update paused due to failure or early termination of task ${secondId}`);
   await waitFor('a replacement in the slot', () => tasksOf(service).find((x) => ![firstId, secondId].includes(x['ID'] ?? '') && x['DesiredState'] === 'Running'), 60_000);
+});
+
+/** Files under `root` on its own file system (not the tmpfs and overlay mounts below it) holding `needle`. */
+function filesHolding(root: string, needle: Buffer): string[] {
+  const dev = statSync(root).dev;
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      const st = lstatSync(path);
+      if (st.dev !== dev) continue;
+      if (st.isDirectory()) walk(path);
+      else if (st.isFile() && readFileSync(path).includes(needle)) found.push(path);
+    }
+  };
+  walk(root);
+  return found;
+}
+
+test('secrets and configs are files on a tmpfs in the task, with their targets, owners and modes, and nowhere on disk', async (t) => {
+  if (!requireRoot(t)) return;
+  const stack = 'sws';
+  const service = `${stack}_app`;
+  removedAfter(t, stack);
+  const secret = `secret-${randomBytes(12).toString('hex')}`;
+  const config = `config-${randomBytes(12).toString('hex')}`;
+  writeFileSync(join(dir, 'token.txt'), secret);
+  writeFileSync(join(dir, 'app.conf'), config);
+  writeFileSync(
+    join(dir, 'secrets.yml'),
+    `version: "3.8"
+services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "3600"]
+    init: true
+    stop_grace_period: 1s
+    secrets:
+      - token
+      - {source: token, target: /etc/app/token, uid: "1000", gid: "1001", mode: 0400}
+    configs:
+      - app_conf
+      - {source: app_conf, target: conf/app.conf, uid: "7", mode: 0640}
+secrets:
+  token: {file: ./token.txt}
+configs:
+  app_conf: {file: ./app.conf}
+`,
+  );
+  deploy('secrets.yml', stack);
+  const task = await waitFor('the task running', () => tasksOf(service).find((x) => state(x) === 'Running'), 60_000);
+  const id = task['ID'] ?? '';
+
+  const files = ['/run/secrets/token', '/etc/app/token', '/app_conf', '/conf/app.conf'];
+  const listing = await execIn(id, ['sh', '-c', `for f in ${files.join(' ')}; do echo "$f $(stat -c '%u %g %a' $f) $(cat $f)"; done`]);
+  assert.deepEqual(listing.trim().split('\n'), [
+    `/run/secrets/token 0 0 444 ${secret}`,
+    `/etc/app/token 1000 1001 400 ${secret}`,
+    `/app_conf 0 0 444 ${config}`,
+    `/conf/app.conf 7 0 640 ${config}`,
+  ]);
+  // Each is a read-only mount of a tmpfs, as swarm's.
+  const mounts = (await execIn(id, ['cat', '/proc/mounts'])).split('\n');
+  for (const f of files) {
+    const line = mounts.find((m) => m.split(' ')[1] === f);
+    assert.match(line ?? '', /^\S+ \S+ tmpfs ro[, ]/, `${f}: ${line}`);
+  }
+
+  // Nothing of either on disk under the daemon's root: in clear nowhere, base64 only in the swarm store.
+  const d = daemon();
+  assert.ok(d);
+  const root = d.env['FLOTILLA_ROOT'] ?? '';
+  assert.ok(root);
+  for (const value of [secret, config]) {
+    assert.deepEqual(filesHolding(root, Buffer.from(value)), [], `${value} in clear`);
+    const encoded = filesHolding(root, Buffer.from(Buffer.from(value).toString('base64')));
+    assert.deepEqual(encoded.filter((f) => !f.startsWith(join(root, 'swarm') + '/')), [], `${value} in base64`);
+  }
 });

@@ -22,7 +22,7 @@ import type { UnheldPort } from '../network/types.js';
 import { portKey, type ExitInfo, type ImageView, type ImagesPort, type NetworkPort, type RuntimePort } from './collaborators.js';
 import { effectiveProcess } from './effective-process.js';
 import { logSettings } from './log-settings.js';
-import { copyUpVolumes, hostMounts, resolveMounts, specFileMounts } from './mounts.js';
+import { copyUpVolumes, hostMounts, resolveMounts, specFileMounts, unmountSecrets, withoutSecrets } from './mounts.js';
 import { attachNetworks, detachNetworks, networkOwner, networkPlan } from './networking.js';
 import { freshState, type ContainerRecord } from './record.js';
 import { statusText } from './status-text.js';
@@ -74,6 +74,7 @@ export class ContainerManager {
       const record = id.startsWith(REMOVING) ? null : readJsonSync<ContainerRecord>(join(this.dir(id), 'container.json'));
       if (!record) {
         // A create the daemon did not finish, or a removal: nothing refers to it.
+        await unmountSecrets(this.dir(id));
         const aside = id.startsWith(REMOVING) ? this.dir(id) : await moveAside(this.dir(id), REMOVING);
         if (aside !== null) doomed.push(aside);
         continue;
@@ -272,7 +273,7 @@ export class ContainerManager {
         id,
         name,
         created: new Date().toISOString(),
-        spec: { ...spec, name },
+        spec: withoutSecrets({ ...spec, name }),
         image: { id: image.id, reference: spec.image },
         ...(healthcheck ? { healthcheck } : {}),
         stopSignal: spec.stopSignal ?? image.config.StopSignal ?? 'SIGTERM',
@@ -283,6 +284,7 @@ export class ContainerManager {
       try {
         record.mounts = [...mounts, ...(await specFileMounts(spec, this.dir(id), mounts))];
       } catch (e) {
+        await unmountSecrets(this.dir(id));
         await rm(this.dir(id), { recursive: true, force: true });
         throw e;
       }
@@ -588,6 +590,7 @@ export class ContainerManager {
         // folder below, are logged, and are tried again at every start: the removal completes.
         if (!(e instanceof TreeRemovalError)) throw e;
       }
+      await unmountSecrets(this.dir(record.id));
       const aside = await moveAside(this.dir(record.id), REMOVING);
       this.records.delete(record.id);
       this.names.delete(record.name);

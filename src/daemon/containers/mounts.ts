@@ -3,12 +3,13 @@
  * creating named volumes on first use and anonymous ones for what nothing else covers, as Docker
  * does. A new, empty volume is filled with what the image has at the mount point (copy-up).
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, posix } from 'node:path';
 import type { ContainerSpec } from '../../contract/engine.js';
 import { EngineError } from '../../contract/errors.js';
 import { run } from '../command.js';
+import { unmountSoon } from '../unmount.js';
 import type { VolumeStore } from '../volumes/store.js';
 import type { HostMount, ImageView } from './collaborators.js';
 import type { ContainerRecord, ResolvedMount } from './record.js';
@@ -76,13 +77,20 @@ function tmpfsSizeOption(size: number | undefined): string[] {
 /**
  * The spec's files (Compose secrets and configs from `content` or `environment`), written under
  * the container's own folder (removed with it) and bound at their targets: what Docker's copy into
- * the container's layer gives, a file of that mode and owner the container may change.
+ * the container's layer gives, a file of that mode and owner the container may change. Files
+ * `inMemory` (swarm secrets and configs) go to a tmpfs mounted there instead, bound read-only as
+ * swarm binds them; unmountSecrets unmounts it.
  */
 export async function specFileMounts(spec: ContainerSpec, containerDir: string, taken: readonly ResolvedMount[]): Promise<ResolvedMount[]> {
   const files = spec.files ?? [];
   if (files.length === 0) return [];
   const dir = join(containerDir, 'files');
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  const memory = secretsDir(containerDir);
+  if (files.some((f) => f.inMemory)) {
+    await mkdir(memory, { recursive: true, mode: 0o700 });
+    await run(['mount', '-t', 'tmpfs', '-o', 'mode=0700,nodev,nosuid,noexec', 'tmpfs', memory]);
+  }
   const targets = new Set(taken.map((m) => m.target));
   const out: ResolvedMount[] = [];
   for (const [i, f] of files.entries()) {
@@ -90,13 +98,34 @@ export async function specFileMounts(spec: ContainerSpec, containerDir: string, 
     if (!isAbsolute(target)) throw new EngineError('invalid', `invalid file target: '${f.target}' must be absolute`);
     if (targets.has(target)) throw new EngineError('invalid', `Duplicate mount point: ${target}`);
     targets.add(target);
-    const source = join(dir, String(i));
+    const source = join(f.inMemory ? memory : dir, String(i));
     await writeFile(source, Buffer.from(f.contentBase64, 'base64'), { mode: f.mode & 0o7777 });
     await chown(source, f.uid ?? 0, f.gid ?? 0);
     await chmod(source, f.mode & 0o7777);
-    out.push({ type: 'bind', source, target, readOnly: false });
+    out.push({ type: 'bind', source, target, readOnly: f.inMemory === true });
   }
   return out;
+}
+
+function secretsDir(containerDir: string): string {
+  return join(containerDir, 'secrets');
+}
+
+/** The spec without the content of its in-memory files: what is saved to disk. */
+export function withoutSecrets(spec: ContainerSpec): ContainerSpec {
+  if (!spec.files?.some((f) => f.inMemory)) return spec;
+  return { ...spec, files: spec.files.map((f) => (f.inMemory ? { ...f, contentBase64: '' } : f)) };
+}
+
+/** Unmounts the tmpfs of a container's in-memory files, if it has one mounted. */
+export async function unmountSecrets(containerDir: string): Promise<void> {
+  const memory = secretsDir(containerDir);
+  try {
+    if (statSync(memory).dev === statSync(containerDir).dev) return;
+  } catch {
+    return;
+  }
+  await unmountSoon(memory);
 }
 
 /** The mounts as the runtime takes them. */
