@@ -19,6 +19,7 @@ import { serveDaemon } from './server.js';
 import { spreadSubdirectories } from './state/spread-dirs.js';
 import { VolumeStore } from './volumes/store.js';
 import { SwarmCore } from '../swarm/core.js';
+import { SwarmStore } from '../swarm/store.js';
 import { readSwarmNodeConfig } from './swarm-config.js';
 import { readImageLimits } from './image-limits.js';
 import { join } from 'node:path';
@@ -26,6 +27,9 @@ import { join } from 'node:path';
 export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => void, requestShutdown: () => void): Promise<AssembledDaemon> {
   // daemon.json first: a bad setting stops the start before any container is adopted or restarted.
   const [registrySettings, swarmNode, imageLimits] = await Promise.all([readRegistrySettings(paths), readSwarmNodeConfig(paths), readImageLimits(paths)]);
+  // So is a damaged swarm store (src/swarm/store.ts says when it is damaged rather than torn).
+  const swarmStore = new SwarmStore(join(paths.root, 'swarm'));
+  swarmStore.open();
   const rebooted = bootChanged(paths);
   if (rebooted) log('the machine restarted since the last daemon ran: cleaning runtime state');
   await spreadSubdirectories(
@@ -55,6 +59,7 @@ export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => 
     // What was opened is closed again, so the failed daemon exits (containers keep running).
     containers.close();
     await network.close();
+    swarmStore.close();
     throw e;
   }
   const registry = new RegistryService(images, registrySettings);
@@ -63,7 +68,7 @@ export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => 
   });
   const backend = new DaemonEngine({ paths, images, registry, containers, volumes, events, builder, startedAt: new Date().toISOString(), requestShutdown });
   // The swarm core runs its tasks through the engine itself, as a client would.
-  const swarm = new SwarmCore(join(paths.root, 'swarm'), backend, swarmNode, log);
+  const swarm = new SwarmCore(swarmStore, backend, swarmNode, log);
   swarm.open();
   backend.swarmCore = swarm;
   return {

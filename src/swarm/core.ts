@@ -69,7 +69,6 @@ function address(): string {
 }
 
 export class SwarmCore {
-  readonly store: SwarmStore;
   private agent: TaskAgent | undefined;
   private updaters: Updaters | undefined;
   private readonly history = new RestartHistory();
@@ -80,18 +79,16 @@ export class SwarmCore {
   private unwatch: (() => void) | undefined;
   private closed = false;
 
+  /** `store`: opened by the caller (the daemon reads it before it adopts any container). */
   constructor(
-    dir: string,
+    readonly store: SwarmStore,
     private readonly engine: Engine,
     private readonly config: SwarmNodeConfig,
     private readonly log: (line: string) => void,
-  ) {
-    this.store = new SwarmStore(dir);
-  }
+  ) {}
 
-  /** Opens the store, makes or refreshes this node, re-adopts the tasks and starts the loops. */
+  /** Makes or refreshes this node, re-adopts the tasks and starts the loops. */
   open(): void {
-    this.store.open();
     const host = this.config.hostname ?? hostname();
     const description = { hostname: host, platform: { os: 'linux', architecture: architecture() }, engineVersion: this.config.engineVersion, state: 'ready' as const, addr: address(), resources: { nanoCpus: 0, memoryBytes: 0 } };
     const node = this.store.transact((tx) => {

@@ -100,7 +100,12 @@ export class SwarmStore {
       const end = data.indexOf(0x0a, start);
       if (end < 0) break;
       const record = parseRecord(data.subarray(start, end));
-      if (!record) break;
+      if (!record) {
+        // Only the last write can be torn (each is fsynced before the next); a bad record with a
+        // good one after it is damage, and cutting it off would drop committed writes.
+        if (goodRecordAfter(data, end + 1)) throw new EngineError('engine', `the swarm store ${this.path} is damaged at byte ${start} (a record fails its checksum and later records are intact): nothing was changed; move the file away to start with an empty swarm`);
+        break;
+      }
       if ('snapshot' in record) this.loadSnapshot(record);
       else this.apply(record.ops, record.index);
       good = end + 1;
@@ -274,6 +279,16 @@ function parseRecord(line: Buffer): LogRecord | Snapshot | null {
   } catch {
     return null;
   }
+}
+
+function goodRecordAfter(data: Buffer, from: number): boolean {
+  for (let start = from; start < data.length; ) {
+    const end = data.indexOf(0x0a, start);
+    if (end < 0) return false;
+    if (parseRecord(data.subarray(start, end))) return true;
+    start = end + 1;
+  }
+  return false;
 }
 
 function writeAll(fd: number, data: Buffer): void {

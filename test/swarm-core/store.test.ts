@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync, appendFileSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, appendFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,6 +79,22 @@ test('secret data (Buffers) survives the log and a compaction; a torn or corrupt
   third.open();
   assert.deepEqual(third.list('task').map((x) => x.id).sort(), ['x', 'y', 'z']);
   third.close();
+});
+
+test('a damaged record followed by intact ones stops the open and changes nothing', (t) => {
+  const dir = tempStore(t);
+  const store = new SwarmStore(dir);
+  store.open();
+  store.transact((tx) => tx.create('task', task('a')));
+  store.transact((tx) => tx.create('task', task('b')));
+  store.close();
+  const log = join(dir, 'log');
+  const bytes = readFileSync(log);
+  const firstEnd = bytes.indexOf(0x0a);
+  bytes[firstEnd - 3] = bytes[firstEnd - 3] === 0x61 ? 0x62 : 0x61; // inside the first record's JSON
+  writeFileSync(log, bytes);
+  assert.throws(() => new SwarmStore(dir).open(), /swarm store .*log is damaged at byte 0 .*later records are intact/);
+  assert.deepEqual(readFileSync(log), bytes, 'the log is left as it was');
 });
 
 test('kill -9 of a writer at any moment loses no committed write and leaves nothing half-written', async (t) => {

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assembleDaemon } from '../../../src/daemon/assemble.js';
@@ -32,3 +33,19 @@ for (const [key, value, message] of [
     assert.deepEqual(readdirSync(root), ['daemon.json']);
   });
 }
+
+test('a damaged swarm store stops the start the same way: one error naming the file, nothing else made', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'flotilla-daemon-swarm-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  mkdirSync(join(root, 'swarm'));
+  // Two records: the first with a checksum that does not match, the second intact.
+  const good = '{"index":2,"ops":[]}';
+  const line = (crc: string, json: string) => `${crc} ${json}\n`;
+  writeFileSync(join(root, 'swarm', 'log'), line('00000000', '{"index":1,"ops":[]}') + line(crc32(good).toString(16).padStart(8, '0'), good));
+  const paths = daemonPaths({ FLOTILLA_ROOT: root, HOME: root });
+  await assert.rejects(
+    assembleDaemon(paths, () => undefined, () => undefined),
+    (e: unknown) => e instanceof EngineError && e.message.startsWith(`the swarm store ${join(root, 'swarm', 'log')} is damaged at byte 0 `),
+  );
+  assert.deepEqual(readdirSync(root), ['swarm']);
+});
