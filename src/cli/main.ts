@@ -37,7 +37,7 @@ import { VERSION } from '../version.js';
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** Commands that change something outside the plans --dry-run prints (images, registries, swarms, files). */
-const NO_DRY_RUN = new Set(['build', 'pull', 'push', 'run', 'exec', 'attach', 'bundle', 'image', 'builder', 'login', 'logout', 'daemon', 'stack', 'deploy', 'service', 'node']);
+const NO_DRY_RUN = new Set(['attach', 'bundle', 'image', 'builder', 'login', 'logout', 'daemon', 'stack', 'deploy', 'service', 'node']);
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('flotilla');

@@ -56,6 +56,8 @@ export interface BuildRequest {
   context: string;
   /** Relative to the context. */
   dockerfile: string;
+  /** The Dockerfile's text, used instead of reading `dockerfile` (Compose `dockerfile_inline`). */
+  dockerfileInline?: string;
   tags: string[];
   args: Record<string, string>;
   labels: Labels;
@@ -70,6 +72,8 @@ export interface BuildRequest {
   secrets?: Record<string, string>;
   /** os/arch[/variant] to build for (the embedded engine builds only its own). */
   platform?: string;
+  /** Named contexts for FROM and COPY --from (Compose `additional_contexts`): name → absolute directory or `docker-image://REF`. */
+  additionalContexts?: Record<string, string>;
   /** Credentials for the registries base images are pulled from, by registry host (the embedded engine's client fills them in). */
   registryAuth?: Record<string, NonNullable<PullOptions['credentials']>>;
 }

@@ -22,6 +22,7 @@ import { ContainerMonitor, DependencyError } from './monitor.js';
 import { ContainerRegistry } from './containers.js';
 import { observe } from './observe.js';
 import { failOnErrors, runPlan } from './run-plan.js';
+import { refuseUnbuildable } from './images.js';
 import type { ProjectRuntime } from './runtime.js';
 import { walk, type WalkStep } from './walker.js';
 
@@ -95,6 +96,12 @@ export async function up(rt: ProjectRuntime, opts: UpOptions): Promise<UpResult>
     timeout: opts.timeout,
   };
   const plan = planUp(deployment, services, observed, planOptions);
+  // A build no builder here can do stops `up` before it changes anything.
+  for (const step of plan.steps) {
+    const op = step.operation;
+    const service = op.kind === 'build-image' ? services.find((s) => s.name === op.service) : undefined;
+    if (service) refuseUnbuildable(rt, service);
+  }
   const registry = new ContainerRegistry(observed.containers);
   if (opts.dryRun) return { services, registry, plan };
 
@@ -123,8 +130,12 @@ export async function up(rt: ProjectRuntime, opts: UpOptions): Promise<UpResult>
 
 /** What `run` needs before it creates a one-off container of `service`: its image, networks and the volumes. */
 export async function prepareService(rt: ProjectRuntime, service: Service): Promise<void> {
-  const plan = planPrepare(rt.deployment, [service], await observeFor(rt, [service]), { build: 'when-missing', removeOrphans: false });
-  failOnErrors(await runPlan(rt, plan));
+  failOnErrors(await runPlan(rt, await preparePlan(rt, service)));
+}
+
+/** prepareService's plan, without acting on it (`run --dry-run` prints it). */
+export async function preparePlan(rt: ProjectRuntime, service: Service): Promise<Plan> {
+  return planPrepare(rt.deployment, [service], await observeFor(rt, [service]), { build: 'when-missing', removeOrphans: false });
 }
 
 /**

@@ -120,6 +120,27 @@ export interface Build {
   shmSize?: number;
   extraHosts: HostEntry[];
   isolation?: string;
+  /** Compose Specification `dockerfile_inline`: the Dockerfile's text (then `dockerfile` is unused). */
+  dockerfileInline?: string;
+  /** `tags`: names the image gets besides the service's image. */
+  tags: string[];
+  noCache: boolean;
+  pull: boolean;
+  /** `platforms` as written (os/arch[/variant]). */
+  platforms: string[];
+  /** `secrets`: top-level secrets for RUN --mount=type=secret, by id (the target, else the source). */
+  secrets: BuildSecret[];
+  /** `ssh`: agent sockets or key files for RUN --mount=type=ssh ("default": the agent of SSH_AUTH_SOCK). */
+  ssh: { id: string; path?: string }[];
+  /** `additional_contexts`: name → absolute directory, or a `docker-image://`/`service:`/URL source as written. */
+  additionalContexts: Record<string, string>;
+}
+
+export interface BuildSecret {
+  /** The key under the top-level `secrets:`. */
+  source: string;
+  /** What RUN --mount=type=secret,id=… names: `target` when given, else the source (Compose v2). */
+  id: string;
 }
 
 export interface Healthcheck {

@@ -345,9 +345,11 @@ test('--dry-run before any state-changing command prints the plan and changes no
   assert.match(down, /^remove network .*_default: /m);
   same();
 
-  const pull = p.flotilla(['--dry-run', 'pull']);
-  assert.equal(pull.status, 1);
-  assert.match(pull.stderr, /^ERROR: --dry-run is not supported by pull/);
+  assert.match(p.ok(['--dry-run', 'pull']).stdout, /^pull busybox:latest for a: --dry-run, not pulled$/m);
+  same();
+  const attach = p.flotilla(['--dry-run', 'attach', 'a']);
+  assert.equal(attach.status, 1);
+  assert.match(attach.stderr, /^ERROR: --dry-run is not supported by attach/);
   same();
 });
 

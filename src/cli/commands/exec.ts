@@ -2,7 +2,8 @@
  * `flotilla exec SERVICE COMMAND [ARGS...]`: run a command in a running container of a service
  * (--index picks among several; 1 by default). A TTY when stdin is one (unless -T); stdin is
  * passed to the command; the command's exit status is flotilla's. Unlike docker-compose, errors
- * (no such service, no running container) are printed, not swallowed.
+ * (no such service, no running container) are printed, not swallowed. With --dry-run: the
+ * container is looked up and the exec printed, not run.
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
@@ -52,6 +53,11 @@ export function registerExec(program: Command, ctx: CliContext, global: () => Gl
         const spec = { command, env, privileged: flags.privileged === true, tty, attachStdin: !flags.detach, detach: flags.detach === true } as Parameters<typeof rt.engine.exec>[1];
         if (flags.user !== undefined) spec.user = flags.user;
         if (flags.workdir !== undefined) spec.workingDir = flags.workdir;
+        if (rt.dryRun) {
+          const as = [flags.user !== undefined ? `as ${flags.user}` : '', flags.workdir !== undefined ? `in ${flags.workdir}` : '', flags.privileged ? 'privileged' : ''].filter(Boolean);
+          ctx.stdout.write(`exec in ${container.name}: ${JSON.stringify(command)}${as.length > 0 ? ` (${as.join(', ')})` : ''}\n`);
+          return;
+        }
         const session = await rt.engine.exec(container.id, spec);
         if (flags.detach) {
           session.close();

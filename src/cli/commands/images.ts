@@ -16,9 +16,9 @@
  */
 import type { Command } from 'commander';
 import { FlotillaError, UsageError } from '../../errors.js';
-import type { ProgressEvent } from '../../contract/engine.js';
+import type { BuildRequest, ProgressEvent } from '../../contract/engine.js';
 import { EngineError, isNotFound } from '../../contract/errors.js';
-import { buildRequest } from '../../execute/images.js';
+import { buildRequest, refuseUnbuildable } from '../../execute/images.js';
 import { Limiter } from '../../execute/limiter.js';
 import type { Progress, ProgressStep, StepResult } from '../../execute/progress.js';
 import type { ProjectRuntime } from '../../execute/runtime.js';
@@ -130,6 +130,18 @@ function buildLine(e: ProgressEvent): string | undefined {
   return text.trim() === '' ? undefined : text.trimEnd();
 }
 
+/** A build request in words, for --dry-run: where from, and what is not the default. */
+function describeBuild(r: BuildRequest): string {
+  const parts = [`context ${r.context}`];
+  if (r.dockerfileInline !== undefined) parts.push('inline Dockerfile');
+  else if (r.dockerfile !== 'Dockerfile') parts.push(`dockerfile ${r.dockerfile}`);
+  if (r.target) parts.push(`target ${r.target}`);
+  if (Object.keys(r.args).length > 0) parts.push(`args ${Object.keys(r.args).sort().join(' ')}`);
+  if (r.noCache) parts.push('without the cache');
+  if (r.pull) parts.push('pulling the base images');
+  return parts.join(', ');
+}
+
 export async function buildServices(rt: ProjectRuntime, ctx: CliContext, names: readonly string[], flags: BuildFlags): Promise<void> {
   const args = parseBuildArgs(flags.buildArg, rt.variables);
   await rt.engine.version();
@@ -138,6 +150,15 @@ export async function buildServices(rt: ProjectRuntime, ctx: CliContext, names: 
   for (const s of services) {
     if (s.build) buildable.push(s);
     else if (!flags.quiet) ctx.stderr.write(`${s.name} uses an image, skipping\n`);
+  }
+  for (const s of buildable) refuseUnbuildable(rt, s);
+  if (rt.dryRun) {
+    for (const s of buildable) {
+      const request = buildRequest(s, rt.deployment, { noCache: !flags.cache, pull: flags.pull === true, args: args.set });
+      for (const key of args.unset) delete request.args[key];
+      ctx.stdout.write(`build ${request.tags.join(', ')} for ${s.name}: ${describeBuild(request)}\n`);
+    }
+    return;
   }
   const parallel = flags.parallel === true && buildable.length > 1;
   // The build output streams to stdout, which a live display on the same terminal would garble:
@@ -178,6 +199,10 @@ export async function pullServices(rt: ProjectRuntime, ctx: CliContext, names: r
   await rt.engine.version();
   let services = selectServices(rt.deployment, rt.profiles, names);
   if (flags.includeDeps) services = withDependencies(rt.deployment, services, rt.profiles, names);
+  if (rt.dryRun) {
+    for (const s of services.filter((s) => s.imageDeclared)) ctx.stdout.write(`pull ${s.image} for ${s.name}: --dry-run, not pulled\n`);
+    return;
+  }
   const mustBuild: string[] = [];
   const limiter = new Limiter(Math.min(IMAGE_PARALLELISM, rt.limiter.limit));
   const steps = services
@@ -216,6 +241,10 @@ export async function pushServices(rt: ProjectRuntime, ctx: CliContext, names: r
     if (seen.has(key)) continue;
     seen.add(key);
     targets.push({ service: s, image: s.image });
+  }
+  if (rt.dryRun) {
+    for (const { service, image } of targets) ctx.stdout.write(`push ${image} for ${service.name}: --dry-run, not pushed\n`);
+    return;
   }
   const limiter = new Limiter(Math.min(IMAGE_PARALLELISM, rt.limiter.limit));
   const steps = targets.map(({ service, image }): ProgressStep => ({

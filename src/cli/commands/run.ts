@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { ComposeService } from '../../compose/document.js';
 import { emitService } from '../../compose/emit/service.js';
-import { prepareService, up } from '../../execute/up.js';
+import { preparePlan, prepareService, up } from '../../execute/up.js';
 import { ContainerRegistry } from '../../execute/containers.js';
 import { dependencyNames } from '../../model/select.js';
 import { containerSpec } from '../../plan/container-spec.js';
@@ -120,8 +120,9 @@ export function registerRun(program: Command, ctx: CliContext, global: () => Glo
           throw new UsageError('ComposeService port mapping and manual port mapping can not be used together');
         }
         const deps = dependencyNames(typed);
+        const dryRun = rt.dryRun;
         if (flags.deps && deps.length > 0) {
-          await up(rt, {
+          const result = await up(rt, {
             services: deps,
             noDeps: false,
             strategy: 'never',
@@ -131,11 +132,15 @@ export function registerRun(program: Command, ctx: CliContext, global: () => Glo
             build: 'when-missing',
             renewAnonymousVolumes: false,
             start: true,
-            dryRun: false,
+            dryRun: dryRun !== undefined,
             wait: false,
           });
+          if (dryRun && result.plan.steps.length > 0) dryRun(result.plan);
         }
-        await prepareService(rt, typed);
+        if (dryRun) {
+          const plan = await preparePlan(rt, typed);
+          if (plan.steps.length > 0) dryRun(plan);
+        } else await prepareService(rt, typed);
 
         const home = ctx.env['HOME'] ?? '/';
         const problems: string[] = [];
@@ -150,6 +155,13 @@ export function registerRun(program: Command, ctx: CliContext, global: () => Glo
           oneOff: flags.name !== undefined ? { slug, name: flags.name, useAliases: flags.useAliases === true } : { slug, useAliases: flags.useAliases === true },
           containersOf: (s) => registry.refs(s),
         });
+        if (dryRun) {
+          const what = [...(spec.entrypoint ?? []), ...(spec.command ?? [])];
+          ctx.stdout.write(`create ${spec.name}: one-off container of ${serviceName}${what.length > 0 ? ` running ${JSON.stringify(what)}` : ''}\n`);
+          ctx.stdout.write(`start ${spec.name}: ${flags.detach ? 'detached' : 'attached to this terminal'}\n`);
+          if (flags.rm && !flags.detach) ctx.stdout.write(`remove ${spec.name}: --rm, when it exits\n`);
+          return;
+        }
         const id = await rt.engine.createContainer(spec);
         if (flags.detach) {
           await rt.engine.startContainer(id);

@@ -7,7 +7,8 @@ import type { DeployProblem } from '../../model/deployment.js';
 import type { ComposeProject, ComposeService } from '../document.js';
 import { isPlainObject } from '../yaml/read.js';
 
-const BUILD_KEYS = ['dockerfile_inline', 'secrets', 'ssh', 'additional_contexts', 'platforms', 'tags', 'no_cache', 'pull'] as const;
+/** `ssh` and a platform other than linux/amd64 are refused when a build starts (execute/images.ts buildProblem). */
+const BUILD_KEYS = ['additional_contexts'] as const;
 
 function serviceNotices(s: ComposeService): DeployProblem[] {
   const out: DeployProblem[] = [];

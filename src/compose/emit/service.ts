@@ -31,6 +31,7 @@ import { pythonJsonDefault } from '../../util/python-json.js';
 import type { ComposeProject, ComposeService } from '../document.js';
 import { dependenciesOf } from '../dependencies.js';
 import { isPlainObject } from '../yaml/read.js';
+import { setOwn } from '../../util/own.js';
 import { defaultScale, emitDeploy, type Report } from './deploy.js';
 import { hashInput } from './hash-input.js';
 import { emitMount } from './mounts.js';
@@ -206,6 +207,40 @@ function securityOption(o: string, cwd: string): { value: string } {
   }
 }
 
+/** `build.secrets`: short (`- name`) or long (`source`, `target`) entries; the id is the target when given. */
+function buildSecrets(value: unknown): Build['secrets'] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((entry): Build['secrets'] => {
+    if (typeof entry === 'string') return [{ source: entry, id: entry }];
+    if (!isPlainObject(entry) || typeof entry['source'] !== 'string') return [];
+    const target = typeof entry['target'] === 'string' && entry['target'] !== '' ? entry['target'] : entry['source'];
+    return [{ source: entry['source'], id: target }];
+  });
+}
+
+/** `build.ssh`: `default`, `id=path` entries or an id → path mapping (compose-go SSHConfig). */
+function buildSsh(value: unknown): Build['ssh'] {
+  const entries = Object.entries(namedValues(value, true));
+  return entries.map(([id, path]) => (path === '' ? { id } : { id, path }));
+}
+
+/** A mapping, or a list of `name=value` strings (a bare `name` is "" when `bare`); later wins. */
+function namedValues(value: unknown, bare = false): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isPlainObject(value)) {
+    for (const [k, v] of Object.entries(value)) if (v !== undefined && v !== null) setOwn(out, k, String(v));
+  } else if (Array.isArray(value)) {
+    for (const entry of value) {
+      if (typeof entry !== 'string') continue;
+      const eq = entry.indexOf('=');
+      if (eq < 0 && !bare) continue;
+      const [k, v] = eq < 0 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
+      setOwn(out, k, v);
+    }
+  }
+  return out;
+}
+
 function build(s: ComposeService, report: Report): Build | undefined {
   const b = s.build;
   if (!b) return undefined;
@@ -213,6 +248,7 @@ function build(s: ComposeService, report: Report): Build | undefined {
     report(['build'], `service "${s.name}" has no build context`);
     return undefined;
   }
+  const spec = b as Record<string, unknown>;
   const out: Build = {
     context: b.context,
     dockerfile: b.dockerfile ?? 'Dockerfile',
@@ -220,7 +256,15 @@ function build(s: ComposeService, report: Report): Build | undefined {
     labels: stringMap(b.labels),
     cacheFrom: stringList(b.cache_from),
     extraHosts: hostEntries(b.extra_hosts),
+    tags: stringList(spec['tags']),
+    noCache: spec['no_cache'] === true,
+    pull: spec['pull'] === true,
+    platforms: stringList(spec['platforms']),
+    secrets: buildSecrets(spec['secrets']),
+    ssh: buildSsh(spec['ssh']),
+    additionalContexts: namedValues(spec['additional_contexts']),
   };
+  if (typeof spec['dockerfile_inline'] === 'string') out.dockerfileInline = spec['dockerfile_inline'];
   const shm = bytes(b.shm_size);
   if (b.network !== undefined) out.network = b.network;
   if (b.target !== undefined) out.target = b.target;

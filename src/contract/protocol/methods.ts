@@ -146,6 +146,7 @@ export const PROGRESS: {
         registryAuth: mapped((v: BuildRequest['registryAuth']) => (v ? JSON.stringify(v) : undefined), (w: string | undefined) => (w ? (JSON.parse(w) as BuildRequest['registryAuth']) : undefined)),
         // An absent map arrives empty: a request without secrets stays without them.
         secrets: mapped((v: BuildRequest['secrets']) => v, (w: Record<string, string> | undefined) => (w && Object.keys(w).length > 0 ? w : undefined)),
+        additionalContexts: mapped((v: BuildRequest['additionalContexts']) => v, (w: Record<string, string> | undefined) => (w && Object.keys(w).length > 0 ? w : undefined)),
       }),
     ),
     result: same(),

@@ -121,10 +121,11 @@ export class BuildService {
     }
     checkPlatform(request.platform);
     const dockerfilePath = resolve(request.context, request.dockerfile || 'Dockerfile');
-    const shown = isAbsolute(request.dockerfile) ? request.dockerfile : request.dockerfile || 'Dockerfile';
+    const inline = request.dockerfileInline;
+    const shown = inline !== undefined ? 'Dockerfile' : isAbsolute(request.dockerfile) ? request.dockerfile : request.dockerfile || 'Dockerfile';
     let text: string;
     try {
-      text = await readFile(dockerfilePath, 'utf8');
+      text = inline ?? (await readFile(dockerfilePath, 'utf8'));
     } catch (e) {
       throw new EngineError('invalid', `cannot read the Dockerfile ${dockerfilePath}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }

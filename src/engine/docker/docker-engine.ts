@@ -33,16 +33,20 @@ import { resolveEndpoint, type EndpointOptions } from './endpoint.js';
 import * as images from './images.js';
 import * as io from './io.js';
 import * as objects from './objects.js';
+import { registryAuthFor } from './registry-auth.js';
 import { seg } from './paths.js';
 
 export type DockerEngineOptions = EndpointOptions;
 
 export class DockerEngine implements Engine {
   private readonly client: DockerClient;
+  /** Where the Docker config (registry credentials) is found: DOCKER_CONFIG, HOME. */
+  private readonly env: Readonly<Record<string, string | undefined>>;
 
   /** Throws an EngineError (unreachable) when the host or the TLS files are unusable. */
   constructor(options: DockerEngineOptions = {}) {
     this.client = new DockerClient(resolveEndpoint(options));
+    this.env = options.env ?? process.env;
   }
 
   /** `unix:///var/run/docker.sock`, `tcp://host:2376`: how messages name this engine. */
@@ -70,16 +74,17 @@ export class DockerEngine implements Engine {
     return images.listImages(this.client);
   }
 
-  pullImage(ref: string, progress?: ProgressSink): Promise<void> {
-    return images.pullImage(this.client, ref, progress);
+  /** With the Docker config's credentials for the image's registry, as the docker CLI sends them. */
+  async pullImage(ref: string, progress?: ProgressSink): Promise<void> {
+    return images.pullImage(this.client, ref, await registryAuthFor(ref, this.env), progress);
   }
 
   buildImage(request: BuildRequest, progress?: ProgressSink): Promise<string> {
     return images.buildImage(this.client, request, progress);
   }
 
-  pushImage(ref: string, progress?: ProgressSink): Promise<string> {
-    return images.pushImage(this.client, ref, progress);
+  async pushImage(ref: string, progress?: ProgressSink): Promise<string> {
+    return images.pushImage(this.client, ref, await registryAuthFor(ref, this.env), progress);
   }
 
   /**
@@ -87,8 +92,8 @@ export class DockerEngine implements Engine {
    * pulling it; null when the registry does not have it. `bundle` and `config
    * --resolve-image-digests` use it when the image is not on the engine.
    */
-  registryDigest(ref: string): Promise<string | null> {
-    return images.registryDigest(this.client, ref);
+  async registryDigest(ref: string): Promise<string | null> {
+    return images.registryDigest(this.client, ref, await registryAuthFor(ref, this.env));
   }
 
   tagImage(source: string, target: string): Promise<void> {

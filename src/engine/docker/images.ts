@@ -11,8 +11,6 @@ import { imageInfo, imageSummary } from './from-api.js';
 import { orNull, seg, splitReference } from './paths.js';
 import { followProgress } from './progress.js';
 
-/** Docker requires an X-Registry-Auth header on push, even for a registry that needs none. */
-const NO_AUTH = Buffer.from('{}').toString('base64');
 
 export async function inspectImage(client: DockerClient, ref: string): Promise<ImageInfo | null> {
   const j = await orNull(client.json<DockerImageInspect>('GET', `/images/${seg(ref)}/json`));
@@ -23,16 +21,20 @@ export async function listImages(client: DockerClient): Promise<ImageSummary[]> 
   return ((await client.json<DockerImageSummary[]>('GET', '/images/json')) ?? []).map(imageSummary);
 }
 
-export async function pullImage(client: DockerClient, ref: string, progress?: ProgressSink): Promise<void> {
+/**
+ * `auth`: the X-Registry-Auth value for the image's registry (./registry-auth.ts; `{}` without
+ * credentials, which dockerd requires on push even for a registry that needs none).
+ */
+export async function pullImage(client: DockerClient, ref: string, auth: string, progress?: ProgressSink): Promise<void> {
   const { repository, tag, digest } = splitReference(ref);
   // An empty tag would pull every tag of the repository.
-  const res = await client.response('POST', '/images/create', { query: { fromImage: repository, tag: digest ?? tag ?? 'latest' } });
+  const res = await client.response('POST', '/images/create', { query: { fromImage: repository, tag: digest ?? tag ?? 'latest' }, headers: { 'X-Registry-Auth': auth } });
   await followProgress(res, progress);
 }
 
-export async function pushImage(client: DockerClient, ref: string, progress?: ProgressSink): Promise<string> {
+export async function pushImage(client: DockerClient, ref: string, auth: string, progress?: ProgressSink): Promise<string> {
   const { repository, tag } = splitReference(ref);
-  const res = await client.response('POST', `/images/${seg(repository)}/push`, { query: { tag: tag ?? 'latest' }, headers: { 'X-Registry-Auth': NO_AUTH } });
+  const res = await client.response('POST', `/images/${seg(repository)}/push`, { query: { tag: tag ?? 'latest' }, headers: { 'X-Registry-Auth': auth } });
   const result = await followProgress(res, progress);
   if (!result.digest) throw new EngineError('engine', `pushing ${ref}: the engine reported no digest`);
   return result.digest;
@@ -42,8 +44,8 @@ export async function pushImage(client: DockerClient, ref: string, progress?: Pr
  * The digest the registry holds for a reference (GET /distribution/{name}/json, API 1.30+), without
  * pulling: null when the registry does not know the repository or tag.
  */
-export async function registryDigest(client: DockerClient, ref: string): Promise<string | null> {
-  const j = await orNull(client.json<{ Descriptor?: { digest?: string } }>('GET', `/distribution/${seg(ref)}/json`, { headers: { 'X-Registry-Auth': NO_AUTH } }));
+export async function registryDigest(client: DockerClient, ref: string, auth: string): Promise<string | null> {
+  const j = await orNull(client.json<{ Descriptor?: { digest?: string } }>('GET', `/distribution/${seg(ref)}/json`, { headers: { 'X-Registry-Auth': auth } }));
   return j?.Descriptor?.digest || null;
 }
 
@@ -61,8 +63,14 @@ function isRemoteContext(context: string): boolean {
 }
 
 export async function buildImage(client: DockerClient, request: BuildRequest, progress?: ProgressSink): Promise<string> {
-  // dockerd's build API takes secrets only through a BuildKit session, which this backend does not open.
-  if (Object.keys(request.secrets ?? {}).length > 0) throw new EngineError('invalid', `build secrets need the embedded engine (with dockerd, use docker build --secret)`);
+  // dockerd's /build API takes secrets (and named contexts) only from a BuildKit session over
+  // /session, which this backend does not open: refused rather than built without them.
+  if (Object.keys(request.secrets ?? {}).length > 0) {
+    throw new EngineError('invalid', `build secrets need the embedded engine: dockerd's build API takes them only through a BuildKit session, which Flotilla does not open (with dockerd, use docker buildx build --secret)`);
+  }
+  if (Object.keys(request.additionalContexts ?? {}).length > 0) {
+    throw new EngineError('invalid', `additional build contexts need the embedded engine: dockerd's build API takes them only through a BuildKit session, which Flotilla does not open (with dockerd, use docker buildx build --build-context)`);
+  }
   const query: QueryParams = {
     t: request.tags,
     buildargs: Object.keys(request.args).length > 0 ? JSON.stringify(request.args) : undefined,
@@ -88,7 +96,11 @@ export async function buildImage(client: DockerClient, request: BuildRequest, pr
     const extra: { name: string; content: Buffer }[] = [];
     const path = resolve(request.context, request.dockerfile || 'Dockerfile');
     let dockerfile = relative(request.context, path).split(sep).join('/');
-    if (dockerfile.startsWith('../') || isAbsolute(dockerfile)) {
+    if (request.dockerfileInline !== undefined) {
+      // An inline Dockerfile travels in the context under a random name, as Compose v2 hands it over.
+      dockerfile = `.dockerfile.${randomBytes(10).toString('hex')}`;
+      extra.push({ name: dockerfile, content: Buffer.from(request.dockerfileInline, 'utf8') });
+    } else if (dockerfile.startsWith('../') || isAbsolute(dockerfile)) {
       // A Dockerfile outside the context travels inside it under a random name, as the CLI does.
       let content: Buffer;
       try {

@@ -1,7 +1,7 @@
 /**
- * Registry credentials for `--with-registry-auth`: those the Docker config holds for the image's
- * registry (../credentials.ts reads them as Docker's CLI does), sent to the swarm as Docker's
- * X-Registry-Auth header, base64url JSON. Never printed.
+ * Registry credentials for dockerd: those the Docker config holds for the image's registry
+ * (../credentials.ts reads them as Docker's CLI does), sent as Docker's X-Registry-Auth header,
+ * base64url JSON, on pull, push, the registry digest look-up and `--with-registry-auth`. Never printed.
  */
 import { getCredentials, serverKey } from '../credentials.js';
 
@@ -21,5 +21,14 @@ export async function registryAuthFor(image: string, env: Readonly<Record<string
   if (creds?.password !== undefined) auth['password'] = creds.password;
   if (creds?.identityToken !== undefined) auth['identitytoken'] = creds.identityToken;
   if (creds) auth['serveraddress'] = serverKey(host);
-  return Buffer.from(JSON.stringify(auth)).toString('base64url');
+  return encodeAuth(auth);
+}
+
+/**
+ * Go's base64.URLEncoding, padded: dockerd 20.10 decodes the header with it, and an unpadded value
+ * loses its last bytes (the JSON's closing brace), so the daemon falls back to no credentials.
+ */
+function encodeAuth(auth: Record<string, string>): string {
+  const text = Buffer.from(JSON.stringify(auth)).toString('base64url');
+  return text.padEnd(Math.ceil(text.length / 4) * 4, '=');
 }

@@ -216,6 +216,7 @@ export const fullVolume: Required<VolumeInfo> = {
 export const fullBuild: Required<BuildRequest> = {
   context: '/srv/app',
   dockerfile: 'docker/Dockerfile',
+  dockerfileInline: 'FROM busybox\nRUN true\n',
   tags: ['demo/web:1', 'demo/web:latest'],
   args: { VERSION: '1.2.3', EMPTY: '' },
   labels: { 'org.flotilla.built': 'yes' },
@@ -228,6 +229,7 @@ export const fullBuild: Required<BuildRequest> = {
   pull: true,
   secrets: { token: Buffer.from('s3cret\n').toString('base64') },
   platform: 'linux/amd64',
+  additionalContexts: { base: '/srv/base', img: 'docker-image://busybox:latest' },
   registryAuth: { 'registry.example:5000': { username: 'u', password: 'p' }, 'docker.io': { identityToken: 't' } },
 };
 
