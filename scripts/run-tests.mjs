@@ -29,7 +29,7 @@ const parallel = all.filter((f) => !serial.includes(f));
 
 // These e2e files run a second time on the embedded engine (FLOTILLA_E2E_ENGINE, see test/e2e/lib.ts);
 // the others still look at results with the docker CLI.
-const ON_BOTH = ['attached', 'commands', 'deps', 'faults', 'lifecycle', 'logs', 'order', 'scale', 'spec-runtime', 'up-down'].map((n) => join('dist', 'test', 'e2e', `${n}.test.js`));
+const ON_BOTH = ['attached', 'commands', 'deps', 'faults', 'lifecycle', 'logs', 'order', 'scale', 'spec-runtime', 'up-down', 'watch'].map((n) => join('dist', 'test', 'e2e', `${n}.test.js`));
 const onEmbedded = serial.filter((f) => ON_BOTH.some((b) => f.endsWith(b)));
 
 let failed = false;

@@ -30,6 +30,7 @@ import { registerNode } from './commands/node.js';
 import { registerVersion } from './commands/version.js';
 import { registerLs } from './commands/ls.js';
 import { registerWait } from './commands/wait.js';
+import { registerWatch } from './commands/watch.js';
 import { registerAttach } from './commands/attach.js';
 import { registerStats } from './commands/stats.js';
 import { VERSION } from '../version.js';
@@ -88,6 +89,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerVersion(program, ctx);
   registerLs(program, ctx, global);
   registerWait(program, ctx, global);
+  registerWatch(program, ctx, global);
   registerAttach(program, ctx, global);
   registerStats(program, ctx, global);
   return program;

@@ -14,7 +14,7 @@ import { envList } from '../plan/container-spec.js';
 import type { ProjectRuntime } from './runtime.js';
 
 /** The container a hook runs in: a one-off container (run) runs none. */
-interface HookTarget {
+export interface HookTarget {
   id: string;
   name: string;
   service: string;
@@ -25,7 +25,8 @@ function hooksOf(rt: ProjectRuntime, c: HookTarget): Service | undefined {
   return c.oneOff ? undefined : rt.deployment.services.find((s) => s.name === c.service);
 }
 
-async function runHook(rt: ProjectRuntime, container: HookTarget, hook: LifecycleHook, kind: string): Promise<void> {
+/** Runs one hook-shaped command (a hook, a watch rule's `exec`) in a container; a non-zero exit rejects. */
+export async function runHook(rt: ProjectRuntime, container: HookTarget, hook: LifecycleHook, kind: string): Promise<void> {
   const spec: Parameters<ProjectRuntime['engine']['exec']>[1] = {
     command: hook.command,
     env: envList(hook.environment),

@@ -128,6 +128,11 @@ export async function up(rt: ProjectRuntime, opts: UpOptions): Promise<UpResult>
   return { services, registry, plan };
 }
 
+/** `up` as other commands use it (run's dependencies, watch): no scaling, orphans left alone, the containers started. */
+export function upServices(rt: ProjectRuntime, services: string[], o: Pick<UpOptions, 'noDeps' | 'strategy' | 'build'>): Promise<UpResult> {
+  return up(rt, { services, alwaysRecreateDeps: false, scale: {}, removeOrphans: false, renewAnonymousVolumes: false, start: true, dryRun: false, wait: false, ...o });
+}
+
 /** What `run` needs before it creates a one-off container of `service`: its image, networks and the volumes. */
 export async function prepareService(rt: ProjectRuntime, service: Service): Promise<void> {
   failOnErrors(await runPlan(rt, await preparePlan(rt, service)));

@@ -46,6 +46,8 @@ export interface Service {
   /** Compose Specification hooks: run in each container right after it starts, and before it is stopped. */
   postStart: LifecycleHook[];
   preStop: LifecycleHook[];
+  /** `develop.watch`: what `watch` and `up --watch` do when files under a path change. */
+  watch: WatchRule[];
   /** The `restart` key (for containers; `deploy.restartPolicy` is Swarm's, and wins for `up` too). */
   restart?: RestartSetting;
   logging?: Logging;
@@ -160,6 +162,25 @@ export interface LifecycleHook {
   privileged: boolean;
   workingDir?: string;
   environment: EnvVar[];
+}
+
+export type WatchAction = 'sync' | 'rebuild' | 'restart' | 'sync+restart' | 'sync+exec';
+
+/** One `develop.watch` rule. */
+export interface WatchRule {
+  /** Absolute host path watched (a directory or a file). */
+  path: string;
+  action: WatchAction;
+  /** Where `path` is copied to in the containers (sync actions). */
+  target?: string;
+  /** Patterns (.dockerignore syntax) relative to `path`: changes matching one are left alone. */
+  ignore: string[];
+  /** Patterns relative to `path`: when any, only changes matching one count. */
+  include: string[];
+  /** Copy everything under `path` into the containers when watching starts (sync actions). */
+  initialSync: boolean;
+  /** `sync+exec`: the command run in each container after a sync. */
+  exec?: LifecycleHook;
 }
 
 export interface RestartSetting {

@@ -45,7 +45,6 @@ models:
   assert.deepEqual(warnings, [
     'WARNING: compose.yaml:19:5: services.llm.provider: service "llm" has a provider: Flotilla does not run provider services, so up leaves it out',
     'WARNING: compose.yaml:13:5: services.web.models: models are not run by Flotilla: the service gets no model endpoints',
-    'WARNING: compose.yaml:8:5: services.web.develop: develop.watch is not acted on: up does not watch files',
   ]);
   assert.deepEqual(p.running(), [p.c('web')], 'the provider service has no container');
   const pids = p.ok(['exec', '-T', 'web', 'sh', '-c', 'cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max']).stdout.trim();

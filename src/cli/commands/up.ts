@@ -19,6 +19,8 @@ import { LogPrinter } from '../logs/printer.js';
 import { printPlan, withRuntime } from '../project.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { useColor } from '../color.js';
+import { watch, watchRules } from '../../execute/watch.js';
+import { watchLog } from './watch.js';
 
 interface UpFlags {
   detach?: boolean;
@@ -48,6 +50,7 @@ interface UpFlags {
   noAttach: string[];
   abortOnContainerFailure?: boolean;
   timestamps?: boolean;
+  watch?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -138,6 +141,7 @@ export function registerUp(program: Command, ctx: CliContext, global: () => Glob
     .addOption(serviceListOption('--no-attach <service>', "don't follow this service's output (repeatable)"))
     .option('--abort-on-container-failure', 'stop all containers if any container exits with a non-zero code')
     .option('--timestamps', 'show timestamps in the output')
+    .option('-w, --watch', "watch the services' develop.watch paths and act on changes until interrupted")
     .action(async (services: string[], flags: UpFlags) => {
       if (flags.abortOnContainerExit && flags.abortOnContainerFailure) throw new UsageError('--abort-on-container-exit and --abort-on-container-failure cannot be combined');
       const abort = flags.abortOnContainerExit === true || flags.exitCodeFrom !== undefined;
@@ -147,6 +151,8 @@ export function registerUp(program: Command, ctx: CliContext, global: () => Glob
         throw new UsageError('-d cannot be combined with --abort-on-container-exit, --abort-on-container-failure or --attach-dependencies');
       }
       if (detached && (flags.attach.length > 0 || flags.noAttach.length > 0)) throw new UsageError('-d cannot be combined with --attach or --no-attach');
+      if (detached && flags.watch) throw new UsageError('-d and --wait cannot be combined with --watch');
+      if (flags.noBuild && flags.watch) throw new UsageError('--no-build and --watch are incompatible');
       if (!flags.start && (detached || abort || flags.attachDependencies)) {
         throw new UsageError('--no-start cannot be combined with -d, --abort-on-container-exit, --exit-code-from or --attach-dependencies');
       }
@@ -156,6 +162,7 @@ export function registerUp(program: Command, ctx: CliContext, global: () => Glob
           throw new ExitCode(2, `No service named "${flags.exitCodeFrom}" was found in your compose file.`);
         }
         for (const s of [...flags.attach, ...flags.noAttach]) if (!rt.deployment.services.some((x) => x.name === s)) throw new UsageError(`no such service: ${s}`);
+        const rules = flags.watch ? watchRules(rt, services, watchLog(ctx)) : undefined;
         // Restarting a stopped container, attached `up` shows only its new run's output.
         const lastRuns = detached || !flags.start || opts.dryRun ? new Map<string, number>() : await lastRunEnds(rt);
         const result = await up(rt, opts);
@@ -168,7 +175,12 @@ export function registerUp(program: Command, ctx: CliContext, global: () => Glob
         const attachTo = new Set(followed.filter((s) => !flags.noAttach.includes(s)));
         // Ctrl-C and an abort stop the services named (all when none is), not their dependencies.
         const stopServices = new Set(services.length > 0 ? services : rt.deployment.services.map((s) => s.name));
-        await attach(rt, ctx, attachTo, { flags, abort, failureAbort, color: useColor(ctx, global(), flags.color !== false), result, lastRuns, stopServices });
+        const watching = rules ? await watch(rt, rules, { prune: true, log: watchLog(ctx) }) : undefined;
+        try {
+          await attach(rt, ctx, attachTo, { flags, abort, failureAbort, color: useColor(ctx, global(), flags.color !== false), result, lastRuns, stopServices, watching: watching !== undefined });
+        } finally {
+          await watching?.stop();
+        }
       });
     });
 
@@ -210,13 +222,16 @@ async function attach(
   rt: ProjectRuntime,
   ctx: CliContext,
   services: ReadonlySet<string>,
-  o: { flags: UpFlags; abort: boolean; failureAbort: boolean; color: boolean; result: UpResult; lastRuns: ReadonlyMap<string, number>; stopServices: ReadonlySet<string> },
+  o: { flags: UpFlags; abort: boolean; failureAbort: boolean; color: boolean; result: UpResult; lastRuns: ReadonlyMap<string, number>; stopServices: ReadonlySet<string>; watching: boolean },
 ): Promise<void> {
   const { engine, deployment } = rt;
   const width = Math.max(0, ...[...services].map((s) => s.length)) + 3;
   const printer = new LogPrinter(ctx.stdout, { color: o.color, prefix: o.flags.logPrefix, width });
   let firstExit: { name: string; service: string; code: number } | undefined;
   let stopping: Promise<void> | undefined;
+  // Watching, containers that stop (a restart, a rebuild) do not end `up`: only Ctrl-C or an abort does.
+  let stopRequested: () => void = () => undefined;
+  const untilStop = new Promise<void>((resolve) => (stopRequested = resolve));
   const follower = new LogFollower(engine, deployment.name, printer, {
     follow: true,
     timestamps: o.flags.timestamps === true,
@@ -235,6 +250,7 @@ async function attach(
     if (!stopping) {
       ctx.stderr.write(`${message}\n`);
       stopping = stopAll();
+      stopRequested();
     }
     return stopping;
   };
@@ -262,7 +278,7 @@ async function attach(
     attached.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     ctx.stdout.write(`Attaching to ${attached.map((c) => c.name).join(', ')}\n`);
     for (const c of attached) follower.add(c, o.lastRuns.get(c.id));
-    await follower.done();
+    await (o.watching ? untilStop : follower.done());
     if (stopping) await stopping;
   } finally {
     follower.stop();

@@ -16,6 +16,8 @@ import type {
   Healthcheck,
   HostEntry,
   LifecycleHook,
+  WatchAction,
+  WatchRule,
   Link,
   Mount,
   NamespaceMode,
@@ -100,17 +102,39 @@ function healthcheck(s: ComposeService): Healthcheck | undefined {
 function hooks(s: ComposeService, key: 'post_start' | 'pre_stop', report: Report): LifecycleHook[] {
   const list = s[key];
   if (!Array.isArray(list)) return [];
-  return list.filter(isPlainObject).map((h, i) => {
-    const hook: LifecycleHook = {
-      command: words(h['command'] as string | string[] | undefined, [key, i, 'command'], report) ?? [],
-      privileged: h['privileged'] === true,
-      environment: hookEnvironment(h['environment']),
+  return list.filter(isPlainObject).map((h, i) => hook(h, [key, i], report));
+}
+
+function hook(h: Record<string, unknown>, keyPath: (string | number)[], report: Report): LifecycleHook {
+  const out: LifecycleHook = {
+    command: words(h['command'] as string | string[] | undefined, [...keyPath, 'command'], report) ?? [],
+    privileged: h['privileged'] === true,
+    environment: hookEnvironment(h['environment']),
+  };
+  const user = optionalString(h['user']);
+  const workingDir = optionalString(h['working_dir']);
+  if (user !== undefined) out.user = user;
+  if (workingDir !== undefined) out.workingDir = workingDir;
+  return out;
+}
+
+/** `develop.watch` rules (the schema checked their shape; paths are absolute already). */
+function watchRules(s: ComposeService, report: Report): WatchRule[] {
+  const develop = s['develop'];
+  if (!isPlainObject(develop) || !Array.isArray(develop['watch'])) return [];
+  const patterns = (v: unknown) => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.map(String) : []);
+  return develop['watch'].filter(isPlainObject).map((r, i) => {
+    const rule: WatchRule = {
+      path: String(r['path']),
+      action: r['action'] as WatchAction,
+      ignore: patterns(r['ignore']),
+      include: patterns(r['include']),
+      initialSync: r['initial_sync'] === true || r['x-initialSync'] === true,
     };
-    const user = optionalString(h['user']);
-    const workingDir = optionalString(h['working_dir']);
-    if (user !== undefined) hook.user = user;
-    if (workingDir !== undefined) hook.workingDir = workingDir;
-    return hook;
+    const target = optionalString(r['target']);
+    if (target !== undefined) rule.target = target;
+    if (isPlainObject(r['exec'])) rule.exec = hook(r['exec'], ['develop', 'watch', i, 'exec'], report);
+    return rule;
   });
 }
 
@@ -378,6 +402,7 @@ export function emitService(project: ComposeProject, s: ComposeService, cwd: str
     limits: limits(s),
     postStart: hooks(s, 'post_start', report),
     preStop: hooks(s, 'pre_stop', report),
+    watch: watchRules(s, report),
     configHash: hashInput(project, s, cwd),
   };
   const optional: Partial<Service> = {
