@@ -3,7 +3,8 @@
 // its containers), test/swarm (each makes a swarm of dockerds: two at once would starve each
 // other on two cores) and the dockerd contract runs run one at a time.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -33,14 +34,34 @@ const ON_BOTH = ['attached', 'commands', 'deps', 'faults', 'lifecycle', 'logs', 
 const onEmbedded = serial.filter((f) => ON_BOTH.some((b) => f.endsWith(b)));
 
 let failed = false;
-for (const [files, concurrency, env] of [[parallel, 2, {}], [serial, 1, {}], [onEmbedded, 1, { FLOTILLA_E2E_ENGINE: 'embedded' }]]) {
+// Each file's wall time, to print the slowest at the end (scripts/file-times-reporter.mjs).
+const timesDir = mkdtempSync(join(tmpdir(), 'flotilla-test-times-'));
+const times = [];
+for (const [phase, [files, concurrency, env]] of [[parallel, 2, {}], [serial, 1, {}], [onEmbedded, 1, { FLOTILLA_E2E_ENGINE: 'embedded' }]].entries()) {
   if (files.length === 0) continue;
   if (env.FLOTILLA_E2E_ENGINE) console.log(`\n# e2e again on the embedded engine: ${files.map((f) => relative(root, f)).join(' ')}`);
-  const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
+  const timesFile = join(timesDir, `${phase}.tsv`);
+  const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', `--test-reporter=${join(root, 'scripts', 'file-times-reporter.mjs')}`, `--test-reporter-destination=${timesFile}`];
+  const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...reporters, ...files], {
     stdio: 'inherit',
     cwd: root,
     env: { ...process.env, ...env },
   });
   if (r.status !== 0) failed = true;
+  const suffix = env.FLOTILLA_E2E_ENGINE ? ' (embedded)' : '';
+  try {
+    for (const line of readFileSync(timesFile, 'utf8').split('\n').filter(Boolean)) {
+      const [ms, file] = line.split('\t');
+      times.push({ ms: Number(ms), file: `${relative(join(root, 'dist'), file).replace(/\.js$/, '.ts')}${suffix}` });
+    }
+  } catch {
+    // the runner wrote nothing (it failed before any file ran)
+  }
+}
+rmSync(timesDir, { recursive: true, force: true });
+const slowest = times.sort((a, b) => b.ms - a.ms).slice(0, 15);
+if (slowest.length > 1) {
+  console.log(`\n# the ${slowest.length} slowest test files (wall time; ${times.length} files):`);
+  for (const t of slowest) console.log(`# ${(t.ms / 1000).toFixed(1).padStart(7)} s  ${t.file}`);
 }
 process.exit(failed ? 1 : 0);
