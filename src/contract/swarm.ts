@@ -209,6 +209,8 @@ export interface Service extends Meta {
   previousSpec?: ServiceSpec;
   /** Ports as the swarm published them (ingress ports it picked included). */
   endpointPorts: PortConfig[];
+  /** endpoint_mode vip: the service's address on each of its networks (`10.0.1.2/24`). */
+  virtualIps?: { networkId: string; addr: string }[];
   updateStatus?: { state: UpdateState; message?: string; startedAt?: string; completedAt?: string };
   /** Tasks running and wanted, as the managers count them. */
   status?: { running: number; desired: number; completed?: number };

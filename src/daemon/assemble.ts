@@ -68,7 +68,7 @@ export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => 
   });
   const backend = new DaemonEngine({ paths, images, registry, containers, volumes, events, builder, startedAt: new Date().toISOString(), requestShutdown });
   // The swarm core runs its tasks through the engine itself, as a client would.
-  const swarm = new SwarmCore(swarmStore, backend, swarmNode, log);
+  const swarm = new SwarmCore(swarmStore, backend, swarmNode, log, network);
   swarm.open();
   backend.swarmCore = swarm;
   return {

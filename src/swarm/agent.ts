@@ -15,9 +15,7 @@ import { isTerminal, type TaskState } from '../contract/swarm.js';
 import type { StoreObjects, SwarmStore, SwarmTask } from './store.js';
 import { TASK_ID_LABEL, taskContainerSpec, taskFiles } from './task-container.js';
 import { taskName } from './tasks.js';
-
-/** Engine networks the core made carry this label (the swarm network's id). */
-export const NETWORK_ID_LABEL = 'com.docker.swarm.network.id';
+import { ensureEngineNetwork, NETWORK_ID_LABEL } from './engine-network.js';
 
 const STOPPING: readonly TaskState[] = ['shutdown', 'remove', 'complete', 'failed', 'rejected', 'orphaned'];
 
@@ -241,23 +239,7 @@ export class TaskAgent {
     for (const attachment of task.spec.networks ?? []) {
       const network = this.store.list('network').find((n) => n.name === attachment.target || n.id === attachment.target);
       if (!network) throw new Error(`network ${attachment.target} not found`);
-      if (!(await this.engine.inspectNetwork(network.name))) {
-        try {
-          await this.engine.createNetwork({
-            name: network.name,
-            driver: 'bridge',
-            driverOpts: {},
-            internal: network.internal,
-            enableIpv6: false,
-            attachable: network.attachable,
-            labels: { ...network.labels, [NETWORK_ID_LABEL]: network.id },
-            ...(network.subnets.length > 0 ? { ipam: { config: network.subnets.map((subnet) => ({ subnet })) } } : {}),
-          });
-        } catch (e) {
-          // Another task of the same pass made it.
-          if (!(await this.engine.inspectNetwork(network.name))) throw e;
-        }
-      }
+      await ensureEngineNetwork(this.engine, network);
       const aliases = [...(attachment.aliases ?? [])];
       if (service && !aliases.includes(service.spec.name)) aliases.push(service.spec.name);
       out[network.name] = { aliases };

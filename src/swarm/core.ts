@@ -28,6 +28,8 @@ import { withDefaults } from './defaults.js';
 import { orchestrate, RestartHistory } from './orchestrator.js';
 import { schedule } from './scheduler.js';
 import { Updaters } from './updater.js';
+import { publishPorts } from './ports.js';
+import { ServiceRouter, type ServiceNetworking } from './routing.js';
 import { SwarmStore, type SwarmTask } from './store.js';
 import { newObjectId } from './tasks.js';
 
@@ -71,6 +73,7 @@ function address(): string {
 export class SwarmCore {
   private agent: TaskAgent | undefined;
   private updaters: Updaters | undefined;
+  private router: ServiceRouter | undefined;
   private readonly history = new RestartHistory();
   private nodeId = '';
   private scheduled = false;
@@ -85,6 +88,8 @@ export class SwarmCore {
     private readonly engine: Engine,
     private readonly config: SwarmNodeConfig,
     private readonly log: (line: string) => void,
+    /** Service discovery and load balancing (the daemon's networking); without it, names are only task aliases. */
+    private readonly networking?: ServiceNetworking,
   ) {}
 
   /** Makes or refreshes this node, re-adopts the tasks and starts the loops. */
@@ -104,8 +109,12 @@ export class SwarmCore {
     this.nodeId = node.id;
     this.agent = new TaskAgent(this.store, this.engine, this.nodeId, this.log);
     this.updaters = new Updaters(this.store, this.nodeId, newObjectId, this.log);
+    if (this.networking) this.router = new ServiceRouter(this.store, this.engine, this.networking, this.log);
     this.unwatch = this.store.watch(() => this.kick());
-    this.sweepTimer = setInterval(() => void this.agent?.sweep().catch((e: unknown) => this.log(`swarm: sweep: ${(e as Error).message}`)), SWEEP_MS);
+    this.sweepTimer = setInterval(() => {
+      void this.agent?.sweep().catch((e: unknown) => this.log(`swarm: sweep: ${(e as Error).message}`));
+      this.router?.kick(); // again after a failure
+    }, SWEEP_MS);
     this.sweepTimer.unref();
     void this.agent.sweep().catch((e: unknown) => this.log(`swarm: sweep: ${(e as Error).message}`));
     this.kick();
@@ -117,6 +126,7 @@ export class SwarmCore {
     clearTimeout(this.wakeTimer);
     clearInterval(this.sweepTimer);
     this.updaters?.close();
+    this.router?.close();
     this.agent?.close();
     this.store.close();
   }
@@ -154,6 +164,7 @@ export class SwarmCore {
     this.updaters?.reconcile();
     this.store.transact((tx) => schedule(tx, node, engineLabels));
     this.agent?.pass();
+    this.router?.kick();
     if (wake !== undefined) {
       clearTimeout(this.wakeTimer);
       this.wakeTimer = setTimeout(() => this.kick(), Math.max(10, wake - Date.now()));
@@ -207,7 +218,7 @@ export class SwarmCore {
     const stored = this.validate(spec);
     const id = this.store.transact((tx) => {
       if (tx.list('service').some((s) => s.spec.name === spec.name)) throw new EngineError('conflict', `service ${spec.name} already exists`);
-      return tx.create('service', { id: newObjectId(), spec: stored, endpointPorts: [] }).id;
+      return tx.create('service', { id: newObjectId(), spec: stored, endpointPorts: publishPorts(stored, undefined, tx.list('service'), []) }).id;
     });
     return { id, warnings: [] };
   }
@@ -219,7 +230,8 @@ export class SwarmCore {
       if (!current) throw new EngineError('not-found', `service ${id} not found`);
       if (current.spec.mode.kind !== stored.mode.kind) throw new EngineError('invalid', 'service mode change is not allowed');
       const { updateStatus: _status, ...rest } = current;
-      tx.update('service', { ...rest, previousSpec: current.spec, spec: stored }, version);
+      const endpointPorts = publishPorts(stored, id, tx.list('service'), current.endpointPorts);
+      tx.update('service', { ...rest, previousSpec: current.spec, spec: stored, endpointPorts }, version);
     });
     this.history.forget(id);
     return { warnings: [] };
@@ -231,7 +243,7 @@ export class SwarmCore {
       if (!current) throw new EngineError('not-found', `service ${id} not found`);
       if (!current.previousSpec) throw new EngineError('invalid', `service ${current.spec.name} does not have a previous spec`);
       const { previousSpec, ...rest } = current;
-      tx.update('service', { ...rest, spec: previousSpec, updateStatus: { state: 'rollback_started', message: 'manually requested rollback', startedAt: new Date().toISOString() } }, version);
+      tx.update('service', { ...rest, spec: previousSpec, endpointPorts: publishPorts(previousSpec, id, tx.list('service'), current.endpointPorts), updateStatus: { state: 'rollback_started', message: 'manually requested rollback', startedAt: new Date().toISOString() } }, version);
     });
     this.history.forget(id);
     return { warnings: [] };

@@ -75,7 +75,10 @@ export function taskContainerSpec(service: Service, task: SwarmTask, networks: R
     ...(hc && hc.test ? { healthcheck: { test: hc.test, interval: hc.interval ?? 0, timeout: hc.timeout ?? 0, startPeriod: hc.startPeriod ?? 0, retries: hc.retries ?? 0 } } : {}),
     networkMode: { kind: 'networks' },
     networks,
-    publishedPorts: [],
+    // Host-mode ports are the task's own; ingress ones are the node's (see routing.ts).
+    publishedPorts: (service.spec.endpoint?.ports ?? []).flatMap((p) =>
+      p.mode === 'host' ? [{ containerPort: p.target, protocol: p.protocol, hostIp: '', ...(p.published ? { hostPorts: { start: p.published, end: p.published } } : {}) }] : [],
+    ),
     mounts: (c.mounts ?? []).map(mountSpec),
     volumesFrom: [],
     tmpfs: [],

@@ -1,12 +1,13 @@
 /**
- * The names the embedded DNS knows, read from the manager's live records: which containers a
- * client can see (those sharing one of its networks, the default bridge excepted) and where its
+ * The names the embedded DNS knows, read from the manager's live records: swarm services and
+ * `tasks.<service>` on the client's networks, then which containers a client can see (those sharing one of its networks, the default bridge excepted) and where its
  * other queries go (its own dns: servers, else the host's; nowhere when it is only on internal
  * networks).
  */
 import { DEFAULT_NETWORK } from '../containers/collaborators.js';
 import type { NameSource } from './dns/resolver.js';
 import { parseUpstream, type Upstream } from './dns/upstreams.js';
+import { serviceAddresses } from './services.js';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from './types.js';
 
 
@@ -66,6 +67,9 @@ export class Directory implements NameSource {
 
   lookup(networkId: string, client: string, name: string): string[] | null {
     for (const network of this.scope(networkId, client)) {
+      // A swarm service's name is its virtual IP's (or its tasks'), not each task's alias.
+      const service = serviceAddresses(network, name);
+      if (service) return service;
       const found = Object.values(network.endpoints).filter((e) => matches(e, name));
       if (found.length > 0) return found.map((e) => e.ip);
     }

@@ -106,7 +106,7 @@ export function explicitChoice(ipam: NetworkSpec['ipam'], used: readonly UsedSub
 /**
  * An address for a new endpoint: the requested one (conflict if taken, invalid if outside the
  * subnet), else the lowest free one of ip_range (or of the subnet), skipping the network and
- * broadcast addresses, the gateway and the aux addresses.
+ * broadcast addresses, the gateway, the aux addresses and the swarm services' virtual IPs.
  */
 export function allocateAddress(network: NetworkRecord, requested?: string): string {
   const subnet = parseCidr(network.subnet, true);
@@ -116,6 +116,7 @@ export function allocateAddress(network: NetworkRecord, requested?: string): str
   taken.add(lastAddress(subnet));
   taken.add(parseIpv4(network.gateway) ?? -1);
   for (const ip of Object.values(network.auxAddresses ?? {})) taken.add(parseIpv4(ip) ?? -1);
+  for (const s of Object.values(network.services ?? {})) if (s.vip) taken.add(parseIpv4(s.vip) ?? -1);
   for (const e of Object.values(network.endpoints)) taken.add(parseIpv4(e.ip) ?? -1);
 
   if (requested) {

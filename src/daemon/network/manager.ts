@@ -22,7 +22,7 @@ import { Resolver } from './dns/resolver.js';
 import { DnsListener } from './dns/server.js';
 import { isLoopback, parseUpstream, readHostResolvConf, type Upstream } from './dns/upstreams.js';
 import { allocateAddress, explicitChoice, type UsedSubnet } from './ipam.js';
-import { addRules, deleteRules, type RuleChange } from './iptables.js';
+import { addRules, deleteRules, rebuildChains, type RuleChange } from './iptables.js';
 import { formatCidr, macFor, overlaps, parseCidr, parseIpv4 } from './ipv4.js';
 import { addVeth, deleteLink, hostSubnets, linkGone, setDefaultRoute } from './links.js';
 import { FALLBACK_NAMESERVERS, renderHosts, renderResolvConf, writeInPlace } from './name-files.js';
@@ -32,6 +32,8 @@ import { bridgeOptions } from './options.js';
 import { newRecord, poolSubnet, usedSubnets } from './new-network.js';
 import { bridgeUp, dropStaleSandboxes, ensureIpForward, purgeHost, restoreLinks, restoreRules, type HostState } from './restore.js';
 import { RuleBook } from './rules.js';
+import { addVips, entriesFor, hasServices, ingressKeys, isBackend, removeVips, vipsOf } from './services.js';
+import type { ServiceNetworking, ServiceRoute } from '../../swarm/routing.js';
 import { createNetns, removeNetns } from './sandbox.js';
 import { NetworkStore } from './store.js';
 import type {
@@ -62,7 +64,7 @@ function named<T>(network: string, f: () => T): T {
   }
 }
 
-export class NetworkManager implements NetworkPort {
+export class NetworkManager implements NetworkPort, ServiceNetworking {
   private readonly names: HostNames;
   private readonly rules: RuleBook;
   private readonly store: NetworkStore;
@@ -76,6 +78,8 @@ export class NetworkManager implements NetworkPort {
   private readonly reservations = new Map<string, Reservation[]>();
   /** `${networkId}/${containerId}/${port}` → why a port recorded as published could not be held again at start. */
   private readonly unheldWhy = new Map<string, string>();
+  /** `tcp/8080` → the socket holding a swarm service's ingress port. */
+  private readonly ingressHolds = new Map<string, Reservation>();
   private queue: Promise<unknown> = Promise.resolve();
   private upstreamCache: { at: number; upstreams: Upstream[] } | null = null;
   /** What restore.ts works on: the records above, shared. */
@@ -120,8 +124,10 @@ export class NetworkManager implements NetworkPort {
       await restoreRules(this.host);
       for (const n of this.networks.values()) {
         for (const e of Object.values(n.endpoints)) await this.restoreReservations(n, e);
+        await addVips(n.bridge, vipsOf(n));
         await this.startDns(n);
       }
+      await this.holdIngress();
       if (!this.findNetwork(DEFAULT_NETWORK)) {
         await this.createNetwork({ name: DEFAULT_NETWORK, driverOpts: {}, internal: false, enableIpv6: false, attachable: false, labels: {} });
       }
@@ -139,6 +145,8 @@ export class NetworkManager implements NetworkPort {
     await Promise.all([...this.reservations.values()].flat().map((r) => r.close()));
     this.reservations.clear();
     this.unheldWhy.clear();
+    await Promise.all([...this.ingressHolds.values()].map((r) => r.close()));
+    this.ingressHolds.clear();
   }
 
   /**
@@ -355,6 +363,7 @@ export class NetworkManager implements NetworkPort {
       await deleteLink(n.bridge);
       await this.store.removeNetwork(n.id);
       this.networks.delete(n.id);
+      if (hasServices(n)) await this.serviceRulesAgain();
     });
   }
 
@@ -419,6 +428,8 @@ export class NetworkManager implements NetworkPort {
       await this.store.saveNetwork(network);
     }
     if (mine.length > 0) this.resolver.reset();
+    // Its address may go to another container before the swarm core routes the service again.
+    if (mine.some(({ network }) => isBackend(network, containerId))) await this.exclusive(() => this.serviceRulesAgain());
     if (failed !== null) throw failed;
     this.sandboxes.delete(containerId);
     this.unsavedSandboxes.delete(containerId);
@@ -584,6 +595,73 @@ export class NetworkManager implements NetworkPort {
     await deleteRules(ports.flatMap((port) => this.rules.portRules({ port, containerIp: e.ip, bridge: n.bridge })));
     delete e.published;
     return true;
+  }
+
+  // ---- swarm services ------------------------------------------------------------------------
+
+  /**
+   * An address of the network for a service's virtual IP: kept from containers, and an address
+   * of the bridge (so containers reach it), until routeServices no longer names it.
+   */
+  reserveVip(network: string, serviceId: string): Promise<string> {
+    return this.exclusive(async () => {
+      const n = this.mustFind(network);
+      const entry = n.services?.[serviceId] ?? { names: [], backends: [], ingress: [] };
+      const vip = entry.vip ?? allocateAddress(n);
+      n.services = { ...n.services, [serviceId]: { ...entry, vip } };
+      await addVips(n.bridge, [vip]);
+      await this.store.saveNetwork(n);
+      return `${vip}/${n.subnet.split('/')[1]}`;
+    });
+  }
+
+  /**
+   * Routes exactly these services on this node: their names in the embedded DNS, their virtual
+   * IPs and ingress ports balanced over their tasks; every other service's are removed.
+   */
+  routeServices(routes: readonly ServiceRoute[]): Promise<void> {
+    return this.exclusive(async () => {
+      for (const n of this.networks.values()) {
+        const before = n.services ?? {};
+        const next = entriesFor(n, routes);
+        if (JSON.stringify(before) === JSON.stringify(next)) continue;
+        const kept = new Set(Object.values(next).map((e) => e.vip));
+        await removeVips(n.bridge, vipsOf(n).filter((ip) => !kept.has(ip)));
+        if (Object.keys(next).length > 0) n.services = next;
+        else delete n.services;
+        await addVips(n.bridge, vipsOf(n));
+        await this.store.saveNetwork(n);
+      }
+      await this.serviceRulesAgain();
+    });
+  }
+
+  /** The services' chains and ingress sockets made to match the records (in the queue). */
+  private async serviceRulesAgain(): Promise<void> {
+    await this.holdIngress();
+    await rebuildChains(this.rules.serviceChains(this.list()));
+    this.resolver.reset();
+  }
+
+  /** Holds a socket on every ingress port the records name (so nothing else takes it), and no other. */
+  private async holdIngress(): Promise<void> {
+    const wanted = ingressKeys(this.networks.values());
+    for (const [key, r] of [...this.ingressHolds]) {
+      if (wanted.has(key)) continue;
+      this.ingressHolds.delete(key);
+      await r.close();
+    }
+    for (const [key, port] of wanted) {
+      if (this.ingressHolds.has(key)) continue;
+      try {
+        const r = await reserve({ containerPort: port.containerPort, protocol: port.protocol, hostIp: '', hostPorts: { start: port.hostPort, end: port.hostPort } }, (protocol, ip, p) =>
+          this.isRecordedForOther('', protocol, ip, p),
+        );
+        this.ingressHolds.set(key, r);
+      } catch (e) {
+        this.log(`swarm ingress port ${key}: ${(e as Error).message}`);
+      }
+    }
   }
 
   // ---- /etc/hosts and resolv.conf --------------------------------------------------------------

@@ -5,7 +5,7 @@
  *
  *   bridges   flt<inst><6 hex>        13 chars (the kernel allows 15)
  *   veths     flv<inst><8 hex>        15 chars (host side; the container side is eth<N>)
- *   chains    FLT<inst>-FWD, -ISO, -PORTS (filter), -DNAT, -POST (nat), -RAW (raw)
+ *   chains    FLT<inst>-FWD, -ISO, -PORTS, -SVCF (filter), -DNAT, -SVC, -POST (nat), -RAW (raw)
  */
 import { randomBytes } from 'node:crypto';
 
@@ -24,6 +24,9 @@ export class HostNames {
     dnat: string;
     post: string;
     raw: string;
+    /** Swarm services: virtual IPs and ingress ports (nat), and what forwarding they need (filter). */
+    svc: string;
+    svcf: string;
   };
 
   constructor(readonly instance: string) {
@@ -32,7 +35,7 @@ export class HostNames {
     this.vethPrefix = `flv${instance}`;
     this.bridgeWildcard = `${this.bridgePrefix}+`;
     const c = `FLT${instance}`;
-    this.chains = { fwd: `${c}-FWD`, iso: `${c}-ISO`, ports: `${c}-PORTS`, dnat: `${c}-DNAT`, post: `${c}-POST`, raw: `${c}-RAW` };
+    this.chains = { fwd: `${c}-FWD`, iso: `${c}-ISO`, ports: `${c}-PORTS`, dnat: `${c}-DNAT`, post: `${c}-POST`, raw: `${c}-RAW`, svc: `${c}-SVC`, svcf: `${c}-SVCF` };
   }
 
   bridgeFor(networkId: string): string {

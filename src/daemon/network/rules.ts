@@ -13,9 +13,16 @@
  *                         -m conntrack --ctstate DNAT -j RETURN           published ports via the host
  *                         -i flt1a2b+ -o flt+ -j DROP                     between networks (any daemon's),
  *                         -i flt+ -o flt1a2b+ -j DROP                     both ways
+ *                         -j FLT1a2b-SVCF                                 swarm ingress ports
  *   FLT1a2b-PORTS         per port: -d IP/32 -o BR -p tcp -m tcp --dport CP -j ACCEPT
+ *   FLT1a2b-SVCF          per ingress port and task: the same, to the task's address
  *   nat PREROUTING, OUTPUT 1: -m addrtype --dst-type LOCAL -j FLT1a2b-DNAT
- *   FLT1a2b-DNAT          per port: [-d HOSTIP/32] -p tcp -m tcp --dport HP -j DNAT --to-destination IP:CP
+ *   FLT1a2b-DNAT          -j FLT1a2b-SVC                                  swarm services first
+ *                         per port: [-d HOSTIP/32] -p tcp -m tcp --dport HP -j DNAT --to-destination IP:CP
+ *   FLT1a2b-SVC           per virtual IP (an address of its bridge) and task i of n:
+ *                           -d VIP/32 -m statistic --mode nth --every n-i --packet 0 -j DNAT --to-destination IPi
+ *                         per ingress port and task: -p tcp -m tcp --dport HP -m statistic ... -j DNAT --to-destination IPi:CP
+ *                         (the last task of each without the statistic match: round robin over the n)
  *   nat POSTROUTING    1: -j FLT1a2b-POST
  *   FLT1a2b-POST          -s 127.0.0.0/8 -o flt1a2b+ -j MASQUERADE        DNAT from 127.0.0.1 (route_localnet)
  *                         per network:  -s S ! -o BR -j MASQUERADE        egress (not if internal or enable_ip_masquerade=false)
@@ -59,6 +66,7 @@ export class RuleBook {
       { table: 'filter', chain: c.fwd, spec: ['-j', c.iso] },
       { table: 'filter', chain: c.fwd, spec: ['-o', this.names.bridgeWildcard, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT'] },
       { table: 'filter', chain: c.fwd, spec: ['-j', c.ports] },
+      { table: 'filter', chain: c.fwd, spec: ['-j', c.svcf] },
     ];
   }
 
@@ -113,6 +121,37 @@ export class RuleBook {
     ];
   }
 
+  /**
+   * The swarm services' chains: each virtual IP and ingress port balanced over the addresses of
+   * the service's running tasks. A backend without an endpoint on the network is left out.
+   */
+  serviceChains(networks: readonly NetworkRecord[]): ChainContent[] {
+    const c = this.names.chains;
+    const nat: Rule[] = [];
+    const filter: Rule[] = [];
+    // nth with --every k counts only the packets that reach it: k, k-1, ..., 1 share them evenly.
+    const spread = (i: number, n: number) => (i === n - 1 ? [] : ['-m', 'statistic', '--mode', 'nth', '--every', String(n - i), '--packet', '0']);
+    for (const n of networks) {
+      for (const s of Object.values(n.services ?? {})) {
+        const ips = s.backends.map((id) => n.endpoints[id]?.ip).filter((ip): ip is string => ip !== undefined);
+        ips.forEach((ip, i) => {
+          if (s.vip) nat.push({ table: 'nat', chain: c.svc, spec: ['-d', `${s.vip}/32`, ...spread(i, ips.length), '-j', 'DNAT', '--to-destination', ip] });
+        });
+        for (const p of s.ingress) {
+          const proto = ['-p', p.protocol, '-m', p.protocol];
+          ips.forEach((ip, i) => {
+            nat.push({ table: 'nat', chain: c.svc, spec: [...proto, '--dport', String(p.hostPort), ...spread(i, ips.length), '-j', 'DNAT', '--to-destination', `${ip}:${p.containerPort}`] });
+            filter.push({ table: 'filter', chain: c.svcf, spec: ['-d', `${ip}/32`, '-o', n.bridge, ...proto, '--dport', String(p.containerPort), '-j', 'ACCEPT'] });
+          });
+        }
+      }
+    }
+    return [
+      { table: 'nat', chain: c.svc, rules: nat },
+      { table: 'filter', chain: c.svcf, rules: filter },
+    ];
+  }
+
   /** Every chain of this instance with its full content, for the records given (networks oldest first). */
   allChains(networks: readonly NetworkRecord[], ports: readonly PortTarget[]): ChainContent[] {
     const c = this.names.chains;
@@ -124,7 +163,8 @@ export class RuleBook {
       // Each network's exception is inserted at the top when it is created: newest first.
       { table: 'filter', chain: c.iso, rules: [...[...networks].reverse().map((n) => this.networkIsoRule(n)), ...this.isoTail()] },
       { table: 'filter', chain: c.ports, rules: pick(portRules, c.ports) },
-      { table: 'nat', chain: c.dnat, rules: pick(portRules, c.dnat) },
+      ...this.serviceChains(networks),
+      { table: 'nat', chain: c.dnat, rules: [{ table: 'nat', chain: c.dnat, spec: ['-j', c.svc] }, ...pick(portRules, c.dnat)] },
       { table: 'nat', chain: c.post, rules: [...this.postHead(), ...pick(netRules, c.post)] },
       { table: 'raw', chain: c.raw, rules: this.rawRules() },
     ];

@@ -50,6 +50,27 @@ export interface NetworkRecord {
   auxAddresses?: Record<string, string>;
   /** containerId → endpoint. */
   endpoints: Record<string, EndpointRecord>;
+  /** Swarm services routed on this network (see ./services.ts), by service id. */
+  services?: Record<string, ServiceEntry>;
+}
+
+/** A port published on every host address and balanced over a service's tasks (ingress mode). */
+export interface IngressPort {
+  protocol: 'tcp' | 'udp';
+  hostPort: number;
+  containerPort: number;
+}
+
+/** A swarm service as one network sees it: its names, its virtual IP, its tasks. */
+export interface ServiceEntry {
+  /** The names the embedded DNS answers for it on this network (lower case). */
+  names: string[];
+  /** endpoint_mode vip: the address its names resolve to, balanced over the backends. */
+  vip?: string;
+  /** The containers of its running tasks, in slot order. */
+  backends: string[];
+  /** Ingress ports balanced over the backends' addresses on this network. */
+  ingress: IngressPort[];
 }
 
 export interface PortRequest {

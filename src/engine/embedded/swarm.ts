@@ -12,6 +12,7 @@ import type {
   NetworkSpec,
   Node,
   NodeSpec,
+  PortConfig,
   SecretSpec,
   Service,
   ServiceLogLine,
@@ -26,6 +27,11 @@ import type {
 import { fromWireJson, toWireJson } from '../../contract/protocol/swarm-json.js';
 import { encodeNodeSpec, encodeServiceSpec } from '../docker/swarm/encode.js';
 import type { EmbeddedEngine } from './client.js';
+
+/** A port as Docker's Endpoint shows it. */
+function dockerPort(p: PortConfig): { Protocol: string; TargetPort: number; PublishedPort?: number; PublishMode: string } {
+  return { Protocol: p.protocol, TargetPort: p.target, ...(p.published ? { PublishedPort: p.published } : {}), PublishMode: p.mode };
+}
 
 export class EmbeddedSwarm implements SwarmCluster {
   constructor(private readonly engine: EmbeddedEngine) {}
@@ -154,11 +160,16 @@ export class EmbeddedSwarm implements SwarmCluster {
       const s = await this.inspectService(idOrName);
       if (!s) return null;
       const ids = await this.referenceIds();
+      const spec = encodeServiceSpec(s.spec, ids);
       return {
         ...meta(s),
-        Spec: encodeServiceSpec(s.spec, ids),
+        Spec: spec,
         ...(s.previousSpec ? { PreviousSpec: encodeServiceSpec(s.previousSpec, ids) } : {}),
-        Endpoint: { Spec: { Mode: s.spec.endpoint?.mode ?? 'vip' } },
+        Endpoint: {
+          Spec: { Mode: 'vip', ...spec.EndpointSpec },
+          ...(s.endpointPorts.length > 0 ? { Ports: s.endpointPorts.map(dockerPort) } : {}),
+          ...(s.virtualIps?.length ? { VirtualIPs: s.virtualIps.map((v) => ({ NetworkID: v.networkId, Addr: v.addr })) } : {}),
+        },
         ...(s.updateStatus
           ? { UpdateStatus: { State: s.updateStatus.state, ...(s.updateStatus.startedAt ? { StartedAt: s.updateStatus.startedAt } : {}), ...(s.updateStatus.completedAt ? { CompletedAt: s.updateStatus.completedAt } : {}), Message: s.updateStatus.message ?? '' } }
           : {}),

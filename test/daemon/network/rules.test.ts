@@ -25,7 +25,19 @@ test('every rule is written as iptables-save prints it, so chains compare as tex
     { port: { containerPort: 80, protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 18080 }, containerIp: '10.213.250.2', bridge: a.bridge },
     { port: { containerPort: 53, protocol: 'udp', hostIp: '127.0.0.1', hostPort: 18053 }, containerIp: '10.213.250.2', bridge: a.bridge },
   ];
+  // A swarm service: a virtual IP and an ingress port balanced over two tasks (a third has no endpoint yet).
+  a.endpoints = Object.fromEntries(
+    ['t1', 't2'].map((id, i) => [id, { containerId: id, containerName: id, network: a.name, aliases: [], ip: `10.213.250.${10 + i}`, prefixLength: 24, gateway: '10.213.250.1', mac: '', iface: 'eth0', hostVeth: '' }]),
+  );
+  a.services = { s1: { names: ['web'], vip: '10.213.250.9', backends: ['t1', 't2', 't3'], ingress: [{ protocol: 'tcp', hostPort: 30080, containerPort: 80 }] } };
   const chains = book.allChains([a, b], ports);
+  const svc = chains.find((x) => x.chain === names.chains.svc)?.rules.map(ruleText) ?? [];
+  assert.deepEqual(svc, [
+    `-A ${names.chains.svc} -d 10.213.250.9/32 -m statistic --mode nth --every 2 --packet 0 -j DNAT --to-destination 10.213.250.10`,
+    `-A ${names.chains.svc} -d 10.213.250.9/32 -j DNAT --to-destination 10.213.250.11`,
+    `-A ${names.chains.svc} -p tcp -m tcp --dport 30080 -m statistic --mode nth --every 2 --packet 0 -j DNAT --to-destination 10.213.250.10:80`,
+    `-A ${names.chains.svc} -p tcp -m tcp --dport 30080 -j DNAT --to-destination 10.213.250.11:80`,
+  ]);
   await rebuildChains(chains);
   for (const jump of book.jumps()) await ensureJump(jump);
   for (const jump of book.jumps()) await ensureJump(jump);
