@@ -57,7 +57,8 @@ const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-embedded-'));
 const stateRoot = join(dir, 'state');
 const env = { PATH: process.env.PATH, HOME: dir, LANG: 'C.UTF-8', FLOTILLA_ROOT: stateRoot };
 const paths = daemonPaths(env);
-const dockerEnv = { PATH: process.env.PATH, HOME: dir, LANG: 'C.UTF-8' };
+// docker-compose gives up on a dockerd slower than 60 s to answer (its default), as on a loaded machine.
+const dockerEnv = { PATH: process.env.PATH, HOME: dir, LANG: 'C.UTF-8', COMPOSE_HTTP_TIMEOUT: '600' };
 let daemon = null;
 const dcProjects = [];
 
@@ -127,6 +128,8 @@ await withCleanup(
           times.up[who].push(up);
           times.down[who].push(down);
           times.one[who].push(single);
+          // Each round's figures as they come: a later failure (docker-compose under load) keeps them.
+          console.error(`round ${i} ${who}: up -d ${up.toFixed(3)} s, down -t 0 ${down.toFixed(3)} s, 1 service ${single.toFixed(3)} s; ${machineLoad()}`);
         }
       }
     }
