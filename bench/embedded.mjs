@@ -105,7 +105,8 @@ await withCleanup(
       console.error(`round ${i} of ${runs}${record ? '' : ' (warm-up)'}`);
       for (const who of order) {
         if (who === 'docker-compose' && !withCompose) continue;
-        const project = `fbemb${i}${who === 'flotilla' ? 'f' : 'd'}`;
+        // Names of this run's own: a network an earlier run left on dockerd (a stale endpoint) must not be reused.
+        const project = `fbemb${process.pid}r${i}${who === 'flotilla' ? 'f' : 'd'}`;
         if (who === 'docker-compose') dcProjects.push(project, `${project}1`);
         const e = who === 'flotilla' ? env : dockerEnv;
         const cpuBeforeUp = cpuSeconds(daemon.pid);
