@@ -4,7 +4,6 @@
 // other on two cores) and the dockerd contract runs run one at a time.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -34,8 +33,9 @@ const ON_BOTH = ['attached', 'commands', 'deps', 'faults', 'lifecycle', 'logs', 
 const onEmbedded = serial.filter((f) => ON_BOTH.some((b) => f.endsWith(b)));
 
 let failed = false;
-// Each file's wall time, to print the slowest at the end (scripts/file-times-reporter.mjs).
-const timesDir = mkdtempSync(join(tmpdir(), 'flotilla-test-times-'));
+// Each file's wall time, to print the slowest at the end (scripts/file-times-reporter.mjs); kept in
+// dist/ so that a run killed by a timeout leaves nothing in /tmp.
+const timesDir = mkdtempSync(join(testRoot, '..', '.test-times-'));
 const times = [];
 for (const [phase, [files, concurrency, env]] of [[parallel, 2, {}], [serial, 1, {}], [onEmbedded, 1, { FLOTILLA_E2E_ENGINE: 'embedded' }]].entries()) {
   if (files.length === 0) continue;
