@@ -74,6 +74,8 @@ export interface BuildRequest {
   platform?: string;
   /** Named contexts for FROM and COPY --from (Compose `additional_contexts`): name → absolute directory or `docker-image://REF`. */
   additionalContexts?: Record<string, string>;
+  /** SSH agents for RUN --mount=type=ssh (Compose `ssh`): id → absolute path of the agent's socket. */
+  ssh?: Record<string, string>;
   /** Credentials for the registries base images are pulled from, by registry host (the embedded engine's client fills them in). */
   registryAuth?: Record<string, NonNullable<PullOptions['credentials']>>;
 }

@@ -2,7 +2,7 @@
  * Building a service's image: the build section made into an engine build request, tagged with
  * the service's image name. The build output is kept and its end shown when the build fails.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { ConfigError, FlotillaError } from '../errors.js';
 import type { BuildRequest } from '../contract/engine.js';
 import type { Deployment } from '../model/deployment.js';
@@ -14,7 +14,12 @@ import type { ProjectRuntime } from './runtime.js';
  * than `default`, which means the engine's default bridge, as for Docker) becomes that network's
  * engine name, so RUN steps join it and reach the project's running services by name.
  */
-export function buildRequest(service: Service, project: Pick<Deployment, 'networks' | 'secrets'>, overrides: { noCache?: boolean; pull?: boolean; args?: Record<string, string> } = {}): BuildRequest {
+export function buildRequest(
+  service: Service,
+  project: Pick<Deployment, 'networks' | 'secrets'>,
+  overrides: { noCache?: boolean; pull?: boolean; args?: Record<string, string> } = {},
+  env: Environment = {},
+): BuildRequest {
   const b = service.build;
   if (!b) throw new FlotillaError(`service "${service.name}" has no build context`);
   const request: BuildRequest = {
@@ -36,7 +41,23 @@ export function buildRequest(service: Service, project: Pick<Deployment, 'networ
   if (b.platforms.length > 0) request.platform = b.platforms[0]!;
   if (b.secrets.length > 0) request.secrets = buildSecrets(service, project);
   if (Object.keys(b.additionalContexts).length > 0) request.additionalContexts = b.additionalContexts;
+  if (b.ssh.length > 0) request.ssh = Object.fromEntries(b.ssh.map((key) => [key.id, agentSocket(key, env) ?? '']));
   return request;
+}
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+/** The agent socket of a `build.ssh` entry: its path, else the CLI's SSH_AUTH_SOCK (as buildx takes `default`). */
+function agentSocket(key: { id: string; path?: string }, env: Environment): string | undefined {
+  return key.path ?? (env['SSH_AUTH_SOCK'] || undefined);
+}
+
+function isSocket(path: string): boolean {
+  try {
+    return statSync(path).isSocket();
+  } catch {
+    return false;
+  }
 }
 
 /** Platforms this machine builds for: its own (the builders do not emulate). */
@@ -44,10 +65,10 @@ const BUILDABLE_PLATFORMS = new Set(['linux/amd64', 'linux/amd64/v1']);
 
 /**
  * What in a service's build section cannot be built, at its key (the caller locates it in the
- * files): a secret with no value, a platform other than linux/amd64, or `ssh` (neither builder
- * forwards an SSH agent yet).
+ * files): a secret with no value, a platform other than linux/amd64, an `ssh` entry with no agent
+ * socket (a key file is not forwarded: only agents are).
  */
-function buildProblem(service: Service, project: Pick<Deployment, 'secrets'>): { keyPath: (string | number)[]; message: string } | undefined {
+function buildProblem(service: Service, project: Pick<Deployment, 'secrets'>, env: Environment): { keyPath: (string | number)[]; message: string } | undefined {
   const b = service.build;
   if (!b) return undefined;
   for (const [i, ref] of b.secrets.entries()) {
@@ -59,7 +80,13 @@ function buildProblem(service: Service, project: Pick<Deployment, 'secrets'>): {
   }
   const platform = b.platforms.findIndex((p) => !BUILDABLE_PLATFORMS.has(p.toLowerCase()));
   if (platform >= 0) return { keyPath: ['build', 'platforms', platform], message: `${b.platforms[platform]} cannot be built here: Flotilla builds for linux/amd64 only (no emulation)` };
-  if (b.ssh.length > 0) return { keyPath: ['build', 'ssh'], message: 'build.ssh is not supported: neither builder forwards an SSH agent or key to RUN --mount=type=ssh yet' };
+  for (const [i, key] of b.ssh.entries()) {
+    const socket = agentSocket(key, env);
+    if (socket === undefined) return { keyPath: ['build', 'ssh', i], message: `ssh ${key.id}: no SSH agent: SSH_AUTH_SOCK is not set (start ssh-agent, or give the socket as ${key.id}=PATH)` };
+    if (!isSocket(socket)) {
+      return { keyPath: ['build', 'ssh', i], message: `ssh ${key.id}: ${socket} is not an SSH agent socket (key files are not forwarded: add the key to an agent with ssh-add)` };
+    }
+  }
   return undefined;
 }
 
@@ -88,8 +115,8 @@ function buildSecrets(service: Service, project: Pick<Deployment, 'secrets'>): R
 }
 
 /** A build section no builder here can do, as a located error (./buildProblem). */
-export function refuseUnbuildable(rt: Pick<ProjectRuntime, 'locateService' | 'deployment'>, service: Service): void {
-  const problem = buildProblem(service, rt.deployment);
+export function refuseUnbuildable(rt: Pick<ProjectRuntime, 'locateService' | 'deployment' | 'env'>, service: Service): void {
+  const problem = buildProblem(service, rt.deployment, rt.env);
   if (problem) throw new ConfigError(problem.message, rt.locateService(service.name, problem.keyPath));
 }
 
@@ -98,7 +125,7 @@ export async function buildServiceImage(rt: ProjectRuntime, service: Service, ov
   const output: string[] = [];
   try {
     await rt.limiter.run(() =>
-      rt.engine.buildImage(buildRequest(service, rt.deployment, overrides), (e) => {
+      rt.engine.buildImage(buildRequest(service, rt.deployment, overrides, rt.env), (e) => {
         const line = [e.status, e.detail].filter(Boolean).join(' ').trimEnd();
         if (line) output.push(line);
       }),

@@ -154,7 +154,7 @@ export async function buildServices(rt: ProjectRuntime, ctx: CliContext, names: 
   for (const s of buildable) refuseUnbuildable(rt, s);
   if (rt.dryRun) {
     for (const s of buildable) {
-      const request = buildRequest(s, rt.deployment, { noCache: !flags.cache, pull: flags.pull === true, args: args.set });
+      const request = buildRequest(s, rt.deployment, { noCache: !flags.cache, pull: flags.pull === true, args: args.set }, rt.env);
       for (const key of args.unset) delete request.args[key];
       ctx.stdout.write(`build ${request.tags.join(', ')} for ${s.name}: ${describeBuild(request)}\n`);
     }
@@ -169,7 +169,7 @@ export async function buildServices(rt: ProjectRuntime, ctx: CliContext, names: 
   const steps = buildable.map((s): ProgressStep => ({
     title: `Building ${s.name}`,
     run: async () => {
-      const request = buildRequest(s, rt.deployment, { noCache: !flags.cache, pull: flags.pull === true, args: args.set });
+      const request = buildRequest(s, rt.deployment, { noCache: !flags.cache, pull: flags.pull === true, args: args.set }, rt.env);
       for (const key of args.unset) delete request.args[key];
       const tail: string[] = [];
       const sink = (e: ProgressEvent) => {

@@ -7,9 +7,6 @@ import type { DeployProblem } from '../../model/deployment.js';
 import type { ComposeProject, ComposeService } from '../document.js';
 import { isPlainObject } from '../yaml/read.js';
 
-/** `ssh` and a platform other than linux/amd64 are refused when a build starts (execute/images.ts buildProblem). */
-const BUILD_KEYS = ['additional_contexts'] as const;
-
 function serviceNotices(s: ComposeService): DeployProblem[] {
   const out: DeployProblem[] = [];
   const note = (keyPath: (string | number)[], message: string) => out.push({ service: s.name, keyPath, message });
@@ -24,10 +21,6 @@ function serviceNotices(s: ComposeService): DeployProblem[] {
     if (v.bind?.['create_host_path'] !== undefined) note(['volumes', i, 'bind', 'create_host_path'], 'create_host_path is not acted on yet: a missing host path is created');
     if (v.volume?.['subpath'] !== undefined) note(['volumes', i, 'volume', 'subpath'], 'subpath is not acted on yet: the whole volume is mounted');
   });
-  const build = s.build as Record<string, unknown> | undefined;
-  for (const key of BUILD_KEYS) {
-    if (build?.[key] !== undefined) note(['build', key], `build.${key} is not acted on yet by Flotilla's builds`);
-  }
   return out;
 }
 

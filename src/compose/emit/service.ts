@@ -242,10 +242,10 @@ function buildSecrets(value: unknown): Build['secrets'] {
   });
 }
 
-/** `build.ssh`: `default`, `id=path` entries or an id → path mapping (compose-go SSHConfig). */
-function buildSsh(value: unknown): Build['ssh'] {
+/** `build.ssh`: `default`, `id=path` entries or an id → path mapping (compose-go SSHConfig); a relative path from the project directory. */
+function buildSsh(value: unknown, dir: string): Build['ssh'] {
   const entries = Object.entries(namedValues(value, true));
-  return entries.map(([id, path]) => (path === '' ? { id } : { id, path }));
+  return entries.map(([id, path]) => (path === '' ? { id } : { id, path: resolve(dir, path) }));
 }
 
 /** A mapping, or a list of `name=value` strings (a bare `name` is "" when `bare`); later wins. */
@@ -265,7 +265,7 @@ function namedValues(value: unknown, bare = false): Record<string, string> {
   return out;
 }
 
-function build(s: ComposeService, report: Report): Build | undefined {
+function build(s: ComposeService, report: Report, dir: string): Build | undefined {
   const b = s.build;
   if (!b) return undefined;
   if (!b.context) {
@@ -285,7 +285,7 @@ function build(s: ComposeService, report: Report): Build | undefined {
     pull: spec['pull'] === true,
     platforms: stringList(spec['platforms']),
     secrets: buildSecrets(spec['secrets']),
-    ssh: buildSsh(spec['ssh']),
+    ssh: buildSsh(spec['ssh'], dir),
     additionalContexts: namedValues(spec['additional_contexts']),
   };
   if (typeof spec['dockerfile_inline'] === 'string') out.dockerfileInline = spec['dockerfile_inline'];
@@ -406,7 +406,7 @@ export function emitService(project: ComposeProject, s: ComposeService, cwd: str
     configHash: hashInput(project, s, cwd),
   };
   const optional: Partial<Service> = {
-    build: build(s, report),
+    build: build(s, report, project.workingDir),
     platform: optionalString(s['platform']),
     containerName: s.container_name,
     provider: providerType(s),

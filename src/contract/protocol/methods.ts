@@ -147,6 +147,7 @@ export const PROGRESS: {
         // An absent map arrives empty: a request without secrets stays without them.
         secrets: mapped((v: BuildRequest['secrets']) => v, (w: Record<string, string> | undefined) => (w && Object.keys(w).length > 0 ? w : undefined)),
         additionalContexts: mapped((v: BuildRequest['additionalContexts']) => v, (w: Record<string, string> | undefined) => (w && Object.keys(w).length > 0 ? w : undefined)),
+        ssh: mapped((v: BuildRequest['ssh']) => v, (w: Record<string, string> | undefined) => (w && Object.keys(w).length > 0 ? w : undefined)),
       }),
     ),
     result: same(),

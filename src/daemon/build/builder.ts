@@ -19,7 +19,7 @@ import type { LayerRecord } from '../images/refs.js';
 import type { ContextCopy } from './context.js';
 import { makeDirectory, performCopy } from './copy.js';
 import { DockerfileError } from './dockerfile/errors.js';
-import { evaluateDockerfile, type EvaluatedStage, type Step } from './dockerfile/evaluate.js';
+import { evaluateDockerfile, sourceName, type EvaluatedStage, type Step } from './dockerfile/evaluate.js';
 import type { ContainerConfig } from './dockerfile/image-config.js';
 import { parseDockerfile } from './dockerfile/parse.js';
 import { importInlineCache, INLINE_CACHE_FIELD, type ImportedStep, type InlineCacheEntry } from './inline-cache.js';
@@ -58,6 +58,10 @@ export interface BuildRequest {
   network?: string;
   /** Secret id → file contents, for RUN --mount=type=secret. */
   secrets: Record<string, Buffer>;
+  /** Named contexts for FROM and --from: name → absolute directory or `docker-image://REF`. */
+  contexts?: Record<string, string>;
+  /** SSH agent sockets for RUN --mount=type=ssh: id → absolute path of the socket on this machine. */
+  ssh?: Record<string, string>;
   /** Images whose inline cache (./inline-cache.ts) seeds the build's; pulled when the store lacks them. */
   cacheFrom?: string[];
   /** Pull every base image, even one the store has (`--pull`). */
@@ -290,6 +294,7 @@ class BuildRun {
       ...(this.req.target !== undefined ? { target: this.req.target } : {}),
       platform: { os: 'linux', architecture: goArch() },
       baseImage: async (ref, line) => ({ config: ((await this.image(ref, line)).config['config'] ?? {}) as ContainerConfig }),
+      ...(this.req.contexts ? { contexts: this.req.contexts } : {}),
     });
     const warnings = evaluation.unusedArgs.length > 0 ? [`[Warning] One or more build-args [${evaluation.unusedArgs.join(' ')}] were not consumed`] : [];
     const stage = (index: number): Promise<StageResult> => {
@@ -351,6 +356,8 @@ class BuildRun {
       ({ lowers, layers, key } = parent);
       history = [...parent.history];
       cache = [...parent.cache];
+    } else if ('dir' in ref) {
+      throw new EngineError('invalid', `a stage cannot start FROM the directory ${ref.dir}`);
     } else {
       const image = await this.image(ref.image, stage.steps[0]?.line ?? 1);
       lowers = [...image.snapshots];
@@ -413,7 +420,7 @@ class BuildRun {
     }
     const from = step.from;
     const sources = step.sources.filter((s) => !step.heredocs.some((h) => s.replace(/^<<-?["']?([^"']+)["']?$/, '$1') === h.name && s.startsWith('<<')));
-    const checksum = await this.sourceChecksum('context' in from ? undefined : 'stage' in from ? String(from.stage) : from.image, sources, step, dependency, async (root) => {
+    const checksum = await this.sourceChecksum(sourceName(from), sources, step, dependency, async (root) => {
       const matched: string[][] = [];
       for (const s of sources) {
         try {
@@ -434,7 +441,7 @@ class BuildRun {
    */
   private async sourceChecksum(from: string | undefined, sources: string[], step: Step, dependency: (index: number) => Promise<StageResult>, fn: (root: string) => Promise<string>): Promise<string> {
     let identity: string | null = null;
-    if (from !== undefined) {
+    if (from !== undefined && !from.startsWith('dir:')) {
       const layers = /^\d+$/.test(from) ? (await dependency(Number(from))).layers.map((l) => ('record' in l ? l.record.diffId : l.diffId)) : (await this.image(from, step.line)).layers.map((l) => l.diffId);
       identity = JSON.stringify([layers, sources]);
     }
@@ -448,6 +455,8 @@ class BuildRun {
   /** Calls `fn` with the root a source is read from: the context, a stage's result (mounted read-only) or an image. */
   private async withSourceRoot<T>(from: string | undefined, step: Step, dependency: (index: number) => Promise<StageResult>, fn: (root: string) => Promise<T>): Promise<T> {
     if (from === undefined) return fn(this.req.context);
+    // A named directory context is read where it is (the daemon runs on the CLI's machine).
+    if (from.startsWith('dir:')) return fn(from.slice('dir:'.length));
     let lowers: string[];
     if (/^\d+$/.test(from)) lowers = (await dependency(Number(from))).lowers;
     else lowers = [...(await this.image(from, step.line)).snapshots];
@@ -495,7 +504,7 @@ class BuildRun {
     if (step.kind === 'copy') {
       const instruction = step.add ? 'ADD' : 'COPY';
       const from = step.from;
-      const fromName = 'context' in from ? undefined : 'stage' in from ? String(from.stage) : from.image;
+      const fromName = sourceName(from);
       await this.withSourceRoot(fromName, step, dependency, async (sourceRoot) => {
         try {
           await performCopy(
@@ -510,6 +519,8 @@ class BuildRun {
       return;
     }
     const mounts: RunMount[] = [];
+    const env = [...step.env];
+    let sshMounts = 0;
     for (const m of step.mounts) {
       if (m.type === 'cache') {
         const id = m.options['id'] ?? m.target;
@@ -518,6 +529,17 @@ class BuildRun {
         mounts.push({ type: 'bind', target: m.target, source: dir, readOnly: false });
       } else if (m.type === 'tmpfs') {
         mounts.push({ type: 'tmpfs', target: m.target, readOnly: false });
+      } else if (m.type === 'ssh') {
+        // The agent socket the CLI named for this id, bound where SSH_AUTH_SOCK points (BuildKit's default target).
+        const id = m.options['id'] ?? 'default';
+        const socket = this.req.ssh?.[id];
+        if (!socket) {
+          if (m.options['required'] === 'true') this.fail(step, 'RUN', `no SSH agent for id ${id}: set build.ssh (or the agent of SSH_AUTH_SOCK for "default")`);
+          continue;
+        }
+        const target = m.target || `/run/buildkit/ssh_agent.${sshMounts++}`;
+        mounts.push({ type: 'bind', target, source: socket, readOnly: false });
+        env.push(`SSH_AUTH_SOCK=${target}`);
       } else if (m.type === 'secret') {
         const id = m.options['id'] ?? posix.basename(m.target);
         const secret = this.req.secrets[id];
@@ -553,7 +575,7 @@ class BuildRun {
     const network = this.runNetwork(step);
     const result = await runStep(
       root,
-      { argv: step.argv, env: step.env, user: step.user, workdir: step.workdir, network, mounts, extraHosts: this.req.extraHosts, shmSize: this.req.shmSize },
+      { argv: step.argv, env, user: step.user, workdir: step.workdir, network, mounts, extraHosts: this.req.extraHosts, shmSize: this.req.shmSize },
       { runcRoot: this.env.runcRoot, cgroupParent: this.env.cgroupParent, network: this.env.network, scratch: this.work },
       log,
       this.signal,

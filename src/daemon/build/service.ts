@@ -6,7 +6,7 @@
  * does), and the builder's output goes to the progress sink line by line. Base images the store
  * lacks (all of them with `pull`) are pulled with the credentials the CLI sent for their registry.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, posix, resolve } from 'node:path';
 import type { BuildRequest, ProgressSink, PullOptions } from '../../contract/engine.js';
 import { EngineError } from '../../contract/errors.js';
@@ -32,6 +32,28 @@ function checkPlatform(platform: string | undefined): void {
   if (os !== 'linux' || (arch !== undefined && arch !== goArch())) {
     throw new EngineError('invalid', `platform ${platform} is not supported: the embedded engine builds for linux/${goArch()} only`);
   }
+}
+
+/** Named contexts: images as they are, directories only when they are directories (absolute, as the CLI resolved them). */
+async function checkContexts(contexts: Record<string, string>): Promise<Record<string, string>> {
+  for (const [name, value] of Object.entries(contexts)) {
+    if (value.startsWith('docker-image://')) continue;
+    if (/^[a-z]+:\/\//i.test(value) || value.startsWith('service:') || !isAbsolute(value)) {
+      throw new EngineError('invalid', `build context ${name}=${value}: the embedded engine takes a local directory or docker-image://REF as a named context`);
+    }
+    const info = await stat(value).catch(() => null);
+    if (!info?.isDirectory()) throw new EngineError('invalid', `build context ${name}: ${value} is not a directory`);
+  }
+  return contexts;
+}
+
+/** SSH agents: each an absolute path to a socket on this machine (the CLI's agent). */
+async function checkSockets(agents: Record<string, string>): Promise<Record<string, string>> {
+  for (const [id, path] of Object.entries(agents)) {
+    const info = isAbsolute(path) ? await stat(path).catch(() => null) : null;
+    if (!info?.isSocket()) throw new EngineError('invalid', `ssh ${id}: ${path} is not an SSH agent socket`);
+  }
+  return agents;
 }
 
 function decodeSecrets(secrets: Record<string, string> | undefined): Record<string, Buffer> {
@@ -149,6 +171,8 @@ export class BuildService {
           ...(request.network ? { network: request.network } : {}),
           cacheFrom: request.cacheFrom,
           secrets: decodeSecrets(request.secrets),
+          ...(request.additionalContexts ? { contexts: await checkContexts(request.additionalContexts) } : {}),
+          ...(request.ssh ? { ssh: await checkSockets(request.ssh) } : {}),
           pull: request.pull === true,
           ...(this.pull ? { pullImage: (ref: string) => this.pullBase(ref, request, progress) } : {}),
         },

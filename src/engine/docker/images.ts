@@ -68,6 +68,9 @@ export async function buildImage(client: DockerClient, request: BuildRequest, pr
   if (Object.keys(request.secrets ?? {}).length > 0) {
     throw new EngineError('invalid', `build secrets need the embedded engine: dockerd's build API takes them only through a BuildKit session, which Flotilla does not open (with dockerd, use docker buildx build --secret)`);
   }
+  if (Object.keys(request.ssh ?? {}).length > 0) {
+    throw new EngineError('invalid', `build ssh needs the embedded engine: dockerd's build API forwards an SSH agent only through a BuildKit session, which Flotilla does not open (with dockerd, use docker buildx build --ssh)`);
+  }
   if (Object.keys(request.additionalContexts ?? {}).length > 0) {
     throw new EngineError('invalid', `additional build contexts need the embedded engine: dockerd's build API takes them only through a BuildKit session, which Flotilla does not open (with dockerd, use docker buildx build --build-context)`);
   }

@@ -230,6 +230,7 @@ export const fullBuild: Required<BuildRequest> = {
   secrets: { token: Buffer.from('s3cret\n').toString('base64') },
   platform: 'linux/amd64',
   additionalContexts: { base: '/srv/base', img: 'docker-image://busybox:latest' },
+  ssh: { default: '/run/user/1000/ssh-agent.sock' },
   registryAuth: { 'registry.example:5000': { username: 'u', password: 'p' }, 'docker.io': { identityToken: 't' } },
 };
 

@@ -13,13 +13,24 @@ import { DockerfileError } from './errors.js';
 import { DEFAULT_PATH, copyConfig, envMap, setEnv, type ContainerConfig, type HealthConfig } from './image-config.js';
 import { interpret, interpretAll, type CommandForm, type Instruction, type InstructionOf, type MountFlag } from './instructions.js';
 import type { Heredoc, ParsedDockerfile } from './parse.js';
-import { expand, globalArgValues, platformArgs, resolveBase, resolveCopyFrom, splitStages, targetIndex, type Platform, type StageRef, type StageSet } from './stages.js';
+import { expand, globalArgValues, platformArgs, resolveBase, resolveCopyFrom, splitStages, targetIndex, type NamedContexts, type Platform, type StageRef, type StageSet } from './stages.js';
 import { fields } from './words.js';
 
 /** Proxy variables a build arg may set for RUN without an ARG declaring them. */
 export const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
 
 export type CopySource = { context: true } | StageRef;
+
+/**
+ * The root a COPY --from or a bind mount's `from` reads, as the builder names it: undefined for
+ * the build context, a stage's index, `dir:<path>` for a named directory context, else an image.
+ */
+export function sourceName(from: CopySource): string | undefined {
+  if ('context' in from) return undefined;
+  if ('stage' in from) return String(from.stage);
+  if ('dir' in from) return `dir:${from.dir}`;
+  return from.image;
+}
 
 export type Step =
   | {
@@ -82,6 +93,8 @@ export interface EvaluateOptions {
   platform: Platform;
   /** The config of an image a stage starts from (pulled or found locally by the caller). */
   baseImage: (ref: string, line: number) => Promise<BaseImage>;
+  /** Named build contexts for FROM and --from (./stages.ts NamedContexts). */
+  contexts?: NamedContexts;
 }
 
 export interface Evaluation {
@@ -250,11 +263,11 @@ class StageEvaluator {
       const options = { ...m.options };
       if (m.type === 'bind' && options['from'] !== undefined) {
         // `from` names a stage (by name or index) or an image; a stage becomes its index.
-        const ref = resolveCopyFrom(this.set, options['from']);
+        const ref = resolveCopyFrom(this.set, options['from'], this.options.contexts);
         if ('stage' in ref) {
           await this.needStage(ref.stage, ins.line);
           options['from'] = String(ref.stage);
-        }
+        } else options['from'] = 'dir' in ref ? `dir:${ref.dir}` : ref.image;
       }
       const target = m.target === '' ? '' : this.x(m.target, ins);
       mounts.push({ ...m, options, target: target === '' ? '' : joinPath(target.startsWith('/') ? '/' : this.config.WorkingDir || '/', target) });
@@ -283,7 +296,7 @@ class StageEvaluator {
     let from: CopySource = { context: true };
     if (ins.kind === 'COPY' && ins.from !== undefined) {
       const name = ins.from;
-      const ref = resolveCopyFrom(this.set, name);
+      const ref = resolveCopyFrom(this.set, name, this.options.contexts);
       if ('stage' in ref) await this.needStage(ref.stage, ins.line);
       from = ref;
     }
@@ -433,14 +446,15 @@ export async function evaluateDockerfile(doc: ParsedDockerfile, options: Evaluat
       base = { name, ref: { scratch: true } };
       baseConfig = { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' };
     } else {
-      const ref = resolveBase(set, name, index);
+      const ref = resolveBase(set, name, index, options.contexts);
+      if ('dir' in ref) throw new DockerfileError(`${name} is a local build context: the embedded builder cannot start a stage FROM a directory (COPY --from=${name} can read it)`, doc.file, from.line, 'FROM');
       if ('stage' in ref) {
         await evaluate(ref.stage);
         base = { name, ref };
         baseConfig = done.get(ref.stage)!.config;
       } else {
-        base = { name, ref: { image: name } };
-        baseConfig = (await options.baseImage(name, from.line)).config;
+        base = { name, ref };
+        baseConfig = (await options.baseImage(ref.image, from.line)).config;
         if (!(baseConfig.Env ?? []).some((e) => e.startsWith('PATH='))) baseConfig = { ...baseConfig, Env: [`PATH=${DEFAULT_PATH}`, ...(baseConfig.Env ?? [])] };
       }
     }

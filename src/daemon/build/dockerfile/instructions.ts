@@ -18,7 +18,7 @@ export interface Located {
 }
 
 export interface MountFlag {
-  type: 'bind' | 'cache' | 'secret' | 'tmpfs';
+  type: 'bind' | 'cache' | 'secret' | 'ssh' | 'tmpfs';
   target: string;
   options: Record<string, string>;
 }
@@ -121,9 +121,9 @@ function mountFlag(value: string, fail: (m: string) => never): MountFlag {
     options[key] = eq < 0 ? 'true' : part.slice(eq + 1);
   }
   const type = options['type'] ?? 'bind';
-  if (type !== 'bind' && type !== 'cache' && type !== 'secret' && type !== 'tmpfs') fail(`unsupported mount type "${type}"`);
+  if (type !== 'bind' && type !== 'cache' && type !== 'secret' && type !== 'ssh' && type !== 'tmpfs') fail(`unsupported mount type "${type}"`);
   const target = options['target'] ?? options['dst'] ?? options['destination'] ?? '';
-  if (target === '' && type !== 'secret') fail(`mount type=${type} requires a target`);
+  if (target === '' && type !== 'secret' && type !== 'ssh') fail(`mount type=${type} requires a target`);
   return { type, target, options };
 }
 

@@ -84,23 +84,37 @@ export function expand(word: string, lookup: (name: string) => string | undefine
   }
 }
 
-export type StageRef = { stage: number } | { image: string };
+/** `dir`: a named build context's directory (Compose `additional_contexts`). */
+export type StageRef = { stage: number } | { image: string } | { dir: string };
 
-/** What `FROM x` names: an earlier stage (by name), else an image. */
-export function resolveBase(set: StageSet, name: string, before: number): StageRef {
+/**
+ * Named build contexts (`--build-context`, Compose `additional_contexts`): name → an absolute
+ * directory, or `docker-image://REF` for an image.
+ */
+export type NamedContexts = Readonly<Record<string, string>>;
+
+/** A name that is not a stage: a named context when one is given that name, else an image. */
+function namedOrImage(name: string, contexts: NamedContexts): StageRef {
+  const value = Object.hasOwn(contexts, name) ? contexts[name] : undefined;
+  if (value === undefined) return { image: name };
+  return value.startsWith('docker-image://') ? { image: value.slice('docker-image://'.length) } : { dir: value };
+}
+
+/** What `FROM x` names: an earlier stage (by name), else a named context, else an image. */
+export function resolveBase(set: StageSet, name: string, before: number, contexts: NamedContexts = {}): StageRef {
   const named = set.stages.findIndex((s) => s.name === name.toLowerCase());
-  return named >= 0 && named < before ? { stage: named } : { image: name };
+  return named >= 0 && named < before ? { stage: named } : namedOrImage(name, contexts);
 }
 
 /**
  * What `--from=x` names: any stage by name, or by index (BuildKit 0.8 takes later stages too;
- * a stage naming itself is a cycle, found by the caller), else an image.
+ * a stage naming itself is a cycle, found by the caller), else a named context, else an image.
  */
-export function resolveCopyFrom(set: StageSet, name: string): StageRef {
+export function resolveCopyFrom(set: StageSet, name: string, contexts: NamedContexts = {}): StageRef {
   const named = set.stages.findIndex((s) => s.name === name.toLowerCase());
   if (named >= 0) return { stage: named };
   if (/^\d+$/.test(name) && Number(name) < set.stages.length) return { stage: Number(name) };
-  return { image: name };
+  return namedOrImage(name, contexts);
 }
 
 /** The index of the stage to build: `target` by name, else the last. */
