@@ -9,17 +9,22 @@
 // polled every 50 ms through each engine's API (the running containers of the service, by label).
 // Also the daemon's resident memory with 30 tasks running.
 //
-//   sudo node bench/swarm-core.mjs [--runs N] [--replicas N] [--docker PATH]
+//   sudo node bench/swarm-core.mjs [--runs N] [--replicas N] [--docker PATH] [--before ROOT] [--no-swarm] [--cpu-prof DIR]
+//
+// --before ROOT measures another built checkout (e.g. a worktree of main) as a third side, on a
+// daemon of its own, in the same rounds: a change's before and after in one run. --no-swarm
+// leaves Docker Swarm out (with --before, the ratios are to the build before); --cpu-prof writes
+// the daemons' CPU profiles to DIR when they stop.
 //
 // Targets: converge <= 0.2, update <= 0.3, scale-down <= 0.3 of Docker Swarm; RSS <= 90 MB.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { machineLoad, median, option, printComparison, run, snapshotFlotilla, startEmbeddedDaemon, withCleanup } from './lib.mjs';
+import { flag, machineLoad, median, option, printComparison, run, snapshotFlotilla, startEmbeddedDaemon, withCleanup } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const runs = Number(option('runs', '3'));
@@ -27,6 +32,9 @@ const replicas = Number(option('replicas', '30'));
 const dockerCli = option('docker', '/usr/local/bin/docker');
 const TARGETS = { converge: 0.2, update: 0.3, scaleDown: 0.3, rssMb: 90 };
 const POLL_MS = 50;
+const withSwarm = !flag('no-swarm');
+const cpuProf = option('cpu-prof', '');
+const beforeRoot = option('before', '');
 
 if (process.getuid?.() !== 0) throw new Error('the embedded engine and the swarm lab need root: run with sudo');
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
@@ -79,52 +87,59 @@ function dockerGet(socketPath, path) {
 const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-swarm-'));
 const labDir = mkdtempSync('/tmp/fsw.');
 const lab = join(root, 'scripts', 'swarm-lab');
-const stateRoot = join(dir, 'state');
-const embeddedEnv = { PATH: process.env.PATH, HOME: dir, LANG: 'C.UTF-8', FLOTILLA_ROOT: stateRoot };
-const paths = daemonPaths(embeddedEnv);
 const labSocket = `${labDir}/n1/docker.sock`;
 const swarmEnv = { PATH: process.env.PATH, HOME: dir, LANG: 'C.UTF-8', DOCKER_HOST: `unix://${labSocket}` };
-let daemon = null;
-let engine = null;
+/** The embedded daemons: this build's, and with --before another build's (its own state root). */
+const embedded = [];
+
+/** A built Flotilla (its snapshot) on a daemon of its own, as one side of the comparison. */
+async function embeddedSide(name, from, tag) {
+  const stateRoot = join(dir, `state-${tag}`);
+  const env = { PATH: process.env.PATH, HOME: dir, LANG: 'C.UTF-8', FLOTILLA_ROOT: stateRoot };
+  const side = { name, env, image: 'busybox:latest', paths: daemonPaths(env), daemon: null, engine: null };
+  embedded.push(side);
+  mkdirSync(join(dir, tag));
+  side.flotilla = snapshotFlotilla(from, join(dir, tag));
+  side.daemon = await startEmbeddedDaemon(side.flotilla, env, side.paths, probeSocket, [...DAEMON_NODE_OPTIONS, ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [])]);
+  run(['sh', '-c', `"${join(root, 'scripts', 'busybox-image')}" - | "${side.flotilla}" image load -q`], { env });
+  side.engine = new EmbeddedEngine(side.paths.socket);
+  side.running = async (stack) => (await side.engine.listContainers({ labels: { 'com.docker.swarm.service.name': `${stack}_web` }, all: false })).filter((c) => c.state === 'running').map((c) => c.labels);
+  side.all = async (stack) => (await side.engine.listContainers({ labels: { 'com.docker.stack.namespace': stack }, all: true })).length;
+  return side;
+}
 
 await withCleanup(
   () => {
-    engine?.close();
     spawnSync(lab, ['down', labDir], { stdio: 'inherit' });
-    if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
-    purgeHost(paths);
+    for (const side of embedded) {
+      side.engine?.close();
+      if (side.daemon && side.daemon.exitCode === null) side.daemon.kill('SIGKILL');
+      purgeHost(side.paths);
+    }
     rmSync(dir, { recursive: true, force: true });
   },
   async () => {
-    const FLOTILLA = snapshotFlotilla(root, dir);
-    daemon = await startEmbeddedDaemon(FLOTILLA, embeddedEnv, paths, probeSocket, DAEMON_NODE_OPTIONS);
-    run(['sh', '-c', `"${join(root, 'scripts', 'busybox-image')}" - | "${FLOTILLA}" image load -q`], { env: embeddedEnv });
-    engine = new EmbeddedEngine(paths.socket);
-    const up = spawnSync(lab, ['up', labDir, '1'], { encoding: 'utf8', env: { ...process.env, DOCKER: dockerCli } });
-    if (up.status !== 0) throw new Error(`swarm-lab up failed: ${up.stderr}`);
-
-    const label = (stack) => `com.docker.swarm.service.name=${stack}_web`;
-    const sides = {
-      embedded: {
-        name: 'flotilla (embedded core)',
-        env: embeddedEnv,
-        image: 'busybox:latest',
-        running: async (stack) => (await engine.listContainers({ labels: { 'com.docker.swarm.service.name': `${stack}_web` }, all: false })).filter((c) => c.state === 'running').map((c) => c.labels),
-        all: async (stack) => (await engine.listContainers({ labels: { 'com.docker.stack.namespace': stack }, all: true })).length,
-      },
-      swarm: {
+    const sides = { embedded: await embeddedSide('flotilla (embedded core)', root, 'now') };
+    const FLOTILLA = sides.embedded.flotilla;
+    if (beforeRoot) sides.before = await embeddedSide(`flotilla before (${beforeRoot})`, beforeRoot, 'before');
+    if (withSwarm) {
+      const up = spawnSync(lab, ['up', labDir, '1'], { encoding: 'utf8', env: { ...process.env, DOCKER: dockerCli } });
+      if (up.status !== 0) throw new Error(`swarm-lab up failed: ${up.stderr}`);
+      const label = (stack) => `com.docker.swarm.service.name=${stack}_web`;
+      sides.swarm = {
         name: 'Docker Swarm',
         env: swarmEnv,
         image: 'flotilla-lab/busybox:1',
         running: async (stack) => (await dockerGet(labSocket, `/containers/json?filters=${encodeURIComponent(JSON.stringify({ label: [label(stack)], status: ['running'] }))}`)).map((c) => c.Labels),
         all: async (stack) => (await dockerGet(labSocket, `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: [`com.docker.stack.namespace=${stack}`] }))}`)).length,
-      },
-    };
+      };
+    }
+    const keys = Object.keys(sides);
 
     /** Seconds from `argv`'s start until `done` holds for the service's running tasks' labels. */
     async function timed(side, stack, argv, what, done) {
       const t0 = process.hrtime.bigint();
-      run([FLOTILLA, ...argv], { env: side.env, cwd: dir });
+      run([side.flotilla ?? FLOTILLA, ...argv], { env: side.env, cwd: dir });
       for (;;) {
         const labels = await side.running(stack);
         if (done(labels)) return Number(process.hrtime.bigint() - t0) / 1e9;
@@ -133,17 +148,18 @@ await withCleanup(
       }
     }
 
-    const times = { converge: { embedded: [], swarm: [] }, update: { embedded: [], swarm: [] }, scaleDown: { embedded: [], swarm: [] } };
+    const times = Object.fromEntries(['converge', 'update', 'scaleDown'].map((phase) => [phase, Object.fromEntries(keys.map((k) => [k, []]))]));
     let rss30 = 0;
+    const daemon = sides.embedded.daemon;
     const idleRss = rssMb(daemon.pid);
     const started = new Date();
     const before = machineLoad();
     console.log(`swarm core: ${replicas} replicas, ${runs} runs (+1 warm-up); ${before}`);
     for (let round = 0; round <= runs; round++) {
-      const order = round % 2 === 0 ? ['embedded', 'swarm'] : ['swarm', 'embedded'];
+      const order = round % 2 === 0 ? keys : [...keys].reverse();
       for (const key of order) {
         const side = sides[key];
-        const stack = `fbsw${round}${key[0]}`;
+        const stack = `fbsw${round}${key.slice(0, 2)}`;
         const file = join(dir, `${key}.yml`);
         writeFileSync(file, stackFile(side.image, 1));
         const deploy = ['stack', 'deploy', '--resolve-image', 'never', '-q', '-c', file, stack];
@@ -158,7 +174,7 @@ await withCleanup(
           times.update[key].push(update);
           times.scaleDown[key].push(scaleDown);
         }
-        run([FLOTILLA, 'stack', 'rm', stack], { env: side.env });
+        run([side.flotilla ?? FLOTILLA, 'stack', 'rm', stack], { env: side.env });
         for (let i = 0; (await side.all(stack)) > 0; i++) {
           if (i > 1200) throw new Error(`${side.name}: stack ${stack} did not go away`);
           await sleep(100);
@@ -170,14 +186,17 @@ await withCleanup(
     const titles = { converge: `${replicas} replicas: deploy until all run`, update: `rolling update of ${replicas} (parallelism 5, delay 0)`, scaleDown: `scale-down ${replicas} → 1` };
     for (const phase of ['converge', 'update', 'scaleDown']) {
       const results = Object.entries(times[phase]).map(([k, t]) => ({ name: sides[k].name, runs: t, median: median(t) }));
-      printComparison(`${titles[phase]}: medians of ${runs} runs`, results, sides.swarm.name, { [sides.embedded.name]: TARGETS[phase] });
+      if (withSwarm) printComparison(`${titles[phase]}: medians of ${runs} runs`, results, sides.swarm.name, { [sides.embedded.name]: TARGETS[phase] });
+      else printComparison(`${titles[phase]}: medians of ${runs} runs (against the build before)`, results, sides.before?.name ?? '');
     }
     const verdict = rss30 <= TARGETS.rssMb ? 'met' : 'MISSED';
     console.log(`\ndaemon resident memory: idle ${idleRss.toFixed(1)} MB, with ${replicas} tasks running ${rss30.toFixed(1)} MB (target <= ${TARGETS.rssMb} MB: ${verdict})`);
-    engine.close();
-    engine = null;
-    const stop = new Promise((resolve) => daemon.once('exit', resolve));
-    daemon.kill('SIGTERM');
-    await stop;
+    for (const side of embedded) {
+      side.engine.close();
+      side.engine = null;
+      const stop = new Promise((resolve) => side.daemon.once('exit', resolve));
+      side.daemon.kill('SIGTERM');
+      await stop;
+    }
   },
 );
