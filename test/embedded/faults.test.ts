@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerSpec } from '../../src/contract/engine.js';
@@ -66,7 +68,8 @@ describe('embedded engine faults', { concurrency: false }, () => {
     if (!requireRoot(t) || !d) return;
     const id = await run('flt-f-offline', { command: ['sh', '-c', 'sleep 2; exit 5'], restartPolicy: { name: 'on-failure', maximumRetryCount: 1 } });
     await d.kill();
-    await sleep(3000);
+    // conmon writes the exit file with no daemon running: the exit happened while none ran.
+    await waitFor('the exit while no daemon runs', () => existsSync(join(d.paths.exits, id)));
     await d.start();
     const info = await waitFor('the restart', async () => {
       const i = await d.engine.inspectContainer(id);
