@@ -33,6 +33,7 @@ import { registerWait } from './commands/wait.js';
 import { registerWatch } from './commands/watch.js';
 import { registerAttach } from './commands/attach.js';
 import { registerStats } from './commands/stats.js';
+import { registerCp } from './commands/cp.js';
 import { VERSION } from '../version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -92,6 +93,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerWatch(program, ctx, global);
   registerAttach(program, ctx, global);
   registerStats(program, ctx, global);
+  registerCp(program, ctx, global);
   return program;
 }
 

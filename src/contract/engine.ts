@@ -399,6 +399,24 @@ export interface StreamSession {
   close(): void;
 }
 
+/** A path in a container, as `cp` sees it (Docker's X-Docker-Container-Path-Stat). */
+export interface ContainerPathStat {
+  name: string;
+  size: number;
+  /** Permission bits (with setuid, setgid, sticky). */
+  mode: number;
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  /** RFC 3339. */
+  mtime: string;
+  /** A symlink's target as written; '' otherwise. */
+  linkTarget: string;
+}
+
+export interface ExtractOptions {
+  /** `cp -a`: the files get the container user's owner (the archive's owners otherwise, as Docker does). */
+  copyUIDGID: boolean;
+}
+
 // ---- networks and volumes ----------------------------------------------------------------------
 
 export interface NetworkSpec {
@@ -498,6 +516,12 @@ export interface Engine {
   top(id: string, psArgs?: string): Promise<{ titles: string[]; processes: string[][] }>;
   /** A running container's resource use now. */
   containerStats?(id: string): Promise<ContainerStatsSample>;
+  /** `cp`: a path in a container (running or not), without following a symlink at its end; null when it does not exist. */
+  statContainerPath?(id: string, path: string): Promise<ContainerPathStat | null>;
+  /** `cp`: the tar of a container path (named from its last component, "." for "dir/."); `signal` stops it. */
+  containerArchive?(id: string, path: string, signal?: AbortSignal): AsyncIterable<Buffer>;
+  /** `cp`: a tar extracted into an existing directory of a container. */
+  extractToContainer?(id: string, path: string, archive: NodeJS.ReadableStream, options: ExtractOptions): Promise<void>;
 
   listNetworks(labels: Record<string, string | true>): Promise<NetworkInfo[]>;
   inspectNetwork(name: string): Promise<NetworkInfo | null>;

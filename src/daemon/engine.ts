@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type {
   BuildRequest,
   ContainerInfo,
+  ContainerPathStat,
   ContainerSpec,
   ContainerStatsSample,
   ContainerSummary,
@@ -15,6 +16,7 @@ import type {
   EngineVersion,
   EventFilter,
   ExecSpec,
+  ExtractOptions,
   ImageInfo,
   ImageSummary,
   LogChunk,
@@ -28,6 +30,9 @@ import type {
   VolumeSpec,
 } from '../contract/engine.js';
 import { networkBytes } from './runtime/top-stats.js';
+import { readContainerFile } from './runtime/rootfs.js';
+import { resolveUser } from './runtime/process-config.js';
+import { archivePath, extractInto, statPath } from './containers/archive.js';
 import { EngineError } from '../contract/errors.js';
 import { imageConfigInfo } from '../contract/image-config.js';
 import { VERSION } from '../version.js';
@@ -253,6 +258,34 @@ export class DaemonEngine implements DaemonBackend {
       throw new EngineError('conflict', `Container ${record.id} is not running`);
     }
     return this.containers.deps.runtime.top(record.id, psArgs).catch(notRunning(`Container ${record.id} is not running`));
+  }
+
+  statContainerPath(id: string, path: string): Promise<ContainerPathStat | null> {
+    return this.containers.withFilesystem(id, (view) => statPath(view, path));
+  }
+
+  async *containerArchive(id: string, path: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    const fs = await this.containers.openFilesystem(id);
+    try {
+      for await (const chunk of await archivePath(fs.view, path)) {
+        if (signal?.aborted) return;
+        yield chunk as Buffer;
+      }
+    } finally {
+      await fs.release();
+    }
+  }
+
+  extractToContainer(id: string, path: string, archive: NodeJS.ReadableStream, options: ExtractOptions): Promise<void> {
+    return this.containers.withFilesystem(id, async (view, record) => {
+      let owner: { uid: number; gid: number } | undefined;
+      if (options.copyUIDGID && record.spec.user) {
+        const [passwd, group] = await Promise.all([readContainerFile(view.rootfs, '/etc/passwd'), readContainerFile(view.rootfs, '/etc/group')]);
+        const user = resolveUser(record.spec.user, { passwd, group });
+        owner = { uid: user.uid, gid: user.gid };
+      }
+      await extractInto(view, path, archive as AsyncIterable<unknown>, owner ? { owner } : {});
+    });
   }
 
   async containerStats(id: string): Promise<ContainerStatsSample> {

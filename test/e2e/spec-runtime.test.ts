@@ -1,13 +1,14 @@
 /**
  * The Compose Specification keys the engines act on (issue 14), on dockerd and (run again with
  * FLOTILLA_E2E_ENGINE=embedded) on the embedded engine: what `up` warns it does not act on,
- * provider services left out, pids limits, post_start/pre_stop hooks.
+ * provider services left out, pids limits, post_start/pre_stop hooks, `cp`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { E2E_ENGINE, e2eProject, SERVE } from './lib.js';
+import { packTar, type PackItem } from '../../src/util/tar-pack.js';
+import { assertCleanFailure, E2E_ENGINE, e2eProject, SERVE } from './lib.js';
 
 test('up warns once per key it does not act on, at the key, and leaves provider services out', (t) => {
   const p = e2eProject(t, 'spec', {
@@ -151,4 +152,87 @@ configs:
   assert.equal(show('/run/secrets/nested/token'), '400 65534:65534\ns3cret');
   assert.equal(show('/greeting'), '444 0:0\nhello world\n');
   assert.equal(show('/etc/app/fromenv.conf'), '444 0:0\nfrom the .env file');
+});
+
+/** A tar of the given entries (the test's own crafted archives). */
+async function tarOf(items: PackItem[]): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of packTar(items)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+test('cp copies files and folders both ways through the engine, with docker cp\'s placement, --index, -L and -a, and never outside the container', async (t) => {
+  const p = e2eProject(t, 'cp', {
+    'compose.yaml': `services:
+  web:
+    image: busybox:latest
+    command: ["sh", "-c", "mkdir -p /d && echo x > /d/x && ln -sf /etc/hostname /d/l && ln -sfn /d /dl && ln -sfn /etc /tmp/etclink && echo \\"$$HOSTNAME\\" > /data/who && trap 'exit 0' TERM; sleep 600 & wait"]
+    user: "0"
+    scale: 2
+    volumes: ["data:/data"]
+  nobody:
+    image: busybox:latest
+    command: ${SERVE}
+    user: "65534"
+volumes:
+  data:
+`,
+    'src/sub/a': 'in a sub folder\n',
+    'f': 'hello\n',
+  });
+  if (!p) return;
+  p.ok(['up', '-d'], { timeoutMs: 180_000 });
+  chownSync(join(p.dir, 'f'), 1234, 2345);
+  const sh = (service: string, script: string, index = 1) => p.ok(['exec', '-T', '--index', String(index), service, 'sh', '-c', script]).stdout;
+
+  // Into every container of the service (a volume too); a directory destination takes the
+  // source's name, a new path is the source renamed, "/." copies the contents.
+  p.ok(['cp', 'f', 'web:/tmp/']);
+  p.ok(['cp', 'src/.', 'web:/data/newdir']);
+  p.ok(['cp', '--index', '2', 'f', 'web:/tmp/only2']);
+  p.ok(['cp', 'f', 'nobody:/tmp/plain']);
+  p.ok(['cp', '-a', 'f', 'nobody:/tmp/archived']);
+  const listing = 'cd /tmp && ls f; test -e only2 && echo only2 || echo no only2; stat -c %u:%g f; cat f; find /data/newdir | sort';
+  const copied = '1234:2345\nhello\n/data/newdir\n/data/newdir/sub\n/data/newdir/sub/a\n';
+  assert.equal(sh('web', listing, 1), `f\nno only2\n${copied}`);
+  assert.equal(sh('web', listing, 2), `f\nonly2\n${copied}`, '--index 2: only the second container');
+  assert.equal(sh('nobody', 'stat -c %u:%g /tmp/plain /tmp/archived'), '1234:2345\n65534:65534\n', '-a: the container user owns the files');
+
+  // Out of the first container (a volume's file included), by the same rules.
+  p.ok(['cp', 'web:/data/who', 'who']);
+  assert.equal(readFileSync(join(p.dir, 'who'), 'utf8'), sh('web', 'cat /data/who', 1));
+  p.ok(['cp', 'web:/d', 'out1']);
+  mkdirSync(join(p.dir, 'out2'));
+  p.ok(['cp', 'web:/d/.', 'out2']);
+  p.ok(['cp', 'web:/dl', 'out3']);
+  p.ok(['cp', '-L', 'web:/dl', 'out4']);
+  for (const dir of ['out1', 'out2', 'out4']) {
+    assert.equal(readFileSync(join(p.dir, dir, 'x'), 'utf8'), 'x\n', dir);
+    assert.equal(readlinkSync(join(p.dir, dir, 'l')), '/etc/hostname', dir);
+  }
+  assert.equal(readlinkSync(join(p.dir, 'out3')), '/d', 'a symlink is copied as a link without -L');
+  assert.equal(statSync(join(p.dir, 'out1', 'x')).uid, process.getuid?.(), 'files copied out belong to the user running cp');
+  assertCleanFailure(p.flotilla(['cp', 'web:/d/x', 'out5/']), /^ERROR: destination directory .*out5\/ does not exist$/m);
+  assertCleanFailure(p.flotilla(['cp', 'web:/nope', 'x']), /^ERROR: Could not find the file \/nope in container /m);
+  assertCleanFailure(p.flotilla(['cp', 'web:/d', 'f']), /^ERROR: cannot copy a directory to the file .*\/f$/m);
+  const raw = p.flotilla(['cp', 'web:/d/x', '-']);
+  assert.equal(raw.status, 0, raw.stderr);
+  assert.match(raw.stdout, /^x\0/, 'DEST "-" writes the tar to stdout');
+
+  // A symlink in the container leads only within the container; an archive cannot climb out.
+  const mark = `flotilla-cp-${p.name}`;
+  p.ok(['cp', 'f', `web:/tmp/etclink/${mark}`]);
+  assert.ok(!existsSync(`/etc/${mark}`), 'nothing was written to the host\'s /etc');
+  const climbing = await tarOf([{ entry: { name: `../../../../../../tmp/${mark}`, type: 'file', mode: 0o644, mtime: 0, size: 3 }, body: Buffer.from('no\n') }]);
+  const climbed = p.flotilla(['cp', '-', 'web:/tmp'], { input: climbing.toString('latin1') });
+  // dockerd extracts it chrooted into the container; the embedded engine refuses the name.
+  if (E2E_ENGINE === 'embedded') assertCleanFailure(climbed, /^ERROR: .*climbs above the extraction directory/m);
+  assert.ok(!existsSync(`/tmp/${mark}`), 'a climbing entry is not written outside');
+  const viaLink = await tarOf([
+    { entry: { name: 'evil', type: 'symlink', mode: 0o777, mtime: 0, linkName: '/' } },
+    { entry: { name: `evil/tmp/${mark}`, type: 'file', mode: 0o644, mtime: 0, size: 3 }, body: Buffer.from('in\n') },
+  ]);
+  p.ok(['cp', '-', 'web:/d'], { input: viaLink.toString('latin1') });
+  assert.ok(!existsSync(`/tmp/${mark}`), 'a link in the archive leads only within the container');
+  assert.equal(sh('web', `cat /etc/${mark} /tmp/${mark}`), 'hello\nin\n', 'both landed in the container');
 });

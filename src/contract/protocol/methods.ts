@@ -6,7 +6,7 @@
  * tie every entry to the method's own signature.
  */
 import type { DaemonBackend, ImageRef } from '../backend.js';
-import type { AttachOptions, BuildRequest, EngineEvent, EventFilter, ExecSpec, LogChunk, LogOptions, PullOptions } from '../engine.js';
+import type { AttachOptions, BuildRequest, ContainerPathStat, ExtractOptions, EngineEvent, EventFilter, ExecSpec, LogChunk, LogOptions, PullOptions } from '../engine.js';
 import { args, empty, fields, labelQuery, list, mapped, none, nullable, omitted, same, single, wrapped, type Codec } from './codec.js';
 import * as m from './messages.js';
 
@@ -27,7 +27,7 @@ export interface UnaryRpc<A extends unknown[], R> {
   signalAt?: number;
 }
 
-type StreamedMethods = 'containerLogs' | 'events' | 'saveImages' | 'pullImage' | 'buildImage' | 'pushImage' | 'importImage' | 'loadImages' | 'exec' | 'attachContainer' | 'close';
+type StreamedMethods = 'containerLogs' | 'events' | 'saveImages' | 'containerArchive' | 'extractToContainer' | 'pullImage' | 'buildImage' | 'pushImage' | 'importImage' | 'loadImages' | 'exec' | 'attachContainer' | 'close';
 export type UnaryMethod = Exclude<keyof Backend, StreamedMethods>;
 
 const idOnly = args<[string]>('id');
@@ -66,6 +66,10 @@ export const UNARY: { [K in UnaryMethod]: UnaryRpc<Args<K>, Result<K>> } = {
   waitContainer: { args: args('id'), result: wrapped('exitCode'), signalAt: 1 },
   top: { args: args('id', 'psArgs'), result: fields<Result<'top'>>({ processes: m.topRows }) },
   containerStats: { args: idOnly, result: same() },
+  statContainerPath: {
+    args: args('id', 'path'),
+    result: mapped((v: ContainerPathStat | null) => ({ value: v === null ? undefined : JSON.stringify(v) }), (w: { value?: string }) => (w.value === undefined ? null : (JSON.parse(w.value) as ContainerPathStat))),
+  },
 
   listNetworks: { args: single(labelQuery), result: wrapped('networks', list(m.networkInfo)) },
   inspectNetwork: { args: nameOnly, result: wrapped('network', nullable(m.networkInfo)) },
@@ -99,6 +103,7 @@ export const OUTPUT_STREAMS: {
   containerLogs: OutputStreamRpc<[string, LogOptions], LogChunk>;
   events: OutputStreamRpc<[EventFilter], EngineEvent>;
   saveImages: OutputStreamRpc<[string[], AbortSignal?], Buffer>;
+  containerArchive: OutputStreamRpc<[string, string, AbortSignal?], Buffer>;
 } = {
   containerLogs: {
     args: args('id', ['options', m.logOptions]),
@@ -117,6 +122,12 @@ export const OUTPUT_STREAMS: {
     item: mapped((data: Buffer) => ({ data }), (w: { data?: Buffer }) => w.data ?? Buffer.alloc(0)),
     signalOf: ([, signal]) => signal,
     withSignal: ([refs], signal) => [refs, signal],
+  },
+  containerArchive: {
+    args: args('id', 'path', ['signal', omitted()]),
+    item: mapped((data: Buffer) => ({ data }), (w: { data?: Buffer }) => w.data ?? Buffer.alloc(0)),
+    signalOf: ([, , signal]) => signal,
+    withSignal: ([id, path], signal) => [id, path, signal],
   },
 };
 
@@ -171,8 +182,15 @@ export const SESSIONS: {
 export const UPLOADS: {
   importImage: { header: Codec<string | undefined>; result: Codec<ImageRef> };
   loadImages: { result: Codec<ImageRef[]> };
+  extractToContainer: { header: Codec<[string, string, ExtractOptions]> };
 } = {
   importImage: { header: mapped((reference?: string) => ({ reference }), (w: { reference?: string }) => w.reference), result: same() },
   loadImages: { result: wrapped('images') },
+  extractToContainer: {
+    header: mapped(
+      ([id, path, o]: [string, string, ExtractOptions]) => ({ id, path, copyUidGid: o.copyUIDGID }),
+      (w: { id: string; path: string; copyUidGid?: boolean }): [string, string, ExtractOptions] => [w.id, w.path, { copyUIDGID: w.copyUidGid === true }],
+    ),
+  },
 };
 

@@ -5,7 +5,7 @@
  * The processes themselves belong to conmon: this daemon can die and come back (./adopt.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerInfo, ContainerSpec, ContainerSummary, HealthcheckSpec, Labels } from '../../contract/engine.js';
@@ -22,6 +22,9 @@ import type { UnheldPort } from '../network/types.js';
 import { portKey, type ExitInfo, type ImageView, type ImagesPort, type NetworkPort, type RuntimePort } from './collaborators.js';
 import { effectiveProcess } from './effective-process.js';
 import { logSettings } from './log-settings.js';
+import { containerFiles } from '../runtime/layout.js';
+import { mountOverlay, overlayMounted, unmountAll } from '../runtime/rootfs.js';
+import type { FilesystemView } from './archive.js';
 import { copyUpVolumes, hostMounts, resolveMounts, specFileMounts, unmountSecrets, withoutSecrets } from './mounts.js';
 import { attachNetworks, detachNetworks, networkOwner, networkPlan } from './networking.js';
 import { freshState, type ContainerRecord } from './record.js';
@@ -358,6 +361,57 @@ export class ContainerManager {
     await this.save(record);
     this.emit(record, 'start');
     this.watchHealth(record);
+  }
+
+  /**
+   * `cp`: `work` gets the container's files (its root filesystem and mounts), running or not: a
+   * container that does not run has its root mounted for the call and unmounted after it. The
+   * container's operations wait meanwhile (a start must not mount the same overlay).
+   */
+  async withFilesystem<T>(ref: string, work: (view: FilesystemView, record: ContainerRecord) => Promise<T>): Promise<T> {
+    return this.locked(ref, async (record) => {
+      const files = containerFiles(this.deps.paths, record.id);
+      let mountedHere = false;
+      if (!(await overlayMounted(files.rootfs))) {
+        const image = await this.deps.images.resolve(record.image.id);
+        if (!image) throw new EngineError('not-found', `No such image: ${record.image.id}`);
+        await Promise.all([files.upper, files.work, files.rootfs].map((d) => mkdir(d, { recursive: true })));
+        mountedHere = await mountOverlay(image.layers, files.upper, files.work, files.rootfs);
+      }
+      try {
+        const owner = networkOwner(record, this.netCtx());
+        const names = owner ? this.files(owner.id) : this.files(record.id);
+        const nameFiles = [
+          { target: '/etc/hosts', source: names.hosts },
+          { target: '/etc/resolv.conf', source: names.resolvConf },
+          { target: '/etc/hostname', source: this.files(record.id).hostname },
+        ].filter((f) => existsSync(f.source));
+        const view: FilesystemView = {
+          rootfs: files.rootfs,
+          mounts: [
+            ...record.mounts.filter((m) => m.type !== 'tmpfs').map((m) => ({ target: m.target, source: m.source, readOnly: m.readOnly })),
+            ...nameFiles.map((f) => ({ ...f, readOnly: false })),
+          ],
+          unreachable: record.mounts.filter((m) => m.type === 'tmpfs').map((m) => m.target),
+        };
+        return await work(view, record);
+      } finally {
+        if (mountedHere) await unmountAll(files.rootfs).catch((e: Error) => this.deps.log(`container ${record.id}: unmount after cp: ${e.message}`));
+      }
+    });
+  }
+
+  /** withFilesystem() held open until `release` (a streamed read). */
+  openFilesystem(ref: string): Promise<{ view: FilesystemView; release: () => Promise<void> }> {
+    return new Promise((resolve, reject) => {
+      let finish!: () => void;
+      const finished = new Promise<void>((r) => (finish = r));
+      const held = this.withFilesystem(ref, async (view) => {
+        resolve({ view, release: () => (finish(), held) });
+        await finished;
+      });
+      held.catch(reject);
+    });
   }
 
   private netCtx() {

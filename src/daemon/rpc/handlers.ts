@@ -59,13 +59,15 @@ export function engineHandlers(backend: DaemonBackend, log: Log): UntypedService
     void nextTurn().then(() => backend.shutdown().catch((e: unknown) => log(`shutdown: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)));
   };
 
-  const { containerLogs, events, saveImages } = OUTPUT_STREAMS;
+  const { containerLogs, events, saveImages, containerArchive } = OUTPUT_STREAMS;
   handlers[rpcName('containerLogs')] = (call: ServerWritableStream<unknown, unknown>) =>
     void serveOutput(call, 'containerLogs', log, containerLogs, (...a) => backend.containerLogs(...a), (chunk) => [...pieces(chunk.data)].map((data) => ({ stream: chunk.stream, data })));
   handlers[rpcName('events')] = (call: ServerWritableStream<unknown, unknown>) =>
     void serveOutput(call, 'events', log, events, (...a) => backend.events(...a), (event) => [events.item.encode(event)]);
   handlers[rpcName('saveImages')] = (call: ServerWritableStream<unknown, unknown>) =>
     void serveOutput(call, 'saveImages', log, saveImages, (...a) => backend.saveImages(...a), (chunk) => [...pieces(chunk)].map((data) => saveImages.item.encode(data)));
+  handlers[rpcName('containerArchive')] = (call: ServerWritableStream<unknown, unknown>) =>
+    void serveOutput(call, 'containerArchive', log, containerArchive, (...a) => archiveOf(backend, ...a), (chunk) => [...pieces(chunk)].map((data) => containerArchive.item.encode(data)));
 
   const { pullImage, buildImage, pushImage } = PROGRESS;
   handlers[rpcName('pullImage')] = (call: ServerWritableStream<unknown, unknown>) =>
@@ -90,7 +92,22 @@ export function engineHandlers(backend: DaemonBackend, log: Log): UntypedService
   handlers[rpcName('loadImages')] = (call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) =>
     void upload(call, callback, 'loadImages', log, async (messages) => UPLOADS.loadImages.result.encode(await backend.loadImages(bytesOf(messages))));
 
+  handlers[rpcName('extractToContainer')] = (call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) =>
+    void upload(call, callback, 'extractToContainer', log, async (messages) => {
+      const first = (await messages.next()) as IteratorResult<{ header?: unknown }>;
+      if (first.done || first.value.header === undefined) throw new EngineError('invalid', 'ExtractToContainer: the first message must be the header');
+      if (!backend.extractToContainer) throw unimplemented('extractToContainer');
+      const [id, path, options] = UPLOADS.extractToContainer.header.decode(first.value.header);
+      await backend.extractToContainer(id, path, bytesOf(messages), options);
+      return {};
+    });
+
   return handlers;
+}
+
+function archiveOf(backend: DaemonBackend, id: string, path: string, signal?: AbortSignal): AsyncIterable<Buffer> {
+  if (!backend.containerArchive) throw unimplemented('containerArchive');
+  return backend.containerArchive(id, path, signal);
 }
 
 /** Streams what the backend yields until it ends, or until the client cancels (which aborts the backend's signal). */

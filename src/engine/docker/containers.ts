@@ -1,6 +1,6 @@
 /** Containers: list, inspect, create, and the lifecycle calls. */
 import { EngineError } from '../../contract/errors.js';
-import type { ContainerFileSpec, ContainerInfo, ContainerSpec, ContainerStatsSample, ContainerSummary, EndpointSpec } from '../../contract/engine.js';
+import type { ContainerFileSpec, ContainerInfo, ContainerPathStat, ContainerSpec, ExtractOptions, ContainerStatsSample, ContainerSummary, EndpointSpec } from '../../contract/engine.js';
 import { packTar, type PackItem } from '../../util/tar-pack.js';
 import type { DockerContainerInspect, DockerContainerSummary } from './api-types.js';
 import type { DockerClient } from './client.js';
@@ -58,6 +58,39 @@ async function writeFiles(client: DockerClient, id: string, files: readonly Cont
     return { entry: { name: f.target.replace(/^\/+/, ''), type: 'file', mode: f.mode, mtime, size: body.length, uid: f.uid ?? 0, gid: f.gid ?? 0 }, body };
   });
   await client.json('PUT', `/containers/${seg(id)}/archive`, { query: { path: '/', copyUIDGID: files.some((f) => f.uid !== undefined || f.gid !== undefined) || undefined }, file: packTar(items), headers: { 'Content-Type': 'application/x-tar' } });
+}
+
+/** Go's os.FileMode (as X-Docker-Container-Path-Stat carries it) in the Engine's terms. */
+function fromGoMode(goMode: number): { type: ContainerPathStat['type']; mode: number } {
+  const has = (bit: number) => Math.floor(goMode / 2 ** bit) % 2 === 1;
+  // ModeDir 31, ModeSymlink 27; device 26, named pipe 25, socket 24, char device 21, irregular 19.
+  const type = has(31) ? 'directory' : has(27) ? 'symlink' : [26, 25, 24, 21, 19].some(has) ? 'other' : 'file';
+  // Go keeps setuid (23), setgid (22) and sticky (20) apart from the permission bits.
+  const special = (has(23) ? 0o4000 : 0) | (has(22) ? 0o2000 : 0) | (has(20) ? 0o1000 : 0);
+  return { type, mode: (goMode % 0o1000) | special };
+}
+
+/** `HEAD /containers/{id}/archive`: the path's stat, null when it does not exist. */
+export async function statPath(client: DockerClient, id: string, path: string): Promise<ContainerPathStat | null> {
+  const res = await orNull(client.response('HEAD', `/containers/${seg(id)}/archive`, { query: { path } }));
+  if (!res) return null;
+  res.resume();
+  const header = res.headers['x-docker-container-path-stat'];
+  if (typeof header !== 'string') throw new EngineError('engine', `the Docker engine sent no path stat for ${path}`);
+  const raw = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as { name: string; size: number; mode: number; mtime: string; linkTarget: string };
+  const { type, mode } = fromGoMode(raw.mode);
+  return { name: raw.name, size: raw.size, mode, type, mtime: raw.mtime, linkTarget: raw.linkTarget ?? '' };
+}
+
+/** `GET /containers/{id}/archive`: the tar of a path. */
+export async function* archive(client: DockerClient, id: string, path: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const res = await client.response('GET', `/containers/${seg(id)}/archive`, signal ? { query: { path }, signal } : { query: { path } });
+  for await (const chunk of res) yield chunk as Buffer;
+}
+
+/** `PUT /containers/{id}/archive`: a tar extracted into a directory of the container. */
+export async function extract(client: DockerClient, id: string, path: string, tar: NodeJS.ReadableStream, options: ExtractOptions): Promise<void> {
+  await client.json('PUT', `/containers/${seg(id)}/archive`, { query: { path, copyUIDGID: options.copyUIDGID || undefined, noOverwriteDirNonDir: true }, file: tar, headers: { 'Content-Type': 'application/x-tar' } });
 }
 
 export async function waitContainer(client: DockerClient, id: string, signal?: AbortSignal): Promise<number> {

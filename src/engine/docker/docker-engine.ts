@@ -8,7 +8,9 @@ import type {
   BuildRequest,
   ContainerInfo,
   ContainerSpec,
+  ContainerPathStat,
   ContainerStatsSample,
+  ExtractOptions,
   ContainerSummary,
   EndpointSpec,
   Engine,
@@ -176,6 +178,18 @@ export class DockerEngine implements Engine {
 
   containerStats(id: string): Promise<ContainerStatsSample> {
     return containers.stats(this.client, id);
+  }
+
+  statContainerPath(id: string, path: string): Promise<ContainerPathStat | null> {
+    return containers.statPath(this.client, id, path);
+  }
+
+  containerArchive(id: string, path: string, signal?: AbortSignal): AsyncIterable<Buffer> {
+    return containers.archive(this.client, id, path, signal);
+  }
+
+  extractToContainer(id: string, path: string, archive: NodeJS.ReadableStream, options: ExtractOptions): Promise<void> {
+    return containers.extract(this.client, id, path, archive, options);
   }
 
   // ---- networks and volumes ----

@@ -6,6 +6,8 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DaemonBackend, DaemonStatus, ImageRef } from '../../contract/backend.js';
 import type {
+  ContainerPathStat,
+  ExtractOptions,
   BuildRequest,
   ContainerInfo,
   ContainerSpec,
@@ -141,6 +143,20 @@ export class EmbeddedEngine implements DaemonBackend {
   async loadImages(input: Readable): Promise<ImageRef[]> {
     const reply = await this.channel.upload(rpcName('loadImages'), undefined, input, (data) => ({ data }));
     return UPLOADS.loadImages.result.decode(reply);
+  }
+
+  async statContainerPath(id: string, path: string): Promise<ContainerPathStat | null> {
+    return this.call('statContainerPath', id, path);
+  }
+
+  async *containerArchive(id: string, path: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    const rpc = OUTPUT_STREAMS.containerArchive;
+    for await (const reply of this.channel.stream(rpcName('containerArchive'), rpc.args.encode([id, path, signal]), signal)) yield rpc.item.decode(reply);
+  }
+
+  async extractToContainer(id: string, path: string, archive: NodeJS.ReadableStream, options: ExtractOptions): Promise<void> {
+    const { header } = UPLOADS.extractToContainer;
+    await this.channel.upload(rpcName('extractToContainer'), { header: header.encode([id, path, options]) }, archive as AsyncIterable<Buffer>, (data) => ({ data }));
   }
 
   async *saveImages(refs: string[], signal?: AbortSignal): AsyncGenerator<Buffer> {
