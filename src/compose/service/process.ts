@@ -15,7 +15,7 @@ import { parseDependsOn, parseLabels, parseSysctls } from '../syntax/mappings.js
 import { isPlainObject } from '../yaml/read.js';
 import { pythonStr } from '../interpolate/conversions.js';
 import { ConfigError } from '../../errors.js';
-import { resolveAdditionalContexts, resolveWatchPaths } from './spec-paths.js';
+import { longBuildSecrets, resolveAdditionalContexts, resolveWatchPaths } from './spec-paths.js';
 
 type Dict = Record<string, unknown>;
 
@@ -67,7 +67,7 @@ export function processService(service: Dict, ctx: ProcessContext): Dict {
       const b: Dict = { ...build };
       if (typeof b['context'] === 'string') b['context'] = resolveContext(b['context']);
       if ('labels' in b) b['labels'] = parseLabels(b['labels']);
-      out['build'] = resolveAdditionalContexts(b, dir, home);
+      out['build'] = longBuildSecrets(resolveAdditionalContexts(b, dir, home));
     }
   }
 

@@ -2,7 +2,8 @@
  * Relative paths of Compose Specification keys docker-compose 1.29.2 does not have, made absolute
  * against the defining file's directory as Compose v2 does (compose-go paths/resolve.go):
  * `build.additional_contexts` values (not URLs, `name://` contexts or `service:` references) and
- * `develop.watch[].path`. Keys left out of a service stay left out.
+ * `develop.watch[].path`. Keys left out of a service stay left out. Also the canonical shapes v2
+ * prints for build keys written in a short form.
  */
 import { setOwn } from '../../util/own.js';
 import { isPlainObject } from '../yaml/read.js';
@@ -25,14 +26,24 @@ export function resolveAdditionalContexts(build: Dict, dir: string, home: string
     return { ...build, additional_contexts: out };
   }
   if (Array.isArray(contexts)) {
-    const resolved = contexts.map((entry) => {
-      if (typeof entry !== 'string' || !entry.includes('=')) return entry;
+    // A list of `name=value` becomes a mapping, as compose-go's transformKeyValue prints it.
+    const out: Dict = {};
+    for (const entry of contexts) {
+      if (typeof entry !== 'string') continue;
       const at = entry.indexOf('=');
-      return `${entry.slice(0, at)}=${contextPath(entry.slice(at + 1), dir, home)}`;
-    });
-    return { ...build, additional_contexts: resolved };
+      if (at < 0) setOwn(out, entry, null);
+      else setOwn(out, entry.slice(0, at), contextPath(entry.slice(at + 1), dir, home));
+    }
+    return { ...build, additional_contexts: out };
   }
   return build;
+}
+
+/** `build.secrets` short entries (`- name`) in the long form, as compose-go's transformFileMount prints them. */
+export function longBuildSecrets(build: Dict): Dict {
+  const secrets = build['secrets'];
+  if (!Array.isArray(secrets)) return build;
+  return { ...build, secrets: secrets.map((entry) => (typeof entry === 'string' ? { source: entry } : entry)) };
 }
 
 /** `develop` with each watched path absolute. */
