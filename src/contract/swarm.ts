@@ -212,6 +212,8 @@ export interface Service extends Meta {
   /** endpoint_mode vip: the service's address on each of its networks (`10.0.1.2/24`). */
   virtualIps?: { networkId: string; addr: string }[];
   updateStatus?: { state: UpdateState; message?: string; startedAt?: string; completedAt?: string };
+  /** Jobs: which run of the job this is (0 at creation, one more per update) and when it started. */
+  jobStatus?: { iteration: number; lastExecution: string };
   /** Tasks running and wanted, as the managers count them. */
   status?: { running: number; desired: number; completed?: number };
 }

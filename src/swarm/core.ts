@@ -70,6 +70,12 @@ function address(): string {
   return '127.0.0.1';
 }
 
+/** A job's run: swarmkit counts one iteration per create or update of a job service. */
+function jobStatus(spec: ServiceSpec, current: Service | undefined): Pick<Service, 'jobStatus'> {
+  if (spec.mode.kind !== 'replicated-job' && spec.mode.kind !== 'global-job') return {};
+  return { jobStatus: { iteration: current?.jobStatus ? current.jobStatus.iteration + 1 : 0, lastExecution: new Date().toISOString() } };
+}
+
 export class SwarmCore {
   private agent: TaskAgent | undefined;
   private updaters: Updaters | undefined;
@@ -177,8 +183,9 @@ export class SwarmCore {
     return { manager: true, nodeId: this.nodeId };
   }
 
+  /** As swarmkit, the core keeps a spec as it is given (defaults are filled where it is read). */
   storable(spec: ServiceSpec): { spec: ServiceSpec; dropped: string[] } {
-    return { spec: withDefaults(spec), dropped: [] };
+    return { spec, dropped: [] };
   }
 
   private withStatus(service: Service): Service {
@@ -196,9 +203,11 @@ export class SwarmCore {
     return all.find((s) => s.id === idOrName) ?? all.find((s) => s.spec.name === idOrName) ?? all.find((s) => s.id.startsWith(idOrName));
   }
 
-  inspectService(idOrName: string): Service | null {
+  /** With `insertDefaults`, the current spec has swarmkit's defaults filled in, as Docker's API fills them for `service inspect`. */
+  inspectService(idOrName: string, insertDefaults = false): Service | null {
     const s = this.findService(idOrName);
-    return s ? this.withStatus(s) : null;
+    if (!s) return null;
+    return this.withStatus(insertDefaults ? { ...s, spec: withDefaults(s.spec) } : s);
   }
 
   private validate(spec: ServiceSpec): ServiceSpec {
@@ -211,14 +220,14 @@ export class SwarmCore {
     for (const s of spec.task.container.secrets ?? []) if (!secrets.some((x) => x.name === s.source)) throw new EngineError('not-found', `secret not found: ${s.source}`);
     const configs = this.store.list('config');
     for (const c of spec.task.container.configs ?? []) if (!configs.some((x) => x.name === c.source)) throw new EngineError('not-found', `config not found: ${c.source}`);
-    return withDefaults(spec);
+    return structuredClone(spec);
   }
 
   createService(spec: ServiceSpec): { id: string; warnings: string[] } {
     const stored = this.validate(spec);
     const id = this.store.transact((tx) => {
       if (tx.list('service').some((s) => s.spec.name === spec.name)) throw new EngineError('conflict', `service ${spec.name} already exists`);
-      return tx.create('service', { id: newObjectId(), spec: stored, endpointPorts: publishPorts(stored, undefined, tx.list('service'), []) }).id;
+      return tx.create('service', { id: newObjectId(), spec: stored, endpointPorts: publishPorts(stored, undefined, tx.list('service'), []), ...jobStatus(stored, undefined) }).id;
     });
     return { id, warnings: [] };
   }
@@ -231,7 +240,7 @@ export class SwarmCore {
       if (current.spec.mode.kind !== stored.mode.kind) throw new EngineError('invalid', 'service mode change is not allowed');
       const { updateStatus: _status, ...rest } = current;
       const endpointPorts = publishPorts(stored, id, tx.list('service'), current.endpointPorts);
-      tx.update('service', { ...rest, previousSpec: current.spec, spec: stored, endpointPorts }, version);
+      tx.update('service', { ...rest, previousSpec: current.spec, spec: stored, endpointPorts, ...jobStatus(stored, current) }, version);
     });
     this.history.forget(id);
     return { warnings: [] };

@@ -10,6 +10,7 @@
  */
 import { isTerminal, type Service, type UpdatePolicy } from '../contract/swarm.js';
 import type { SwarmStore, SwarmTask } from './store.js';
+import { effectivePolicy } from './defaults.js';
 import { desiredLive, madeFrom, specKey, taskDraft } from './tasks.js';
 
 /** A task that ended without being told to (one shut down on purpose ends as shutdown): a failure. */
@@ -119,7 +120,7 @@ export class Updaters {
     const service = this.store.get('service', serviceId);
     if (!service) return;
     const rollingBack = service.updateStatus?.state === 'rollback_started';
-    const policy: UpdatePolicy = (rollingBack ? service.spec.rollback : service.spec.update) ?? { parallelism: 1 };
+    const policy = effectivePolicy(service.spec, rollingBack);
     const startedAt = new Date().toISOString();
     if (!rollingBack) this.setStatus(serviceId, { state: 'updating', message: 'update in progress', startedAt });
     const monitorMs = (policy.monitor ?? 5e9) / 1e6;

@@ -7,7 +7,7 @@ import { SwarmStore } from '../../src/swarm/store.js';
 import { orchestrate, RestartHistory, HISTORY_PER_SLOT } from '../../src/swarm/orchestrator.js';
 import { schedule } from '../../src/swarm/scheduler.js';
 import { parseConstraints, nodeMatches } from '../../src/swarm/constraints.js';
-import { withDefaults } from '../../src/swarm/defaults.js';
+import { effectivePolicy, withDefaults } from '../../src/swarm/defaults.js';
 import { newObjectId } from '../../src/swarm/tasks.js';
 import type { Node, ServiceSpec } from '../../src/contract/swarm.js';
 
@@ -34,7 +34,7 @@ const NODE: Omit<Node, 'version' | 'createdAt' | 'updatedAt'> = {
 };
 
 function spec(replicas: number, extra: Partial<ServiceSpec['task']> = {}): ServiceSpec {
-  return withDefaults({ name: 'st_web', labels: {}, task: { container: { image: 'busybox' }, ...extra }, mode: { kind: 'replicated', replicas } });
+  return { name: 'st_web', labels: {}, task: { container: { image: 'busybox' }, ...extra }, mode: { kind: 'replicated', replicas } };
 }
 
 function pass(store: SwarmStore, history = new RestartHistory(), now = Date.now()): void {
@@ -151,11 +151,19 @@ test('scheduler: a task no node satisfies stays pending with swarmkit\'s reason;
 });
 
 test('defaults are filled as swarmkit fills them, and only where left out', () => {
-  const s = withDefaults({ name: 'a', labels: {}, task: { container: { image: 'x' }, restart: { condition: 'on-failure' } }, mode: { kind: 'replicated' }, update: { parallelism: 2, delay: 1e9 } });
-  assert.deepEqual(s.mode, { kind: 'replicated', replicas: 1 });
-  assert.deepEqual(s.task.restart, { condition: 'on-failure', delay: 5e9, maxAttempts: 0 });
+  const given: Parameters<typeof withDefaults>[0] = { name: 'a', labels: {}, task: { container: { image: 'x' }, restart: { condition: 'on-failure' } }, mode: { kind: 'replicated' }, update: { parallelism: 2, delay: 1e9 } };
+  const s = withDefaults(given);
+  assert.deepEqual(s.mode, { kind: 'replicated' }, 'replicas are not a default of the spec (the swarm reads none as 1)');
+  assert.deepEqual(s.task.restart, { condition: 'on-failure', delay: 5e9 }, 'a given restart policy gets only its delay');
   assert.equal(s.task.container.stopGracePeriod, 10e9);
-  assert.deepEqual(s.update, { parallelism: 2, delay: 1e9, failureAction: 'pause', monitor: 5e9, maxFailureRatio: 0, order: 'stop-first' });
+  assert.deepEqual(s.task.container.dns, {});
+  assert.deepEqual(s.task.resources, {});
+  assert.deepEqual(s.task.placement, {});
+  assert.deepEqual(s.update, { parallelism: 2, delay: 1e9, monitor: 5e9 }, 'a given update config gets only its monitor');
   assert.deepEqual(s.rollback, { parallelism: 1, failureAction: 'pause', monitor: 5e9, maxFailureRatio: 0, order: 'stop-first' });
+  assert.deepEqual(withDefaults({ ...given, task: { container: { image: 'x' } } }).task.restart, { condition: 'any', delay: 5e9, maxAttempts: 0 });
   assert.deepEqual(withDefaults(s), s, 'filling twice changes nothing');
+  assert.equal(given.task.container.stopGracePeriod, undefined, 'the given spec is left as it is');
+  assert.deepEqual(effectivePolicy(given, false), { parallelism: 2, delay: 1e9, failureAction: 'pause', monitor: 5e9, maxFailureRatio: 0, order: 'stop-first' });
+  assert.deepEqual(effectivePolicy({ ...given, rollback: { parallelism: 0, monitor: 0, order: 'start-first' } }, true), { parallelism: 0, delay: 0, failureAction: 'pause', monitor: 5e9, maxFailureRatio: 0, order: 'start-first' });
 });

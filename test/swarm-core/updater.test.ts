@@ -10,12 +10,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SwarmStore } from '../../src/swarm/store.js';
 import { Updaters } from '../../src/swarm/updater.js';
-import { withDefaults } from '../../src/swarm/defaults.js';
 import { newObjectId, taskDraft } from '../../src/swarm/tasks.js';
 import type { Service, ServiceSpec } from '../../src/contract/swarm.js';
 
 function spec(command: string): ServiceSpec {
-  return withDefaults({ name: 'su_web', labels: {}, task: { container: { image: 'busybox', command: [command] } }, mode: { kind: 'replicated', replicas: 1 }, update: { parallelism: 1, failureAction: 'rollback', monitor: 1e9 } });
+  return { name: 'su_web', labels: {}, task: { container: { image: 'busybox', command: [command] } }, mode: { kind: 'replicated', replicas: 1 }, update: { parallelism: 1, failureAction: 'rollback', monitor: 1e9 } };
 }
 
 async function failingUpdate(t: { after(fn: () => void): void }, withPrevious: boolean): Promise<{ status: Service['updateStatus']; command: string[] | undefined }> {

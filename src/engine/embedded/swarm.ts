@@ -12,7 +12,6 @@ import type {
   NetworkSpec,
   Node,
   NodeSpec,
-  PortConfig,
   SecretSpec,
   Service,
   ServiceLogLine,
@@ -27,11 +26,7 @@ import type {
 import { fromWireJson, toWireJson } from '../../contract/protocol/swarm-json.js';
 import { encodeNodeSpec, encodeServiceSpec } from '../docker/swarm/encode.js';
 import type { EmbeddedEngine } from './client.js';
-
-/** A port as Docker's Endpoint shows it. */
-function dockerPort(p: PortConfig): { Protocol: string; TargetPort: number; PublishedPort?: number; PublishMode: string } {
-  return { Protocol: p.protocol, TargetPort: p.target, ...(p.published ? { PublishedPort: p.published } : {}), PublishMode: p.mode };
-}
+import { inspectedEndpoint, inspectedSpec } from './service-json.js';
 
 export class EmbeddedSwarm implements SwarmCluster {
   constructor(private readonly engine: EmbeddedEngine) {}
@@ -157,22 +152,20 @@ export class EmbeddedSwarm implements SwarmCluster {
   async inspectRaw(kind: 'service' | 'task' | 'node', idOrName: string): Promise<unknown> {
     const meta = (o: { id: string; version: number; createdAt: string; updatedAt: string }) => ({ ID: o.id, Version: { Index: o.version }, CreatedAt: o.createdAt, UpdatedAt: o.updatedAt });
     if (kind === 'service') {
-      const s = await this.inspectService(idOrName);
+      // As `docker service inspect` asks for it: the current spec with the swarm's defaults filled in.
+      const s = await this.call<Service | null>('inspectService', idOrName, true);
       if (!s) return null;
-      const ids = await this.referenceIds();
-      const spec = encodeServiceSpec(s.spec, ids);
+      const [ids, networks] = await Promise.all([this.referenceIds(), this.listNetworks()]);
+      const named = { ...ids, network: (name: string) => networks.find((n) => n.name === name)?.id ?? name };
       return {
         ...meta(s),
-        Spec: spec,
-        ...(s.previousSpec ? { PreviousSpec: encodeServiceSpec(s.previousSpec, ids) } : {}),
-        Endpoint: {
-          Spec: { Mode: 'vip', ...spec.EndpointSpec },
-          ...(s.endpointPorts.length > 0 ? { Ports: s.endpointPorts.map(dockerPort) } : {}),
-          ...(s.virtualIps?.length ? { VirtualIPs: s.virtualIps.map((v) => ({ NetworkID: v.networkId, Addr: v.addr })) } : {}),
-        },
+        Spec: inspectedSpec(s.spec, named),
+        ...(s.previousSpec ? { PreviousSpec: inspectedSpec(s.previousSpec, named) } : {}),
+        Endpoint: inspectedEndpoint(s),
         ...(s.updateStatus
           ? { UpdateStatus: { State: s.updateStatus.state, ...(s.updateStatus.startedAt ? { StartedAt: s.updateStatus.startedAt } : {}), ...(s.updateStatus.completedAt ? { CompletedAt: s.updateStatus.completedAt } : {}), Message: s.updateStatus.message ?? '' } }
           : {}),
+        ...(s.jobStatus ? { JobStatus: { JobIteration: s.jobStatus.iteration > 0 ? { Index: s.jobStatus.iteration } : {}, LastExecution: s.jobStatus.lastExecution } } : {}),
       };
     }
     if (kind === 'node') {
