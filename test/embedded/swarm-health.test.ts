@@ -2,15 +2,18 @@
  * The embedded swarm core's tasks as a user sees them (one test daemon of this file's own, runc,
  * busybox): health checks gating `running` and an unhealthy task failed, replaced and counted by
  * the update's monitor; secrets and configs in a task at their targets, owners and modes, on a
- * tmpfs, and nowhere on disk under the daemon's root.
+ * tmpfs, and nowhere on disk under the daemon's root; `stack deploy --wait` converging and
+ * failing; a global service updated and `service rollback` back to its previous spec, with
+ * `service logs` and `-f` following new lines.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { after, test } from 'node:test';
-import { jsonLines } from '../helpers/cli.js';
+import { FLOTILLA, jsonLines } from '../helpers/cli.js';
 import { embeddedCli, succeeded } from '../helpers/embedded-cli.js';
 import { useTestDaemon } from '../helpers/embedded-daemon.js';
 import { requireRoot } from '../helpers/root.js';
@@ -203,4 +206,113 @@ configs:
     const encoded = filesHolding(root, Buffer.from(Buffer.from(value).toString('base64')));
     assert.deepEqual(encoded.filter((f) => !f.startsWith(join(root, 'swarm') + '/')), [], `${value} in base64`);
   }
+});
+
+test('stack deploy --wait: exit 0 once converged; a service the swarm gives up on fails it with the reason', async (t) => {
+  if (!requireRoot(t)) return;
+  removedAfter(t, 'swok');
+  removedAfter(t, 'swbad');
+  writeFileSync(
+    join(dir, 'wait-ok.yml'),
+    `version: "3.8"
+services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "3600"]
+    init: true
+    stop_grace_period: 1s
+    deploy: {replicas: 2, update_config: {monitor: 1s}}
+`,
+  );
+  writeFileSync(
+    join(dir, 'wait-bad.yml'),
+    `version: "3.8"
+services:
+  app:
+    image: busybox:latest
+    command: ["sh", "-c", "exit 3"]
+    deploy: {restart_policy: {condition: none}, update_config: {monitor: 1s}}
+`,
+  );
+  const ok = run(dir, ['stack', 'deploy', '--resolve-image', 'never', '--wait', '--wait-timeout', '120', '-c', 'wait-ok.yml', 'swok']);
+  assert.equal(ok.status, 0, ok.stderr);
+  const live = tasksOf('swok_app').filter((x) => x['DesiredState'] === 'Running');
+  assert.deepEqual(live.map(state), ['Running', 'Running'], 'both tasks run when --wait returns');
+
+  const bad = run(dir, ['stack', 'deploy', '--resolve-image', 'never', '--wait', '--wait-timeout', '120', '-c', 'wait-bad.yml', 'swbad']);
+  assert.equal(bad.status, 2, `${bad.stdout}${bad.stderr}`);
+  assert.match(bad.stderr, /^ERROR: app: failed: task: non-zero exit \(3\)$/m);
+});
+
+test('a global service: updated, `service rollback` back to the previous spec, `service logs` and `-f` following', async (t) => {
+  if (!requireRoot(t)) return;
+  const stack = 'swg';
+  const service = `${stack}_web`;
+  removedAfter(t, stack);
+  const globalStack = (value: string) =>
+    writeFileSync(
+      join(dir, 'global.yml'),
+      `version: "3.8"
+services:
+  web:
+    image: busybox:latest
+    command: ["sh", "-c", "echo first-$$VALUE; while sleep 0.2; do if [ -f /tmp/more ]; then rm /tmp/more; echo more-$$VALUE; fi; done"]
+    init: true
+    stop_grace_period: 1s
+    environment: {VALUE: "${value}"}
+    deploy: {mode: global, update_config: {monitor: 1s}, rollback_config: {monitor: 1s}}
+`,
+    );
+  const running = async () => (await engine().listContainers({ labels: { 'com.docker.swarm.service.name': service }, all: false })).filter((c) => c.state === 'running');
+  const valueOf = async (id: string) => (await engine().inspectContainer(id))?.config.env.find((e) => e.startsWith('VALUE=')) ?? '';
+  const onlyTask = async (value: string) =>
+    waitFor(`one task with VALUE=${value}`, async () => {
+      const now = await running();
+      const [c] = now;
+      return now.length === 1 && c && (await valueOf(c.id)) === `VALUE=${value}` ? c : undefined;
+    }, 90_000);
+
+  globalStack('one');
+  deploy('global.yml', stack);
+  const first = await onlyTask('one');
+  // Global: one task on the node, named by the node, not a slot.
+  const [node] = jsonLines(succeeded(run(dir, ['node', 'ls', '--format', 'json']), 'node ls'));
+  const nodeId = first.labels['com.docker.swarm.node.id'] ?? '';
+  assert.ok(nodeId.startsWith(node?.['ID'] ?? '-'), `${nodeId} vs ${node?.['ID']}`);
+  assert.match(first.name.replace(/^\//, ''), new RegExp(`^${service}\\.${nodeId}\\.\\w+$`));
+  const listed = jsonLines(succeeded(run(dir, ['service', 'ls', '--format', 'json']), 'service ls')).find((x) => x['Name'] === service);
+  assert.equal(listed?.['Mode'], 'global');
+  assert.equal(listed?.['Replicas'], '1/1');
+
+  // service logs -f: what the task wrote, and the lines it writes later.
+  const d = daemon();
+  assert.ok(d);
+  const follower = spawn(FLOTILLA, ['service', 'logs', '-f', '--no-log-prefix', service], { cwd: dir, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, ...d.env, FLOTILLA_ENGINE: 'embedded' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let followed = '';
+  follower.stdout.on('data', (b: Buffer) => (followed += b.toString()));
+  follower.stderr.on('data', (b: Buffer) => (followed += b.toString()));
+  t.after(() => {
+    follower.kill();
+  });
+  const seen = (line: string) => waitFor(`"${line}" followed`, () => followed.split('\n').includes(line), 60_000);
+  await seen('first-one');
+  const [task] = tasksOf(service).filter((x) => x['DesiredState'] === 'Running');
+  await execIn(task?.['ID'] ?? '', ['touch', '/tmp/more']);
+  await seen('more-one');
+  follower.kill();
+
+  globalStack('two');
+  deploy('global.yml', stack);
+  await onlyTask('two');
+  await waitFor('the update completed', () => updateStatus(service)?.State === 'completed', 60_000);
+
+  // service rollback: the previous spec again, its task replaced.
+  succeeded(run(dir, ['service', 'rollback', service]), 'service rollback');
+  await onlyTask('one');
+  await waitFor('the rollback completed', () => updateStatus(service)?.State === 'rollback_completed', 60_000);
+  const spec = (JSON.parse(succeeded(run(dir, ['service', 'inspect', service]), 'service inspect')) as { Spec: { TaskTemplate: { ContainerSpec: { Env: string[] } } } }[])[0]?.Spec;
+  assert.deepEqual(spec?.TaskTemplate.ContainerSpec.Env, ['VALUE=one']);
+  // service logs: every task's output, the earlier tasks' included.
+  const logs = succeeded(run(dir, ['service', 'logs', '--no-log-prefix', service]), 'service logs').split('\n');
+  for (const line of ['first-one', 'more-one', 'first-two']) assert.ok(logs.includes(line), `${line} in ${logs.join('|')}`);
 });

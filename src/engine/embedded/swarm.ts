@@ -28,6 +28,9 @@ import { encodeNodeSpec, encodeServiceSpec } from '../docker/swarm/encode.js';
 import type { EmbeddedEngine } from './client.js';
 import { inspectedEndpoint, inspectedSpec } from './service-json.js';
 
+/** States of a task whose container has not started: no log to follow. */
+const NOT_STARTED: ReadonlySet<string> = new Set(['new', 'pending', 'assigned', 'accepted', 'preparing', 'ready']);
+
 export class EmbeddedSwarm implements SwarmCluster {
   constructor(private readonly engine: EmbeddedEngine) {}
 
@@ -65,39 +68,77 @@ export class EmbeddedSwarm implements SwarmCluster {
     return this.call('removeService', id);
   }
 
-  /** Each task's container log, one task after another (following is not supported yet). */
+  /**
+   * Each task's container log, one task after another; following, the logs of the tasks whose
+   * containers have started, all at once as lines come, until the signal aborts (tasks started
+   * after that are not followed yet).
+   */
   async *serviceLogs(serviceId: string, options: ServiceLogOptions): AsyncIterable<ServiceLogLine> {
     const tasks = (await this.listTasks({ services: [serviceId] })).filter((t) => t.containerId).sort((a, b) => a.slot - b.slot || a.createdAt.localeCompare(b.createdAt));
-    for (const task of tasks) {
-      const pending = { stdout: '', stderr: '' };
-      const lines = (stream: 'stdout' | 'stderr', flush: boolean): ServiceLogLine[] => {
-        const out: ServiceLogLine[] = [];
-        let nl: number;
-        while ((nl = pending[stream].indexOf('\n')) >= 0) {
-          out.push(logLine(task, stream, pending[stream].slice(0, nl), options.timestamps === true));
-          pending[stream] = pending[stream].slice(nl + 1);
-        }
-        if (flush && pending[stream] !== '') out.push(logLine(task, stream, pending[stream], options.timestamps === true));
-        return out;
-      };
-      try {
-        for await (const chunk of this.engine.containerLogs(task.containerId as string, {
-          follow: false,
-          timestamps: options.timestamps === true,
-          ...(options.tail !== undefined ? { tail: options.tail } : {}),
-          ...(options.since !== undefined ? { since: options.since } : {}),
-          ...(options.signal ? { signal: options.signal } : {}),
-        } as Parameters<EmbeddedEngine['containerLogs']>[1])) {
-          const stream = chunk.stream === 'stderr' ? 'stderr' : 'stdout';
-          pending[stream] += chunk.data.toString();
-          yield* lines(stream, false);
-        }
-      } catch {
-        // The task's container is gone (removed with its task): nothing more to show of it.
-      }
-      yield* lines('stdout', true);
-      yield* lines('stderr', true);
+    if (!options.follow) {
+      for (const task of tasks) yield* this.taskLog(task, options);
+      return;
     }
+    const queue: ServiceLogLine[] = [];
+    let wake: (() => void) | undefined;
+    let open = 0;
+    for (const task of tasks) {
+      if (NOT_STARTED.has(task.state)) continue;
+      open++;
+      void (async () => {
+        for await (const line of this.taskLog(task, options)) {
+          queue.push(line);
+          wake?.();
+        }
+      })().finally(() => {
+        open--;
+        wake?.();
+      });
+    }
+    const onAbort = () => wake?.();
+    options.signal?.addEventListener('abort', onAbort);
+    try {
+      for (;;) {
+        while (queue.length > 0) yield queue.shift() as ServiceLogLine;
+        if (options.signal?.aborted || open === 0) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** One task's container log as lines (followed as long as the container runs, with `follow`). */
+  private async *taskLog(task: Task, options: ServiceLogOptions): AsyncIterable<ServiceLogLine> {
+    const pending = { stdout: '', stderr: '' };
+    const lines = (stream: 'stdout' | 'stderr', flush: boolean): ServiceLogLine[] => {
+      const out: ServiceLogLine[] = [];
+      let nl: number;
+      while ((nl = pending[stream].indexOf('\n')) >= 0) {
+        out.push(logLine(task, stream, pending[stream].slice(0, nl), options.timestamps === true));
+        pending[stream] = pending[stream].slice(nl + 1);
+      }
+      if (flush && pending[stream] !== '') out.push(logLine(task, stream, pending[stream], options.timestamps === true));
+      return out;
+    };
+    try {
+      for await (const chunk of this.engine.containerLogs(task.containerId as string, {
+        follow: options.follow === true,
+        timestamps: options.timestamps === true,
+        ...(options.tail !== undefined ? { tail: options.tail } : {}),
+        ...(options.since !== undefined ? { since: options.since } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      } as Parameters<EmbeddedEngine['containerLogs']>[1])) {
+        const stream = chunk.stream === 'stderr' ? 'stderr' : 'stdout';
+        pending[stream] += chunk.data.toString();
+        yield* lines(stream, false);
+      }
+    } catch {
+      // The task's container is gone (removed with its task), or following was stopped: nothing more to show of it.
+    }
+    yield* lines('stdout', true);
+    yield* lines('stderr', true);
   }
 
   listTasks(filter?: TaskFilter): Promise<Task[]> {
