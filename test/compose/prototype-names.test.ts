@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { loadProject } from '../../src/compose/load.js';
 import { flotilla } from '../helpers/cli.js';
 import { projectDir } from '../helpers/tmp.js';
+import { dockerComposeAvailable } from '../helpers/docker.js';
 
 const NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
 
@@ -84,11 +85,9 @@ networks:
   };
 }
 
-let composeChecked: boolean | undefined;
 /** docker-compose 1.29.2 and Python's yaml (its own dependency): required in CI, else the comparison is skipped. */
 function haveDockerCompose(t: { skip: (m: string) => void }): boolean {
-  composeChecked ??= spawnSync('docker-compose', ['version'], { encoding: 'utf8', timeout: 20_000 }).status === 0;
-  if (composeChecked) return true;
+  if (dockerComposeAvailable()) return true;
   if (process.env['FLOTILLA_CI'] === '1') throw new Error('docker-compose is required in CI');
   t.skip('needs docker-compose 1.29.2');
   return false;

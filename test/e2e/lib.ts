@@ -77,7 +77,7 @@ function runSync(command: string, args: string[], cwd: string, options: RunOptio
     env: baseEnv(cwd, options.env),
     input: options.input ?? '',
     encoding: 'utf8',
-    timeout: options.timeoutMs ?? 60_000,
+    timeout: options.timeoutMs ?? 180_000, // a guard against hangs: at load 50 an `up -d` took over 60 s
     maxBuffer: 64 * 1024 * 1024,
   });
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
@@ -88,14 +88,14 @@ function runSync(command: string, args: string[], cwd: string, options: RunOptio
 
 /** `docker ARGS...`; throws when it fails (unless `allowFailure`). */
 export function docker(args: string[], allowFailure = false): string {
-  const r = spawnSync('docker', args, { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync('docker', args, { encoding: 'utf8', timeout: 180_000, maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0 && !allowFailure) throw new Error(`docker ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout ?? '';
 }
 
 /** Whether `docker ARGS...` succeeds. */
 export function dockerSucceeds(args: string[]): boolean {
-  return spawnSync('docker', args, { encoding: 'utf8', timeout: 60_000 }).status === 0;
+  return spawnSync('docker', args, { encoding: 'utf8', timeout: 180_000 }).status === 0;
 }
 
 export function lines(text: string): string[] {

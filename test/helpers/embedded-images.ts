@@ -32,7 +32,7 @@ function built(script: string): Promise<string> {
       const out = join(dir, `${script}.tar`);
       try {
         await new Promise<void>((resolve, reject) => {
-          execFile('bash', [scriptPath(script), out], { encoding: 'utf8', timeout: 60_000 }, (error, _stdout, stderr) => {
+          execFile('bash', [scriptPath(script), out], { encoding: 'utf8', timeout: 300_000 }, (error, _stdout, stderr) => {
             if (error) reject(new Error(`scripts/${script} failed: ${(stderr.trim() || error.message).split('\n')[0]}`));
             else resolve();
           });
