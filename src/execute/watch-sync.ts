@@ -1,9 +1,9 @@
 /**
  * Copying changed host files into a service's running containers (watch's `sync` actions), as
- * Compose v2's tar syncer does: paths gone from the host are removed in the container
- * (`rm -rf`), the others are sent as one tar archive extracted at `/` (a directory with
- * everything under it). Both go through Engine.exec, so both engines sync the same way; the
- * container needs `rm` and `tar`, as it does for Compose v2's deletions.
+ * Compose v2's tar syncer does: paths gone from the host are removed in the container by an exec
+ * of `rm -rf`, the others are sent as one tar archive extracted at `/` (a directory with
+ * everything under it) through the engine's archive API (both engines have it), the files owned
+ * by the container's user as v2 does; an engine without one gets an exec of `tar -x`.
  */
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -60,8 +60,20 @@ async function* entries(hostPath: string, containerPath: string): AsyncGenerator
   }
 }
 
+/** The entries, each path's parent directories first (an archive API extracts into existing directories only). */
 async function* archiveItems(mappings: readonly PathMapping[]): AsyncGenerator<PackItem> {
-  for (const m of mappings) yield* entries(m.hostPath, m.containerPath);
+  const made = new Set<string>();
+  const mtime = Math.floor(Date.now() / 1000);
+  for (const m of mappings) {
+    const parts = m.containerPath.split('/').filter((x) => x !== '');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (made.has(dir)) continue;
+      made.add(dir);
+      yield { entry: { name: dir, type: 'directory', mode: 0o755, mtime } };
+    }
+    yield* entries(m.hostPath, m.containerPath);
+  }
 }
 
 /** Whether a host path exists (a dangling symlink counts). */
@@ -87,7 +99,10 @@ export async function syncInto(rt: ProjectRuntime, containers: readonly { id: st
       rt.limiter.run(async () => {
         try {
           if (gone.length > 0) await execIn(rt, c.id, ['rm', '-rf', '--', ...gone]);
-          if (present.length > 0) await execIn(rt, c.id, ['tar', '-x', '-f', '-', '-C', '/'], packTar(archiveItems(present)));
+          if (present.length === 0) return;
+          // The engine's archive API where it has one (as v2's CopyToContainer), else tar in the container.
+          if (rt.engine.extractToContainer) await rt.engine.extractToContainer(c.id, '/', packTar(archiveItems(present)), { copyUIDGID: true });
+          else await execIn(rt, c.id, ['tar', '-x', '-f', '-', '-C', '/'], packTar(archiveItems(present)));
         } catch (e) {
           failures.push(`${c.name}: ${(e as Error).message}`);
         }
