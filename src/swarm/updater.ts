@@ -127,37 +127,56 @@ export class Updaters {
     const delayMs = (policy.delay ?? 0) / 1e6;
     const queue = [...slots];
     const monitors: Promise<void>[] = [];
-    let failures = 0;
+    // Every task of the new spec that ends by itself while the update runs is a failure, as in
+    // swarmkit: a restart's replacement too, and one whose exit the agent reports only after its
+    // own monitor window (a loaded daemon notices an exit late) but before the update is over.
+    const key = specKey(service);
+    const failedTasks = new Set<string>();
+    // Those that had ended before are not this update's (history the orchestrator later prunes).
+    const endedBefore = new Set(this.store.list('task').filter((t) => t.serviceId === serviceId && isTerminal(t.state)).map((t) => t.id));
     let failedTask: string | undefined;
-    const failed = () => failures / slots.length > (policy.maxFailureRatio ?? 0) && policy.failureAction !== 'continue';
-    const fail = (taskId: string) => {
-      failures++;
-      failedTask ??= taskId;
+    let onFailed: () => void = () => undefined;
+    const failing = new Promise<void>((resolve) => (onFailed = resolve));
+    const failed = () => failedTasks.size / slots.length > (policy.maxFailureRatio ?? 0) && policy.failureAction !== 'continue';
+    const fail = (task: SwarmTask) => {
+      if (task.serviceId !== serviceId || !madeFrom(task, key) || !endedByItself(task) || endedBefore.has(task.id) || failedTasks.has(task.id)) return;
+      failedTasks.add(task.id);
+      failedTask ??= task.id;
+      if (failed()) onFailed();
     };
+    const unwatch = this.store.watch((c) => {
+      if (c.kind === 'task' && c.action !== 'delete') fail(c.object);
+    });
+    // Stops waiting (a delay, the monitors) once the update has failed.
+    const untilFailed = <T>(p: Promise<T>) => Promise.race([p, failing]);
 
     const worker = async () => {
       for (let slot = queue.shift(); slot !== undefined && !failed() && !signal.aborted; slot = queue.shift()) {
         const next = await this.updateSlot(serviceId, slot, policy, signal);
         if (!next) continue;
         if (endedByItself(next)) {
-          fail(next.id);
+          fail(next);
           continue;
         }
         // Watched for `monitor` after it runs: ending in that time is a failure too.
         monitors.push(
           this.until(next.id, (t) => isTerminal(t.state), signal, monitorMs).then(
             (t) => {
-              if (t && endedByItself(t)) fail(t.id);
+              if (t) fail(t);
             },
             () => undefined,
           ),
         );
-        if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+        if (delayMs > 0) await untilFailed(new Promise((r) => setTimeout(r, delayMs)));
       }
     };
     const width = policy.parallelism === 0 ? slots.length : Math.max(1, policy.parallelism);
-    await Promise.all(Array.from({ length: Math.min(width, slots.length) }, worker));
-    if (!failed()) await Promise.all(monitors);
+    try {
+      await Promise.all(Array.from({ length: Math.min(width, slots.length) }, worker));
+      if (!failed()) await untilFailed(Promise.all(monitors));
+    } finally {
+      unwatch();
+    }
     if (signal.aborted) return;
 
     if (failed()) {

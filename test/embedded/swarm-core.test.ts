@@ -190,7 +190,7 @@ test('a stack on the embedded swarm core: deploy, ls/ps/inspect, pending reason,
   assert.deepEqual(jsonLines(succeeded(run(dir, ['service', 'ls', '--format', 'json']), 'service ls')), []);
 });
 
-function updateStack(value: string, command: string, updateConfig = 'order: stop-first, failure_action: pause'): void {
+function updateStack(value: string, command: string, updateConfig = 'delay: 1s, monitor: 2s, order: stop-first, failure_action: pause'): void {
   writeFileSync(
     join(dir, 'update.yml'),
     `version: "3.8"
@@ -204,7 +204,7 @@ services:
     deploy:
       replicas: 4
       restart_policy: {condition: any, delay: 1s}
-      update_config: {parallelism: 2, delay: 1s, monitor: 2s, ${updateConfig}}
+      update_config: {parallelism: 2, ${updateConfig}}
 `,
   );
 }
@@ -248,11 +248,13 @@ test('an update whose new tasks fail at once pauses (failure_action: pause)', as
   const running = async () => (await engine().listContainers({ labels: { 'com.docker.swarm.service.name': service }, all: false })).filter((c) => c.state === 'running');
   const status = () => (JSON.parse(succeeded(run(dir, ['service', 'inspect', service]), 'service inspect')) as { UpdateStatus?: { State: string; Message: string } }[])[0]?.UpdateStatus;
 
-  updateStack('one', '["sleep", "3600"]');
+  // A long delay and monitor: the failure ends them at once, and a loaded daemon may report an exit late.
+  const config = 'delay: 10s, monitor: 10s, order: stop-first, failure_action: pause';
+  updateStack('one', '["sleep", "3600"]', config);
   succeeded(run(dir, ['stack', 'deploy', '--resolve-image', 'never', '-c', 'update.yml', stack]), 'deploy');
   await until('4 tasks of the first spec', async () => ((await running()).length === 4 ? true : undefined));
 
-  updateStack('bad', '["sh", "-c", "exit 3"]');
+  updateStack('bad', '["sh", "-c", "exit 3"]', config);
   succeeded(run(dir, ['stack', 'deploy', '--resolve-image', 'never', '-c', 'update.yml', stack]), 'update');
   const ended = await until('the update to end', () => {
     const s = status();
@@ -274,7 +276,7 @@ test('an update whose new tasks fail at once rolls back (failure_action: rollbac
   });
   const running = async () => (await engine().listContainers({ labels: { 'com.docker.swarm.service.name': service }, all: false })).filter((c) => c.state === 'running');
   const status = () => (JSON.parse(succeeded(run(dir, ['service', 'inspect', service]), 'service inspect')) as { UpdateStatus?: { State: string; Message: string } }[])[0]?.UpdateStatus;
-  const config = 'order: start-first, failure_action: rollback';
+  const config = 'delay: 10s, monitor: 10s, order: start-first, failure_action: rollback';
 
   updateStack('one', '["sleep", "3600"]', config);
   succeeded(run(dir, ['stack', 'deploy', '--resolve-image', 'never', '-c', 'update.yml', stack]), 'deploy');
