@@ -77,8 +77,8 @@ services:
 
 /** Runs a command in the task's container (the test makes it healthy or unhealthy by hand). */
 async function execIn(taskId: string, command: string[]): Promise<string> {
-  const [container] = await engine().listContainers({ labels: { 'com.docker.swarm.task.id': taskId }, all: false });
-  assert.ok(container, `the container of task ${taskId}`);
+  // A task is `starting` from just before its container starts.
+  const container = await waitFor(`the container of task ${taskId} running`, async () => (await engine().listContainers({ labels: { 'com.docker.swarm.task.id': taskId }, all: false }))[0], 60_000);
   const session = await engine().exec(container.id, { command, env: [], privileged: false, tty: false, attachStdin: false, detach: false });
   let out = '';
   for await (const chunk of session.output) out += chunk.data.toString();
