@@ -105,6 +105,8 @@ export interface HealthcheckSpec {
   interval: number;
   timeout: number;
   startPeriod: number;
+  /** Between probes during the start period (Docker API 1.44); absent: `interval` throughout. */
+  startInterval?: number;
   retries: number;
 }
 

@@ -15,7 +15,7 @@ export interface ImageConfigJson {
   Volumes?: Record<string, object> | null;
   StopSignal?: string;
   Labels?: Record<string, string> | null;
-  Healthcheck?: { Test?: string[] | null; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number } | null;
+  Healthcheck?: { Test?: string[] | null; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number } | null;
 }
 
 /** An image's own health check; none when it has no test. */

@@ -152,6 +152,8 @@ export interface Healthcheck {
   interval: number;
   timeout: number;
   startPeriod: number;
+  /** Nanoseconds between probes during the start period; 0: `interval` throughout. */
+  startInterval: number;
   retries: number;
 }
 

@@ -39,7 +39,8 @@ const SECONDS = 1e9;
 
 function healthcheck(service: Service): HealthcheckSpec | undefined {
   const hc = service.healthcheck;
-  return hc ? { test: hc.test, interval: hc.interval, timeout: hc.timeout, startPeriod: hc.startPeriod, retries: hc.retries } : undefined;
+  if (!hc) return undefined;
+  return { test: hc.test, interval: hc.interval, timeout: hc.timeout, startPeriod: hc.startPeriod, ...(hc.startInterval > 0 ? { startInterval: hc.startInterval } : {}), retries: hc.retries };
 }
 
 /** deploy.restart_policy wins over `restart`, as in docker-compose. */

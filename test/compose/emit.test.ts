@@ -72,7 +72,7 @@ networks: {front: {}, back: {ipam: {config: [{subnet: 10.1.0.0/24}]}}}
     { type: 'volume', target: '/anon', readOnly: false, short: true, noCopy: false },
   ]);
   assert.equal(web.stopGracePeriod, 90e9);
-  assert.deepEqual(web.healthcheck, { test: ['CMD-SHELL', 'curl -f localhost'], interval: 30e9, timeout: 500e6, startPeriod: 0, retries: 3 });
+  assert.deepEqual(web.healthcheck, { test: ['CMD-SHELL', 'curl -f localhost'], interval: 30e9, timeout: 500e6, startPeriod: 0, startInterval: 0, retries: 3 });
   assert.deepEqual(web.restart, { name: 'on-failure', maxRetries: 3 });
   assert.equal(web.limits.memoryBytes, 512 * 1024 * 1024);
   assert.equal(web.limits.nanoCpus, 5e8);

@@ -236,3 +236,28 @@ volumes:
   assert.ok(!existsSync(`/tmp/${mark}`), 'a link in the archive leads only within the container');
   assert.equal(sh('web', `cat /etc/${mark} /tmp/${mark}`), 'hello\nin\n', 'both landed in the container');
 });
+
+test('healthcheck.start_interval paces the checks of the start period on the embedded engine; dockerd 20.10 (API 1.41) is refused as Compose v2 refuses it', (t) => {
+  const p = e2eProject(t, 'startint', {
+    'compose.yaml': `services:
+  web:
+    image: busybox:latest
+    command: ${SERVE}
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1h
+      start_period: 1h
+      start_interval: 1s
+`,
+  });
+  if (!p) return;
+  const r = p.flotilla(['up', '-d', '--wait', '--wait-timeout', '120'], { timeoutMs: 180_000 });
+  if (E2E_ENGINE === 'docker') {
+    assertCleanFailure(r, /can't set healthcheck\.start_interval as feature require Docker Engine v25 or later \(the engine speaks API 1\.4[0-3]\)/);
+    return;
+  }
+  // With only `interval`, the first check would come an hour after the start.
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /start_interval/, 'no "not acted on" warning any more');
+  assert.equal(p.inspect(p.c('web')).State.Health?.Status, 'healthy');
+});

@@ -13,7 +13,6 @@ function serviceNotices(s: ComposeService): DeployProblem[] {
   if (s['provider'] !== undefined) note(['provider'], `service "${s.name}" has a provider: Flotilla does not run provider services, so up leaves it out`);
   if (s['models'] !== undefined) note(['models'], 'models are not run by Flotilla: the service gets no model endpoints');
   if (s['gpus'] !== undefined) note(['gpus'], 'gpus is not acted on yet: the containers get no GPUs');
-  if (s.healthcheck?.start_interval !== undefined) note(['healthcheck', 'start_interval'], 'start_interval is not acted on yet: the health check runs at its interval during the start period');
   for (const [dep, options] of Object.entries(s.depends_on ?? {})) {
     if (options.restart === true) note(['depends_on', dep, 'restart'], `restart is not acted on yet: "${s.name}" is not restarted with "${dep}"`);
   }

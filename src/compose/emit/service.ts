@@ -95,7 +95,7 @@ function healthcheck(s: ComposeService): Healthcheck | undefined {
   const hc = s.healthcheck;
   if (!hc) return undefined;
   const test = hc.test === undefined ? [] : typeof hc.test === 'string' ? ['CMD-SHELL', hc.test] : hc.test.map(String);
-  return { test, interval: hc.interval ?? 0, timeout: hc.timeout ?? 0, startPeriod: hc.start_period ?? 0, retries: hc.retries ?? 0 };
+  return { test, interval: hc.interval ?? 0, timeout: hc.timeout ?? 0, startPeriod: hc.start_period ?? 0, startInterval: hc.start_interval ?? 0, retries: hc.retries ?? 0 };
 }
 
 /** `post_start`/`pre_stop` entries (the schema checked their shape): a string command is split like a shell's. */

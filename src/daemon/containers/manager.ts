@@ -767,6 +767,7 @@ function mergeHealthcheck(spec: HealthcheckSpec | undefined, image: ImageView): 
     interval: spec?.interval || fromImage?.Interval || 0,
     timeout: spec?.timeout || fromImage?.Timeout || 0,
     startPeriod: spec?.startPeriod || fromImage?.StartPeriod || 0,
+    ...(spec?.startInterval || fromImage?.StartInterval ? { startInterval: spec?.startInterval || fromImage?.StartInterval } : {}),
     retries: spec?.retries || fromImage?.Retries || 0,
   };
 }

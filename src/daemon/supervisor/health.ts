@@ -2,7 +2,8 @@
  * Health checks as Docker runs them: the first probe `interval` after the start, then one every
  * `interval`; a probe taking longer than `timeout` is killed and fails; failures during
  * `start_period` do not count until a probe succeeds; `retries` consecutive failures make the
- * container unhealthy, one success healthy. The last five results are kept.
+ * container unhealthy, one success healthy. The last five results are kept. With `start_interval`
+ * (Docker 25), probes during the start period, until one succeeds, come every `start_interval`.
  */
 import type { HealthcheckSpec } from '../../contract/engine.js';
 import type { HealthResult, HealthState } from '../containers/record.js';
@@ -66,7 +67,14 @@ export class HealthMonitor {
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.probe(), ms(this.spec.interval, DEFAULT_INTERVAL_MS));
+    this.timer = setTimeout(() => void this.probe(), this.nextDelay());
+  }
+
+  /** `start_interval` while the start period lasts and no probe has succeeded (Docker 25); `interval` otherwise. */
+  private nextDelay(): number {
+    const startInterval = this.spec.startInterval ?? 0;
+    const inStartPeriod = Date.now() - this.startedAt < ms(this.spec.startPeriod, 0) && this.state.status === 'starting';
+    return startInterval > 0 && inStartPeriod ? ms(startInterval, 0) : ms(this.spec.interval, DEFAULT_INTERVAL_MS);
   }
 
   private async probe(): Promise<void> {

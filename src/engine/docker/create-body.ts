@@ -6,6 +6,7 @@
  * for createContainer to join before it returns.
  */
 import type { ContainerSpec, EndpointSpec, HealthcheckSpec, LinkSpec, MountSpec, NamespaceSpec, NetworkModeSpec, PublishedPortSpec } from '../../contract/engine.js';
+import { EngineError } from '../../contract/errors.js';
 import { compareVersions } from './client.js';
 
 export interface CreatePlan {
@@ -23,7 +24,7 @@ function defined(o: Record<string, unknown>): Record<string, unknown> {
 }
 
 export function healthcheckBody(h: HealthcheckSpec): Record<string, unknown> {
-  return { Test: h.test, Interval: h.interval, Timeout: h.timeout, StartPeriod: h.startPeriod, Retries: h.retries };
+  return defined({ Test: h.test, Interval: h.interval, Timeout: h.timeout, StartPeriod: h.startPeriod, StartInterval: h.startInterval, Retries: h.retries });
 }
 
 /** "80/tcp": a port as Docker keys ExposedPorts and PortBindings. */
@@ -91,6 +92,10 @@ function toSet(keys: string[]): Record<string, object> | undefined {
 }
 
 export function createPlan(spec: ContainerSpec, apiVersion: string): CreatePlan {
+  // Compose v2's refusal (an older engine would ignore the field, and probe at `interval`).
+  if (spec.healthcheck?.startInterval !== undefined && compareVersions(apiVersion, '1.44') < 0) {
+    throw new EngineError('invalid', `can't set healthcheck.start_interval as feature require Docker Engine v25 or later (the engine speaks API ${apiVersion})`);
+  }
   const multiEndpoint = compareVersions(apiVersion, '1.44') >= 0;
   const networkNames = Object.keys(spec.networks);
   const primary = networkNames[0];

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { HealthMonitor, probeArgv, type ProbeResult } from '../../../src/daemon/supervisor/health.js';
 import { FIRST_DELAY_MS, MAX_DELAY_MS, restartDelay, restartsWithDaemon } from '../../../src/daemon/supervisor/restart-policy.js';
 import type { HealthState } from '../../../src/daemon/containers/record.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const facts = { exitCode: 1, restartCount: 0, stoppedByUser: false, ranForMs: 50, previousDelayMs: 0 };
 
@@ -63,11 +64,11 @@ function hostRunner(argv: string[], timeoutMs: number): Promise<ProbeResult> {
   });
 }
 
-function watch(test: string[], spec: { interval: number; timeout: number; retries: number; startPeriod?: number }, until: (s: HealthState, probes: number) => boolean): Promise<{ states: HealthState[]; changes: string[] }> {
+function watch(test: string[], spec: { interval: number; timeout: number; retries: number; startPeriod?: number; startInterval?: number }, until: (s: HealthState, probes: number) => boolean): Promise<{ states: HealthState[]; changes: string[] }> {
   return new Promise((resolve) => {
     const states: HealthState[] = [];
     const changes: string[] = [];
-    const monitor = new HealthMonitor({ test, interval: spec.interval * 1e6, timeout: spec.timeout * 1e6, retries: spec.retries, startPeriod: (spec.startPeriod ?? 0) * 1e6 }, HealthMonitor.initialState(), {
+    const monitor = new HealthMonitor({ test, interval: spec.interval * 1e6, timeout: spec.timeout * 1e6, retries: spec.retries, startPeriod: (spec.startPeriod ?? 0) * 1e6, ...(spec.startInterval ? { startInterval: spec.startInterval * 1e6 } : {}) }, HealthMonitor.initialState(), {
       run: hostRunner,
       update: (state, changed) => {
         states.push(state);
@@ -108,4 +109,25 @@ test('failures in the start period do not count', async () => {
   assert.ok(uncounted.length >= 2, `several failures passed unnoticed first (${uncounted.length} of ${states.length})`);
   assert.equal(states[0]?.failingStreak, 0);
   assert.equal(states.at(-1)?.failingStreak, 1, 'the first failure after the start period makes it unhealthy (retries 1)');
+});
+
+test('start_interval paces the probes during the start period, where failures do not count; interval after the first success', async () => {
+  // An hour's interval: only start_interval can bring these probes within the test's time.
+  const failing = await watch(['CMD', 'false'], { interval: 3_600_000, timeout: 2000, retries: 1, startPeriod: 3_600_000, startInterval: 10 }, (_s, probes) => probes === 4);
+  assert.deepEqual(failing.changes, [], 'failures in the start period leave it starting');
+  assert.deepEqual(failing.states.map((s) => s.failingStreak), [0, 0, 0, 0]);
+  let probes = 0;
+  const monitor = new HealthMonitor({ test: ['CMD', 'true'], interval: 3_600_000 * 1e6, timeout: 2e9, retries: 1, startPeriod: 3_600_000 * 1e6, startInterval: 10 * 1e6 }, HealthMonitor.initialState(), {
+    run: hostRunner,
+    update: () => probes++,
+  });
+  monitor.start();
+  try {
+    await waitFor('the first probe', () => probes > 0 || undefined, 30_000, 5);
+    // Ten start intervals later: still the one probe.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(probes, 1, 'once healthy, the next probe waits for interval');
+  } finally {
+    monitor.stop();
+  }
 });

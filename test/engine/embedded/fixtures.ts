@@ -21,7 +21,7 @@ import type {
 
 export const IMAGE_ID = `sha256:${'b'.repeat(64)}`;
 
-const healthcheck: Required<HealthcheckSpec> = { test: ['CMD-SHELL', 'wget -q -O- http://localhost/ || exit 1'], interval: 30_000_000_000, timeout: 5_000_000_000, startPeriod: 0, retries: 3 };
+const healthcheck: Required<HealthcheckSpec> = { test: ['CMD-SHELL', 'wget -q -O- http://localhost/ || exit 1'], interval: 30_000_000_000, timeout: 5_000_000_000, startPeriod: 0, startInterval: 2_000_000_000, retries: 3 };
 
 export const fullImage: Required<ImageInfo> = {
   id: IMAGE_ID,
