@@ -55,6 +55,8 @@ networks: {front: {}, back: {ipam: {config: [{subnet: 10.1.0.0/24}]}}}
   assert.equal(web.imageDeclared, false);
   assert.deepEqual(web.build && { ...web.build, context: '' }, {
     context: '', dockerfile: 'Dockerfile', args: { V: '1' }, labels: {}, cacheFrom: [], extraHosts: [], shmSize: 64 * 1024 * 1024,
+    // The Compose Spec's build keys, at their defaults in a v3 file.
+    additionalContexts: {}, noCache: false, platforms: [], pull: false, secrets: [], ssh: [], tags: [],
   });
   assert.deepEqual(web.command, ['sh', '-c', 'echo "hi there"']);
   assert.deepEqual(web.entrypoint, ['/bin/init', '--']);
