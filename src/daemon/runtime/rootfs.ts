@@ -103,7 +103,7 @@ export async function unmountAll(target: string): Promise<void> {
 /**
  * The host path of `path` inside the container root `root`, following symlinks as the container
  * would see them (absolute targets are relative to `root`, `..` stops at it). Components that do
- * not exist are appended as they are.
+ * not exist are kept as plain names; the result is always inside `root`.
  */
 export async function resolveInRoot(root: string, path: string): Promise<string> {
   const pending = posix.normalize(`/${path}`).split('/').filter(Boolean);
@@ -121,8 +121,11 @@ export async function resolveInRoot(root: string, path: string): Promise<string>
     try {
       isLink = (await lstat(candidate)).isSymbolicLink();
     } catch {
-      resolved.push(part, ...pending);
-      break;
+      // Missing: taken as a plain directory, and the rest is still walked part by part, so a
+      // link to `missing/../../x` cannot climb out of `root` (appending the rest unwalked let
+      // the join's normalising take it above the root).
+      resolved.push(part);
+      continue;
     }
     if (!isLink) {
       resolved.push(part);
