@@ -4,34 +4,6 @@
  * and carries its stderr, so a caller can put the tool's own words into an EngineError.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
-
-const found = new Map<string, string>();
-
-/**
- * The full path of a host command: PATH (then the sbin dirs) searched once per name, not by
- * every spawn (execvp in the child tries each PATH entry before the right one, and the daemon
- * waits for that child's exec). Null when absent; an absence is not remembered, so a tool
- * installed later is found.
- */
-export function commandPath(name: string): string | null {
-  if (name.includes('/')) return name;
-  const known = found.get(name);
-  if (known !== undefined) return known;
-  for (const dir of [...(process.env['PATH'] ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin']) {
-    if (!dir.startsWith('/')) continue;
-    const full = join(dir, name);
-    try {
-      accessSync(full, constants.X_OK);
-      found.set(name, full);
-      return full;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
 
 export class CommandError extends Error {
   constructor(
@@ -67,7 +39,7 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
   const [command, ...args] = argv;
   if (command === undefined) throw new Error('run: empty argv');
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(options.env ? command : (commandPath(command) ?? command), args, {
+    const child = spawn(command, args, {
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       env: options.env ?? process.env,
       cwd: options.cwd,

@@ -12,7 +12,6 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { EngineError } from '../../contract/errors.js';
 import type { ContainerFiles } from './layout.js';
 import { logrusMessage } from './runc.js';
-import { commandPath } from '../command.js';
 
 export interface ConmonOptions {
   id: string;
@@ -68,7 +67,7 @@ export function spawnConmon(o: ConmonOptions, timeoutMs = 60_000): Promise<numbe
   return new Promise<number>((resolve, reject) => {
     let child;
     try {
-      child = spawn(commandPath('conmon') ?? 'conmon', conmonArgs(o), {
+      child = spawn('conmon', conmonArgs(o), {
         stdio: ['ignore', 'ignore', errFd, 'pipe'],
         detached: true,
         // conmon also writes an `oom` file in its working directory: keep it in the persist dir

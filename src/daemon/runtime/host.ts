@@ -3,8 +3,10 @@
  * limits, swap accounting) and the tools it drives, checked before the daemon starts.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { access, constants } from 'node:fs/promises';
 import { availableParallelism, hostname, release } from 'node:os';
-import { commandPath, run } from '../command.js';
+import { delimiter, join } from 'node:path';
+import { run } from '../command.js';
 import { capabilitiesFromMask } from './capabilities.js';
 import { parseLimits } from './resources.js';
 import type { HostFacts } from './spec.js';
@@ -13,7 +15,18 @@ export const TINI_STATIC = 'tini-static';
 
 /** The full path of a command found in PATH (plus the sbin dirs), or null. */
 export async function which(command: string): Promise<string | null> {
-  return commandPath(command);
+  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const full = join(dir, command);
+    try {
+      await access(full, constants.X_OK);
+      return full;
+    } catch {
+      // not here
+    }
+  }
+  return null;
 }
 
 export function daemonCapabilities(): Set<string> {
