@@ -4,16 +4,23 @@
  */
 import { DaemonStartError } from './errors.js';
 import { readFileSync } from 'node:fs';
-import { open, readFile, rm } from 'node:fs/promises';
+import { link, readFile, rm, writeFile } from 'node:fs/promises';
 
 export type LockResult = { acquired: true; release: () => Promise<void> } | { acquired: false; holder: number };
 
 export async function acquirePidLock(path: string): Promise<LockResult> {
   for (let attempt = 0; attempt < 3; attempt++) {
+    // The pid is written to a file of our own and linked into place, so the pid file never exists
+    // empty: a second daemon reading it between an exclusive create and its write found no pid,
+    // took it for stale, removed it and served beside the first (seen under load in CI).
+    const mine = `${path}.${process.pid}.tmp`;
     try {
-      const handle = await open(path, 'wx', 0o644);
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
+      await writeFile(mine, `${process.pid}\n`, { mode: 0o644 });
+      try {
+        await link(mine, path);
+      } finally {
+        await rm(mine, { force: true });
+      }
       return {
         acquired: true,
         release: async () => {
