@@ -83,16 +83,11 @@ export async function resolveInView(view: FilesystemView, path: string, followLa
       done.push(part);
       break;
     }
+    // A missing component is kept as a plain name and the walk goes on, so a later `..` back into
+    // existing folders still meets their symlinks (as runtime/rootfs.ts's resolveInRoot walks).
     const st = await lstatOrNull(hostOf(view, candidate).host);
     if (!st?.isSymbolicLink()) {
       done.push(part);
-      if (!st) {
-        for (const p of pending) {
-          if (p === '..') done.pop();
-          else done.push(p);
-        }
-        break;
-      }
       continue;
     }
     if (++links > MAX_LINKS) throw new EngineError('invalid', `too many levels of symbolic links resolving ${path} in the container`);
