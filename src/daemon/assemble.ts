@@ -9,7 +9,7 @@ import { ContainerManager } from './containers/manager.js';
 import { BuildService } from './build/service.js';
 import { DaemonEngine } from './engine.js';
 import { EventBus } from './events.js';
-import { RegistryService, readRegistrySettings } from './registry/service.js';
+import { RegistryService, registrySettingsFrom } from './registry/service.js';
 import { ImageStore } from './images/store.js';
 import type { AssembledDaemon, DaemonHooks } from './main.js';
 import { NetworkManager } from './network/manager.js';
@@ -20,13 +20,17 @@ import { spreadSubdirectories } from './state/spread-dirs.js';
 import { VolumeStore } from './volumes/store.js';
 import { SwarmCore } from '../swarm/core.js';
 import { SwarmStore } from '../swarm/store.js';
-import { readSwarmNodeConfig } from './swarm-config.js';
-import { readImageLimits } from './image-limits.js';
+import { swarmNodeConfigFrom } from './swarm-config.js';
+import { readDaemonJson } from './daemon-json.js';
+import { imageLimitsFrom } from './image-limits.js';
 import { join } from 'node:path';
 
 export async function assembleDaemon(paths: DaemonPaths, log: (line: string) => void, requestShutdown: () => void): Promise<AssembledDaemon> {
   // daemon.json first: a bad setting stops the start before any container is adopted or restarted.
-  const [registrySettings, swarmNode, imageLimits] = await Promise.all([readRegistrySettings(paths), readSwarmNodeConfig(paths), readImageLimits(paths)]);
+  const config = await readDaemonJson(paths);
+  const registrySettings = registrySettingsFrom(config);
+  const swarmNode = swarmNodeConfigFrom(config);
+  const imageLimits = imageLimitsFrom(config);
   // So is a damaged swarm store (src/swarm/store.ts says when it is damaged rather than torn).
   const swarmStore = new SwarmStore(join(paths.root, 'swarm'));
   swarmStore.open();

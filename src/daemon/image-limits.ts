@@ -5,8 +5,7 @@
  */
 import { EngineError } from '../contract/errors.js';
 import { parseBytes } from '../util/bytes.js';
-import type { DaemonPaths } from './paths.js';
-import { readDaemonJson } from './daemon-json.js';
+import type { DaemonJson } from './daemon-json.js';
 import { DEFAULT_LIMITS, type ImageLimits } from './images/types.js';
 
 type Reader = (value: unknown) => number | undefined;
@@ -32,8 +31,7 @@ const KEYS: Record<string, [keyof ImageLimits, Reader, string]> = {
   'min-free-space': ['minFreeBytes', size(0), 'a size (bytes, or a number with k, m or g)'],
 };
 
-export async function readImageLimits(paths: DaemonPaths): Promise<ImageLimits> {
-  const { file, doc } = await readDaemonJson(paths);
+export function imageLimitsFrom({ file, doc }: DaemonJson): ImageLimits {
   const given = doc['image-limits'] ?? {};
   if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new EngineError('invalid', `${file}: image-limits: an object is expected (${Object.keys(KEYS).join(', ')})`);
   const limits = { ...DEFAULT_LIMITS };

@@ -6,11 +6,9 @@
 import { EngineError } from '../contract/errors.js';
 import type { SwarmNodeConfig } from '../swarm/core.js';
 import { VERSION } from '../version.js';
-import type { DaemonPaths } from './paths.js';
-import { readDaemonJson } from './daemon-json.js';
+import type { DaemonJson } from './daemon-json.js';
 
-export async function readSwarmNodeConfig(paths: DaemonPaths): Promise<SwarmNodeConfig> {
-  const { file, doc } = await readDaemonJson(paths);
+export function swarmNodeConfigFrom({ file, doc }: DaemonJson): SwarmNodeConfig {
   const labels = doc['labels'] ?? [];
   if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string' && l.includes('='))) throw new EngineError('invalid', `${file}: labels: a list of "key=value" strings is expected`);
   const nodeLabels = doc['node-labels'] ?? {};

@@ -42,8 +42,8 @@ export function registerLogin(program: Command, ctx: CliContext): void {
       else if (password !== undefined) ctx.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
       if (!password) throw new UsageError('a password is needed: --password-stdin (or -p)');
       // Loaded only here: the registry client (TLS, HTTP) is a large part other commands do without.
-      const [{ RegistryClient }, { readRegistrySettings }, { RegistryTransport }] = await Promise.all([import('../../daemon/registry/client.js'), import('../../daemon/registry/service.js'), import('../../daemon/registry/transport.js')]);
-      const settings = await readRegistrySettings(daemonPaths(ctx.env));
+      const [{ RegistryClient }, { registrySettingsFrom }, { RegistryTransport }, { readDaemonJson }] = await Promise.all([import('../../daemon/registry/client.js'), import('../../daemon/registry/service.js'), import('../../daemon/registry/transport.js'), import('../../daemon/daemon-json.js')]);
+      const settings = registrySettingsFrom(await readDaemonJson(daemonPaths(ctx.env)));
       const apiHost = host === 'docker.io' ? 'registry-1.docker.io' : host;
       await new RegistryClient(new RegistryTransport(settings), apiHost, { username: flags.username, password }).ping();
       const where = await storeCredentials(host, { username: flags.username, password }, ctx.env);

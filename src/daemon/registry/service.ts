@@ -6,8 +6,7 @@
  */
 import type { ProgressSink, PullOptions } from '../../contract/engine.js';
 import { EngineError } from '../../contract/errors.js';
-import type { DaemonPaths } from '../paths.js';
-import { readDaemonJson } from '../daemon-json.js';
+import type { DaemonJson } from '../daemon-json.js';
 import { parseReference, registryOf } from '../../contract/image-reference.js';
 import type { ImageStore, StoredImage } from '../images/store.js';
 import { RegistryClient } from './client.js';
@@ -24,8 +23,7 @@ export interface RegistrySettings {
 }
 
 /** <root>/daemon.json: {"insecure-registries": [...], "registry-certs-dir": "..."}; absent means defaults. */
-export async function readRegistrySettings(paths: DaemonPaths): Promise<RegistrySettings> {
-  const { file, doc } = await readDaemonJson(paths);
+export function registrySettingsFrom({ file, doc }: DaemonJson): RegistrySettings {
   const insecure = doc['insecure-registries'] ?? [];
   if (!Array.isArray(insecure) || !insecure.every((x) => typeof x === 'string')) throw new EngineError('invalid', `${file}: insecure-registries: a list of host[:port] or CIDR strings is expected`);
   const certs = doc['registry-certs-dir'] ?? DEFAULT_CERTS_DIR;

@@ -49,3 +49,17 @@ test('a damaged swarm store stops the start the same way: one error naming the f
   );
   assert.deepEqual(readdirSync(root), ['swarm']);
 });
+
+test('daemon.json that is not an object (a list, null): one error naming the file, nothing made', async (t) => {
+  for (const text of ['[]', 'null', '"x"']) {
+    const root = mkdtempSync(join(tmpdir(), 'flotilla-daemon-json-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    writeFileSync(join(root, 'daemon.json'), `${text}\n`);
+    const paths = daemonPaths({ FLOTILLA_ROOT: root, HOME: root });
+    await assert.rejects(
+      assembleDaemon(paths, () => undefined, () => undefined),
+      (e: unknown) => e instanceof EngineError && e.message === `${join(root, 'daemon.json')}: an object of settings is expected`,
+    );
+    assert.deepEqual(readdirSync(root), ['daemon.json']);
+  }
+});
